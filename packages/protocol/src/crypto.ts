@@ -1,0 +1,146 @@
+/**
+ * Signing (Ed25519 JWS) and encryption (X25519 ECDH-ES JWE) with `jose`, the same code in Node and browsers.
+ */
+import {
+  CompactEncrypt,
+  CompactSign,
+  compactDecrypt,
+  compactVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose';
+import { SemopsError } from './errors.js';
+
+export type { JWK };
+export type Key = CryptoKey;
+
+const SIGN_ALG = 'EdDSA';
+const ENC_ALG = 'ECDH-ES';
+const ENC_ENC = 'A256GCM';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A node's or device's key pair in JWK form (private JWK holds `d`). */
+export interface KeyPairJwk {
+  readonly publicJwk: JWK;
+  readonly privateJwk: JWK;
+}
+
+/** Generates an Ed25519 signing key pair, exported as JWKs. */
+export async function generateSigningKeys(): Promise<KeyPairJwk> {
+  const { publicKey, privateKey } = await generateKeyPair(SIGN_ALG, { crv: 'Ed25519', extractable: true });
+  return { publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
+}
+
+/** Generates an X25519 key-agreement pair for JWE, exported as JWKs. */
+export async function generateEncryptionKeys(): Promise<KeyPairJwk> {
+  const { publicKey, privateKey } = await generateKeyPair(ENC_ALG, { crv: 'X25519', extractable: true });
+  return { publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
+}
+
+/** True when `jwk` is a public (or private) Ed25519 OKP key. */
+export function isEd25519Jwk(jwk: unknown): jwk is JWK {
+  const k = jwk as JWK | null;
+  return (
+    typeof k === 'object' &&
+    k !== null &&
+    k.kty === 'OKP' &&
+    k.crv === 'Ed25519' &&
+    typeof k.x === 'string' &&
+    /^[A-Za-z0-9_-]{43}$/.test(k.x)
+  );
+}
+
+/** True when `jwk` is an X25519 OKP key. */
+export function isX25519Jwk(jwk: unknown): jwk is JWK {
+  const k = jwk as JWK | null;
+  return typeof k === 'object' && k !== null && k.kty === 'OKP' && k.crv === 'X25519' && typeof k.x === 'string';
+}
+
+/** Imports an Ed25519 JWK (public for verifying, private for signing). */
+export async function importSigningKey(jwk: JWK): Promise<Key> {
+  return (await importJWK(jwk, SIGN_ALG)) as Key;
+}
+
+/** Imports an X25519 JWK (public for encrypting, private for decrypting). */
+export async function importEncryptionKey(jwk: JWK): Promise<Key> {
+  return (await importJWK(jwk, ENC_ALG)) as Key;
+}
+
+/** Public part of an OKP JWK. */
+export function publicPart(jwk: JWK): JWK {
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+}
+
+/**
+ * Signs a JSON payload as a compact JWS with EdDSA.
+ * @example const jws = await signJson({ hello: 1 }, key, 'bank-a', 'semops-request+jws');
+ */
+export async function signJson(payload: unknown, key: Key, kid: string, typ: string): Promise<string> {
+  return new CompactSign(encoder.encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: SIGN_ALG, kid, typ })
+    .sign(key);
+}
+
+/** Reads the `kid` and `typ` of a compact JWS without verifying it (to pick the key). */
+export function peekJws(jws: string): { kid: string; typ: string } {
+  if (typeof jws !== 'string' || jws.length > 65_536 || jws.split('.').length !== 3) {
+    throw new SemopsError('MESSAGE_MALFORMED', 'Not a compact JWS.');
+  }
+  try {
+    const h = decodeProtectedHeader(jws);
+    if (typeof h.kid !== 'string' || typeof h.typ !== 'string' || h.alg !== SIGN_ALG) {
+      throw new SemopsError('MESSAGE_MALFORMED', 'The JWS header needs alg EdDSA, kid and typ.');
+    }
+    return { kid: h.kid, typ: h.typ };
+  } catch (e) {
+    if (e instanceof SemopsError) throw e;
+    throw new SemopsError('MESSAGE_MALFORMED', 'The JWS header is not valid base64url JSON.');
+  }
+}
+
+/**
+ * Verifies a compact JWS and returns its JSON payload. Throws `SIGNATURE_INVALID` when the signature does
+ * not verify, `MESSAGE_MALFORMED` when the payload is not JSON or the typ differs.
+ */
+export async function verifyJson(jws: string, key: Key, typ: string): Promise<unknown> {
+  const { typ: actual } = peekJws(jws);
+  if (actual !== typ) throw new SemopsError('MESSAGE_MALFORMED', `Expected a ${typ}, got ${actual}.`);
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(jws, key, { algorithms: [SIGN_ALG] }));
+  } catch {
+    throw new SemopsError('SIGNATURE_INVALID');
+  }
+  try {
+    return JSON.parse(decoder.decode(payload)) as unknown;
+  } catch {
+    throw new SemopsError('MESSAGE_MALFORMED', 'The signed payload is not JSON.');
+  }
+}
+
+/** Encrypts a JSON value to a recipient's X25519 public key (compact JWE, ECDH-ES + A256GCM). */
+export async function encryptJson(payload: unknown, recipientPublicKey: Key): Promise<string> {
+  return new CompactEncrypt(encoder.encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: ENC_ALG, enc: ENC_ENC })
+    .encrypt(recipientPublicKey);
+}
+
+/** Decrypts a compact JWE made by `encryptJson`. Throws `MESSAGE_MALFORMED` on any failure. */
+export async function decryptJson(jwe: string, privateKey: Key): Promise<unknown> {
+  if (typeof jwe !== 'string' || jwe.length > 65_536 || jwe.split('.').length !== 5) {
+    throw new SemopsError('MESSAGE_MALFORMED', 'Not a compact JWE.');
+  }
+  try {
+    const { plaintext } = await compactDecrypt(jwe, privateKey, {
+      keyManagementAlgorithms: [ENC_ALG],
+      contentEncryptionAlgorithms: [ENC_ENC],
+    });
+    return JSON.parse(decoder.decode(plaintext)) as unknown;
+  } catch {
+    throw new SemopsError('MESSAGE_MALFORMED', 'The encrypted part cannot be decrypted with this node key.');
+  }
+}

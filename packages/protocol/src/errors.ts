@@ -1,0 +1,124 @@
+/**
+ * The one table of SEMOPS error codes: every failure a client can meet, with its HTTP status and a message a
+ * person can act on. Adding a code without an entry fails to compile.
+ */
+
+export const ERRORS = {
+  // Input and transport
+  VALIDATION_FAILED: { http: 400, message: 'The request does not match the expected format; see details.' },
+  MALFORMED_JSON: { http: 400, message: 'The request body is not valid JSON.' },
+  PAYLOAD_TOO_LARGE: { http: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Send the body as application/json.' },
+  NOT_FOUND: { http: 404, message: 'No such resource.' },
+  METHOD_NOT_ALLOWED: { http: 405, message: 'This method is not allowed on this resource.' },
+  UNAUTHORIZED: { http: 401, message: 'Missing or invalid credentials.' },
+  FORBIDDEN: { http: 403, message: 'These credentials may not do this.' },
+  IDEMPOTENCY_CONFLICT: {
+    http: 409,
+    message: 'This idempotency key was already used with a different request body; use a new key.',
+  },
+  RATE_LIMITED: { http: 429, message: 'Too many requests; slow down and retry later.' },
+  INTERNAL: { http: 500, message: 'An internal error occurred; it has been logged. Retry later.' },
+  UNAVAILABLE: { http: 503, message: 'A node needed for this operation is unreachable; retry later.' },
+  // Signed messages between nodes
+  MESSAGE_MALFORMED: { http: 400, message: 'The signed message is malformed.' },
+  SIGNATURE_INVALID: { http: 401, message: 'The message signature does not verify with the sender key.' },
+  UNKNOWN_SENDER: { http: 401, message: 'The message sender is not a registered participant.' },
+  WRONG_RECEIVER: { http: 400, message: 'The message is addressed to another node.' },
+  MESSAGE_EXPIRED: { http: 400, message: 'The message has expired; send a new one.' },
+  MESSAGE_FROM_FUTURE: { http: 400, message: 'The message is dated in the future; check the sender clock.' },
+  MESSAGE_REPLAYED: { http: 409, message: 'This message was already received; a message is accepted once.' },
+  UNKNOWN_MESSAGE_TYPE: { http: 400, message: 'This node does not handle that message type.' },
+  // Participants and routing
+  PARTICIPANT_NOT_FOUND: { http: 404, message: 'No participant with that id or routing prefix.' },
+  PARTICIPANT_UNREACHABLE: { http: 502, message: 'The other processor did not answer; retry later.' },
+  CURRENCY_NOT_SUPPORTED: { http: 422, message: 'That currency is not supported here.' },
+  ALIAS_NOT_FOUND: { http: 404, message: 'No processor serves that phone number or address.' },
+  // Payment requests
+  REQUEST_NOT_FOUND: { http: 404, message: 'No payment request matches that code.' },
+  REQUEST_EXPIRED: { http: 410, message: 'The payment request has expired; ask the merchant for a new one.' },
+  REQUEST_ALREADY_PAID: { http: 409, message: 'The payment request was already paid.' },
+  REQUEST_CANCELLED: { http: 410, message: 'The payment request was cancelled by the merchant.' },
+  REQUEST_TOKEN_INVALID: { http: 400, message: 'The payment request token is invalid or not signed by its processor.' },
+  CODE_INVALID: { http: 400, message: 'Not a SEMOPS payment code, link, QR payload or token.' },
+  AMOUNT_REQUIRED: { http: 400, message: 'This request lets the payer choose the amount; enter one.' },
+  AMOUNT_INVALID: { http: 400, message: 'The amount is not a positive number of minor units in range.' },
+  AMOUNT_OUT_OF_RANGE: { http: 422, message: 'The amount is outside the minimum and maximum of the request.' },
+  AMOUNT_MISMATCH: { http: 422, message: 'The amount does not match the payment request.' },
+  CURRENCY_MISMATCH: { http: 422, message: 'The currency does not match the account or request.' },
+  PAYEE_MISMATCH: { http: 422, message: 'The payee does not match the payment request.' },
+  // Customers, devices, PINs
+  CUSTOMER_NOT_FOUND: { http: 404, message: 'No such customer.' },
+  CUSTOMER_EXISTS: { http: 409, message: 'A customer with this phone number already exists.' },
+  ACTIVATION_INVALID: { http: 401, message: 'The phone number or activation code is wrong, or the code was used.' },
+  DEVICE_NOT_FOUND: { http: 401, message: 'This device is not enrolled; enrol it first.' },
+  DEVICE_BLOCKED: { http: 403, message: 'This device is blocked; enrol a new device.' },
+  DEVICE_KEY_INVALID: { http: 400, message: 'The device public key is not a valid Ed25519 JWK.' },
+  PIN_FORMAT: { http: 400, message: 'A PIN is 4 to 6 digits.' },
+  PIN_INVALID: { http: 401, message: 'Wrong PIN.' },
+  PIN_LOCKED: { http: 423, message: 'The PIN is locked after too many wrong tries; contact your processor.' },
+  ACCOUNT_BLOCKED: { http: 403, message: 'The account is blocked; contact your processor.' },
+  // Approvals
+  APPROVAL_INVALID: { http: 401, message: 'The approval is not signed by an enrolled device of this customer.' },
+  APPROVAL_EXPIRED: { http: 400, message: 'The approval has expired; approve again.' },
+  APPROVAL_REPLAYED: { http: 409, message: 'This approval was already used; an approval pays once.' },
+  RESOLVE_FIRST: { http: 409, message: 'Resolve the payment request before approving it.' },
+  // Money
+  INSUFFICIENT_FUNDS: { http: 422, message: 'Not enough money in the account for this payment.' },
+  LIMIT_EXCEEDED: { http: 422, message: 'The payment exceeds a limit of the account.' },
+  NET_DEBIT_CAP_EXCEEDED: {
+    http: 422,
+    message: 'The payer processor has not enough liquidity at the hub for this payment; retry later.',
+  },
+  // Transfers and payments
+  TRANSFER_NOT_FOUND: { http: 404, message: 'No such transfer.' },
+  TRANSFER_EXPIRED: { http: 410, message: 'The transfer expired before it was fulfilled and was aborted.' },
+  TRANSFER_CONFLICT: { http: 409, message: 'A transfer with this id exists with other content.' },
+  TRANSFER_REJECTED: { http: 422, message: 'The payee processor rejected the transfer.' },
+  PAYMENT_NOT_FOUND: { http: 404, message: 'No such payment.' },
+  MERCHANT_NOT_FOUND: { http: 404, message: 'No such merchant.' },
+} as const satisfies Record<string, { http: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The JSON body of every error response: `{ "error": { "code", "message", "details"? } }`. */
+export interface ErrorBody {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: unknown };
+}
+
+/** The one error class for expected failures; the HTTP edge maps `code` to status and body. */
+export class SemopsError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  constructor(code: ErrorCode, message?: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'SemopsError';
+    this.code = code;
+    this.details = details;
+  }
+  get http(): number {
+    return ERRORS[this.code].http;
+  }
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERRORS, s);
+}
+
+/** Rebuilds a typed error from an error body received over HTTP (for clients). */
+export function errorFromBody(body: unknown, fallbackStatus = 500): SemopsError {
+  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
+  if (e && isErrorCode(e.code)) {
+    return new SemopsError(e.code, typeof e.message === 'string' ? e.message : undefined, e.details);
+  }
+  return new SemopsError(fallbackStatus >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED', `HTTP ${fallbackStatus}`);
+}

@@ -1,0 +1,199 @@
+/**
+ * zod schemas for everything that crosses a wire: money, participants, signed tokens and node messages.
+ * Types are derived from the schemas, so the edge and the inside agree.
+ */
+import { z } from 'zod';
+import { currencyInfo, MAX_MINOR_UNITS } from './money.js';
+import { idPattern } from './ids.js';
+
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'an ISO 4217 alpha code such as EUR')
+  .refine((c) => currencyInfo(c) !== undefined, 'a currency SEMOPS supports');
+
+/** Positive minor units as a decimal string, at most 9e18. */
+export const minorUnits = z
+  .string()
+  .regex(/^[1-9]\d{0,18}$/, 'a positive whole number of minor units, as a string')
+  .refine((v) => BigInt(v) <= MAX_MINOR_UNITS, 'at most 9000000000000000000');
+
+export const moneyWire = z.strictObject({ value: minorUnits, currency: currencyCode });
+export type MoneyWireT = z.infer<typeof moneyWire>;
+
+export const processorId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'a processor id such as bank-a');
+export const routingPrefix = z.string().regex(/^[1-9]\d{2}$/, 'three digits, not starting with 0');
+export const requestId = z.string().regex(idPattern('req'), 'a request id req_…');
+export const paymentId = z.string().regex(idPattern('pay'), 'a payment id pay_…');
+export const shortCode = z.string().regex(/^\d{10}$/, 'a 10-digit payment code');
+export const compactJws = z.string().max(16_384).regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS');
+export const compactJwe = z.string().max(16_384).regex(/^[\w-]*\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWE');
+
+export const okpJwk = z.object({ kty: z.literal('OKP'), crv: z.string(), x: z.string().max(128) });
+
+/** A participant (processor) as the hub registers and publishes it. */
+export const participant = z.strictObject({
+  id: processorId,
+  name: z.string().min(1).max(100),
+  kind: z.enum(['bank', 'mno']),
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  currencies: z.array(currencyCode).min(1).max(20),
+  routingPrefix,
+  signingKey: okpJwk,
+  encryptionKey: okpJwk,
+});
+export type Participant = z.infer<typeof participant>;
+
+export const merchantInfo = z.strictObject({
+  id: z.string().max(40),
+  name: z.string().max(100),
+  city: z.string().max(60),
+  category: z.string().regex(/^\d{4}$/, 'a 4-digit merchant category code'),
+});
+export type MerchantInfo = z.infer<typeof merchantInfo>;
+
+/** Payload of a payment request token, signed by the payee processor (typ `semops-request+jws`). */
+export const requestToken = z.strictObject({
+  requestId,
+  processorId,
+  merchant: merchantInfo,
+  currency: currencyCode,
+  amount: moneyWire.optional(),
+  minAmount: moneyWire.optional(),
+  maxAmount: moneyWire.optional(),
+  reference: z.string().max(140),
+  description: z.string().max(500).optional(),
+  reusable: z.boolean(),
+  shortCode,
+  issuedAt: z.number().int(),
+  expiresAt: z.number().int(),
+});
+export type RequestToken = z.infer<typeof requestToken>;
+export const REQUEST_TYP = 'semops-request+jws';
+
+/** Payload of a payment receipt, signed by the payee processor (typ `semops-receipt+jws`). */
+export const receipt = z.strictObject({
+  receiptId: z.string().max(40),
+  paymentId,
+  requestId,
+  processorId,
+  merchant: merchantInfo,
+  amount: moneyWire,
+  reference: z.string().max(140),
+  acceptedAt: z.number().int(),
+});
+export type Receipt = z.infer<typeof receipt>;
+export const RECEIPT_TYP = 'semops-receipt+jws';
+
+/** Payload of a customer's approval, signed by the device key (typ `semops-approval+jws`, kid = device id). */
+export const approval = z.strictObject({
+  deviceId: z.string().max(40),
+  requestId,
+  payee: processorId,
+  amount: moneyWire,
+  nonce: z.string().regex(/^[\w-]{16,64}$/, '16 to 64 url-safe characters'),
+  expiresAt: z.number().int(),
+  pin: compactJwe,
+});
+export type Approval = z.infer<typeof approval>;
+export const APPROVAL_TYP = 'semops-approval+jws';
+/** Longest an approval may live. */
+export const MAX_APPROVAL_TTL_MS = 5 * 60_000;
+
+// ---- Node messages (envelope bodies) ----
+
+export const requestRef = z.union([
+  z.strictObject({ processorId, requestId }),
+  z.strictObject({ shortCode }),
+]);
+export type RequestRef = z.infer<typeof requestRef>;
+
+/** `request.lookup`: payer PP → hub, and hub → payee PP (with `requester`). */
+export const requestLookup = z.strictObject({ ref: requestRef, requester: processorId.optional() });
+/** Answer: the signed request token, encrypted to the requester so the hub relays what it cannot read. */
+export const requestLookupResult = z.strictObject({ sealed: compactJwe });
+
+export const transferPrepare = z.strictObject({
+  transferId: paymentId,
+  requestId,
+  payer: processorId,
+  payee: processorId,
+  amount: moneyWire,
+  expiresAt: z.number().int(),
+});
+export type TransferPrepare = z.infer<typeof transferPrepare>;
+
+/** `transfer.prepare`: payer PP → hub → payee PP. Carries many transfers at once. */
+export const prepareBatch = z.strictObject({ transfers: z.array(transferPrepare).min(1).max(500) });
+
+export const errorInfo = z.strictObject({ code: z.string().max(40), message: z.string().max(300) });
+
+/** Payee PP's answer to a forwarded prepare: fulfil with a signed receipt, or reject. */
+export const fulfilResult = z.strictObject({
+  transferId: paymentId,
+  decision: z.enum(['FULFIL', 'REJECT']),
+  receipt: compactJws.optional(),
+  error: errorInfo.optional(),
+});
+export const fulfilBatch = z.strictObject({ results: z.array(fulfilResult).max(500) });
+export type FulfilResult = z.infer<typeof fulfilResult>;
+
+export const transferState = z.enum(['RESERVED', 'COMMITTED', 'ABORTED', 'UNKNOWN']);
+export type TransferState = z.infer<typeof transferState>;
+
+/** Hub's answer to a prepare, per transfer. */
+export const prepareResult = z.strictObject({
+  transferId: paymentId,
+  state: transferState,
+  receipt: compactJws.optional(),
+  error: errorInfo.optional(),
+});
+export const prepareResultBatch = z.strictObject({ results: z.array(prepareResult).max(500) });
+export type PrepareResult = z.infer<typeof prepareResult>;
+
+/** `transfer.notify`: hub → processors, the outcome of transfers. */
+export const transferEvent = z.strictObject({
+  transferId: paymentId,
+  state: z.enum(['COMMITTED', 'ABORTED']),
+  reason: z.string().max(40).optional(),
+});
+export const notifyBatch = z.strictObject({ events: z.array(transferEvent).min(1).max(500) });
+export type TransferEvent = z.infer<typeof transferEvent>;
+
+/** `transfer.status`: processor → hub, for reconciliation after a restart. */
+export const statusQuery = z.strictObject({ transferIds: z.array(paymentId).min(1).max(500) });
+export const statusResult = z.strictObject({
+  transfers: z.array(
+    z.strictObject({
+      transferId: paymentId,
+      state: transferState,
+      amount: moneyWire.optional(),
+      payer: processorId.optional(),
+      payee: processorId.optional(),
+      expiresAt: z.number().int().optional(),
+      reason: z.string().max(40).optional(),
+    }),
+  ),
+});
+
+/** Blinded alias of a phone number or address (HMAC-SHA256 hex with the network's directory key). */
+export const blindedAlias = z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits');
+/** `directory.register`: processor → hub. */
+export const directoryRegister = z.strictObject({ aliases: z.array(blindedAlias).min(1).max(1000) });
+/** `directory.lookup`: processor → hub. */
+export const directoryLookup = z.strictObject({ alias: blindedAlias });
+export const directoryLookupResult = z.strictObject({ processorId });
+
+/** The message types and their body schemas. */
+export const MESSAGE_BODIES = {
+  'request.lookup': requestLookup,
+  'transfer.prepare': prepareBatch,
+  'transfer.notify': notifyBatch,
+  'transfer.status': statusQuery,
+  'directory.register': directoryRegister,
+  'directory.lookup': directoryLookup,
+} as const;
+export type MessageType = keyof typeof MESSAGE_BODIES;
+
+/** Phone numbers in E.164 form. */
+export const phoneNumber = z.string().regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, e.g. +43660123456');
+export const pinText = z.string().regex(/^\d{4,6}$/, '4 to 6 digits');
