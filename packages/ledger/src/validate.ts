@@ -97,6 +97,14 @@ function amount(value: unknown): bigint {
   return value;
 }
 
+function timeout(value: unknown, pending: boolean): number {
+  if (!pending) invalid('timeoutMs is only allowed on a pending transfer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    invalid('timeoutMs must be a positive integer of milliseconds');
+  }
+  return value;
+}
+
 function rule(value: unknown): AccountRule {
   if (!ACCOUNT_RULES.includes(value as AccountRule)) invalid(`rule must be one of ${ACCOUNT_RULES.join(', ')}`);
   return value as AccountRule;
@@ -130,13 +138,7 @@ function validateUnsafe(input: unknown): ValidCommand {
       const cur = currency(c.currency);
       if (c.pending !== undefined && typeof c.pending !== 'boolean') invalid('pending must be a boolean');
       const pending = c.pending === true;
-      const timeoutMs = c.timeoutMs;
-      if (timeoutMs !== undefined) {
-        if (!pending) invalid('timeoutMs is only allowed on a pending transfer');
-        if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-          invalid('timeoutMs must be a positive integer of milliseconds');
-        }
-      }
+      const timeoutMs = c.timeoutMs === undefined ? undefined : timeout(c.timeoutMs, pending);
       const code = text(c.code, 'code', MAX_CODE);
       const reference = text(c.reference, 'reference', MAX_REFERENCE);
       if (debitAccountId === creditAccountId) {

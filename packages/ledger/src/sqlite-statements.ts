@@ -1,0 +1,176 @@
+// Prepared statements of the SQLite ledger and the mapping between rows and records. Statements are
+// prepared once; they read integers as bigint (safeIntegers) without changing the caller's default.
+import type Database from 'better-sqlite3';
+import type { Account, AccountRule, Transfer, TransferState } from './types.js';
+
+export type TransferKind = 'single' | 'pending' | 'post' | 'void';
+
+export interface AccountRow {
+  id: string;
+  currency: string;
+  rule: AccountRule;
+  code: string;
+  debits_pending: bigint;
+  debits_posted: bigint;
+  credits_pending: bigint;
+  credits_posted: bigint;
+  created_at: bigint;
+}
+
+export interface TransferRow {
+  seq: bigint;
+  id: string;
+  kind: TransferKind;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: bigint;
+  currency: string;
+  state: TransferState;
+  pending_id: string | null;
+  code: string | null;
+  reference: string | null;
+  timeout_at: bigint | null;
+  created_at: bigint;
+  fingerprint: string;
+}
+
+interface TotalsRow {
+  currency: string;
+  debits_pending: bigint;
+  debits_posted: bigint;
+  credits_pending: bigint;
+  credits_posted: bigint;
+}
+
+/** Column order of `insertTransfer`. */
+export type TransferValues = [
+  id: string,
+  kind: TransferKind,
+  debitAccountId: string,
+  creditAccountId: string,
+  amount: bigint,
+  currency: string,
+  state: TransferState,
+  pendingId: string | null,
+  code: string | null,
+  reference: string | null,
+  timeoutAt: number | null,
+  createdAt: number,
+  fingerprint: string,
+];
+
+const TRANSFER_COLUMNS =
+  'seq, id, kind, debit_account_id, credit_account_id, amount, currency, state, pending_id, code, ' +
+  'reference, timeout_at, created_at, fingerprint';
+
+const LIST_HALF = (column: string): string =>
+  `SELECT * FROM (SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
+     WHERE ${column} = @account AND created_at < @before
+     ORDER BY created_at DESC, seq DESC LIMIT @limit)`;
+
+export function prepareStatements(db: Database.Database) {
+  const read = <R>(sql: string) => db.prepare<unknown[], R>(sql).safeIntegers(true);
+  return {
+    selectAccount: read<AccountRow>('SELECT * FROM ledger_accounts WHERE id = ?'),
+    selectAccounts: read<AccountRow>(
+      'SELECT * FROM ledger_accounts WHERE id IN (SELECT value FROM json_each(?))',
+    ),
+    insertAccount: db.prepare<[string, string, AccountRule, string, number]>(
+      'INSERT INTO ledger_accounts (id, currency, rule, code, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    updateAccount: db.prepare<[bigint, bigint, bigint, bigint, string]>(
+      `UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?,
+         credits_posted = ? WHERE id = ?`,
+    ),
+    selectTransfer: read<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ?`),
+    // Only a conflict on the id is tolerated: it means the command was seen before (idempotency).
+    insertTransfer: db.prepare<TransferValues>(
+      `INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency,
+         state, pending_id, code, reference, timeout_at, created_at, fingerprint)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    resolvePending: db.prepare<[TransferState, string]>(
+      `UPDATE ledger_transfers SET state = ? WHERE id = ? AND state = 'pending'`,
+    ),
+    selectDue: read<TransferRow>(
+      `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
+       WHERE state = 'pending' AND timeout_at <= ? ORDER BY timeout_at, seq`,
+    ),
+    listTransfers: db
+      .prepare<[{ account: string; before: number; limit: number }], TransferRow>(
+        `${LIST_HALF('debit_account_id')} UNION ALL ${LIST_HALF('credit_account_id')}
+         ORDER BY created_at DESC, seq DESC LIMIT @limit`,
+      )
+      .safeIntegers(true),
+    totals: read<TotalsRow>(
+      `SELECT currency, sum(debits_pending) AS debits_pending, sum(debits_posted) AS debits_posted,
+         sum(credits_pending) AS credits_pending, sum(credits_posted) AS credits_posted
+       FROM ledger_accounts GROUP BY currency ORDER BY currency`,
+    ),
+    savepoint: db.prepare('SAVEPOINT ledger_atomic'),
+    rollbackToSavepoint: db.prepare('ROLLBACK TO ledger_atomic'),
+    releaseSavepoint: db.prepare('RELEASE ledger_atomic'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    currency: row.currency,
+    rule: row.rule,
+    code: row.code,
+    debitsPending: row.debits_pending,
+    debitsPosted: row.debits_posted,
+    creditsPending: row.credits_pending,
+    creditsPosted: row.credits_posted,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Builds a transfer record, leaving out the optional fields that are null. */
+export function makeTransfer(
+  id: string,
+  debitAccountId: string,
+  creditAccountId: string,
+  amount: bigint,
+  currency: string,
+  state: TransferState,
+  pendingId: string | null,
+  code: string | null,
+  reference: string | null,
+  timeoutAt: number | null,
+  createdAt: number,
+): Transfer {
+  const t: { -readonly [K in keyof Transfer]: Transfer[K] } = {
+    id,
+    debitAccountId,
+    creditAccountId,
+    amount,
+    currency,
+    state,
+    createdAt,
+  };
+  if (pendingId !== null) t.pendingId = pendingId;
+  if (code !== null) t.code = code;
+  if (reference !== null) t.reference = reference;
+  if (timeoutAt !== null) t.timeoutAt = timeoutAt;
+  return t;
+}
+
+export function toTransfer(row: TransferRow, state: TransferState = row.state): Transfer {
+  return makeTransfer(
+    row.id,
+    row.debit_account_id,
+    row.credit_account_id,
+    row.amount,
+    row.currency,
+    state,
+    row.pending_id,
+    row.code,
+    row.reference,
+    row.timeout_at === null ? null : Number(row.timeout_at),
+    Number(row.created_at),
+  );
+}

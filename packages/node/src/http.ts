@@ -1,0 +1,150 @@
+/**
+ * The HTTP edge shared by every node: Fastify with a body limit, one error handler that turns every failure
+ * into `{ error: { code, message, details? } }` with the code's status, zod parsing, bearer credentials and
+ * idempotency keys.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
+import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
+import type { Db } from './sqlite.js';
+import { migrate } from './sqlite.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface ServerOptions {
+  /** pino options for Fastify's logger, or false. */
+  readonly logger?: boolean | { level?: string; file?: string };
+  readonly bodyLimit?: number;
+}
+
+function fastifyErrorCode(err: { code?: string; statusCode?: number }): ErrorCode | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'PAYLOAD_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'MALFORMED_JSON';
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError) return 'MALFORMED_JSON';
+  if (err.statusCode === 413) return 'PAYLOAD_TOO_LARGE';
+  if (err.statusCode === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return 'VALIDATION_FAILED';
+  return undefined;
+}
+
+/** Sends a SemopsError as the standard error body. */
+export function sendError(reply: FastifyReply, e: SemopsError): FastifyReply {
+  return reply.code(e.http).send(e.toBody());
+}
+
+/** A Fastify instance with SEMOPS error handling. */
+export function createServer(opts: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
+    disableRequestLogging: true,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    if (err instanceof SemopsError) return sendError(reply, err);
+    const code = fastifyErrorCode(err);
+    if (code) return sendError(reply, new SemopsError(code));
+    req.log.error({ err }, 'unhandled error');
+    return sendError(reply, new SemopsError('INTERNAL', undefined, undefined, { cause: err }));
+  });
+  app.setNotFoundHandler((_req, reply) => sendError(reply, new SemopsError('NOT_FOUND')));
+  return app;
+}
+
+/** Parses `data` with `schema`, or throws VALIDATION_FAILED listing what is wrong. */
+export function parse<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  const where = first ? `${first.path || 'body'}: ${first.message}` : 'invalid input';
+  throw new SemopsError('VALIDATION_FAILED', `Invalid request, ${where}.`, { issues });
+}
+
+/** The bearer token of a request, if any. */
+export function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer ([\w.~+/=-]{8,200})$/.exec(h);
+  return m?.[1];
+}
+
+/** SHA-256 hex of a string (to store tokens and request bodies by digest). */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Constant-time string comparison. */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Throws UNAUTHORIZED unless the request carries the operator's admin token. */
+export function requireAdmin(req: FastifyRequest, adminToken: string): void {
+  const t = bearer(req);
+  if (!t || !safeEqual(sha256(t), sha256(adminToken))) throw new SemopsError('UNAUTHORIZED');
+}
+
+export interface IdempotencyStore {
+  /**
+   * Runs `fn` once per (scope, key): a repeat with the same body returns the stored response, the same key
+   * with another body fails with IDEMPOTENCY_CONFLICT. Without a key, `fn` simply runs.
+   */
+  run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T>;
+}
+
+/** Idempotency keys kept in the node's SQLite database. Errors are not stored, so a failed call can be retried. */
+export function createIdempotencyStore(db: Db): IdempotencyStore {
+  migrate(db, 'idempotency', [
+    `CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
+       response TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key))`,
+  ]);
+  const get = db.prepare('SELECT body_hash, response FROM idempotency_keys WHERE scope = ? AND key = ?');
+  const put = db.prepare(
+    'INSERT OR IGNORE INTO idempotency_keys (scope, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const inflight = new Map<string, Promise<unknown>>();
+  return {
+    async run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
+      if (key === undefined) return fn();
+      if (!/^[\w.:-]{1,64}$/.test(key)) {
+        throw new SemopsError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 64 letters, digits, or . _ : -');
+      }
+      const hash = sha256(JSON.stringify(body ?? null));
+      const id = `${scope}\u0000${key}`;
+      const running = inflight.get(id);
+      if (running) {
+        await running.catch(() => undefined);
+      }
+      const row = get.get(scope, key) as { body_hash: string; response: string } | undefined;
+      if (row) {
+        if (row.body_hash !== hash) throw new SemopsError('IDEMPOTENCY_CONFLICT');
+        return JSON.parse(row.response) as T;
+      }
+      const p = fn();
+      inflight.set(id, p);
+      try {
+        const result = await p;
+        put.run(scope, key, hash, JSON.stringify(result), Date.now());
+        return result;
+      } finally {
+        inflight.delete(id);
+      }
+    },
+  };
+}
+
+export { ERRORS };

@@ -1,0 +1,9 @@
+/**
+ * @semops/node — the runtime pieces every SEMOPS node shares: key files, SQLite opening and migrations,
+ * the HTTP edge (errors, parsing, credentials, idempotency) and signed messaging between nodes.
+ */
+export * from './keys.js';
+export * from './sqlite.js';
+export * from './replay.js';
+export * from './http.js';
+export * from './messaging.js';

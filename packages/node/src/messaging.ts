@@ -1,0 +1,116 @@
+/**
+ * Signed messaging between nodes: the `POST /v1/messages` endpoint every node exposes, and the client that
+ * sends a message over keep-alive HTTP and verifies the signed answer.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Agent, request } from 'undici';
+import {
+  MESSAGE_BODIES,
+  SemopsError,
+  errorFromBody,
+  openMessage,
+  sealMessage,
+  type Envelope,
+  type Key,
+  type ReplayGuard,
+  type Signer,
+} from '@semops/protocol';
+import { parse } from './http.js';
+
+export type KeyResolver = (nodeId: string) => Promise<Key | undefined> | Key | undefined;
+
+/** A handler gets the opened envelope (body already validated for known types) and returns the result body. */
+export type MessageHandler = (env: Envelope) => Promise<unknown>;
+
+export interface MessageEndpointOptions {
+  readonly signer: Signer;
+  readonly resolveKey: KeyResolver;
+  readonly replay: ReplayGuard;
+  readonly handlers: Readonly<Record<string, MessageHandler>>;
+  readonly now?: () => number;
+}
+
+/** Registers `POST /v1/messages`. */
+export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpointOptions): void {
+  const now = opts.now ?? Date.now;
+  app.post('/v1/messages', async (req) => {
+    const jws = (req.body as { jws?: unknown } | null)?.jws;
+    const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
+    if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');
+    const handler = opts.handlers[env.type];
+    if (!handler) throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
+    const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[env.type];
+    const body = schema ? parse(schema, env.body) : env.body;
+    const result = await handler({ ...env, body });
+    const sealed = await sealMessage(opts.signer, env.sender, `${env.type}.result`, result, { now: now() });
+    return { jws: sealed.jws };
+  });
+}
+
+export interface NodeClientOptions {
+  readonly signer: Signer;
+  readonly resolveKey: KeyResolver;
+  /** Default time to wait for an answer. */
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+}
+
+export interface NodeClient {
+  /** Sends a signed message and returns the verified result body; throws SemopsError on any failure. */
+  send(baseUrl: string, receiver: string, type: string, body: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
+  /** Plain JSON GET (public endpoints such as the participant list). */
+  getJson(url: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export function createNodeClient(opts: NodeClientOptions): NodeClient {
+  const now = opts.now ?? Date.now;
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
+  const defaultTimeout = opts.timeoutMs ?? 10_000;
+  return {
+    async send(baseUrl, receiver, type, body, sendOpts = {}) {
+      const timeout = sendOpts.timeoutMs ?? defaultTimeout;
+      const { jws } = await sealMessage(opts.signer, receiver, type, body, { now: now() });
+      let status: number;
+      let answer: unknown;
+      try {
+        const res = await request(`${baseUrl}/v1/messages`, {
+          method: 'POST',
+          dispatcher,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jws }),
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        });
+        status = res.statusCode;
+        answer = await res.body.json();
+      } catch (e) {
+        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${receiver} did not answer ${type}.`, undefined, { cause: e });
+      }
+      if (status !== 200) throw errorFromBody(answer, status);
+      const env = await openMessage((answer as { jws?: unknown } | null)?.jws, {
+        me: opts.signer.id,
+        resolveKey: opts.resolveKey,
+        now: now(),
+      });
+      if (env.sender !== receiver || env.type !== `${type}.result`) {
+        throw new SemopsError('MESSAGE_MALFORMED', `Unexpected answer from ${receiver}.`);
+      }
+      return env.body;
+    },
+    async getJson(url) {
+      try {
+        const res = await request(url, { dispatcher, headersTimeout: defaultTimeout, bodyTimeout: defaultTimeout });
+        const json = await res.body.json();
+        if (res.statusCode !== 200) throw errorFromBody(json, res.statusCode);
+        return json;
+      } catch (e) {
+        if (e instanceof SemopsError) throw e;
+        throw new SemopsError('PARTICIPANT_UNREACHABLE', `GET ${url} failed.`, undefined, { cause: e });
+      }
+    },
+    async close() {
+      await dispatcher.close();
+    },
+  };
+}
