@@ -39,8 +39,6 @@ CREATE TABLE IF NOT EXISTS ledger_transfers (
   reference TEXT,
   timeout_at INTEGER,
   created_at INTEGER NOT NULL,
-  -- Canonical content of the command, compared when its id is seen again (idempotency).
-  fingerprint TEXT NOT NULL,
   CHECK (debit_account_id <> credit_account_id),
   CHECK ((kind IN ('post', 'void')) = (pending_id IS NOT NULL)),
   CHECK (timeout_at IS NULL OR kind = 'pending'),

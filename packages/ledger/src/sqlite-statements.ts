@@ -1,9 +1,8 @@
 // Prepared statements of the SQLite ledger and the mapping between rows and records. Statements are
 // prepared once; they read integers as bigint (safeIntegers) without changing the caller's default.
 import type Database from 'better-sqlite3';
-import type { Account, AccountRule, Transfer, TransferState } from './types.js';
-
-export type TransferKind = 'single' | 'pending' | 'post' | 'void';
+import type { StoredTransfer } from './idempotency.js';
+import type { Account, AccountRule, Transfer, TransferKind, TransferState } from './types.js';
 
 export interface AccountRow {
   id: string;
@@ -31,8 +30,22 @@ export interface TransferRow {
   reference: string | null;
   timeout_at: bigint | null;
   created_at: bigint;
-  fingerprint: string;
 }
+
+/** The columns of a pending transfer needed to post or void it. */
+export type PendingRow = Pick<
+  TransferRow,
+  | 'id'
+  | 'kind'
+  | 'state'
+  | 'debit_account_id'
+  | 'credit_account_id'
+  | 'amount'
+  | 'currency'
+  | 'code'
+  | 'reference'
+  | 'timeout_at'
+>;
 
 interface TotalsRow {
   currency: string;
@@ -56,23 +69,47 @@ export type TransferValues = [
   reference: string | null,
   timeoutAt: number | null,
   createdAt: number,
-  fingerprint: string,
 ];
 
 const TRANSFER_COLUMNS =
   'seq, id, kind, debit_account_id, credit_account_id, amount, currency, state, pending_id, code, ' +
-  'reference, timeout_at, created_at, fingerprint';
+  'reference, timeout_at, created_at';
 
 const LIST_HALF = (column: string): string =>
   `SELECT * FROM (SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
      WHERE ${column} = @account AND created_at < @before
      ORDER BY created_at DESC, seq DESC LIMIT @limit)`;
 
-export function prepareStatements(db: Database.Database) {
-  const read = <R>(sql: string) => db.prepare<unknown[], R>(sql).safeIntegers(true);
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+export interface Statements {
+  readonly selectAccount: Stmt<[id: string], AccountRow>;
+  /** Takes a JSON array of ids. */
+  readonly selectAccounts: Stmt<[idsJson: string], AccountRow>;
+  readonly insertAccount: Stmt<
+    [id: string, currency: string, rule: AccountRule, code: string, createdAt: number]
+  >;
+  readonly updateAccount: Stmt<
+    [debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint, id: string]
+  >;
+  readonly selectTransfer: Stmt<[id: string], TransferRow>;
+  readonly insertTransfer: Stmt<TransferValues>;
+  readonly selectPending: Stmt<[id: string], PendingRow>;
+  /** Ends a pending transfer; changes no row unless it is still pending. */
+  readonly endPending: Stmt<[state: Exclude<TransferState, 'pending'>, id: string]>;
+  readonly selectDue: Stmt<[now: number], TransferRow>;
+  readonly listTransfers: Stmt<[{ account: string; before: number; limit: number }], TransferRow>;
+  readonly totals: Stmt<[], TotalsRow>;
+  readonly savepoint: Stmt<[]>;
+  readonly rollbackToSavepoint: Stmt<[]>;
+  readonly releaseSavepoint: Stmt<[]>;
+}
+
+export function prepareStatements(db: Database.Database): Statements {
+  const read = <P extends unknown[], R>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql).safeIntegers(true);
   return {
-    selectAccount: read<AccountRow>('SELECT * FROM ledger_accounts WHERE id = ?'),
-    selectAccounts: read<AccountRow>(
+    selectAccount: read<[string], AccountRow>('SELECT * FROM ledger_accounts WHERE id = ?'),
+    selectAccounts: read<[string], AccountRow>(
       'SELECT * FROM ledger_accounts WHERE id IN (SELECT value FROM json_each(?))',
     ),
     insertAccount: db.prepare<[string, string, AccountRule, string, number]>(
@@ -82,17 +119,23 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?,
          credits_posted = ? WHERE id = ?`,
     ),
-    selectTransfer: read<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ?`),
+    selectTransfer: read<[string], TransferRow>(
+      `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ?`,
+    ),
     // Only a conflict on the id is tolerated: it means the command was seen before (idempotency).
     insertTransfer: db.prepare<TransferValues>(
       `INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, currency,
-         state, pending_id, code, reference, timeout_at, created_at, fingerprint)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+         state, pending_id, code, reference, timeout_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
-    resolvePending: db.prepare<[TransferState, string]>(
+    selectPending: read<[string], PendingRow>(
+      `SELECT id, kind, state, debit_account_id, credit_account_id, amount, currency, code, reference,
+         timeout_at FROM ledger_transfers WHERE id = ?`,
+    ),
+    endPending: db.prepare<[Exclude<TransferState, 'pending'>, string]>(
       `UPDATE ledger_transfers SET state = ? WHERE id = ? AND state = 'pending'`,
     ),
-    selectDue: read<TransferRow>(
+    selectDue: read<[number], TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
        WHERE state = 'pending' AND timeout_at <= ? ORDER BY timeout_at, seq`,
     ),
@@ -102,18 +145,16 @@ export function prepareStatements(db: Database.Database) {
          ORDER BY created_at DESC, seq DESC LIMIT @limit`,
       )
       .safeIntegers(true),
-    totals: read<TotalsRow>(
+    totals: read<[], TotalsRow>(
       `SELECT currency, sum(debits_pending) AS debits_pending, sum(debits_posted) AS debits_posted,
          sum(credits_pending) AS credits_pending, sum(credits_posted) AS credits_posted
        FROM ledger_accounts GROUP BY currency ORDER BY currency`,
     ),
-    savepoint: db.prepare('SAVEPOINT ledger_atomic'),
-    rollbackToSavepoint: db.prepare('ROLLBACK TO ledger_atomic'),
-    releaseSavepoint: db.prepare('RELEASE ledger_atomic'),
+    savepoint: db.prepare<[]>('SAVEPOINT ledger_atomic'),
+    rollbackToSavepoint: db.prepare<[]>('ROLLBACK TO ledger_atomic'),
+    releaseSavepoint: db.prepare<[]>('RELEASE ledger_atomic'),
   };
 }
-
-export type Statements = ReturnType<typeof prepareStatements>;
 
 export function toAccount(row: AccountRow): Account {
   return {
@@ -173,4 +214,8 @@ export function toTransfer(row: TransferRow, state: TransferState = row.state): 
     row.timeout_at === null ? null : Number(row.timeout_at),
     Number(row.created_at),
   );
+}
+
+export function toStoredTransfer(row: TransferRow): StoredTransfer {
+  return { ...toTransfer(row), kind: row.kind };
 }

@@ -61,6 +61,12 @@ export interface Transfer {
   readonly createdAt: number;
 }
 
+/**
+ * How a transfer record came to be: a single-phase transfer, a pending one, or the record of a post or
+ * void command. Stored beside each record; needed to compare a repeated command with the first one.
+ */
+export type TransferKind = 'single' | 'pending' | 'post' | 'void';
+
 /** Opens an account. Repeating it with the same content is a no-op that returns the account. */
 export interface CreateAccountCommand {
   readonly kind: 'createAccount';

@@ -11,6 +11,8 @@ const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const CURRENCY_RE = /^[A-Z]{3}$/;
 const MAX_CODE = 64;
 const MAX_REFERENCE = 256;
+/** A century: far beyond any hold, and `now + timeoutMs` stays a safe integer. */
+const MAX_TIMEOUT_MS = 100 * 365 * 86_400_000;
 
 export interface ValidCreateAccount {
   readonly kind: 'createAccount';
@@ -31,8 +33,6 @@ export interface ValidTransfer {
   readonly timeoutMs: number | undefined;
   readonly code: string | undefined;
   readonly reference: string | undefined;
-  /** Canonical content, compared when the id is seen again. */
-  readonly fingerprint: string;
 }
 
 export interface ValidPost {
@@ -42,7 +42,6 @@ export interface ValidPost {
   readonly amount: bigint | undefined;
   readonly code: string | undefined;
   readonly reference: string | undefined;
-  readonly fingerprint: string;
 }
 
 export interface ValidVoid {
@@ -51,7 +50,6 @@ export interface ValidVoid {
   readonly pendingId: string;
   readonly code: string | undefined;
   readonly reference: string | undefined;
-  readonly fingerprint: string;
 }
 
 export type ValidCommand = ValidCreateAccount | ValidTransfer | ValidPost | ValidVoid;
@@ -99,23 +97,21 @@ function amount(value: unknown): bigint {
 
 function timeout(value: unknown, pending: boolean): number {
   if (!pending) invalid('timeoutMs is only allowed on a pending transfer');
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    invalid('timeoutMs must be a positive integer of milliseconds');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    invalid(`timeoutMs must be an integer of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
   }
   return value;
 }
 
 function rule(value: unknown): AccountRule {
-  if (!ACCOUNT_RULES.includes(value as AccountRule)) invalid(`rule must be one of ${ACCOUNT_RULES.join(', ')}`);
+  if (!ACCOUNT_RULES.includes(value as AccountRule))
+    invalid(`rule must be one of ${ACCOUNT_RULES.join(', ')}`);
   return value as AccountRule;
 }
 
-function fingerprint(parts: ReadonlyArray<string | number | null | undefined>): string {
-  return JSON.stringify(parts.map((p) => p ?? null));
-}
-
 function record(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid('command must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    invalid('command must be an object');
   return value as Record<string, unknown>;
 }
 
@@ -155,17 +151,6 @@ function validateUnsafe(input: unknown): ValidCommand {
         timeoutMs,
         code,
         reference,
-        fingerprint: fingerprint([
-          'transfer',
-          debitAccountId,
-          creditAccountId,
-          value.toString(),
-          cur,
-          pending ? 1 : 0,
-          timeoutMs,
-          code,
-          reference,
-        ]),
       };
     }
     case 'post': {
@@ -174,29 +159,14 @@ function validateUnsafe(input: unknown): ValidCommand {
       const value = c.amount === undefined ? undefined : amount(c.amount);
       const code = text(c.code, 'code', MAX_CODE);
       const reference = text(c.reference, 'reference', MAX_REFERENCE);
-      return {
-        kind: 'post',
-        id: cmdId,
-        pendingId,
-        amount: value,
-        code,
-        reference,
-        fingerprint: fingerprint(['post', pendingId, value?.toString(), code, reference]),
-      };
+      return { kind: 'post', id: cmdId, pendingId, amount: value, code, reference };
     }
     case 'void': {
       const cmdId = id(c.id, 'id');
       const pendingId = id(c.pendingId, 'pendingId');
       const code = text(c.code, 'code', MAX_CODE);
       const reference = text(c.reference, 'reference', MAX_REFERENCE);
-      return {
-        kind: 'void',
-        id: cmdId,
-        pendingId,
-        code,
-        reference,
-        fingerprint: fingerprint(['void', pendingId, code, reference]),
-      };
+      return { kind: 'void', id: cmdId, pendingId, code, reference };
     }
     default:
       return invalid('kind must be createAccount, transfer, post or void');

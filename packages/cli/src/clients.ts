@@ -1,0 +1,296 @@
+/**
+ * Clients for the public APIs of SEMOPS nodes, as an operator, a merchant and a customer's wallet would use
+ * them. The wallet keeps its device key in memory and signs approvals exactly as the web wallet does.
+ */
+import {
+  APPROVAL_TYP,
+  encryptJson,
+  generateSigningKeys,
+  importEncryptionKey,
+  importSigningKey,
+  publicPart,
+  randomToken,
+  signJson,
+  type JWK,
+  type Key,
+  type MoneyWire,
+} from '@semops/protocol';
+import { json, type CallOptions } from './http.js';
+
+export interface ProcessorInfo {
+  id: string;
+  name: string;
+  kind: 'bank' | 'mno';
+  currencies: string[];
+  routingPrefix: string;
+  country: string;
+  signingKey: JWK;
+  encryptionKey: JWK;
+}
+
+export class ProcessorAdmin {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+  private call<T>(method: string, path: string, opts: CallOptions = {}) {
+    return json<T>(method, this.url + path, { ...opts, token: this.token });
+  }
+  info() {
+    return json<ProcessorInfo>('GET', `${this.url}/v1/info`);
+  }
+  createCustomer(input: { phone: string; name: string; currency: string }) {
+    return this.call<{ customerId: string; accountId: string; activationCode: string }>('POST', '/v1/admin/customers', {
+      body: input,
+    });
+  }
+  deposit(customerId: string, amount: bigint) {
+    return this.call<{ balance: string }>('POST', `/v1/admin/customers/${customerId}/deposits`, {
+      body: { amount: amount.toString() },
+    });
+  }
+  unlock(customerId: string) {
+    return this.call('POST', `/v1/admin/customers/${customerId}/unlock`);
+  }
+  createMerchant(input: { name: string; city: string; category: string; currency: string; webhookUrl?: string }) {
+    return this.call<{ merchantId: string; accountId: string; apiKey: string; webhookSecret: string }>(
+      'POST',
+      '/v1/admin/merchants',
+      { body: input },
+    );
+  }
+  ledger() {
+    return this.call<{
+      byKind: Array<{ currency: string; kind: string; balance: string; debitsPending: string; creditsPending: string }>;
+      totals: Array<{ currency: string; debitsPosted: string; creditsPosted: string; debitsPending: string; creditsPending: string }>;
+    }>('GET', '/v1/admin/ledger');
+  }
+  payment(id: string) {
+    return this.call<{ state: string; status: string }>('GET', `/v1/admin/payments/${id}`);
+  }
+}
+
+export interface HubPosition {
+  processorId: string;
+  currency: string;
+  liquidity: string;
+  position: string;
+  reserved: string;
+  available: string;
+}
+
+export class HubAdmin {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+  register(info: ProcessorInfo, baseUrl: string) {
+    const body = {
+      id: info.id,
+      name: info.name,
+      kind: info.kind,
+      baseUrl,
+      currencies: info.currencies,
+      routingPrefix: info.routingPrefix,
+      signingKey: info.signingKey,
+      encryptionKey: info.encryptionKey,
+    };
+    return json('PUT', `${this.url}/v1/admin/participants/${info.id}`, { token: this.token, body });
+  }
+  liquidity(processorId: string, amount: MoneyWire, direction: 'deposit' | 'withdraw') {
+    return json<HubPosition>('POST', `${this.url}/v1/admin/liquidity`, {
+      token: this.token,
+      body: { processorId, amount, direction },
+    });
+  }
+  async positions(): Promise<HubPosition[]> {
+    return (await json<{ positions: HubPosition[] }>('GET', `${this.url}/v1/admin/positions`, { token: this.token })).positions;
+  }
+}
+
+export interface PaymentRequestView {
+  id: string;
+  status: 'OPEN' | 'PAID' | 'EXPIRED' | 'CANCELLED';
+  currency: string;
+  amount?: MoneyWire;
+  reference: string;
+  expiresAt: number;
+  token: string;
+  qr: string;
+  deepLink: string;
+  shortCode: string;
+  payments: Array<{ paymentId: string; amount: MoneyWire; status: string; receipt: string }>;
+}
+
+export class MerchantClient {
+  constructor(
+    readonly url: string,
+    readonly apiKey: string,
+  ) {}
+  createRequest(input: {
+    currency: string;
+    amount?: MoneyWire;
+    minAmount?: MoneyWire;
+    maxAmount?: MoneyWire;
+    reference: string;
+    description?: string;
+    expiresInSeconds?: number;
+    reusable?: boolean;
+  }, idempotencyKey?: string) {
+    return json<PaymentRequestView>('POST', `${this.url}/v1/requests`, {
+      token: this.apiKey,
+      body: input,
+      ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    });
+  }
+  request(id: string) {
+    return json<PaymentRequestView>('GET', `${this.url}/v1/requests/${id}`, { token: this.apiKey });
+  }
+  payments() {
+    return json<{ payments: Array<{ paymentId: string; amount: MoneyWire; status: string }> }>(
+      'GET',
+      `${this.url}/v1/merchant/payments`,
+      { token: this.apiKey },
+    );
+  }
+}
+
+export interface ResolvedRequest {
+  requestId: string;
+  processorId: string;
+  merchant: { id: string; name: string; city: string; category: string };
+  currency: string;
+  amount?: MoneyWire;
+  minAmount?: MoneyWire;
+  maxAmount?: MoneyWire;
+  reference: string;
+  expiresAt: number;
+}
+
+export interface PaymentView {
+  paymentId: string;
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
+  amount: MoneyWire;
+  error?: string;
+  receipt?: string;
+}
+
+export interface SavedWallet {
+  url: string;
+  deviceId: string;
+  accessToken: string;
+  customerId: string;
+  deviceKey: JWK;
+}
+
+/** A customer's phone: a device key pair, an access token and the PIN the customer types. */
+export class Wallet {
+  private constructor(
+    readonly url: string,
+    readonly deviceId: string,
+    readonly accessToken: string,
+    readonly customerId: string,
+    private readonly deviceKey: Key,
+    private readonly processorKey: Key,
+  ) {}
+
+  /** Enrols a new device with the activation code the processor gave the customer. */
+  static async enrol(url: string, phone: string, activationCode: string, pin: string): Promise<Wallet> {
+    const info = await json<ProcessorInfo>('GET', `${url}/v1/info`);
+    const processorKey = await importEncryptionKey(info.encryptionKey);
+    const keys = await generateSigningKeys();
+    const res = await json<{ deviceId: string; accessToken: string; customer: { id: string } }>(
+      'POST',
+      `${url}/v1/wallet/enrol`,
+      {
+        body: {
+          phone,
+          activationCode,
+          devicePublicKey: publicPart(keys.publicJwk),
+          pin: await encryptJson({ pin }, processorKey),
+        },
+      },
+    );
+    return new Wallet(url, res.deviceId, res.accessToken, res.customer.id, await importSigningKey(keys.privateJwk), processorKey);
+  }
+
+  /** Saves what the phone keeps (device id, token, private key) so the CLI can pay later. */
+  async export(): Promise<SavedWallet> {
+    const { exportJWK } = await import('jose');
+    return {
+      url: this.url,
+      deviceId: this.deviceId,
+      accessToken: this.accessToken,
+      customerId: this.customerId,
+      deviceKey: await exportJWK(this.deviceKey),
+    };
+  }
+
+  static async restore(saved: SavedWallet): Promise<Wallet> {
+    const info = await json<ProcessorInfo>('GET', `${saved.url}/v1/info`);
+    return new Wallet(
+      saved.url,
+      saved.deviceId,
+      saved.accessToken,
+      saved.customerId,
+      await importSigningKey(saved.deviceKey),
+      await importEncryptionKey(info.encryptionKey),
+    );
+  }
+
+  me() {
+    return json<{ balance: MoneyWire; available: MoneyWire; customer: { name: string } }>('GET', `${this.url}/v1/wallet/me`, {
+      token: this.accessToken,
+    });
+  }
+  async balance(): Promise<bigint> {
+    return BigInt((await this.me()).balance.value);
+  }
+  resolve(code: string) {
+    return json<ResolvedRequest>('POST', `${this.url}/v1/wallet/resolve`, { token: this.accessToken, body: { code } });
+  }
+
+  /** Builds a signed approval; `overrides` lets tests tamper with what is signed. */
+  async approval(
+    r: ResolvedRequest,
+    pin: string,
+    overrides: { amount?: MoneyWire; payee?: string; requestId?: string; expiresAt?: number; nonce?: string } = {},
+  ): Promise<string> {
+    const amount = overrides.amount ?? r.amount;
+    if (!amount) throw new Error('this request needs an amount');
+    const payload = {
+      deviceId: this.deviceId,
+      requestId: overrides.requestId ?? r.requestId,
+      payee: overrides.payee ?? r.processorId,
+      amount,
+      nonce: overrides.nonce ?? randomToken(16),
+      expiresAt: overrides.expiresAt ?? Date.now() + 60_000,
+      pin: await encryptJson({ pin }, this.processorKey),
+    };
+    return signJson(payload, this.deviceKey, this.deviceId, APPROVAL_TYP);
+  }
+
+  submit(approval: string) {
+    return json<PaymentView>('POST', `${this.url}/v1/wallet/payments`, { token: this.accessToken, body: { approval } });
+  }
+
+  /** Resolve, approve with PIN and submit: what a customer does after scanning a code. */
+  async pay(code: string, pin: string, amount?: MoneyWire): Promise<PaymentView> {
+    const r = await this.resolve(code);
+    return this.submit(await this.approval(r, pin, amount ? { amount } : {}));
+  }
+
+  payment(id: string) {
+    return json<PaymentView>('GET', `${this.url}/v1/wallet/payments/${id}`, { token: this.accessToken });
+  }
+
+  /** Polls a payment until it is no longer pending. */
+  async waitFinal(id: string, timeoutMs = 20_000): Promise<PaymentView> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const p = await this.payment(id);
+      if (p.status !== 'PENDING' || Date.now() > end) return p;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * `semops demo`: the hub, `bank-a` and `mno-b` as separate processes with their data under `.semops/`,
+ * demo customers, merchants and balances seeded on first start, kept across restarts.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatMoney } from '@semops/protocol';
+import { Wallet, type SavedWallet } from './clients.js';
+import { DEMO_PROCESSORS, startNetwork, type Network } from './network.js';
+
+export interface DemoCustomer {
+  key: string;
+  name: string;
+  phone: string;
+  processorId: string;
+  customerId: string;
+  pin: string;
+  wallet: SavedWallet;
+}
+
+export interface DemoMerchant {
+  key: string;
+  name: string;
+  processorId: string;
+  merchantId: string;
+  apiKey: string;
+  webhookSecret: string;
+}
+
+export interface DemoState {
+  customers: DemoCustomer[];
+  merchants: DemoMerchant[];
+}
+
+const CUSTOMERS = [
+  { key: 'anna', name: 'Anna Berger', phone: '+436641000001', processorId: 'bank-a', balance: 500_00n },
+  { key: 'ben', name: 'Ben Okafor', phone: '+436761000002', processorId: 'mno-b', balance: 200_00n },
+  { key: 'clara', name: 'Clara Novak', phone: '+436641000003', processorId: 'bank-a', balance: 75_00n },
+] as const;
+
+const MERCHANTS = [
+  { key: 'cafe', name: 'Café Central', city: 'Wien', category: '5812', processorId: 'mno-b' },
+  { key: 'books', name: 'Bookshop Hofer', city: 'Graz', category: '5942', processorId: 'bank-a' },
+] as const;
+
+export function statePath(dir: string): string {
+  return join(dir, 'demo.json');
+}
+
+export function loadState(dir: string): DemoState | undefined {
+  const p = statePath(dir);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as DemoState) : undefined;
+}
+
+/** Seeds demo data once; later starts reuse it. */
+export async function seed(net: Network): Promise<DemoState> {
+  const existing = loadState(net.dir);
+  if (existing) return existing;
+  const state: DemoState = { customers: [], merchants: [] };
+  for (const c of CUSTOMERS) {
+    const p = net.processors.get(c.processorId)!;
+    const created = await p.admin.createCustomer({ phone: c.phone, name: c.name, currency: p.spec.currency });
+    await p.admin.deposit(created.customerId, c.balance);
+    const wallet = await Wallet.enrol(p.url, c.phone, created.activationCode, '1234');
+    state.customers.push({
+      key: c.key,
+      name: c.name,
+      phone: c.phone,
+      processorId: c.processorId,
+      customerId: created.customerId,
+      pin: '1234',
+      wallet: await wallet.export(),
+    });
+  }
+  for (const m of MERCHANTS) {
+    const p = net.processors.get(m.processorId)!;
+    const created = await p.admin.createMerchant({ name: m.name, city: m.city, category: m.category, currency: p.spec.currency });
+    state.merchants.push({ key: m.key, name: m.name, processorId: m.processorId, ...created });
+  }
+  writeFileSync(statePath(net.dir), JSON.stringify(state, null, 2), { mode: 0o600 });
+  return state;
+}
+
+export async function runDemo(dir: string, basePort: number): Promise<void> {
+  process.stdout.write(`Starting SEMOPS demo network in ${dir} …\n`);
+  const net = await startNetwork({
+    dir,
+    hubPort: basePort,
+    processors: DEMO_PROCESSORS.map((p, i) => ({ ...p, port: basePort + 1 + i })),
+  });
+  const state = await seed(net);
+  const lines: string[] = [];
+  lines.push('', 'SEMOPS demo network is running:', '');
+  lines.push(`  hub      ${net.hub.url}   (data: ${net.hub.dataDir})`);
+  for (const p of net.processors.values()) {
+    lines.push(`  ${p.id.padEnd(8)} ${p.url}   ${p.spec.name} (${p.spec.kind}, ${p.spec.currency}, routing prefix ${p.spec.routingPrefix})`);
+  }
+  lines.push('', 'Customers (PIN 1234):');
+  for (const c of state.customers) {
+    const w = await Wallet.restore(c.wallet);
+    const me = await w.me();
+    lines.push(`  ${c.key.padEnd(6)} ${c.name.padEnd(14)} at ${c.processorId.padEnd(7)} balance ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}`);
+  }
+  lines.push('', 'Merchants:');
+  for (const m of state.merchants) lines.push(`  ${m.key.padEnd(6)} ${m.name.padEnd(16)} at ${m.processorId}  API key ${m.apiKey}`);
+  lines.push(
+    '',
+    'Try a payment in another terminal:',
+    '  npx semops request --merchant cafe --amount 4.20      # prints the QR payload, link and short code',
+    '  npx semops pay <short code or QR payload> --as anna    # Anna approves with her PIN',
+    '  npx semops balances',
+    '',
+    'Operator tokens are in .semops/<node>/secrets/. Press Ctrl-C to stop all nodes.',
+    '',
+  );
+  process.stdout.write(lines.join('\n'));
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write('\nStopping SEMOPS demo …\n');
+      void net.stop().then(() => {
+        process.stdout.write('All nodes stopped.\n');
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    for (const node of [net.hub, ...net.processors.values()]) {
+      node.child.on('exit', (code, signal) => {
+        if (!stopping) process.stderr.write(`${node.id} exited (${code ?? signal}); stopping the demo.\n`);
+        stop();
+      });
+    }
+  });
+}

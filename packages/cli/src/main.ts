@@ -1,0 +1,158 @@
+/**
+ * The `semops` command.
+ *   semops demo [--dir .semops] [--port 4000]     run the demo network (npm start)
+ *   semops scenarios [--json] [--only TEXT]       run every scenario on a fresh network
+ *   semops request --merchant KEY --amount 4.20   create a payment request in the running demo
+ *   semops pay CODE --as CUSTOMER [--pin 1234] [--amount 4.20]
+ *   semops balances                               balances of the demo customers and merchants
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SemopsError, formatMoney, parseAmount } from '@semops/protocol';
+import { MerchantClient, Wallet } from './clients.js';
+import { closeHttp } from './http.js';
+import { loadState, runDemo, type DemoState } from './demo.js';
+import { runScenarios, type ScenarioResult } from './scenarios.js';
+
+const HELP = `semops — the SEMOPS mobile payment network
+
+Commands:
+  demo [--dir DIR] [--port N]           run hub, bank-a and mno-b (data in DIR, default .semops; ports N..N+2, default 4000)
+  scenarios [--json] [--only TEXT]      run every payment scenario on a fresh network; exit 1 if any fails
+  request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books)
+  pay CODE --as KEY [--pin P] [--amount X]
+                                        pay a request as a demo customer (anna, ben, clara)
+  balances                              balances of the demo customers
+`;
+
+function demoDir(v: string | undefined): string {
+  return resolve(v ?? process.env.SEMOPS_DIR ?? '.semops');
+}
+
+function requireState(dir: string): DemoState {
+  const s = loadState(dir);
+  if (!s || !existsSync(join(dir, 'hub', 'node.json'))) {
+    throw new Error(`No demo network in ${dir}: start one with 'npm start' first.`);
+  }
+  return s;
+}
+
+function nodeUrl(dir: string, id: string): string {
+  return (JSON.parse(readFileSync(join(dir, id, 'node.json'), 'utf8')) as { url: string }).url;
+}
+
+function printTable(results: readonly ScenarioResult[]): void {
+  const w = Math.max(...results.map((r) => r.name.length), 8);
+  for (const r of results) {
+    process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(w)}  ${String(r.ms).padStart(6)} ms  ${r.detail}\n`);
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(`\n${results.length - failed} passed, ${failed} failed\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      merchant: { type: 'string' },
+      amount: { type: 'string' },
+      reference: { type: 'string' },
+      as: { type: 'string' },
+      pin: { type: 'string' },
+    },
+  });
+  switch (command) {
+    case 'demo':
+      await runDemo(demoDir(values.dir), Number(values.port ?? process.env.SEMOPS_PORT ?? 4000));
+      return 0;
+    case 'scenarios': {
+      const results = await runScenarios({
+        ...(values.only ? { only: values.only } : {}),
+        keep: values.keep ?? false,
+        ...(values.json ? {} : { onResult: (r: ScenarioResult) => process.stderr.write(`${r.ok ? '✓' : '✗'} ${r.name}\n`) }),
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else printTable(results);
+      return results.length > 0 && results.every((r) => r.ok) ? 0 : 1;
+    }
+    case 'request': {
+      const dir = demoDir(values.dir);
+      const state = requireState(dir);
+      const m = state.merchants.find((x) => x.key === values.merchant);
+      if (!m) throw new Error(`--merchant must be one of ${state.merchants.map((x) => x.key).join(', ')}`);
+      const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
+      const amount = values.amount ? parseAmount(values.amount, 'EUR') : undefined;
+      const r = await client.createRequest({
+        currency: 'EUR',
+        ...(amount ? { amount: { value: amount.toString(), currency: 'EUR' } } : { minAmount: { value: '1', currency: 'EUR' } }),
+        reference: values.reference ?? `cli-${Date.now()}`,
+      });
+      process.stdout.write(
+        `Request ${r.id} at ${m.name} (${m.processorId}) for ${amount ? formatMoney({ value: amount, currency: 'EUR' }) : 'an amount the payer enters'}\n` +
+          `  short code : ${r.shortCode}\n  deep link  : ${r.deepLink}\n  QR payload : ${r.qr}\n  expires    : ${new Date(r.expiresAt).toISOString()}\n`,
+      );
+      return 0;
+    }
+    case 'pay': {
+      const dir = demoDir(values.dir);
+      const state = requireState(dir);
+      const c = state.customers.find((x) => x.key === values.as);
+      if (!c) throw new Error(`--as must be one of ${state.customers.map((x) => x.key).join(', ')}`);
+      const code = positionals[0];
+      if (!code) throw new Error('give the short code, link or QR payload to pay');
+      const wallet = await Wallet.restore({ ...c.wallet, url: nodeUrl(dir, c.processorId) });
+      const r = await wallet.resolve(code);
+      const amount = r.amount ?? (values.amount ? { value: parseAmount(values.amount, r.currency).toString(), currency: r.currency } : undefined);
+      if (!amount) throw new Error('this request lets the payer choose: add --amount');
+      process.stdout.write(`${r.merchant.name}, ${r.merchant.city} asks ${formatMoney({ value: BigInt(amount.value), currency: amount.currency })} (ref ${r.reference})\n`);
+      let p = await wallet.submit(await wallet.approval(r, values.pin ?? c.pin, { amount }));
+      if (p.status === 'PENDING') p = await wallet.waitFinal(p.paymentId);
+      process.stdout.write(`Payment ${p.paymentId}: ${p.status}${p.error ? ` (${p.error})` : ''}\n`);
+      return p.status === 'COMPLETED' ? 0 : 1;
+    }
+    case 'balances': {
+      const dir = demoDir(values.dir);
+      const state = requireState(dir);
+      for (const c of state.customers) {
+        const w = await Wallet.restore({ ...c.wallet, url: nodeUrl(dir, c.processorId) });
+        const me = await w.me();
+        process.stdout.write(`${c.key.padEnd(6)} ${c.name.padEnd(14)} ${c.processorId.padEnd(7)} ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}\n`);
+      }
+      for (const m of state.merchants) {
+        const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
+        const { payments } = await client.payments();
+        const total = payments.reduce((s, p) => s + BigInt(p.amount.value), 0n);
+        process.stdout.write(`${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency: 'EUR' })} in ${payments.length} payments\n`);
+      }
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(HELP);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`Unknown command ${command}.\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  async (code) => {
+    await closeHttp();
+    process.exit(code);
+  },
+  async (e: unknown) => {
+    process.stderr.write(`${e instanceof SemopsError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`);
+    await closeHttp();
+    process.exit(1);
+  },
+);

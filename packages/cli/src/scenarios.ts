@@ -1,0 +1,377 @@
+/**
+ * `semops scenarios`: every payment situation of the core network, run against a fresh network through the
+ * public HTTP APIs only, each followed by a check that money is conserved across all nodes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  RECEIPT_TYP,
+  formatMoney,
+  importSigningKey,
+  verifyJson,
+  type MoneyWire,
+} from '@semops/protocol';
+import { MerchantClient, Wallet } from './clients.js';
+import { codeOf } from './http.js';
+import { startNetwork, type Network } from './network.js';
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail: string;
+}
+
+export class ScenarioFailure extends Error {}
+
+export function expect(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new ScenarioFailure(message);
+}
+
+const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
+const show = (value: bigint) => formatMoney({ value, currency: 'EUR' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What scenarios share: the network and helpers to make customers and merchants through the admin APIs. */
+export class Ctx {
+  private phoneSeq = 0;
+  constructor(readonly net: Network) {}
+
+  processor(id: string) {
+    const p = this.net.processors.get(id);
+    if (!p) throw new Error(`no processor ${id}`);
+    return p;
+  }
+
+  /** A new customer at `processorId` with `balance` deposited and an enrolled device (PIN 1234). */
+  async customer(processorId: string, balance: bigint, name = 'Test Customer') {
+    const p = this.processor(processorId);
+    const phone = `+4366${String(Date.now() % 1e6).padStart(6, '0')}${String(this.phoneSeq++).padStart(3, '0')}`;
+    const c = await p.admin.createCustomer({ phone, name, currency: p.spec.currency });
+    if (balance > 0n) await p.admin.deposit(c.customerId, balance);
+    const wallet = await Wallet.enrol(p.url, phone, c.activationCode, '1234');
+    return { wallet, phone, name, customerId: c.customerId };
+  }
+
+  async merchant(processorId: string, name = 'Test Shop', webhookUrl?: string) {
+    const p = this.processor(processorId);
+    const m = await p.admin.createMerchant({
+      name,
+      city: 'Wien',
+      category: '5812',
+      currency: p.spec.currency,
+      ...(webhookUrl ? { webhookUrl } : {}),
+    });
+    return { client: new MerchantClient(p.url, m.apiKey), ...m };
+  }
+
+  async merchantBalance(processorId: string, merchant: { client: MerchantClient }): Promise<bigint> {
+    const { payments } = await merchant.client.payments();
+    void processorId;
+    return payments.filter((p) => p.status === 'COMPLETED').reduce((s, p) => s + BigInt(p.amount.value), 0n);
+  }
+
+  /**
+   * Money is conserved: every ledger balances (debits = credits, pending included), nothing is left pending,
+   * each processor's settlement account equals its position at the hub, and positions sum to zero.
+   */
+  async conservation(): Promise<string | undefined> {
+    const positions = await this.net.hub.admin.positions();
+    const problems: string[] = [];
+    const sum = new Map<string, bigint>();
+    for (const pos of positions) {
+      sum.set(pos.currency, (sum.get(pos.currency) ?? 0n) + BigInt(pos.position));
+      if (BigInt(pos.reserved) !== 0n) problems.push(`hub still reserves ${pos.reserved} for ${pos.processorId}`);
+    }
+    for (const [cur, s] of sum) if (s !== 0n) problems.push(`hub positions in ${cur} sum to ${s}, not 0`);
+    for (const p of this.net.processors.values()) {
+      const l = await p.admin.ledger();
+      for (const t of l.totals) {
+        if (t.debitsPosted !== t.creditsPosted) problems.push(`${p.id} ${t.currency}: posted debits ≠ credits`);
+        if (t.debitsPending !== '0' || t.creditsPending !== '0') problems.push(`${p.id} ${t.currency}: pending ${t.debitsPending}`);
+      }
+      const settlement = l.byKind.find((k) => k.kind === 'settlement' && k.currency === p.spec.currency);
+      const pos = positions.find((x) => x.processorId === p.id && x.currency === p.spec.currency);
+      const a = BigInt(settlement?.balance ?? '0');
+      const b = BigInt(pos?.position ?? '0');
+      if (a !== b) problems.push(`${p.id}: settlement account ${a} ≠ hub position ${b}`);
+    }
+    return problems.length ? problems.join('; ') : undefined;
+  }
+
+  /** Waits until the network is quiet (nothing reserved or pending), up to `ms`. */
+  async settled(ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if ((await this.conservation()) === undefined) return;
+      await sleep(100);
+    }
+  }
+}
+
+async function verifyReceipt(ctx: Ctx, receipt: string | undefined, payee: string): Promise<boolean> {
+  if (!receipt) return false;
+  const info = await ctx.processor(payee).admin.info();
+  const payload = (await verifyJson(receipt, await importSigningKey(info.signingKey), RECEIPT_TYP)) as { processorId: string };
+  return payload.processorId === payee;
+}
+
+async function purchase(ctx: Ctx, payer: string, payee: string, amount: bigint): Promise<string> {
+  const c = await ctx.customer(payer, 100_00n);
+  const m = await ctx.merchant(payee, 'Café Central');
+  const req = await m.client.createRequest({ currency: 'EUR', amount: eur(amount), reference: 'order-1' });
+  const t0 = Date.now();
+  const paid = await c.wallet.pay(req.qr, '1234');
+  const ms = Date.now() - t0;
+  expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+  expect(await verifyReceipt(ctx, paid.receipt, payee), 'receipt is not signed by the payee processor');
+  const bal = await c.wallet.balance();
+  expect(bal === 100_00n - amount, `customer balance ${bal}`);
+  const after = await m.client.request(req.id);
+  expect(after.status === 'PAID', `request is ${after.status}`);
+  const got = await ctx.merchantBalance(payee, m);
+  expect(got === amount, `merchant received ${got}`);
+  return `${show(amount)} ${payer} → ${payee} in ${ms} ms; customer ${show(100_00n)} → ${show(bal)}; receipt signed by ${payee}`;
+}
+
+export interface Scenario {
+  readonly name: string;
+  run(ctx: Ctx): Promise<string>;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'bank-a customer buys from an mno-b merchant', run: (ctx) => purchase(ctx, 'bank-a', 'mno-b', 12_50n) },
+  { name: 'mno-b customer buys from a bank-a merchant', run: (ctx) => purchase(ctx, 'mno-b', 'bank-a', 7_80n) },
+  { name: 'payment inside one processor (bank-a → bank-a)', run: (ctx) => purchase(ctx, 'bank-a', 'bank-a', 3_20n) },
+  {
+    name: 'payer-entered amount within min/max is paid (short code)',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 50_00n);
+      const m = await ctx.merchant('mno-b', 'Parking Zone 1');
+      const req = await m.client.createRequest({
+        currency: 'EUR',
+        minAmount: eur(1_00n),
+        maxAmount: eur(20_00n),
+        reference: 'zone-1',
+        reusable: true,
+      });
+      const p = await c.wallet.pay(req.shortCode, '1234', eur(4_50n));
+      expect(p.status === 'COMPLETED', `payment ${p.status} ${p.error ?? ''}`);
+      expect((await c.wallet.balance()) === 45_50n, 'customer not debited 4.50');
+      return `paid 4.50 EUR by typing code ${req.shortCode} (range 1.00–20.00)`;
+    },
+  },
+  {
+    name: 'payer-entered amount outside min/max is refused, nothing moves',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 50_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', minAmount: eur(1_00n), maxAmount: eur(20_00n), reference: 'r' });
+      const r = await c.wallet.resolve(req.deepLink);
+      const low = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(50n) })));
+      const high = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(25_00n) })));
+      expect(low === 'AMOUNT_OUT_OF_RANGE' && high === 'AMOUNT_OUT_OF_RANGE', `got ${low}, ${high}`);
+      expect((await c.wallet.balance()) === 50_00n, 'balance changed');
+      return `0.50 → ${low}, 25.00 → ${high}; balance unchanged`;
+    },
+  },
+  {
+    name: 'insufficient funds is refused with nothing reserved',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 5_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(9_99n), reference: 'too-much' });
+      const code = await codeOf(c.wallet.pay(req.token, '1234'));
+      expect(code === 'INSUFFICIENT_FUNDS', `got ${code}`);
+      const me = await c.wallet.me();
+      expect(me.available.value === '500' && me.balance.value === '500', 'funds were touched');
+      const again = await m.client.request(req.id);
+      expect(again.status === 'OPEN', 'request should stay open');
+      return `9.99 EUR with 5.00 EUR → ${code}; available still 5.00`;
+    },
+  },
+  {
+    name: 'wrong PIN three times locks the PIN',
+    async run(ctx) {
+      const c = await ctx.customer('mno-b', 20_00n);
+      const m = await ctx.merchant('bank-a');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(1_00n), reference: 'pin' });
+      const r = await c.wallet.resolve(req.qr);
+      const codes: string[] = [];
+      for (let i = 0; i < 3; i++) codes.push(await codeOf(c.wallet.submit(await c.wallet.approval(r, '9999'))));
+      const right = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234')));
+      expect(codes.join() === 'PIN_INVALID,PIN_INVALID,PIN_LOCKED', `got ${codes.join()}`);
+      expect(right === 'PIN_LOCKED', `correct PIN after lock gave ${right}`);
+      expect((await c.wallet.balance()) === 20_00n, 'balance changed');
+      await ctx.processor('mno-b').admin.unlock(c.customerId);
+      const after = await c.wallet.submit(await c.wallet.approval(r, '1234'));
+      expect(after.status === 'COMPLETED', 'operator unlock did not restore payments');
+      return `${codes.join(' → ')}; right PIN then ${right}; operator unlock → payment ok`;
+    },
+  },
+  {
+    name: 'expired request is refused',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 10_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(1_00n), reference: 'late', expiresInSeconds: 1 });
+      const r = await c.wallet.resolve(req.qr);
+      await sleep(1100);
+      const approve = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234')));
+      const resolve = await codeOf(c.wallet.resolve(req.qr));
+      const status = (await m.client.request(req.id)).status;
+      expect(approve === 'REQUEST_EXPIRED' && resolve === 'REQUEST_EXPIRED', `got ${approve}, ${resolve}`);
+      expect(status === 'EXPIRED', `request is ${status}`);
+      expect((await c.wallet.balance()) === 10_00n, 'balance changed');
+      return `approve → ${approve}, resolve → ${resolve}, merchant sees ${status}`;
+    },
+  },
+  {
+    name: 'single-use request approved twice at the same moment pays exactly once',
+    async run(ctx) {
+      const x = await ctx.customer('bank-a', 30_00n);
+      const y = await ctx.customer('bank-a', 30_00n);
+      const z = await ctx.customer('mno-b', 30_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(10_00n), reference: 'once' });
+      const rs = await Promise.all([x, y, z].map((c) => c.wallet.resolve(req.qr)));
+      const approvals = await Promise.all([x, y, z].map((c, i) => c.wallet.approval(rs[i]!, '1234')));
+      const results = await Promise.all(
+        [x, y, z].map((c, i) => c.wallet.submit(approvals[i]!).then((p) => p.status, (e: { code?: string }) => e.code ?? 'ERR')),
+      );
+      await ctx.settled();
+      const paid = results.filter((s) => s === 'COMPLETED').length;
+      const balances = await Promise.all([x, y, z].map((c) => c.wallet.balance()));
+      const debited = balances.filter((b) => b === 20_00n).length;
+      expect(paid === 1, `${paid} payments completed: ${results.join()}`);
+      expect(debited === 1 && balances.every((b) => b === 20_00n || b === 30_00n), `balances ${balances.join()}`);
+      expect((await ctx.merchantBalance('mno-b', m)) === 10_00n, 'merchant not paid exactly once');
+      return `three payers at once → ${results.join(', ')}`;
+    },
+  },
+  {
+    name: 'replayed approval is rejected',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 30_00n);
+      const m = await ctx.merchant('mno-b', 'Vending 7', undefined);
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(2_00n), reference: 'snack', reusable: true });
+      const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
+      const first = await c.wallet.submit(approval);
+      const again = await codeOf(c.wallet.submit(approval));
+      expect(first.status === 'COMPLETED', `first ${first.status}`);
+      expect(again === 'APPROVAL_REPLAYED', `replay gave ${again}`);
+      expect((await c.wallet.balance()) === 28_00n, 'charged more than once');
+      return `first → COMPLETED, same approval again → ${again}; charged once`;
+    },
+  },
+  {
+    name: 'approval with altered amount, payee or signature is rejected',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 30_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(5_00n), reference: 'tamper' });
+      const r = await c.wallet.resolve(req.qr);
+      const amount = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(1n) })));
+      const payee = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { payee: 'bank-a' })));
+      const good = await c.wallet.approval(r, '1234');
+      const [h, p, s] = good.split('.');
+      const body = JSON.parse(Buffer.from(p!, 'base64url').toString()) as { amount: MoneyWire };
+      body.amount = eur(1n);
+      const forged = `${h}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${s}`;
+      const sig = await codeOf(c.wallet.submit(forged));
+      expect(amount === 'AMOUNT_MISMATCH', `amount → ${amount}`);
+      expect(payee === 'PAYEE_MISMATCH', `payee → ${payee}`);
+      expect(sig === 'APPROVAL_INVALID', `forged → ${sig}`);
+      expect((await c.wallet.balance()) === 30_00n, 'balance changed');
+      expect((await m.client.request(req.id)).status === 'OPEN', 'request no longer open');
+      return `amount → ${amount}, payee → ${payee}, edited after signing → ${sig}`;
+    },
+  },
+  {
+    name: 'prepare beyond the payer processor net debit cap is refused, nothing reserved',
+    async run(ctx) {
+      const hub = ctx.net.hub.admin;
+      const before = (await hub.positions()).find((p) => p.processorId === 'bank-a')!;
+      const keep = 20_00n;
+      const cut = BigInt(before.available) - keep;
+      await hub.liquidity('bank-a', eur(cut), 'withdraw');
+      try {
+        const c = await ctx.customer('bank-a', 100_00n);
+        const m = await ctx.merchant('mno-b');
+        const req = await m.client.createRequest({ currency: 'EUR', amount: eur(50_00n), reference: 'big' });
+        const p = await c.wallet.pay(req.qr, '1234');
+        const me = await c.wallet.me();
+        const pos = (await hub.positions()).find((x) => x.processorId === 'bank-a')!;
+        expect(p.status === 'FAILED' && p.error === 'NET_DEBIT_CAP_EXCEEDED', `got ${p.status} ${p.error ?? ''}`);
+        expect(me.available.value === '10000', `customer available ${me.available.value}`);
+        expect(pos.reserved === '0', `hub reserved ${pos.reserved}`);
+        return `50.00 EUR with 20.00 EUR liquidity left → ${p.error}; nothing reserved`;
+      } finally {
+        await hub.liquidity('bank-a', eur(cut), 'deposit');
+      }
+    },
+  },
+  {
+    name: 'payee that never answers: aborted at expiry, reservation voided',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 40_00n);
+      const m = await ctx.merchant('mno-b');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(15_00n), reference: 'silent' });
+      const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
+      const payee = ctx.processor('mno-b');
+      payee.child.kill('SIGSTOP');
+      let p;
+      try {
+        p = await c.wallet.submit(approval);
+        expect(p.status === 'PENDING', `while the payee is silent the payment is ${p.status}`);
+        const reserved = await c.wallet.me();
+        expect(reserved.available.value === '2500', `reserved: available ${reserved.available.value}`);
+        p = await c.wallet.waitFinal(p.paymentId);
+      } finally {
+        payee.child.kill('SIGCONT');
+      }
+      await ctx.settled();
+      const me = await c.wallet.me();
+      expect(p.status === 'FAILED' && p.error === 'TRANSFER_EXPIRED', `got ${p.status} ${p.error ?? ''}`);
+      expect(me.available.value === '4000' && me.balance.value === '4000', 'reservation not voided');
+      expect((await m.client.request(req.id)).payments.every((x) => x.status !== 'COMPLETED'), 'merchant was paid');
+      return `payee stopped → PENDING with 15.00 reserved → ${p.error}; reservation voided`;
+    },
+  },
+];
+
+/** Runs every scenario against a fresh network in a temporary directory. */
+export async function runScenarios(opts: { only?: string; keep?: boolean; onResult?: (r: ScenarioResult) => void } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'semops-scenarios-'));
+  const net = await startNetwork({ dir, transferTtlMs: 3000 });
+  const ctx = new Ctx(net);
+  const results: ScenarioResult[] = [];
+  try {
+    for (const s of SCENARIOS) {
+      if (opts.only && !s.name.includes(opts.only)) continue;
+      const t0 = Date.now();
+      let ok = true;
+      let detail: string;
+      try {
+        detail = await s.run(ctx);
+        await ctx.settled();
+        const broken = await ctx.conservation();
+        if (broken) {
+          ok = false;
+          detail = `money not conserved: ${broken}`;
+        }
+      } catch (e) {
+        ok = false;
+        detail = e instanceof Error ? `${e.name === 'ScenarioFailure' ? '' : `${e.name}: `}${e.message}` : String(e);
+      }
+      const r = { name: s.name, ok, ms: Date.now() - t0, detail };
+      results.push(r);
+      opts.onResult?.(r);
+    }
+  } finally {
+    await net.stop();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

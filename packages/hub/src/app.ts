@@ -1,0 +1,169 @@
+/**
+ * Composition root of the hub: opens its database, keys and ledger, wires the bounded contexts
+ * (participants, directory, positions, transfers, notifications, request routing) and serves HTTP.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createSqliteLedger } from '@semops/ledger';
+import {
+  createIdempotencyStore,
+  createNodeClient,
+  createReplayGuard,
+  createServer,
+  loadOrCreateKeys,
+  loadOrCreateSecret,
+  openSqlite,
+  registerMessageEndpoint,
+} from '@semops/node';
+import { createDirectoryService } from './directory/service.js';
+import { createDirectoryStore } from './directory/store.js';
+import { messageHandlers } from './messages.js';
+import { createNotifier } from './notifications/service.js';
+import { createOutboxStore } from './notifications/store.js';
+import { registerParticipantRoutes } from './participants/routes.js';
+import { HUB_ID, createParticipantService, type ParticipantService } from './participants/service.js';
+import { createParticipantStore } from './participants/store.js';
+import { registerPositionRoutes } from './positions/routes.js';
+import { createPositionService } from './positions/service.js';
+import { createRequestRouter } from './requests/service.js';
+import { createWriter } from './shared/writer.js';
+import { registerTransferRoutes } from './transfers/routes.js';
+import { createTransferService } from './transfers/service.js';
+import { createTransferStore } from './transfers/store.js';
+
+export interface HubOptions {
+  /** Directory of `hub.db`, `keys/`, `secrets/` and `logs/`; created when missing. */
+  readonly dataDir: string;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (any free port; read the chosen one from `url`). */
+  readonly port?: number;
+  /** Operator token; default `SEMOPS_ADMIN_TOKEN`, else a random one kept in `secrets/admin-token.secret`. */
+  readonly adminToken?: string;
+  /** Write pino logs to `<dataDir>/logs/hub.log` (default false). */
+  readonly logger?: boolean;
+  /** Clock in epoch ms (tests). */
+  readonly now?: () => number;
+  /** How often reservations past their expiry are aborted (default 200 ms). */
+  readonly expiryIntervalMs?: number;
+  /** Longest wait for a payee processor's answer to a prepare (default 10 s). */
+  readonly forwardTimeoutMs?: number;
+}
+
+export interface Hub {
+  /** Base URL, e.g. `http://127.0.0.1:7000`. */
+  readonly url: string;
+  readonly id: 'hub';
+  readonly adminToken: string;
+  /** Stops timers and the server, flushes pending writes and closes the database. Idempotent. */
+  close(): Promise<void>;
+  readonly app: FastifyInstance;
+}
+
+/**
+ * Starts a hub.
+ * @example
+ * const hub = await createHub({ dataDir: '.semops/hub', port: 7000 });
+ * console.log(hub.url, hub.adminToken);
+ * await hub.close();
+ */
+export async function createHub(opts: HubOptions): Promise<Hub> {
+  const now = opts.now ?? Date.now;
+  mkdirSync(opts.dataDir, { recursive: true });
+  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  const adminToken = loadOrCreateSecret(
+    join(opts.dataDir, 'secrets'),
+    'admin-token',
+    opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
+  );
+  let logger: false | { level: string; file: string } = false;
+  if (opts.logger) {
+    mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
+    logger = { level: 'info', file: join(opts.dataDir, 'logs', 'hub.log') };
+  }
+
+  const db = openSqlite(join(opts.dataDir, 'hub.db'));
+  const ledger = await createSqliteLedger({ db, clock: now });
+  const writer = createWriter(db);
+  const replay = createReplayGuard(db, { now });
+  const app = createServer({ logger });
+  const signer = { id: HUB_ID, key: keys.signingKey };
+
+  const positions = createPositionService({ ledger, participants: () => participants });
+  const participants: ParticipantService = await createParticipantService({
+    store: createParticipantStore(db),
+    writer,
+    openAccounts: (pid, currencies) => positions.openAccounts(pid, currencies),
+    now,
+  });
+  const resolveKey = (id: string) => participants.signingKey(id);
+  const client = createNodeClient({ signer, resolveKey, now, timeoutMs: opts.forwardTimeoutMs ?? 10_000 });
+  const outbox = createOutboxStore(db);
+  const notifier = createNotifier({ store: outbox, writer, client, participants, log: app.log });
+  const transfers = createTransferService({
+    store: createTransferStore(db, outbox),
+    writer,
+    ledger,
+    participants,
+    client,
+    notifier,
+    log: app.log,
+    now,
+    ...(opts.forwardTimeoutMs === undefined ? {} : { forwardTimeoutMs: opts.forwardTimeoutMs }),
+  });
+  const directory = createDirectoryService({ store: createDirectoryStore(db), writer, now });
+  const requests = createRequestRouter({ participants, client });
+
+  registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
+  registerPositionRoutes(app, { positions, adminToken, idempotency: createIdempotencyStore(db) });
+  registerTransferRoutes(app, { transfers, adminToken });
+  registerMessageEndpoint(app, {
+    signer,
+    resolveKey,
+    replay,
+    now,
+    handlers: messageHandlers({ transfers, directory, requests }),
+  });
+
+  // Finish what a previous run left half-done before taking new work.
+  await transfers.sweep({ startup: true });
+  notifier.start();
+
+  let sweeping: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = transfers
+      .sweep()
+      .catch((err: unknown) => app.log.error({ err }, 'transfer sweep failed'))
+      .finally(() => (sweeping = undefined));
+  }, opts.expiryIntervalMs ?? 200);
+  timer.unref();
+
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    clearInterval(timer);
+    await sweeping;
+    await app.close();
+    await notifier.close();
+    await client.close();
+    await writer.drain();
+    await ledger.close();
+    replay.close();
+    db.close();
+  };
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    id: HUB_ID,
+    adminToken,
+    app,
+    close: () => (closing ??= close()),
+  };
+}

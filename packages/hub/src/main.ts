@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * Process entry of the hub:
+ *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H]
+ * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST). Prints one JSON line when ready and writes it to
+ * `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createHub } from './app.js';
+
+function fail(message: string): never {
+  process.stderr.write(`hub: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+    },
+    strict: true,
+  });
+  const dataDir = values['data-dir'] ?? process.env.SEMOPS_DATA_DIR;
+  if (!dataDir) fail('--data-dir DIR (or SEMOPS_DATA_DIR) is required');
+  const portText = values.port ?? process.env.SEMOPS_PORT ?? '0';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`invalid port ${portText}`);
+  const host = values.host ?? process.env.SEMOPS_HOST ?? '127.0.0.1';
+
+  const hub = await createHub({ dataDir, port, host, logger: true });
+  const ready = JSON.stringify({ event: 'ready', id: hub.id, url: hub.url, pid: process.pid });
+  writeFileSync(join(dataDir, 'node.json'), `${ready}\n`);
+  process.stdout.write(`${ready}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    hub.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`hub: close failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

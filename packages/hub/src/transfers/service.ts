@@ -1,0 +1,343 @@
+/**
+ * The life of a transfer at the hub (docs/protocol.md, "Transfer life at the hub"):
+ *
+ * 1. `transfer.prepare` from the payer processor: per transfer, idempotent by id, validated, then the payer's
+ *    position is reserved in the ledger (a pending transfer pos:payer → pos:payee; the balance rule is the
+ *    net debit cap).
+ * 2. Reserved transfers are forwarded, one message per payee, and wait for the payee's FULFIL (with a signed
+ *    receipt: the commit point) or REJECT, at most until the earliest expiry.
+ * 3. The payer gets a result per transfer; final outcomes are also queued for `transfer.notify` to both.
+ *
+ * The hub's transfer table is the source of truth for states; the ledger follows it with idempotent post and
+ * void commands keyed by the transfer id, replayed after a crash (`sweep`).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Ledger, LedgerCommand, LedgerErrorCode } from '@semops/ledger';
+import { parse, type NodeClient } from '@semops/node';
+import {
+  ERRORS,
+  SemopsError,
+  fulfilBatch,
+  isErrorCode,
+  type ErrorCode,
+  type FulfilResult,
+  type PrepareResult,
+  type TransferPrepare,
+  type TransferState,
+} from '@semops/protocol';
+import type { Notifier } from '../notifications/service.js';
+import type { ParticipantService } from '../participants/service.js';
+import { positionAccountId } from '../positions/service.js';
+import type { Writer } from '../shared/writer.js';
+import { receiptMatches } from './receipts.js';
+import { contentHash, type TransferRecord, type TransferStore, type Transition } from './store.js';
+
+/** Longest a prepare may stay open. */
+export const MAX_TRANSFER_TTL_MS = 24 * 60 * 60_000;
+/** A reservation still unfinished after this long is abandoned by the sweep. */
+const STUCK_AFTER_MS = 30_000;
+/** Ledger post/void retried by the sweep when still missing after this long. */
+const LEDGER_RETRY_AFTER_MS = 5_000;
+const SWEEP_LIMIT = 1000;
+
+export interface StatusEntry {
+  readonly transferId: string;
+  readonly state: TransferState;
+  readonly amount?: { value: string; currency: string };
+  readonly payer?: string;
+  readonly payee?: string;
+  readonly expiresAt?: number;
+  readonly reason?: string;
+}
+
+export interface TransferService {
+  /** Handles a `transfer.prepare` batch from `sender`; one result per transfer, in order. */
+  prepare(sender: string, transfers: readonly TransferPrepare[]): Promise<PrepareResult[]>;
+  /** Current states; transfers the sender is neither payer nor payee of are reported UNKNOWN. */
+  status(sender: string, transferIds: readonly string[]): StatusEntry[];
+  /** The hub's record (operator view). */
+  get(transferId: string): TransferRecord | undefined;
+  /**
+   * Aborts expired reservations and repairs what a crash or a failure left half-done. `startup` treats
+   * every unfinished reservation as abandoned (nothing can be in flight before the server listens).
+   */
+  sweep(opts?: { startup?: boolean }): Promise<void>;
+}
+
+export interface TransferServiceDeps {
+  readonly store: TransferStore;
+  readonly writer: Writer;
+  readonly ledger: Ledger;
+  readonly participants: ParticipantService;
+  readonly client: NodeClient;
+  readonly notifier: Notifier;
+  readonly log: FastifyBaseLogger;
+  readonly now: () => number;
+  /** Longest wait for a payee's answer (default 10 s); never beyond the earliest expiry of the batch. */
+  readonly forwardTimeoutMs?: number;
+}
+
+type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
+type Decision =
+  | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
+  | { readonly kind: 'abort'; readonly t: TransferPrepare; readonly reason: string; readonly message?: string };
+
+const externalState = (r: TransferRecord): TransferState => (r.state === 'RESERVING' ? 'RESERVED' : r.state);
+
+function errorInfo(code: string, message?: string): { code: string; message: string } {
+  const fallback = isErrorCode(code) ? ERRORS[code].message : 'The transfer was aborted.';
+  return { code: code.slice(0, 40), message: (message ?? fallback).slice(0, 300) };
+}
+
+function refused(transferId: string, code: ErrorCode, message?: string): Admission {
+  return { result: { transferId, state: 'ABORTED', error: errorInfo(code, message) } };
+}
+
+/** What the payer is told about a transfer in its current state. */
+function resultOf(r: TransferRecord, message?: string): PrepareResult {
+  const state = externalState(r);
+  if (state === 'COMMITTED' && r.receipt !== undefined) return { transferId: r.transferId, state, receipt: r.receipt };
+  if (state === 'ABORTED') return { transferId: r.transferId, state, error: errorInfo(r.reason ?? 'TRANSFER_REJECTED', message) };
+  return { transferId: r.transferId, state };
+}
+
+/** Ledger codes meaning the post or void already happened, or there is nothing left to void. */
+const SETTLED: Record<'post' | 'void', readonly LedgerErrorCode[]> = {
+  post: ['PENDING_ALREADY_POSTED'],
+  void: ['PENDING_ALREADY_VOIDED', 'PENDING_NOT_FOUND', 'PENDING_EXPIRED'],
+};
+
+export function createTransferService(deps: TransferServiceDeps): TransferService {
+  const { store, writer, ledger, participants, client, notifier, log, now } = deps;
+  const forwardTimeoutMs = deps.forwardTimeoutMs ?? 10_000;
+  /** Transfers whose reservation is under way, so a duplicate waits for it instead of racing it. */
+  const admitting = new Map<string, Promise<Admission>>();
+  /** Transfers on the wire to their payee, so a duplicate prepare does not forward them twice. */
+  const forwarding = new Set<string>();
+
+  /** Makes the ledger follow final states: post a commit, void an abort. */
+  const settleLedger = async (records: readonly TransferRecord[]): Promise<void> => {
+    const todo = records.filter((r) => !r.ledgerDone && (r.state === 'COMMITTED' || r.state === 'ABORTED'));
+    if (todo.length === 0) return;
+    const commands = todo.map(
+      (r): LedgerCommand =>
+        r.state === 'COMMITTED'
+          ? { kind: 'post', id: `${r.transferId}:post`, pendingId: r.transferId }
+          : { kind: 'void', id: `${r.transferId}:void`, pendingId: r.transferId },
+    );
+    const results = await ledger.execute(commands);
+    const done: string[] = [];
+    results.forEach((res, i) => {
+      const r = todo[i]!;
+      const op = r.state === 'COMMITTED' ? 'post' : 'void';
+      if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
+      else log.error({ transferId: r.transferId, op, code: res.code }, 'ledger did not follow the transfer state');
+    });
+    if (done.length > 0) await writer.write(() => store.markLedgerDone(done));
+  };
+
+  /** After transitions committed: ledger, then notifications. */
+  const afterTransitions = async (transitions: readonly Transition[]): Promise<void> => {
+    const changed = transitions.filter((t) => t.changed).map((t) => t.record);
+    if (changed.length === 0) return;
+    await settleLedger(changed);
+    // The transitions queued the outbox rows; waking a processor with nothing queued costs one read.
+    notifier.kick(changed.flatMap((r) => [r.payer, r.payee]));
+  };
+
+  const validate = (t: TransferPrepare, at: number): Admission | undefined => {
+    if (t.payer === t.payee) {
+      return refused(t.transferId, 'VALIDATION_FAILED', 'Payer and payee are the same processor; such a payment stays inside it.');
+    }
+    const payer = participants.get(t.payer);
+    const payee = participants.get(t.payee);
+    if (!payer || !payee) return refused(t.transferId, 'PARTICIPANT_NOT_FOUND', `No participant ${payer ? t.payee : t.payer}.`);
+    const cur = t.amount.currency;
+    if (!payer.currencies.includes(cur) || !payee.currencies.includes(cur)) {
+      return refused(t.transferId, 'CURRENCY_NOT_SUPPORTED', `${cur} is not cleared by both ${t.payer} and ${t.payee}.`);
+    }
+    if (t.expiresAt <= at) return refused(t.transferId, 'TRANSFER_EXPIRED', 'The transfer had expired when it reached the hub.');
+    if (t.expiresAt > at + MAX_TRANSFER_TTL_MS) {
+      return refused(t.transferId, 'VALIDATION_FAILED', 'expiresAt is more than 24 hours away.');
+    }
+    return undefined;
+  };
+
+  /** Records the transfer, reserves it in the ledger, and says whether to forward it. */
+  const reserve = async (t: TransferPrepare): Promise<Admission> => {
+    const inserted = await writer.write(() => store.insertReserving(t, now()));
+    if (!inserted) return existing(t);
+    const [res] = await ledger.execute([
+      {
+        kind: 'transfer',
+        id: t.transferId,
+        debitAccountId: positionAccountId(t.payer, t.amount.currency),
+        creditAccountId: positionAccountId(t.payee, t.amount.currency),
+        amount: BigInt(t.amount.value),
+        currency: t.amount.currency,
+        pending: true,
+        code: 'payment',
+        reference: t.requestId,
+      },
+    ]);
+    if (res?.ok) {
+      await writer.write(() => store.markReserved(t.transferId, now()));
+      forwarding.add(t.transferId);
+      return { forward: t };
+    }
+    const code: ErrorCode =
+      res?.code === 'EXCEEDS_CREDITS'
+        ? 'NET_DEBIT_CAP_EXCEEDED'
+        : res?.code === 'ID_EXISTS_DIFFERENT'
+          ? 'TRANSFER_CONFLICT'
+          : 'INTERNAL';
+    if (code === 'INTERNAL') log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
+    const tr = await writer.write(() => store.refuse(t.transferId, code, now()));
+    return { result: resultOf(tr.record) };
+  };
+
+  /** A prepare for a transfer the hub already knows. */
+  const existing = (t: TransferPrepare): Admission => {
+    const r = store.get(t.transferId);
+    if (!r) throw new Error(`transfer ${t.transferId} vanished`);
+    if (r.contentHash !== contentHash(t)) {
+      return refused(t.transferId, 'TRANSFER_CONFLICT', 'A transfer with this id exists with other content.');
+    }
+    // A payer retrying a reservation whose payee never answered: ask the payee again.
+    if (r.state === 'RESERVED' && r.expiresAt > now() && !forwarding.has(t.transferId)) {
+      forwarding.add(t.transferId);
+      return { forward: t };
+    }
+    return { result: resultOf(r) };
+  };
+
+  const admit = async (sender: string, t: TransferPrepare): Promise<Admission> => {
+    if (t.payer !== sender) return refused(t.transferId, 'FORBIDDEN', 'Only the payer processor may prepare its transfers.');
+    for (let inFlight = admitting.get(t.transferId); inFlight; inFlight = admitting.get(t.transferId)) {
+      await inFlight.catch(() => undefined);
+    }
+    if (store.get(t.transferId)) return existing(t);
+    const invalid = validate(t, now());
+    if (invalid) return invalid;
+    const p = reserve(t);
+    admitting.set(t.transferId, p);
+    try {
+      return await p;
+    } finally {
+      admitting.delete(t.transferId);
+    }
+  };
+
+  /** Forwards one payee's transfers and applies its answers; returns the payer's results by transfer id. */
+  const forward = async (payee: string, transfers: readonly TransferPrepare[]): Promise<Map<string, PrepareResult>> => {
+    const out = new Map<string, PrepareResult>();
+    let answers: FulfilResult[] = [];
+    let receivedAt = 0;
+    try {
+      const p = participants.get(payee);
+      const timeoutMs = Math.min(forwardTimeoutMs, Math.min(...transfers.map((t) => t.expiresAt)) - now());
+      if (p && timeoutMs > 0) {
+        const answer = await client.send(p.baseUrl, payee, 'transfer.prepare', { transfers }, { timeoutMs });
+        receivedAt = now();
+        answers = parse(fulfilBatch, answer).results;
+      }
+    } catch (e) {
+      const code = e instanceof SemopsError ? e.code : 'INTERNAL';
+      log.warn({ payee, count: transfers.length, code }, 'forwarded prepare got no usable answer');
+    } finally {
+      for (const t of transfers) forwarding.delete(t.transferId);
+    }
+    if (answers.length === 0) return out;
+
+    const byId = new Map(transfers.map((t) => [t.transferId, t]));
+    const key = participants.signingKey(payee);
+    const decisions: Decision[] = [];
+    for (const a of answers) {
+      const t = byId.get(a.transferId);
+      if (!t) continue;
+      byId.delete(a.transferId); // one answer per transfer
+      if (a.decision === 'REJECT') {
+        decisions.push({ kind: 'abort', t, reason: a.error?.code ?? 'TRANSFER_REJECTED', message: a.error?.message });
+      } else if (a.receipt !== undefined && key && (await receiptMatches(a.receipt, t, key))) {
+        decisions.push({ kind: 'commit', t, receipt: a.receipt });
+      } else {
+        decisions.push({ kind: 'abort', t, reason: 'TRANSFER_REJECTED', message: 'The payee receipt is missing or does not verify.' });
+      }
+    }
+    const transitions = await writer.write(() =>
+      decisions.map((d) =>
+        d.kind === 'commit'
+          ? store.commit(d.t.transferId, d.receipt, receivedAt, now())
+          : store.abort(d.t.transferId, d.reason, now()),
+      ),
+    );
+    await afterTransitions(transitions);
+    transitions.forEach((tr, i) => {
+      const d = decisions[i]!;
+      const ownAbort = d.kind === 'abort' && tr.changed && tr.record.reason === d.reason;
+      out.set(tr.record.transferId, resultOf(tr.record, ownAbort ? d.message : undefined));
+    });
+    return out;
+  };
+
+  return {
+    async prepare(sender, transfers) {
+      const admissions = await Promise.all(transfers.map((t) => admit(sender, t)));
+      const groups = new Map<string, Map<string, TransferPrepare>>();
+      for (const a of admissions) {
+        if (!('forward' in a)) continue;
+        const g = groups.get(a.forward.payee) ?? new Map<string, TransferPrepare>();
+        g.set(a.forward.transferId, a.forward);
+        groups.set(a.forward.payee, g);
+      }
+      const answered = new Map<string, PrepareResult>();
+      const maps = await Promise.all([...groups].map(([payee, g]) => forward(payee, [...g.values()])));
+      for (const m of maps) for (const [id, r] of m) answered.set(id, r);
+      // Unanswered transfers stay RESERVED, unless the expiry timer ended them while the payee was silent.
+      const current = (id: string): PrepareResult => {
+        const r = store.get(id);
+        return answered.get(id) ?? (r ? resultOf(r) : { transferId: id, state: 'RESERVED' });
+      };
+      return admissions.map((a) => {
+        if ('forward' in a) return current(a.forward.transferId);
+        // A duplicate of a transfer forwarded by this same call gets the payee's answer too.
+        return a.result.state === 'RESERVED' ? (answered.get(a.result.transferId) ?? a.result) : a.result;
+      });
+    },
+
+    status(sender, transferIds) {
+      return transferIds.map((transferId): StatusEntry => {
+        const r = store.get(transferId);
+        if (!r || (r.payer !== sender && r.payee !== sender)) return { transferId, state: 'UNKNOWN' };
+        return {
+          transferId,
+          state: externalState(r),
+          amount: r.amount,
+          payer: r.payer,
+          payee: r.payee,
+          expiresAt: r.expiresAt,
+          ...(r.reason === undefined ? {} : { reason: r.reason }),
+        };
+      });
+    },
+
+    get: (transferId) => store.get(transferId),
+
+    async sweep(opts = {}) {
+      const at = now();
+      const due = store.dueForExpiry(at, SWEEP_LIMIT);
+      const stuck = store
+        .stuckReserving(opts.startup ? Number.MAX_SAFE_INTEGER : at - STUCK_AFTER_MS, SWEEP_LIMIT)
+        .filter((id) => !admitting.has(id));
+      if (due.length > 0 || stuck.length > 0) {
+        const transitions = await writer.write(() => [
+          ...due.map((id) => store.expire(id, now())),
+          ...stuck.map((id) => store.abandon(id, 'INTERNAL', now())),
+        ]);
+        await afterTransitions(transitions);
+      }
+      const behind = store.ledgerBehind(opts.startup ? Number.MAX_SAFE_INTEGER : at - LEDGER_RETRY_AFTER_MS, SWEEP_LIMIT);
+      await settleLedger(behind);
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Composition root of a payment processor node (a bank or a mobile operator): opens its database and ledger,
+ * loads its keys and secrets, links to the hub, wires the services and routes, and starts its workers.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createSqliteLedger, type Ledger } from '@semops/ledger';
+import {
+  createIdempotencyStore,
+  createReplayGuard,
+  createServer,
+  loadOrCreateKeys,
+  loadOrCreateSecret,
+  openSqlite,
+  registerMessageEndpoint,
+  requireAdmin,
+} from '@semops/node';
+import { SemopsError, importEncryptionKey, type TransferEvent } from '@semops/protocol';
+import { migrateProcessor } from './db.js';
+import { createHubLink } from './hub/link.js';
+import { createPinHasher } from './customers/pins.js';
+import { createCustomerService } from './customers/service.js';
+import { registerCustomerRoutes } from './customers/routes.js';
+import { createMerchantService } from './merchants/service.js';
+import { registerMerchantRoutes } from './merchants/routes.js';
+import { createRequestService } from './requests/service.js';
+import { registerRequestRoutes } from './requests/routes.js';
+import { createPaymentService } from './payments/service.js';
+import { registerPaymentRoutes } from './payments/routes.js';
+import { createWebhookService } from './webhooks/service.js';
+import { createDirectorySync } from './hub/directory.js';
+import { ledgerSummary } from './ledger-summary.js';
+
+export interface ProcessorOptions {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'bank' | 'mno';
+  readonly currencies: readonly string[];
+  readonly routingPrefix: string;
+  readonly country: string;
+  readonly dataDir: string;
+  readonly hubUrl: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly adminToken?: string;
+  /** Network-wide key for blinding phone numbers in the hub directory (shared by processors, not the hub). */
+  readonly directoryKey?: string;
+  /** Lifetime of a prepared transfer before the hub aborts it. */
+  readonly transferTtlMs?: number;
+  readonly reconcileIntervalMs?: number;
+  readonly logger?: boolean;
+  readonly now?: () => number;
+}
+
+export interface ProcessorNode {
+  readonly id: string;
+  readonly url: string;
+  readonly adminToken: string;
+  readonly app: FastifyInstance;
+  readonly ledger: Ledger;
+  close(): Promise<void>;
+}
+
+export async function createProcessor(opts: ProcessorOptions): Promise<ProcessorNode> {
+  const now = opts.now ?? Date.now;
+  mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
+  const secretsDir = join(opts.dataDir, 'secrets');
+  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  const adminToken = loadOrCreateSecret(secretsDir, 'admin-token', opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN);
+  const pinKey = loadOrCreateSecret(secretsDir, 'pin-hmac-key', process.env.SEMOPS_PIN_KEY);
+  const directoryKey = loadOrCreateSecret(secretsDir, 'directory-key', opts.directoryKey ?? process.env.SEMOPS_DIRECTORY_KEY);
+
+  const db = openSqlite(join(opts.dataDir, `${opts.id}.db`));
+  migrateProcessor(db);
+  const ledger = await createSqliteLedger({ db });
+  const app = createServer({
+    logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
+  });
+  const log = (msg: string, extra?: Record<string, unknown>) => app.log.info(extra ?? {}, msg);
+
+  const signer = { id: opts.id, key: keys.signingKey };
+  const hub = await createHubLink({
+    hubUrl: opts.hubUrl,
+    signer,
+    dataDir: opts.dataDir,
+    self: { id: opts.id, signing: keys.signingPublicKey, encryption: await importEncryptionKey(keys.encryptionPublicJwk) },
+  });
+
+  const systemAccount = (code: 'settlement' | 'funding') => {
+    const made = new Set<string>();
+    return async (currency: string) => {
+      const id = `${code}:${currency}`;
+      if (!made.has(id)) {
+        await ledger.createAccount({ id, currency, rule: 'none', code });
+        made.add(id);
+      }
+      return id;
+    };
+  };
+  const settlementAccount = systemAccount('settlement');
+  const fundingAccount = systemAccount('funding');
+
+  const idempotency = createIdempotencyStore(db);
+  const customers = createCustomerService({
+    db,
+    ledger,
+    pins: createPinHasher(pinKey),
+    encryptionKey: keys.encryptionPrivateKey,
+    directoryKey,
+    fundingAccount,
+    now,
+  });
+  const merchants = createMerchantService({ db, ledger, now });
+  const webhooks = createWebhookService({
+    db,
+    now,
+    secretOf: (id) => merchants.get(id).webhookSecret,
+    log,
+  });
+  const requests = createRequestService({
+    db,
+    ledger,
+    merchants,
+    webhooks,
+    processorId: opts.id,
+    routingPrefix: opts.routingPrefix,
+    country: opts.country,
+    signingKey: keys.signingKey,
+    encryptionKeyOf: (id) => hub.encryptionKey(id),
+    settlementAccount,
+    now,
+  });
+  const payments = createPaymentService({
+    db,
+    ledger,
+    customers,
+    requests,
+    hub,
+    processorId: opts.id,
+    routingPrefix: opts.routingPrefix,
+    encryptionKey: keys.encryptionPrivateKey,
+    settlementAccount,
+    transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
+    now,
+    log,
+  });
+  const directory = createDirectorySync({ db, hub, log });
+
+  app.get('/v1/info', async () => ({
+    id: opts.id,
+    name: opts.name,
+    kind: opts.kind,
+    currencies: opts.currencies,
+    routingPrefix: opts.routingPrefix,
+    country: opts.country,
+    signingKey: keys.signingPublicJwk,
+    encryptionKey: keys.encryptionPublicJwk,
+  }));
+  app.get('/v1/admin/ledger', async (req) => {
+    requireAdmin(req, adminToken);
+    return ledgerSummary(db, ledger);
+  });
+  registerCustomerRoutes(app, { customers, ledger, adminToken, idempotency });
+  registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
+  registerRequestRoutes(app, { merchants, requests, idempotency });
+  registerPaymentRoutes(app, { customers, payments, adminToken });
+  const replay = createReplayGuard(db);
+  registerMessageEndpoint(app, {
+    signer,
+    resolveKey: (id) => hub.resolveKey(id),
+    replay,
+    handlers: {
+      'request.lookup': async (env) => {
+        const body = env.body as { ref: Parameters<typeof requests.lookupForPeer>[0]; requester?: string };
+        if (env.sender !== 'hub' || !body.requester) throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
+        return requests.lookupForPeer(body.ref, body.requester);
+      },
+      'transfer.prepare': async (env) => {
+        const body = env.body as { transfers: Parameters<typeof requests.accept>[0][] };
+        if (env.sender !== 'hub') throw new SemopsError('FORBIDDEN', 'transfer.prepare must come from the hub.');
+        return { results: await Promise.all(body.transfers.map((t) => requests.accept(t))) };
+      },
+      'transfer.notify': async (env) => {
+        if (env.sender !== 'hub') throw new SemopsError('FORBIDDEN', 'transfer.notify must come from the hub.');
+        await payments.onEvents((env.body as { events: TransferEvent[] }).events);
+        return { ok: true };
+      },
+    },
+  });
+
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+
+  webhooks.start();
+  directory.start();
+  let reconciling = false;
+  const reconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      await payments.reconcile();
+    } catch (e) {
+      log('reconcile failed; will retry', { err: String(e) });
+    } finally {
+      reconciling = false;
+    }
+  };
+  const reconcileTimer = setInterval(() => void reconcile(), opts.reconcileIntervalMs ?? 1000);
+  reconcileTimer.unref();
+  void reconcile();
+
+  return {
+    id: opts.id,
+    url,
+    adminToken,
+    app,
+    ledger,
+    async close() {
+      clearInterval(reconcileTimer);
+      webhooks.stop();
+      directory.stop();
+      await app.close();
+      await hub.close();
+      replay.close();
+      await ledger.close();
+      db.close();
+    },
+  };
+}

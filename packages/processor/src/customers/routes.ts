@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { bearer, parse, requireAdmin, type IdempotencyStore } from '@semops/node';
+import type { Ledger } from '@semops/ledger';
+import { compactJwe, currencyCode, minorUnits, newId, okpJwk, phoneNumber } from '@semops/protocol';
+import type { CustomerService } from './service.js';
+
+const createCustomer = z.strictObject({
+  phone: phoneNumber,
+  name: z.string().trim().min(1).max(100),
+  currency: currencyCode,
+});
+const deposit = z.strictObject({ amount: minorUnits });
+const enrol = z.strictObject({
+  phone: phoneNumber,
+  activationCode: z.string().regex(/^\d{8}$/, '8 digits'),
+  devicePublicKey: okpJwk,
+  pin: compactJwe,
+});
+const customerParams = z.strictObject({ id: z.string().regex(/^cus_[0-9A-Z]{26}$/, 'a customer id') });
+const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+export function registerCustomerRoutes(
+  app: FastifyInstance,
+  deps: { customers: CustomerService; ledger: Ledger; adminToken: string; idempotency: IdempotencyStore },
+): void {
+  const { customers, adminToken, idempotency } = deps;
+
+  app.post('/v1/admin/customers', async (req, reply) => {
+    requireAdmin(req, adminToken);
+    const body = parse(createCustomer, req.body);
+    const key = req.headers['idempotency-key'] as string | undefined;
+    const result = await idempotency.run('admin.customers', key, body, () => customers.create(body));
+    return reply.code(201).send(result);
+  });
+
+  app.post('/v1/admin/customers/:id/deposits', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    const body = parse(deposit, req.body);
+    const key = req.headers['idempotency-key'] as string | undefined;
+    return idempotency.run(`admin.deposit.${id}`, key, body, async () => {
+      const b = await customers.deposit(id, BigInt(body.amount), newId('tr'));
+      return { currency: b.currency, balance: b.balance.toString(), available: b.available.toString() };
+    });
+  });
+
+  app.post('/v1/admin/customers/:id/unlock', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    customers.unlockPin(id);
+    return { ok: true };
+  });
+
+  app.post('/v1/admin/customers/:id/activation', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    return { activationCode: customers.reissueActivation(id) };
+  });
+
+  app.get('/v1/admin/customers/:id', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    const c = customers.get(id);
+    const b = await customers.balance(id);
+    return { ...c, balance: b.balance.toString(), available: b.available.toString() };
+  });
+
+  app.post('/v1/wallet/enrol', async (req, reply) => {
+    const body = parse(enrol, req.body);
+    return reply.code(201).send(await customers.enrol(body));
+  });
+
+  app.get('/v1/wallet/me', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const b = await customers.balance(customer.id);
+    return {
+      customer: { id: customer.id, name: customer.name, phone: customer.phone, currency: customer.currency, pinLocked: customer.pinLocked },
+      balance: { value: b.balance.toString(), currency: b.currency },
+      available: { value: b.available.toString(), currency: b.currency },
+    };
+  });
+
+  app.get('/v1/wallet/transactions', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { limit } = parse(historyQuery, req.query ?? {});
+    const transfers = await deps.ledger.listTransfers(customer.accountId, { limit });
+    return {
+      transactions: transfers.map((t) => ({
+        id: t.id,
+        direction: t.creditAccountId === customer.accountId ? 'in' : 'out',
+        amount: { value: t.amount.toString(), currency: t.currency },
+        state: t.state,
+        kind: t.code ?? 'transfer',
+        reference: t.reference ?? null,
+        createdAt: t.createdAt,
+      })),
+    };
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The processor's own tables (the ledger keeps its own `ledger_*` tables in the same database file).
+ * Customer identity lives only here: no other node ever receives it.
+ */
+import { migrate, type Db } from '@semops/node';
+
+const V1 = `
+-- Amounts are minor units as decimal text (exact, any size); balances live in the ledger.
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY,
+  phone TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  account_id TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked')),
+  pin_hash TEXT,
+  pin_attempts INTEGER NOT NULL DEFAULT 0,
+  pin_locked INTEGER NOT NULL DEFAULT 0,
+  activation_hash TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE devices (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  public_jwk TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked')),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX devices_customer ON devices(customer_id);
+CREATE TABLE merchants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  city TEXT NOT NULL,
+  category TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  account_id TEXT NOT NULL UNIQUE,
+  api_key_hash TEXT NOT NULL UNIQUE,
+  webhook_url TEXT,
+  webhook_secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE requests (
+  id TEXT PRIMARY KEY,
+  merchant_id TEXT NOT NULL REFERENCES merchants(id),
+  short_code TEXT NOT NULL UNIQUE,
+  currency TEXT NOT NULL,
+  amount TEXT CHECK (amount IS NULL OR (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*')),
+  min_amount TEXT CHECK (min_amount IS NULL OR (min_amount GLOB '[1-9]*' AND min_amount NOT GLOB '*[^0-9]*')),
+  max_amount TEXT CHECK (max_amount IS NULL OR (max_amount GLOB '[1-9]*' AND max_amount NOT GLOB '*[^0-9]*')),
+  reference TEXT NOT NULL,
+  description TEXT,
+  reusable INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('OPEN', 'PAID', 'CANCELLED')),
+  in_flight TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE short_code_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
+INSERT INTO short_code_seq (id, next) VALUES (1, 1);
+-- Payer side: payments our customers approved.
+CREATE TABLE payments (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  device_id TEXT NOT NULL,
+  nonce TEXT NOT NULL UNIQUE,
+  request_id TEXT NOT NULL,
+  payee TEXT NOT NULL,
+  merchant TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('NEW', 'RESERVED', 'COMMITTED', 'ABORTED', 'FAILED')),
+  reason TEXT,
+  receipt TEXT,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX payments_customer ON payments(customer_id, created_at);
+CREATE INDEX payments_open ON payments(state) WHERE state IN ('NEW', 'RESERVED');
+-- Payee side: transfers our merchants accepted.
+CREATE TABLE incoming (
+  id TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  merchant_id TEXT NOT NULL REFERENCES merchants(id),
+  payer TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('ACCEPTED', 'COMMITTED', 'ABORTED')),
+  receipt TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX incoming_request ON incoming(request_id);
+CREATE INDEX incoming_open ON incoming(state) WHERE state = 'ACCEPTED';
+-- Requests a customer resolved, so that an approval can be checked against what was shown.
+CREATE TABLE resolutions (
+  customer_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  resolved_at INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, request_id)
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  merchant_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+  last_error TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_due ON webhook_deliveries(next_at) WHERE status = 'PENDING';
+CREATE TABLE directory_aliases (
+  alias TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  synced INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+export function migrateProcessor(db: Db): void {
+  migrate(db, 'processor', [V1]);
+}

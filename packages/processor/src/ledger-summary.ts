@@ -1,0 +1,46 @@
+/**
+ * The operator's view of the books: per currency and account kind, posted balance and pending amounts. A
+ * double-entry ledger sums to zero per currency; the scenarios check that and compare the settlement
+ * account with the hub's position.
+ */
+import type { Ledger } from '@semops/ledger';
+import type { Db } from '@semops/node';
+
+export async function ledgerSummary(db: Db, ledger: Ledger) {
+  const ids = [
+    ...(db.prepare('SELECT account_id AS id FROM customers UNION ALL SELECT account_id FROM merchants').all() as Array<{ id: string }>).map(
+      (r) => r.id,
+    ),
+  ];
+  const totals = await ledger.totals();
+  for (const t of totals) ids.push(`settlement:${t.currency}`, `funding:${t.currency}`);
+  const accounts = await ledger.getAccounts(ids);
+  const sums = new Map<string, { balance: bigint; debitsPending: bigint; creditsPending: bigint }>();
+  for (const a of accounts) {
+    const k = `${a.currency}\u0000${a.code}`;
+    const s = sums.get(k) ?? { balance: 0n, debitsPending: 0n, creditsPending: 0n };
+    s.balance += a.creditsPosted - a.debitsPosted;
+    s.debitsPending += a.debitsPending;
+    s.creditsPending += a.creditsPending;
+    sums.set(k, s);
+  }
+  return {
+    byKind: [...sums].map(([k, s]) => {
+      const [currency, kind] = k.split('\u0000');
+      return {
+        currency,
+        kind,
+        balance: s.balance.toString(),
+        debitsPending: s.debitsPending.toString(),
+        creditsPending: s.creditsPending.toString(),
+      };
+    }),
+    totals: totals.map((t) => ({
+      currency: t.currency,
+      debitsPosted: t.debitsPosted.toString(),
+      creditsPosted: t.creditsPosted.toString(),
+      debitsPending: t.debitsPending.toString(),
+      creditsPending: t.creditsPending.toString(),
+    })),
+  };
+}

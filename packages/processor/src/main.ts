@@ -1,0 +1,65 @@
+/**
+ * Process entry of a processor node:
+ *   node packages/processor/dist/main.js --id bank-a --name "Bank A" --kind bank --currency EUR \
+ *     --prefix 101 --country AT --data-dir .semops/bank-a --hub http://127.0.0.1:4000 [--port N]
+ * Prints one JSON line `{"event":"ready",…}` when it listens; stops cleanly on SIGINT/SIGTERM.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createProcessor } from './app.js';
+
+const { values } = parseArgs({
+  options: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    kind: { type: 'string', default: 'bank' },
+    currency: { type: 'string', multiple: true },
+    prefix: { type: 'string' },
+    country: { type: 'string', default: 'AT' },
+    'data-dir': { type: 'string' },
+    hub: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    'transfer-ttl-ms': { type: 'string' },
+  },
+});
+
+function need(name: string, v: string | undefined): string {
+  if (!v) {
+    process.stderr.write(`missing --${name}\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const kind = values.kind === 'mno' ? 'mno' : 'bank';
+const node = await createProcessor({
+  id: need('id', values.id),
+  name: values.name ?? values.id ?? 'processor',
+  kind,
+  currencies: values.currency ?? ['EUR'],
+  routingPrefix: need('prefix', values.prefix),
+  country: values.country ?? 'AT',
+  dataDir: need('data-dir', values['data-dir'] ?? process.env.SEMOPS_DATA_DIR),
+  hubUrl: need('hub', values.hub ?? process.env.SEMOPS_HUB_URL),
+  host: values.host ?? '127.0.0.1',
+  port: Number(values.port ?? 0),
+  logger: true,
+  ...(values['transfer-ttl-ms'] ? { transferTtlMs: Number(values['transfer-ttl-ms']) } : {}),
+});
+const ready = { event: 'ready', id: node.id, url: node.url, pid: process.pid };
+writeFileSync(join(values['data-dir'] ?? '', 'node.json'), JSON.stringify(ready));
+process.stdout.write(`${JSON.stringify(ready)}\n`);
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    node.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Merchants: created by the operator with an account, an API key (stored as a digest) and a webhook secret.
+ */
+import type { Ledger } from '@semops/ledger';
+import { sha256, type Db } from '@semops/node';
+import { SemopsError, newId, randomToken, type MerchantInfo } from '@semops/protocol';
+
+export interface Merchant {
+  readonly id: string;
+  readonly name: string;
+  readonly city: string;
+  readonly category: string;
+  readonly currency: string;
+  readonly accountId: string;
+  readonly webhookUrl: string | null;
+  readonly webhookSecret: string;
+}
+
+interface MerchantRow {
+  id: string;
+  name: string;
+  city: string;
+  category: string;
+  currency: string;
+  account_id: string;
+  webhook_url: string | null;
+  webhook_secret: string;
+}
+
+function toMerchant(r: MerchantRow): Merchant {
+  return {
+    id: r.id,
+    name: r.name,
+    city: r.city,
+    category: r.category,
+    currency: r.currency,
+    accountId: r.account_id,
+    webhookUrl: r.webhook_url,
+    webhookSecret: r.webhook_secret,
+  };
+}
+
+/** What a payer is shown about a merchant. */
+export function merchantInfoOf(m: Merchant): MerchantInfo {
+  return { id: m.id, name: m.name, city: m.city, category: m.category };
+}
+
+export function createMerchantService(deps: { db: Db; ledger: Ledger; now: () => number }) {
+  const { db, ledger } = deps;
+  const insert = db.prepare(
+    `INSERT INTO merchants (id, name, city, category, currency, account_id, api_key_hash, webhook_url, webhook_secret, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const byKey = db.prepare('SELECT * FROM merchants WHERE api_key_hash = ?');
+  const byId = db.prepare('SELECT * FROM merchants WHERE id = ?');
+  const cache = new Map<string, Merchant>();
+
+  return {
+    async create(input: { name: string; city: string; category: string; currency: string; webhookUrl?: string }) {
+      const id = newId('mer');
+      const accountId = newId('acc');
+      await ledger.createAccount({ id: accountId, currency: input.currency, rule: 'debits_must_not_exceed_credits', code: 'merchant' });
+      const apiKey = `sk_${randomToken(24)}`;
+      const webhookSecret = `whsec_${randomToken(24)}`;
+      insert.run(
+        id,
+        input.name,
+        input.city,
+        input.category,
+        input.currency,
+        accountId,
+        sha256(apiKey),
+        input.webhookUrl ?? null,
+        webhookSecret,
+        deps.now(),
+      );
+      return { merchantId: id, accountId, apiKey, webhookSecret };
+    },
+
+    authenticate(apiKey: string | undefined): Merchant {
+      if (!apiKey) throw new SemopsError('UNAUTHORIZED');
+      const h = sha256(apiKey);
+      const hit = cache.get(h);
+      if (hit) return hit;
+      const r = byKey.get(h) as MerchantRow | undefined;
+      if (!r) throw new SemopsError('UNAUTHORIZED');
+      const m = toMerchant(r);
+      cache.set(h, m);
+      return m;
+    },
+
+    get(id: string): Merchant {
+      const r = byId.get(id) as MerchantRow | undefined;
+      if (!r) throw new SemopsError('MERCHANT_NOT_FOUND');
+      return toMerchant(r);
+    },
+  };
+}
+
+export type MerchantService = ReturnType<typeof createMerchantService>;

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { bearer, parse, requireAdmin } from '@semops/node';
+import { SemopsError, compactJws, paymentId } from '@semops/protocol';
+import type { CustomerService } from '../customers/service.js';
+import type { PaymentService } from './service.js';
+
+const resolveBody = z.strictObject({ code: z.string().trim().min(1).max(8192) });
+const approveBody = z.strictObject({ approval: compactJws });
+const params = z.strictObject({ id: paymentId });
+const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+export function registerPaymentRoutes(
+  app: FastifyInstance,
+  deps: { customers: CustomerService; payments: PaymentService; adminToken: string },
+): void {
+  const { customers, payments } = deps;
+
+  app.post('/v1/wallet/resolve', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { code } = parse(resolveBody, req.body);
+    return payments.resolve(customer, code);
+  });
+
+  app.post('/v1/wallet/payments', async (req, reply) => {
+    const auth = await customers.authenticate(bearer(req));
+    const { approval } = parse(approveBody, req.body);
+    const view = await payments.approve(auth, approval);
+    return reply.code(view.status === 'PENDING' ? 202 : 201).send(view);
+  });
+
+  app.get('/v1/wallet/payments', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { limit } = parse(listQuery, req.query ?? {});
+    return { payments: payments.list(customer, limit) };
+  });
+
+  app.get('/v1/wallet/payments/:id', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { id } = parse(params, req.params);
+    return payments.get(customer, id);
+  });
+
+  app.get('/v1/admin/payments/:id', async (req) => {
+    requireAdmin(req, deps.adminToken);
+    const { id } = parse(params, req.params);
+    const p = payments.find(id);
+    if (!p) throw new SemopsError('PAYMENT_NOT_FOUND');
+    return p;
+  });
+}

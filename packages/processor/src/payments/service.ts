@@ -1,0 +1,457 @@
+/**
+ * Payments on the payer side: resolve a request (fetched from the payee processor through the hub and
+ * checked against its signature), approve it (device signature + PIN, bound to request, amount, currency and
+ * payee), reserve the funds, prepare the transfer at the hub, and settle it — post or void — when the
+ * outcome is known, also after a crash (reconcile).
+ */
+import type { Ledger } from '@semops/ledger';
+import { LedgerError } from '@semops/ledger';
+import type { Db } from '@semops/node';
+import { parse } from '@semops/node';
+import {
+  APPROVAL_TYP,
+  MAX_APPROVAL_TTL_MS,
+  MAX_CLOCK_SKEW_MS,
+  RECEIPT_TYP,
+  REQUEST_TYP,
+  SemopsError,
+  approval as approvalSchema,
+  decryptJson,
+  newId,
+  peekJws,
+  prepareResultBatch,
+  receipt as receiptSchema,
+  requestLookupResult,
+  requestToken,
+  routingPrefixOf,
+  verifyJson,
+  statusResult,
+  type Key,
+  type PrepareResult,
+  type RequestRef,
+  type RequestToken,
+  type TransferEvent,
+  type TransferPrepare,
+} from '@semops/protocol';
+import type { Customer, CustomerService, Device } from '../customers/service.js';
+import type { RequestService } from '../requests/service.js';
+import type { HubLink } from '../hub/link.js';
+import { parseCode } from './codes.js';
+
+export type PaymentState = 'NEW' | 'RESERVED' | 'COMMITTED' | 'ABORTED' | 'FAILED';
+
+interface PaymentRow {
+  id: string;
+  customer_id: string;
+  device_id: string;
+  request_id: string;
+  payee: string;
+  merchant: string;
+  reference: string;
+  amount: string;
+  currency: string;
+  state: PaymentState;
+  reason: string | null;
+  receipt: string | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PaymentDeps {
+  readonly db: Db;
+  readonly ledger: Ledger;
+  readonly customers: CustomerService;
+  readonly requests: RequestService;
+  readonly hub: HubLink;
+  readonly processorId: string;
+  readonly routingPrefix: string;
+  readonly encryptionKey: Key;
+  readonly settlementAccount: (currency: string) => Promise<string>;
+  readonly transferTtlMs: number;
+  readonly now: () => number;
+  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** What the customer sees of a payment. */
+export function paymentView(p: PaymentRow) {
+  return {
+    paymentId: p.id,
+    status: p.state === 'COMMITTED' ? 'COMPLETED' : p.state === 'ABORTED' || p.state === 'FAILED' ? 'FAILED' : 'PENDING',
+    requestId: p.request_id,
+    payee: p.payee,
+    merchant: JSON.parse(p.merchant) as unknown,
+    reference: p.reference,
+    amount: { value: p.amount, currency: p.currency },
+    ...(p.reason ? { error: p.reason } : {}),
+    ...(p.receipt ? { receipt: p.receipt } : {}),
+    createdAt: p.created_at,
+  };
+}
+
+export function createPaymentService(deps: PaymentDeps) {
+  const { db, ledger, now, processorId } = deps;
+  const getResolution = db.prepare('SELECT token FROM resolutions WHERE customer_id = ? AND request_id = ?');
+  const putResolution = db.prepare(
+    'INSERT OR REPLACE INTO resolutions (customer_id, request_id, token, resolved_at) VALUES (?, ?, ?, ?)',
+  );
+  const insertPayment = db.prepare(
+    `INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference, amount, currency,
+       state, expires_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NEW', ?, ?, ?)`,
+  );
+  const byNonce = db.prepare('SELECT id FROM payments WHERE nonce = ?');
+  const byId = db.prepare('SELECT * FROM payments WHERE id = ?');
+  const byCustomer = db.prepare('SELECT * FROM payments WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?');
+  const setState = db.prepare(
+    'UPDATE payments SET state = ?, reason = ?, receipt = COALESCE(?, receipt), updated_at = ? WHERE id = ? AND state = ?',
+  );
+  const inFlight = db.prepare(
+    "SELECT * FROM payments WHERE state IN ('NEW', 'RESERVED') AND created_at < ? ORDER BY created_at LIMIT 500",
+  );
+  /** Payments this process is working on right now; reconcile leaves them alone. */
+  const active = new Set<string>();
+
+  function row(id: string): PaymentRow | undefined {
+    return byId.get(id) as PaymentRow | undefined;
+  }
+
+  function transition(id: string, from: PaymentState, to: PaymentState, reason?: string, receipt?: string): boolean {
+    return setState.run(to, reason ?? null, receipt ?? null, now(), id, from).changes === 1;
+  }
+
+  // ---- hub batching: prepares issued in the same tick travel in one message ----
+  let queue: Array<{ p: TransferPrepare; resolve: (r: PrepareResult) => void; reject: (e: unknown) => void }> = [];
+  function prepareAtHub(p: TransferPrepare): Promise<PrepareResult> {
+    return new Promise((resolve, reject) => {
+      queue.push({ p, resolve, reject });
+      if (queue.length === 1) setImmediate(() => void flushPrepares());
+    });
+  }
+  async function flushPrepares(): Promise<void> {
+    const batch = queue.slice(0, 500);
+    queue = queue.slice(500);
+    if (queue.length > 0) setImmediate(() => void flushPrepares());
+    try {
+      const res = parse(
+        prepareResultBatch,
+        await deps.hub.send('transfer.prepare', { transfers: batch.map((b) => b.p) }, { timeoutMs: 20_000 }),
+      );
+      const byTransfer = new Map(res.results.map((r) => [r.transferId, r]));
+      for (const b of batch) {
+        b.resolve(byTransfer.get(b.p.transferId) ?? { transferId: b.p.transferId, state: 'UNKNOWN' });
+      }
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
+  }
+
+  async function fetchToken(ref: RequestRef): Promise<RequestToken> {
+    const local = 'shortCode' in ref ? routingPrefixOf(ref.shortCode) === deps.routingPrefix : ref.processorId === processorId;
+    let token: string;
+    if (local) {
+      token = await deps.requests.tokenFor(ref);
+    } else {
+      const res = parse(requestLookupResult, await deps.hub.send('request.lookup', { ref }));
+      const opened = (await decryptJson(res.sealed, deps.encryptionKey)) as { token?: unknown } | null;
+      if (typeof opened?.token !== 'string') throw new SemopsError('REQUEST_TOKEN_INVALID');
+      token = opened.token;
+    }
+    const { kid } = peekJws(token);
+    const key = await deps.hub.resolveKey(kid);
+    if (!key) throw new SemopsError('REQUEST_TOKEN_INVALID', 'The request is signed by an unknown processor.');
+    const payload = requestToken.safeParse(await verifyJson(token, key, REQUEST_TYP));
+    if (!payload.success || payload.data.processorId !== kid) throw new SemopsError('REQUEST_TOKEN_INVALID');
+    const t = payload.data;
+    const matches = 'shortCode' in ref ? t.shortCode === ref.shortCode : t.requestId === ref.requestId && t.processorId === ref.processorId;
+    if (!matches) throw new SemopsError('REQUEST_TOKEN_INVALID', 'The processor answered for another request.');
+    return t;
+  }
+
+  /** Reserve → prepare → settle; returns the final or pending view. */
+  async function execute(p: PaymentRow, customer: Customer): Promise<ReturnType<typeof paymentView>> {
+    const amount = BigInt(p.amount);
+    try {
+      await ledger.transfer({
+        id: p.id,
+        debitAccountId: customer.accountId,
+        creditAccountId: await deps.settlementAccount(p.currency),
+        amount,
+        currency: p.currency,
+        pending: true,
+        code: 'payment',
+        reference: p.request_id,
+      });
+    } catch (e) {
+      const code = e instanceof LedgerError && e.code === 'EXCEEDS_CREDITS' ? 'INSUFFICIENT_FUNDS' : undefined;
+      if (!code) throw e;
+      transition(p.id, 'NEW', 'FAILED', code);
+      throw new SemopsError(code);
+    }
+    transition(p.id, 'NEW', 'RESERVED');
+    const prepare: TransferPrepare = {
+      transferId: p.id,
+      requestId: p.request_id,
+      payer: processorId,
+      payee: p.payee,
+      amount: { value: p.amount, currency: p.currency },
+      expiresAt: p.expires_at,
+    };
+    if (p.payee === processorId) {
+      const f = await deps.requests.accept(prepare);
+      if (f.decision === 'FULFIL' && f.receipt) {
+        await settle(p.id, 'COMMITTED', undefined, f.receipt);
+        await deps.requests.commit(p.id);
+      } else {
+        await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
+      }
+    } else {
+      let r: PrepareResult;
+      try {
+        r = await prepareAtHub(prepare);
+      } catch (e) {
+        if (e instanceof SemopsError && e.code !== 'PARTICIPANT_UNREACHABLE' && e.code !== 'INTERNAL' && e.code !== 'UNAVAILABLE') {
+          // The hub refused the message as a whole: nothing was reserved there.
+          await settle(p.id, 'ABORTED', e.code);
+        } else {
+          deps.log('prepare outcome unknown; reconcile will settle it', { paymentId: p.id });
+        }
+        return paymentView(row(p.id)!);
+      }
+      if (r.state === 'COMMITTED') await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p));
+      else if (r.state === 'ABORTED' || r.error) await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
+    }
+    return paymentView(row(p.id)!);
+  }
+
+  /** Verifies the payee processor's receipt; a bad one is logged and dropped (the hub's commit stands). */
+  async function checkedReceipt(jws: string | undefined, p: PaymentRow): Promise<string | undefined> {
+    if (!jws) return undefined;
+    try {
+      const key = await deps.hub.resolveKey(p.payee);
+      const r = receiptSchema.parse(key ? await verifyJson(jws, key, RECEIPT_TYP) : undefined);
+      if (r.paymentId === p.id && r.amount.value === p.amount && r.processorId === p.payee) return jws;
+    } catch {
+      // fall through
+    }
+    deps.log('payee receipt did not verify', { paymentId: p.id });
+    return undefined;
+  }
+
+  /** Applies the network's outcome to a payment exactly once: post or void the reservation. */
+  async function settle(id: string, outcome: 'COMMITTED' | 'ABORTED', reason?: string, receipt?: string): Promise<void> {
+    let p = row(id);
+    if (!p) return;
+    if (p.state === 'NEW') {
+      const t = await ledger.getTransfer(id);
+      if (t?.state === 'pending') transition(id, 'NEW', 'RESERVED');
+      else if (!t) {
+        transition(id, 'NEW', 'FAILED', reason ?? 'TRANSFER_REJECTED');
+        return;
+      }
+      p = row(id)!;
+    }
+    if (p.state !== 'RESERVED') return;
+    if (outcome === 'COMMITTED') {
+      await ledger.execute([{ kind: 'post', id: `${id}:post`, pendingId: id }]).then(expectSettled);
+      transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
+    } else {
+      await ledger.execute([{ kind: 'void', id: `${id}:void`, pendingId: id }]).then(expectSettled);
+      transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');
+    }
+  }
+
+  function expectSettled(results: Awaited<ReturnType<Ledger['execute']>>): void {
+    const r = results[0];
+    if (r && !r.ok && r.code !== 'PENDING_ALREADY_POSTED' && r.code !== 'PENDING_ALREADY_VOIDED') {
+      throw new SemopsError('INTERNAL', `ledger refused to settle: ${r.code}`);
+    }
+  }
+
+  return {
+    /** Fetches, verifies and remembers a payment request for this customer; returns what to show them. */
+    async resolve(customer: Customer, code: string) {
+      const t = await fetchToken(parseCode(code));
+      if (t.expiresAt <= now()) throw new SemopsError('REQUEST_EXPIRED');
+      putResolution.run(customer.id, t.requestId, JSON.stringify(t), now());
+      return {
+        requestId: t.requestId,
+        processorId: t.processorId,
+        merchant: t.merchant,
+        currency: t.currency,
+        ...(t.amount ? { amount: t.amount } : {}),
+        ...(t.minAmount ? { minAmount: t.minAmount } : {}),
+        ...(t.maxAmount ? { maxAmount: t.maxAmount } : {}),
+        reference: t.reference,
+        ...(t.description ? { description: t.description } : {}),
+        reusable: t.reusable,
+        expiresAt: t.expiresAt,
+        fee: { value: '0', currency: t.currency },
+      };
+    },
+
+    /** Executes a device-signed, PIN-carrying approval. */
+    async approve(auth: { device: Device; customer: Customer }, approvalJws: string) {
+      const { device, customer } = auth;
+      const { kid, typ } = peekJws(approvalJws);
+      if (typ !== APPROVAL_TYP || kid !== device.id) throw new SemopsError('APPROVAL_INVALID');
+      let raw: unknown;
+      try {
+        raw = await verifyJson(approvalJws, device.key, APPROVAL_TYP);
+      } catch {
+        throw new SemopsError('APPROVAL_INVALID');
+      }
+      const a = parse(approvalSchema, raw);
+      if (a.deviceId !== device.id) throw new SemopsError('APPROVAL_INVALID');
+      const t0 = now();
+      if (a.expiresAt <= t0) throw new SemopsError('APPROVAL_EXPIRED');
+      if (a.expiresAt > t0 + MAX_APPROVAL_TTL_MS + MAX_CLOCK_SKEW_MS) {
+        throw new SemopsError('VALIDATION_FAILED', 'An approval may live at most 5 minutes.');
+      }
+      const used = byNonce.get(a.nonce) as { id: string } | undefined;
+      if (used) throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: used.id });
+      const res = getResolution.get(customer.id, a.requestId) as { token: string } | undefined;
+      if (!res) throw new SemopsError('RESOLVE_FIRST');
+      const t = JSON.parse(res.token) as RequestToken;
+      // Dynamic linking: what the device signed must be exactly what the payee asked for.
+      if (a.payee !== t.processorId) throw new SemopsError('PAYEE_MISMATCH');
+      if (a.amount.currency !== t.currency) throw new SemopsError('CURRENCY_MISMATCH');
+      const amount = BigInt(a.amount.value);
+      if (t.amount) {
+        if (amount !== BigInt(t.amount.value)) throw new SemopsError('AMOUNT_MISMATCH');
+      } else if ((t.minAmount && amount < BigInt(t.minAmount.value)) || (t.maxAmount && amount > BigInt(t.maxAmount.value))) {
+        throw new SemopsError('AMOUNT_OUT_OF_RANGE');
+      }
+      if (t.expiresAt <= t0) throw new SemopsError('REQUEST_EXPIRED');
+      if (customer.currency !== t.currency) {
+        throw new SemopsError('CURRENCY_MISMATCH', `Your account is in ${customer.currency}; this request is in ${t.currency}.`);
+      }
+      const pin = await deps.customers.decryptPin(a.pin);
+      const id = newId('pay');
+      try {
+        insertPayment.run(
+          id,
+          customer.id,
+          device.id,
+          a.nonce,
+          t.requestId,
+          t.processorId,
+          JSON.stringify(t.merchant),
+          t.reference,
+          a.amount.value,
+          t.currency,
+          Math.min(t0 + deps.transferTtlMs, t.expiresAt + deps.transferTtlMs),
+          t0,
+          t0,
+        );
+      } catch (e) {
+        if (String(e).includes('UNIQUE')) {
+          const p = byNonce.get(a.nonce) as { id: string } | undefined;
+          throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: p?.id });
+        }
+        throw e;
+      }
+      active.add(id);
+      try {
+        try {
+          deps.customers.checkPin(customer.id, pin);
+        } catch (e) {
+          transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
+          throw e;
+        }
+        return await execute(row(id)!, customer);
+      } finally {
+        active.delete(id);
+      }
+    },
+
+    get(customer: Customer, id: string) {
+      const p = row(id);
+      if (!p || p.customer_id !== customer.id) throw new SemopsError('PAYMENT_NOT_FOUND');
+      return paymentView(p);
+    },
+
+    list(customer: Customer, limit = 50) {
+      return (byCustomer.all(customer.id, limit) as PaymentRow[]).map(paymentView);
+    },
+
+    /** Admin view of any payment on this node (payer side or payee side). */
+    find(id: string) {
+      const p = row(id);
+      return p ? { side: 'payer' as const, ...paymentView(p), state: p.state } : undefined;
+    },
+
+    /** Outcomes announced by the hub, for payments we made and for payments our merchants received. */
+    async onEvents(events: readonly TransferEvent[]): Promise<void> {
+      for (const e of events) {
+        if (row(e.transferId)) await settle(e.transferId, e.state, e.reason);
+        else if (e.state === 'COMMITTED') await deps.requests.commit(e.transferId);
+        else await deps.requests.abort(e.transferId);
+      }
+    },
+
+    /**
+     * Settles every transfer this node has in flight with the hub's view: after a restart, after a lost
+     * answer, or when a notification went missing. Runs at start and then periodically.
+     */
+    async reconcile(olderThanMs = 2000): Promise<number> {
+      const cutoff = now() - olderThanMs;
+      const mine = (inFlight.all(cutoff) as PaymentRow[]).filter((p) => !active.has(p.id));
+      const theirs = deps.requests.openIncoming(cutoff);
+      let settled = 0;
+      const remote: PaymentRow[] = [];
+      for (const p of mine) {
+        if (p.payee !== processorId) {
+          remote.push(p);
+          continue;
+        }
+        // A payment inside this processor interrupted by a crash: finish what the payee side recorded.
+        if (p.state === 'NEW') await settle(p.id, 'ABORTED', 'INTERRUPTED');
+        else if (deps.requests.hasIncoming(p.id)) {
+          await settle(p.id, 'COMMITTED');
+          await deps.requests.commit(p.id);
+        } else await settle(p.id, 'ABORTED', 'INTERRUPTED');
+        settled++;
+      }
+      const ids = [...remote.map((p) => p.id), ...theirs.filter((i) => !row(i.id)).map((i) => i.id)];
+      if (ids.length === 0) return settled;
+      const status = parse(statusResult, await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) }));
+      const stateOf = new Map(status.transfers.map((s) => [s.transferId, s]));
+      const t = now();
+      for (const p of remote) {
+        const s = stateOf.get(p.id);
+        if (s?.state === 'COMMITTED') await settle(p.id, 'COMMITTED');
+        else if (s?.state === 'ABORTED') await settle(p.id, 'ABORTED', s.reason);
+        else if (s?.state === 'UNKNOWN' || !s) {
+          if (p.expires_at + MAX_CLOCK_SKEW_MS < t) await settle(p.id, 'ABORTED', 'TRANSFER_EXPIRED');
+          else if (p.state === 'RESERVED') {
+            // The hub never got the prepare: send it again (idempotent by transfer id).
+            void prepareAtHub({
+              transferId: p.id,
+              requestId: p.request_id,
+              payer: processorId,
+              payee: p.payee,
+              amount: { value: p.amount, currency: p.currency },
+              expiresAt: p.expires_at,
+            })
+              .then((r) => (r.state === 'COMMITTED' || r.state === 'ABORTED' ? settle(p.id, r.state, r.error?.code) : undefined))
+              .catch(() => undefined);
+            continue;
+          } else await settle(p.id, 'ABORTED', 'INTERRUPTED');
+        } else continue;
+        settled++;
+      }
+      for (const i of theirs) {
+        const s = stateOf.get(i.id);
+        if (s?.state === 'COMMITTED') await deps.requests.commit(i.id);
+        else if (s?.state === 'ABORTED' || (s?.state === 'UNKNOWN' && i.expiresAt + MAX_CLOCK_SKEW_MS < t)) {
+          await deps.requests.abort(i.id);
+        } else continue;
+        settled++;
+      }
+      return settled;
+    },
+  };
+}
+
+export type PaymentService = ReturnType<typeof createPaymentService>;

@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { bearer, parse, type IdempotencyStore } from '@semops/node';
+import { currencyCode, moneyWire, requestId } from '@semops/protocol';
+import type { MerchantService } from '../merchants/service.js';
+import type { RequestService } from './service.js';
+
+const createRequest = z
+  .strictObject({
+    currency: currencyCode,
+    amount: moneyWire.optional(),
+    minAmount: moneyWire.optional(),
+    maxAmount: moneyWire.optional(),
+    reference: z.string().trim().min(1).max(140),
+    description: z.string().max(500).optional(),
+    expiresInSeconds: z.number().int().min(1).max(86_400).default(900),
+    reusable: z.boolean().default(false),
+  })
+  .refine((r) => !(r.amount && (r.minAmount || r.maxAmount)), 'give either amount or minAmount/maxAmount, not both')
+  .refine(
+    (r) => [r.amount, r.minAmount, r.maxAmount].every((m) => m === undefined || m.currency === r.currency),
+    'every amount must be in the request currency',
+  );
+const params = z.strictObject({ id: requestId });
+
+export function registerRequestRoutes(
+  app: FastifyInstance,
+  deps: { merchants: MerchantService; requests: RequestService; idempotency: IdempotencyStore },
+): void {
+  const { merchants, requests } = deps;
+
+  app.post('/v1/requests', async (req, reply) => {
+    const m = merchants.authenticate(bearer(req));
+    const body = parse(createRequest, req.body);
+    const key = req.headers['idempotency-key'] as string | undefined;
+    const view = await deps.idempotency.run(`requests.${m.id}`, key, body, () =>
+      requests.create(m, {
+        currency: body.currency,
+        ...(body.amount ? { amount: BigInt(body.amount.value) } : {}),
+        ...(body.minAmount ? { minAmount: BigInt(body.minAmount.value) } : {}),
+        ...(body.maxAmount ? { maxAmount: BigInt(body.maxAmount.value) } : {}),
+        reference: body.reference,
+        ...(body.description ? { description: body.description } : {}),
+        expiresInSeconds: body.expiresInSeconds,
+        reusable: body.reusable,
+      }),
+    );
+    return reply.code(201).send(view);
+  });
+
+  app.get('/v1/requests/:id', async (req) => {
+    const m = merchants.authenticate(bearer(req));
+    const { id } = parse(params, req.params);
+    return requests.get(m, id);
+  });
+
+  app.post('/v1/requests/:id/cancel', async (req) => {
+    const m = merchants.authenticate(bearer(req));
+    const { id } = parse(params, req.params);
+    return requests.cancel(m, id);
+  });
+
+  /** Server-sent events: the request's status now, then on every change, until it is final. */
+  app.get('/v1/requests/:id/events', async (req, reply) => {
+    const m = merchants.authenticate(bearer(req));
+    const { id } = parse(params, req.params);
+    const first = await requests.get(m, id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'access-control-allow-origin': '*',
+    });
+    let closed = false;
+    const send = (view: Awaited<ReturnType<RequestService['get']>>) => {
+      if (closed) return;
+      res.write(`event: status\ndata: ${JSON.stringify(view)}\n\n`);
+      if (requests.isFinal(view.status)) finish();
+    };
+    const listener = (view: Awaited<ReturnType<RequestService['get']>>) => send(view);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const expiry = setTimeout(
+      () => void requests.get(m, id).then(send, () => finish()),
+      Math.max(0, Math.min(first.expiresAt - Date.now() + 50, 2_147_483_000)),
+    );
+    function finish() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      clearTimeout(expiry);
+      requests.events.off(id, listener);
+      res.end();
+    }
+    requests.events.on(id, listener);
+    req.raw.on('close', finish);
+    send(first);
+  });
+
+}

@@ -1,0 +1,119 @@
+/**
+ * Merchant webhooks: every event is written to an outbox in the same database, then delivered by a worker as
+ * a signed POST (`Semops-Signature: t=<ms>,v1=<HMAC-SHA256(secret, t + "." + body)>`), retried with
+ * exponential back-off until the merchant answers 2xx (at most MAX_ATTEMPTS times).
+ */
+import { createHmac } from 'node:crypto';
+import { request } from 'undici';
+import type { Db } from '@semops/node';
+import { newId } from '@semops/protocol';
+
+export const MAX_ATTEMPTS = 12;
+
+export interface WebhookTarget {
+  readonly id: string;
+  readonly webhookUrl: string | null;
+  readonly webhookSecret: string;
+}
+
+/** The `Semops-Signature` header value for a body. */
+export function signWebhook(secret: string, body: string, t: number): string {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
+export function createWebhookService(deps: {
+  db: Db;
+  now: () => number;
+  secretOf: (merchantId: string) => string;
+  intervalMs?: number;
+  log?: (msg: string) => void;
+}) {
+  const { db, now } = deps;
+  const insert = db.prepare(
+    `INSERT INTO webhook_deliveries (id, merchant_id, url, body, next_at, status, created_at)
+     VALUES (?, ?, ?, ?, ?, 'PENDING', ?)`,
+  );
+  const due = db.prepare(
+    "SELECT id, merchant_id, url, body, attempts FROM webhook_deliveries WHERE status = 'PENDING' AND next_at <= ? ORDER BY next_at LIMIT 50",
+  );
+  const done = db.prepare("UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ?");
+  const retry = db.prepare(
+    'UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, status = ? WHERE id = ?',
+  );
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  const inFlight = new Set<string>();
+
+  async function deliver(row: { id: string; merchant_id: string; url: string; body: string; attempts: number }) {
+    const t = now();
+    let error: string | undefined;
+    try {
+      const res = await request(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'semops-signature': signWebhook(deps.secretOf(row.merchant_id), row.body, t),
+          'semops-event-id': row.id,
+        },
+        body: row.body,
+        headersTimeout: 5000,
+        bodyTimeout: 5000,
+      });
+      await res.body.dump();
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        done.run(row.id);
+        return;
+      }
+      error = `HTTP ${res.statusCode}`;
+    } catch (e) {
+      error = e instanceof Error ? e.message.slice(0, 200) : 'error';
+    }
+    const attempts = row.attempts + 1;
+    const backoff = Math.min(1000 * 2 ** (attempts - 1), 3_600_000);
+    retry.run(now() + backoff, error, attempts >= MAX_ATTEMPTS ? 'FAILED' : 'PENDING', row.id);
+  }
+
+  async function tick() {
+    if (running) return;
+    running = true;
+    try {
+      const rows = (due.all(now()) as Array<{ id: string; merchant_id: string; url: string; body: string; attempts: number }>).filter(
+        (r) => !inFlight.has(r.id),
+      );
+      await Promise.all(
+        rows.map(async (r) => {
+          inFlight.add(r.id);
+          try {
+            await deliver(r);
+          } finally {
+            inFlight.delete(r.id);
+          }
+        }),
+      );
+    } catch (e) {
+      deps.log?.(`webhook worker: ${String(e)}`);
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    /** Queues an event for a merchant (nothing when it has no webhook URL). */
+    enqueue(m: WebhookTarget, type: string, data: unknown): void {
+      if (!m.webhookUrl) return;
+      const id = newId('evt');
+      const t = now();
+      insert.run(id, m.id, m.webhookUrl, JSON.stringify({ id, type, createdAt: t, data }), t, t);
+      setImmediate(() => void tick());
+    },
+    start(): void {
+      timer = setInterval(() => void tick(), deps.intervalMs ?? 500);
+      timer.unref();
+    },
+    stop(): void {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;
