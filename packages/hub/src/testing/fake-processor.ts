@@ -1,0 +1,187 @@
+/**
+ * A stand-in payment processor for the hub's tests: real Ed25519 / X25519 keys, a real HTTP server with the
+ * shared message endpoint, and switchable behaviour (fulfil, reject, never answer; acknowledge notifications
+ * or fail). Not a processor implementation: it only records what the hub sends it.
+ */
+import {
+  RECEIPT_TYP,
+  SemopsError,
+  encryptJson,
+  generateEncryptionKeys,
+  generateSigningKeys,
+  importEncryptionKey,
+  importSigningKey,
+  newId,
+  publicPart,
+  signJson,
+  type Envelope,
+  type Key,
+  type KeyPairJwk,
+  type Participant,
+  type Receipt,
+  type TransferEvent,
+  type TransferPrepare,
+} from '@semops/protocol';
+import { createNodeClient, createServer, registerMessageEndpoint, type NodeClient } from '@semops/node';
+import type { AddressInfo } from 'node:net';
+
+export type PrepareMode = 'fulfil' | 'reject' | 'hang' | 'bad-receipt';
+
+export interface FakeProcessor {
+  readonly id: string;
+  readonly url: string;
+  readonly signing: KeyPairJwk;
+  readonly encryption: KeyPairJwk;
+  readonly signingKey: Key;
+  readonly encryptionPrivateKey: Key;
+  /** How forwarded prepares are answered. */
+  mode: PrepareMode;
+  /** Whether `transfer.notify` is acknowledged. */
+  notifyOk: boolean;
+  readonly prepares: TransferPrepare[][];
+  readonly notifications: TransferEvent[];
+  readonly lookups: unknown[];
+  /** Lets this fake seal `request.lookup` answers to another processor. */
+  knowEncryptionKey(processorId: string, key: Key): void;
+  participant(routingPrefix: string, currencies?: string[]): Participant;
+  /** Sends a signed message to the hub and returns the verified result body. */
+  send(type: string, body: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A receipt of `processorId` for a transfer, signed with `key`. */
+export async function signReceipt(t: TransferPrepare, processorId: string, key: Key): Promise<string> {
+  const r: Receipt = {
+    receiptId: newId('rct'),
+    paymentId: t.transferId,
+    requestId: t.requestId,
+    processorId,
+    merchant: { id: 'mer_test', name: 'Test shop', city: 'Vienna', category: '5411' },
+    amount: t.amount,
+    reference: 'order-1',
+    acceptedAt: Date.now(),
+  };
+  return signJson(r, key, processorId, RECEIPT_TYP);
+}
+
+export async function createFakeProcessor(opts: {
+  id: string;
+  hubUrl: () => string;
+  hubKey: () => Key | undefined;
+}): Promise<FakeProcessor> {
+  const signing = await generateSigningKeys();
+  const encryption = await generateEncryptionKeys();
+  const signingKey = await importSigningKey(signing.privateJwk);
+  const encryptionPrivateKey = await importEncryptionKey(encryption.privateJwk);
+  const signer = { id: opts.id, key: signingKey };
+  const resolveKey = (id: string) => (id === 'hub' ? opts.hubKey() : undefined);
+  const seen = new Set<string>();
+  const requesterEncryptionKeys = new Map<string, Key>();
+  const hanging = new Set<() => void>();
+  const app = createServer();
+  const client: NodeClient = createNodeClient({ signer, resolveKey, timeoutMs: 5_000 });
+
+  const self: FakeProcessor = {
+    id: opts.id,
+    url: '',
+    signing,
+    encryption,
+    signingKey,
+    encryptionPrivateKey,
+    mode: 'fulfil',
+    notifyOk: true,
+    prepares: [],
+    notifications: [],
+    lookups: [],
+    knowEncryptionKey: (id, key) => void requesterEncryptionKeys.set(id, key),
+    participant: (routingPrefix, currencies = ['EUR']) => ({
+      id: opts.id,
+      name: `Processor ${opts.id}`,
+      kind: 'bank',
+      baseUrl: self.url,
+      currencies,
+      routingPrefix,
+      signingKey: publicPart(signing.publicJwk) as Participant['signingKey'],
+      encryptionKey: publicPart(encryption.publicJwk) as Participant['encryptionKey'],
+    }),
+    send: (type, body) => client.send(opts.hubUrl(), 'hub', type, body),
+    async close() {
+      for (const release of hanging) release();
+      await app.close();
+      await client.close();
+    },
+  };
+
+  registerMessageEndpoint(app, {
+    signer,
+    resolveKey,
+    replay: {
+      remember(id) {
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+    },
+    handlers: {
+      'transfer.prepare': async (env: Envelope) => {
+        const { transfers } = env.body as { transfers: TransferPrepare[] };
+        self.prepares.push(transfers);
+        switch (self.mode) {
+          case 'hang':
+            await new Promise<void>((resolve) => {
+              const release = (): void => {
+                hanging.delete(release);
+                resolve();
+              };
+              hanging.add(release);
+              setTimeout(release, 3_000).unref();
+            });
+            return { results: [] };
+          case 'reject':
+            return {
+              results: transfers.map((t) => ({
+                transferId: t.transferId,
+                decision: 'REJECT',
+                error: { code: 'REQUEST_ALREADY_PAID', message: 'Already paid.' },
+              })),
+            };
+          case 'bad-receipt':
+            return {
+              results: await Promise.all(
+                transfers.map(async (t) => ({
+                  transferId: t.transferId,
+                  decision: 'FULFIL',
+                  receipt: await signReceipt({ ...t, amount: { ...t.amount, value: '1' } }, opts.id, signingKey),
+                })),
+              ),
+            };
+          case 'fulfil':
+            return {
+              results: await Promise.all(
+                transfers.map(async (t) => ({
+                  transferId: t.transferId,
+                  decision: 'FULFIL',
+                  receipt: await signReceipt(t, opts.id, signingKey),
+                })),
+              ),
+            };
+        }
+      },
+      'transfer.notify': async (env: Envelope) => {
+        if (!self.notifyOk) throw new SemopsError('UNAVAILABLE');
+        self.notifications.push(...(env.body as { events: TransferEvent[] }).events);
+        return { ok: true };
+      },
+      'request.lookup': async (env: Envelope) => {
+        self.lookups.push(env.body);
+        const { requester } = env.body as { requester: string };
+        const requesterKey = requesterEncryptionKeys.get(requester);
+        if (!requesterKey) throw new SemopsError('REQUEST_NOT_FOUND');
+        return { sealed: await encryptJson({ token: `token-from-${opts.id}` }, requesterKey) };
+      },
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  (self as { url: string }).url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return self;
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshNetwork, sleep } from './helpers.js';
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('recovery after a crash', () => {
+  let env: Awaited<ReturnType<typeof freshNetwork>>;
+  beforeAll(async () => {
+    env = await freshNetwork({ transferTtlMs: 20_000 });
+  });
+  afterAll(async () => env?.close());
+
+  it('payer processor killed (SIGKILL) between reserve and commit: the payment ends committed everywhere', async () => {
+    const { ctx, net } = env;
+    const c = await ctx.customer('bank-a', 60_00n);
+    const m = await ctx.merchant('mno-b');
+    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '2500', currency: 'EUR' }, reference: 'crash' });
+    const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
+    const payer = net.processors.get('bank-a')!;
+    const payee = net.processors.get('mno-b')!;
+
+    payee.child.kill('SIGSTOP');
+    const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
+    // Reserved at the payer (available dropped), not yet committed anywhere.
+    await waitFor('reservation', async () => ((await c.wallet.me()).available.value === '3500' ? true : undefined));
+    payer.child.kill('SIGKILL');
+    await submitted;
+    payee.child.kill('SIGCONT');
+    // The hub commits on the payee's fulfil while the payer is down; then the payer comes back.
+    await sleep(500);
+    await payer.restart();
+    await waitFor('commit at the payer', async () => ((await c.wallet.me()).balance.value === '3500' ? true : undefined));
+    await ctx.settled(20_000);
+    expect(await ctx.conservation()).toBeUndefined();
+    const me = await c.wallet.me();
+    expect(me).toMatchObject({ balance: { value: '3500' }, available: { value: '3500' } });
+    expect((await m.client.request(req.id)).status).toBe('PAID');
+    expect(await ctx.merchantBalance('mno-b', m)).toBe(2500n);
+  });
+
+  it('payee processor killed after accepting: committed at the hub, credited to the merchant after restart', async () => {
+    const { ctx, net } = env;
+    const c = await ctx.customer('bank-a', 30_00n);
+    const m = await ctx.merchant('mno-b');
+    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '1000', currency: 'EUR' }, reference: 'crash2' });
+    const payee = net.processors.get('mno-b')!;
+    const paid = await c.wallet.pay(req.qr, '1234');
+    // Kill the payee right after the payment committed at the hub; its notification may not have arrived.
+    payee.child.kill('SIGKILL');
+    expect(paid.status).toBe('COMPLETED');
+    await sleep(300);
+    await payee.restart();
+    await waitFor('merchant credit', async () => ((await ctx.merchantBalance('mno-b', m)) === 1000n ? true : undefined));
+    await ctx.settled(20_000);
+    expect(await ctx.conservation()).toBeUndefined();
+  });
+
+  it('hub killed (SIGKILL) with a transfer in flight: after restart it is settled on every node', async () => {
+    const { ctx, net } = env;
+    const c = await ctx.customer('bank-a', 30_00n);
+    const m = await ctx.merchant('mno-b');
+    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '700', currency: 'EUR' }, reference: 'crash3' });
+    const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
+    const payee = net.processors.get('mno-b')!;
+    payee.child.kill('SIGSTOP');
+    const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
+    await waitFor('reservation', async () => ((await c.wallet.me()).available.value === '2300' ? true : undefined));
+    await sleep(300);
+    net.hub.child.kill('SIGKILL');
+    await submitted;
+    payee.child.kill('SIGCONT');
+    await net.hub.restart();
+    // Whatever the outcome, it must be the same on every node, and nothing stays reserved.
+    await ctx.settled(40_000);
+    expect(await ctx.conservation()).toBeUndefined();
+    const me = await c.wallet.me();
+    const merchantGot = await ctx.merchantBalance('mno-b', m);
+    expect(me.available.value).toBe(me.balance.value);
+    expect([
+      ['3000', 0n],
+      ['2300', 700n],
+    ]).toContainEqual([me.balance.value, merchantGot]);
+  }, 60_000);
+});
