@@ -85,10 +85,15 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   }
 
   const db = openSqlite(join(opts.dataDir, 'hub.db'));
+  // Checkpoint the WAL less often (40 MB instead of 4 MB): at thousands of commits a second the default
+  // checkpoints (each with an fsync of the database file) cost more than the commits. Durability is unchanged.
+  db.pragma('wal_autocheckpoint = 10000');
   const ledger = await createSqliteLedger({ db, clock: now });
   const writer = createWriter(db);
   const replay = createReplayGuard(db, { now });
   const app = createServer({ logger });
+  // The hub speaks JSON only: a text body is UNSUPPORTED_MEDIA_TYPE, not a string handed to a route.
+  app.removeContentTypeParser('text/plain');
   const signer = { id: HUB_ID, key: keys.signingKey };
 
   const positions = createPositionService({ ledger, participants: () => participants });
@@ -151,6 +156,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     clearInterval(timer);
     await sweeping;
     await app.close();
+    await transfers.close();
     await notifier.close();
     await client.close();
     await writer.drain();

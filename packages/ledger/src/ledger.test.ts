@@ -163,16 +163,22 @@ for (const store of LEDGER_STORES) {
       it('lists transfers of an account newest first, both directions, with paging', async () => {
         await fund();
         t.clock.now += 10;
-        await ledger.transfer(tr('tr_a', 'acc_alice', 'acc_shop', 1n));
+        await ledger.transfer(tr('tr_a', 'acc_alice', 'acc_shop', 5n));
         t.clock.now += 10;
         await ledger.transfer(tr('tr_b', 'acc_shop', 'acc_alice', 1n));
         t.clock.now += 10;
-        await ledger.transfer(tr('tr_c', 'acc_alice', 'acc_shop', 1n));
+        await ledger.transfer(tr('tr_c', 'acc_alice', 'acc_shop', 1n, { pending: true }));
+        t.clock.now += 10;
+        await ledger.transfer(tr('tr_d', 'acc_shop', 'acc_alice', 1n, { pending: true }));
+        t.clock.now += 10;
+        await ledger.void({ id: 'tr_c_void', pendingId: 'tr_c' });
         const all = await ledger.listTransfers('acc_alice');
-        expect(all.map((x) => x.id)).toEqual(['tr_c', 'tr_b', 'tr_a', 'tr_fund']);
-        const page = await ledger.listTransfers('acc_alice', { limit: 2 });
-        expect(page.map((x) => x.id)).toEqual(['tr_c', 'tr_b']);
-        const next = await ledger.listTransfers('acc_alice', { limit: 2, before: page[1]?.createdAt });
+        // A post or void record comes right above the pending transfer it ended.
+        expect(all.map((x) => x.id)).toEqual(['tr_d', 'tr_c_void', 'tr_c', 'tr_b', 'tr_a', 'tr_fund']);
+        expect(await ledger.listTransfers('acc_shop')).toEqual(all.slice(0, 5));
+        const page = await ledger.listTransfers('acc_alice', { limit: 3 });
+        expect(page.map((x) => x.id)).toEqual(['tr_d', 'tr_c_void', 'tr_c', 'tr_b']);
+        const next = await ledger.listTransfers('acc_alice', { limit: 3, before: page[3]?.createdAt });
         expect(next.map((x) => x.id)).toEqual(['tr_a', 'tr_fund']);
         await expect(ledger.listTransfers('acc_alice', { limit: 0 })).rejects.toBeInstanceOf(LedgerError);
       });

@@ -75,9 +75,11 @@ const TRANSFER_COLUMNS =
   'seq, id, kind, debit_account_id, credit_account_id, amount, currency, state, pending_id, code, ' +
   'reference, timeout_at, created_at';
 
+// `pending_id IS NULL` matches the partial account indexes: post and void records are not indexed by
+// account (see schema.ts) and are found through their pending transfer instead.
 const LIST_HALF = (column: string): string =>
   `SELECT * FROM (SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
-     WHERE ${column} = @account AND created_at < @before
+     WHERE ${column} = @account AND pending_id IS NULL AND created_at < @before
      ORDER BY created_at DESC, seq DESC LIMIT @limit)`;
 
 type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -98,7 +100,10 @@ export interface Statements {
   /** Ends a pending transfer; changes no row unless it is still pending. */
   readonly endPending: Stmt<[state: Exclude<TransferState, 'pending'>, id: string]>;
   readonly selectDue: Stmt<[now: number], TransferRow>;
+  /** Single-phase and pending transfers of an account, newest first. */
   readonly listTransfers: Stmt<[{ account: string; before: number; limit: number }], TransferRow>;
+  /** Post and void records of the pending transfers whose ids are in a JSON array. */
+  readonly selectEnders: Stmt<[pendingIdsJson: string], TransferRow>;
   readonly totals: Stmt<[], TotalsRow>;
   readonly savepoint: Stmt<[]>;
   readonly rollbackToSavepoint: Stmt<[]>;
@@ -145,6 +150,10 @@ export function prepareStatements(db: Database.Database): Statements {
          ORDER BY created_at DESC, seq DESC LIMIT @limit`,
       )
       .safeIntegers(true),
+    selectEnders: read<[string], TransferRow>(
+      `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers
+       WHERE pending_id IN (SELECT value FROM json_each(?))`,
+    ),
     totals: read<[], TotalsRow>(
       `SELECT currency, sum(debits_pending) AS debits_pending, sum(debits_posted) AS debits_posted,
          sum(credits_pending) AS credits_pending, sum(credits_posted) AS credits_posted

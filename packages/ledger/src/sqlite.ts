@@ -2,11 +2,17 @@
 // group commit in one transaction per batch. better-sqlite3 is synchronous, so a batch runs without
 // interleaving and reads always see committed state.
 import type Database from 'better-sqlite3';
-import { createBatcher, type BatchJob } from './batch.js';
+import { createBatcher, type BatchJob, type Batcher } from './batch.js';
 import { LedgerError } from './errors.js';
 import { migrate } from './schema.js';
 import { SqliteBatch, type PreparedCommand } from './sqlite-apply.js';
-import { prepareStatements, toAccount, toTransfer, type Statements } from './sqlite-statements.js';
+import {
+  prepareStatements,
+  toAccount,
+  toTransfer,
+  type Statements,
+  type TransferRow,
+} from './sqlite-statements.js';
 import type {
   Account,
   CreateAccountInput,
@@ -14,6 +20,7 @@ import type {
   Ledger,
   LedgerCommand,
   LedgerResult,
+  LedgerSuccess,
   ListTransfersOptions,
   PostInput,
   Transfer,
@@ -40,20 +47,21 @@ type Job = BatchJob &
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
+/** The record of a convenience call's single result, or its failure thrown as a LedgerError. */
 function unwrap<K extends 'transfer' | 'account'>(
   result: LedgerResult | undefined,
   key: K,
-): NonNullable<Extract<LedgerResult, { ok: true }>[K]> {
+): NonNullable<LedgerSuccess[K]> {
   if (result === undefined) throw new Error('ledger: missing result');
   if (!result.ok) throw new LedgerError(result.code, result.message);
   const value = result[key];
-  if (value === undefined || value === null) throw new Error(`ledger: result without ${key}`);
-  return value as NonNullable<Extract<LedgerResult, { ok: true }>[K]>;
+  if (value === undefined) throw new Error(`ledger: result without ${key}`);
+  return value;
 }
 
 class SqliteLedger implements Ledger {
   private readonly s: Statements;
-  private readonly batcher;
+  private readonly batcher: Batcher<Job>;
   private lastNow = 0;
   private closed = false;
 
@@ -121,7 +129,17 @@ class SqliteLedger implements Ledger {
     }
     if (!Number.isSafeInteger(before)) throw new LedgerError('INVALID_COMMAND', 'before must be an integer');
     if (typeof accountId !== 'string') return [];
-    return this.s.listTransfers.all({ account: accountId, before, limit }).map((row) => toTransfer(row));
+    const rows = this.s.listTransfers.all({ account: accountId, before, limit });
+    const ended = rows.filter((r) => r.kind === 'pending' && (r.state === 'posted' || r.state === 'voided'));
+    const enders = new Map<string | null, TransferRow>(
+      ended.length === 0
+        ? []
+        : this.s.selectEnders.all(JSON.stringify(ended.map((r) => r.id))).map((r) => [r.pending_id, r]),
+    );
+    return rows.flatMap((row) => {
+      const ender = enders.get(row.id);
+      return ender === undefined ? [toTransfer(row)] : [toTransfer(ender), toTransfer(row)];
+    });
   }
 
   expirePending(now?: number): Promise<Transfer[]> {
@@ -193,22 +211,27 @@ class SqliteLedger implements Ledger {
     }
   }
 
-  /** Runs jobs in one transaction and settles them only after it commits. */
+  /**
+   * Runs jobs in one transaction and settles them only after it commits. BEGIN IMMEDIATE takes the
+   * write lock up front, so another connection makes it wait (busy_timeout) rather than fail.
+   */
   private runTransaction(jobs: Job[]): void {
     const now = this.tick();
-    const settle = this.db.transaction(() => {
-      const batch = new SqliteBatch(this.s, now);
-      const settlers = jobs.map((job): (() => void) => {
-        if (job.kind === 'expire') {
-          const expired = batch.expire(job.at ?? now);
-          return () => job.resolve(expired);
-        }
-        const results = job.atomic ? batch.applyAtomic(job.commands) : batch.applyEach(job.commands);
-        return () => job.resolve(results);
-      });
-      batch.finish();
-      return settlers;
-    })();
+    const settle = this.db
+      .transaction(() => {
+        const batch = new SqliteBatch(this.s, now);
+        const settlers = jobs.map((job): (() => void) => {
+          if (job.kind === 'expire') {
+            const expired = batch.expire(job.at ?? now);
+            return () => job.resolve(expired);
+          }
+          const results = job.atomic ? batch.applyAtomic(job.commands) : batch.applyEach(job.commands);
+          return () => job.resolve(results);
+        });
+        batch.finish();
+        return settlers;
+      })
+      .immediate();
     for (const s of settle) s();
   }
 }

@@ -143,7 +143,7 @@ export interface LedgerFailure {
 }
 
 export interface ListTransfersOptions {
-  /** 1..1000, default 100. */
+  /** How many single-phase and pending transfers (post and void records come in addition): 1..1000, default 100. */
   readonly limit?: number;
   /** Only transfers created strictly before this epoch-millisecond time (for paging). */
   readonly before?: number;
@@ -181,7 +181,10 @@ export interface Ledger {
   /** The accounts found, in the order of `ids`; unknown ids are left out. */
   getAccounts(ids: readonly string[]): Promise<Account[]>;
   getTransfer(id: string): Promise<Transfer | undefined>;
-  /** Transfers debiting or crediting the account, newest first. */
+  /**
+   * Transfers debiting or crediting the account, newest first: at most `limit` single-phase and pending
+   * transfers created before `before`, each ended pending transfer preceded by its post or void record.
+   */
   listTransfers(accountId: string, opts?: ListTransfersOptions): Promise<Transfer[]>;
   /** Expires pending transfers whose `timeoutAt <= now` (default: the clock) and returns them. */
   expirePending(now?: number): Promise<Transfer[]>;

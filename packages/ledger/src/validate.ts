@@ -60,8 +60,11 @@ export function fail(code: LedgerErrorCode, detail?: string): LedgerFailure {
   return { ok: false, code, message: detail === undefined ? base : `${base}: ${detail}` };
 }
 
-class Invalid {
-  constructor(readonly failure: LedgerFailure) {}
+/** Thrown inside validation only, to stop at the first fault; never escapes `validateCommand`. */
+class Invalid extends Error {
+  constructor(readonly failure: LedgerFailure) {
+    super(failure.message);
+  }
 }
 
 function invalid(detail: string): never {

@@ -31,13 +31,13 @@ export function createOutboxStore(db: Db): OutboxStore {
        transfer_id TEXT NOT NULL,
        state TEXT NOT NULL CHECK (state IN ('COMMITTED', 'ABORTED')),
        reason TEXT,
-       created_at INTEGER NOT NULL,
-       UNIQUE (processor_id, transfer_id)
+       created_at INTEGER NOT NULL
      )`,
     'CREATE INDEX outbox_by_processor ON outbox (processor_id, seq)',
   ]);
   const insert = db.prepare(
-    'INSERT OR IGNORE INTO outbox (processor_id, transfer_id, state, reason, created_at) VALUES (?, ?, ?, ?, ?)',
+    // A transfer reaches its final state once (see transfers/store.ts), so each event is queued once.
+    'INSERT INTO outbox (processor_id, transfer_id, state, reason, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const select = db.prepare<
     [string, number],

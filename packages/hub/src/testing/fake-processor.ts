@@ -25,7 +25,7 @@ import {
 import { createNodeClient, createServer, registerMessageEndpoint, type NodeClient } from '@semops/node';
 import type { AddressInfo } from 'node:net';
 
-export type PrepareMode = 'fulfil' | 'reject' | 'hang' | 'bad-receipt';
+export type PrepareMode = 'fulfil' | 'slow-fulfil' | 'reject' | 'hang' | 'bad-receipt';
 
 export interface FakeProcessor {
   readonly id: string;
@@ -36,6 +36,10 @@ export interface FakeProcessor {
   readonly encryptionPrivateKey: Key;
   /** How forwarded prepares are answered. */
   mode: PrepareMode;
+  /** When set, `request.lookup` fails with this code. */
+  lookupError: 'REQUEST_NOT_FOUND' | 'REQUEST_EXPIRED' | undefined;
+  /** Delay of `slow-fulfil`. */
+  slowMs: number;
   /** Whether `transfer.notify` is acknowledged. */
   notifyOk: boolean;
   readonly prepares: TransferPrepare[][];
@@ -89,6 +93,8 @@ export async function createFakeProcessor(opts: {
     signingKey,
     encryptionPrivateKey,
     mode: 'fulfil',
+    slowMs: 400,
+    lookupError: undefined,
     notifyOk: true,
     prepares: [],
     notifications: [],
@@ -155,7 +161,9 @@ export async function createFakeProcessor(opts: {
                 })),
               ),
             };
+          case 'slow-fulfil':
           case 'fulfil':
+            if (self.mode === 'slow-fulfil') await new Promise((r) => setTimeout(r, self.slowMs));
             return {
               results: await Promise.all(
                 transfers.map(async (t) => ({
@@ -174,6 +182,7 @@ export async function createFakeProcessor(opts: {
       },
       'request.lookup': async (env: Envelope) => {
         self.lookups.push(env.body);
+        if (self.lookupError) throw new SemopsError(self.lookupError);
         const { requester } = env.body as { requester: string };
         const requesterKey = requesterEncryptionKeys.get(requester);
         if (!requesterKey) throw new SemopsError('REQUEST_NOT_FOUND');

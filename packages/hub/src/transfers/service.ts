@@ -34,8 +34,6 @@ import { contentHash, type TransferRecord, type TransferStore, type Transition }
 
 /** Longest a prepare may stay open. */
 export const MAX_TRANSFER_TTL_MS = 24 * 60 * 60_000;
-/** A reservation still unfinished after this long is abandoned by the sweep. */
-const STUCK_AFTER_MS = 30_000;
 /** Ledger post/void retried by the sweep when still missing after this long. */
 const LEDGER_RETRY_AFTER_MS = 5_000;
 const SWEEP_LIMIT = 1000;
@@ -58,10 +56,12 @@ export interface TransferService {
   /** The hub's record (operator view). */
   get(transferId: string): TransferRecord | undefined;
   /**
-   * Aborts expired reservations and repairs what a crash or a failure left half-done. `startup` treats
-   * every unfinished reservation as abandoned (nothing can be in flight before the server listens).
+   * Aborts expired reservations and makes the ledger follow final states it missed. With `startup` (before
+   * the server listens) it first re-issues the ledger reservation of every open transfer.
    */
   sweep(opts?: { startup?: boolean }): Promise<void>;
+  /** Waits for exchanges with payees that outlived the payer's answer. */
+  close(): Promise<void>;
 }
 
 export interface TransferServiceDeps {
@@ -77,12 +77,49 @@ export interface TransferServiceDeps {
   readonly forwardTimeoutMs?: number;
 }
 
+/** `work`'s result, or an empty map when it takes longer than `ms` (work keeps running). */
+function withDeadline<K, V>(work: Promise<Map<K, V>>, ms: number): Promise<Map<K, V>> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(new Map()), Math.max(ms, 0));
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(new Map());
+      },
+    );
+  });
+}
+
 type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
 type Decision =
   | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
   | { readonly kind: 'abort'; readonly t: TransferPrepare; readonly reason: string; readonly message?: string };
 
-const externalState = (r: TransferRecord): TransferState => (r.state === 'RESERVING' ? 'RESERVED' : r.state);
+/** The ledger's pending transfer that reserves a transfer: pos:payer → pos:payee, keyed by the transfer id. */
+function reservation(t: Pick<TransferPrepare, 'transferId' | 'requestId' | 'payer' | 'payee' | 'amount'>): LedgerCommand {
+  return {
+    kind: 'transfer',
+    id: t.transferId,
+    debitAccountId: positionAccountId(t.payer, t.amount.currency),
+    creditAccountId: positionAccountId(t.payee, t.amount.currency),
+    amount: BigInt(t.amount.value),
+    currency: t.amount.currency,
+    pending: true,
+    code: 'payment',
+    reference: t.requestId,
+  };
+}
+
+/** The payer's error code for a ledger refusal of a reservation. */
+function refusalCode(code: LedgerErrorCode | undefined): ErrorCode {
+  if (code === 'EXCEEDS_CREDITS') return 'NET_DEBIT_CAP_EXCEEDED';
+  if (code === 'ID_EXISTS_DIFFERENT') return 'TRANSFER_CONFLICT';
+  return 'INTERNAL';
+}
 
 function errorInfo(code: string, message?: string): { code: string; message: string } {
   const fallback = isErrorCode(code) ? ERRORS[code].message : 'The transfer was aborted.';
@@ -95,7 +132,7 @@ function refused(transferId: string, code: ErrorCode, message?: string): Admissi
 
 /** What the payer is told about a transfer in its current state. */
 function resultOf(r: TransferRecord, message?: string): PrepareResult {
-  const state = externalState(r);
+  const state = r.state;
   if (state === 'COMMITTED' && r.receipt !== undefined) return { transferId: r.transferId, state, receipt: r.receipt };
   if (state === 'ABORTED') return { transferId: r.transferId, state, error: errorInfo(r.reason ?? 'TRANSFER_REJECTED', message) };
   return { transferId: r.transferId, state };
@@ -114,6 +151,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   const admitting = new Map<string, Promise<Admission>>();
   /** Transfers on the wire to their payee, so a duplicate prepare does not forward them twice. */
   const forwarding = new Set<string>();
+  /** Exchanges with payees still running after the payer got its answer. */
+  const background = new Set<Promise<unknown>>();
 
   /** Makes the ledger follow final states: post a commit, void an abort. */
   const settleLedger = async (records: readonly TransferRecord[]): Promise<void> => {
@@ -133,7 +172,11 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
       else log.error({ transferId: r.transferId, op, code: res.code }, 'ledger did not follow the transfer state');
     });
-    if (done.length > 0) await writer.write(() => store.markLedgerDone(done));
+    // Not awaited: the flag only saves a replay of the (idempotent) post or void after a restart, so it rides
+    // along with the next batch of writes.
+    if (done.length > 0) {
+      writer.write(() => store.markLedgerDone(done)).catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
+    }
   };
 
   /** After transitions committed: ledger, then notifications. */
@@ -165,32 +208,14 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
   /** Records the transfer, reserves it in the ledger, and says whether to forward it. */
   const reserve = async (t: TransferPrepare): Promise<Admission> => {
-    const inserted = await writer.write(() => store.insertReserving(t, now()));
+    const inserted = await writer.write(() => store.insertReserved(t, now()));
     if (!inserted) return existing(t);
-    const [res] = await ledger.execute([
-      {
-        kind: 'transfer',
-        id: t.transferId,
-        debitAccountId: positionAccountId(t.payer, t.amount.currency),
-        creditAccountId: positionAccountId(t.payee, t.amount.currency),
-        amount: BigInt(t.amount.value),
-        currency: t.amount.currency,
-        pending: true,
-        code: 'payment',
-        reference: t.requestId,
-      },
-    ]);
+    const [res] = await ledger.execute([reservation(t)]);
     if (res?.ok) {
-      await writer.write(() => store.markReserved(t.transferId, now()));
       forwarding.add(t.transferId);
       return { forward: t };
     }
-    const code: ErrorCode =
-      res?.code === 'EXCEEDS_CREDITS'
-        ? 'NET_DEBIT_CAP_EXCEEDED'
-        : res?.code === 'ID_EXISTS_DIFFERENT'
-          ? 'TRANSFER_CONFLICT'
-          : 'INTERNAL';
+    const code = refusalCode(res?.code);
     if (code === 'INTERNAL') log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
     const tr = await writer.write(() => store.refuse(t.transferId, code, now()));
     return { result: resultOf(tr.record) };
@@ -228,14 +253,46 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     }
   };
 
+  /**
+   * After a crash between recording a transfer and reserving it, the ledger may lack the reservation:
+   * re-issue every open one (a replay when it exists). One the ledger now refuses is aborted and both told.
+   */
+  const reissueReservations = async (): Promise<void> => {
+    const open = store.allReserved();
+    if (open.length === 0) return;
+    const results = await ledger.execute(open.map(reservation));
+    const refused = open.flatMap((r, i) => {
+      const res = results[i];
+      return res?.ok ? [] : [{ id: r.transferId, code: refusalCode(res?.code) }];
+    });
+    if (refused.length === 0) return;
+    log.warn({ count: refused.length }, 'reservations refused on restart');
+    const transitions = await writer.write(() => refused.map((x) => store.abort(x.id, x.code, now())));
+    await afterTransitions(transitions);
+  };
+
   /** Forwards one payee's transfers and applies its answers; returns the payer's results by transfer id. */
   const forward = async (payee: string, transfers: readonly TransferPrepare[]): Promise<Map<string, PrepareResult>> => {
+    const timeoutMs = Math.min(forwardTimeoutMs, Math.min(...transfers.map((t) => t.expiresAt)) - now());
+    const work = exchange(payee, transfers, timeoutMs);
+    background.add(work);
+    void work.finally(() => background.delete(work));
+    // The HTTP client's timers are coarse (about 1 s), so the payer's wait is bounded here; an answer that
+    // comes later is still applied (a fulfil before expiry commits) and reaches the payer by notify.
+    return withDeadline(work, timeoutMs);
+  };
+
+  /** Sends the prepare to the payee and applies its answers. */
+  const exchange = async (
+    payee: string,
+    transfers: readonly TransferPrepare[],
+    timeoutMs: number,
+  ): Promise<Map<string, PrepareResult>> => {
     const out = new Map<string, PrepareResult>();
     let answers: FulfilResult[] = [];
     let receivedAt = 0;
     try {
       const p = participants.get(payee);
-      const timeoutMs = Math.min(forwardTimeoutMs, Math.min(...transfers.map((t) => t.expiresAt)) - now());
       if (p && timeoutMs > 0) {
         const answer = await client.send(p.baseUrl, payee, 'transfer.prepare', { transfers }, { timeoutMs });
         receivedAt = now();
@@ -311,7 +368,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         if (!r || (r.payer !== sender && r.payee !== sender)) return { transferId, state: 'UNKNOWN' };
         return {
           transferId,
-          state: externalState(r),
+          state: r.state,
           amount: r.amount,
           payer: r.payer,
           payee: r.payee,
@@ -323,17 +380,17 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
     get: (transferId) => store.get(transferId),
 
+    async close() {
+      await Promise.allSettled([...background]);
+    },
+
     async sweep(opts = {}) {
+      if (opts.startup) await reissueReservations();
       const at = now();
-      const due = store.dueForExpiry(at, SWEEP_LIMIT);
-      const stuck = store
-        .stuckReserving(opts.startup ? Number.MAX_SAFE_INTEGER : at - STUCK_AFTER_MS, SWEEP_LIMIT)
-        .filter((id) => !admitting.has(id));
-      if (due.length > 0 || stuck.length > 0) {
-        const transitions = await writer.write(() => [
-          ...due.map((id) => store.expire(id, now())),
-          ...stuck.map((id) => store.abandon(id, 'INTERNAL', now())),
-        ]);
+      // A transfer still being admitted may not hold its ledger reservation yet: leave it to the next sweep.
+      const due = store.dueForExpiry(at, SWEEP_LIMIT).filter((id) => !admitting.has(id));
+      if (due.length > 0) {
+        const transitions = await writer.write(() => due.map((id) => store.expire(id, now())));
         await afterTransitions(transitions);
       }
       const behind = store.ledgerBehind(opts.startup ? Number.MAX_SAFE_INTEGER : at - LEDGER_RETRY_AFTER_MS, SWEEP_LIMIT);

@@ -4,15 +4,16 @@
  * them through the `Writer`), so a transfer moves RESERVED → COMMITTED | ABORTED exactly once, whatever
  * races between a fulfil, a reject and the expiry timer.
  *
- * States: `RESERVING` (accepted, ledger reservation under way; reported as RESERVED), `RESERVED`,
- * `COMMITTED`, `ABORTED`. `ledger_done` says whether the ledger has followed the final state (post or void).
+ * A row is written (RESERVED) before the ledger reservation, so the ledger never holds a reservation the hub
+ * does not know; after a crash the reservation of every RESERVED row is re-issued (ledger commands are
+ * idempotent by id). `ledger_done` says whether the ledger has followed a final state (post or void).
  */
 import { createHash } from 'node:crypto';
 import { migrate, type Db } from '@semops/node';
 import type { TransferEvent, TransferPrepare } from '@semops/protocol';
 import type { OutboxStore } from '../notifications/store.js';
 
-export type HubTransferState = 'RESERVING' | 'RESERVED' | 'COMMITTED' | 'ABORTED';
+export type HubTransferState = 'RESERVED' | 'COMMITTED' | 'ABORTED';
 
 /** The hub's record of a transfer. */
 export interface TransferRecord {
@@ -83,11 +84,12 @@ export function contentHash(t: TransferPrepare): string {
 
 export interface TransferStore {
   get(transferId: string): TransferRecord | undefined;
-  /** Records an accepted prepare in state RESERVING; false when the id already exists. */
-  insertReserving(t: TransferPrepare, now: number): boolean;
-  /** RESERVING → RESERVED, once the ledger holds the reservation. */
-  markReserved(transferId: string, now: number): Transition;
-  /** RESERVING → ABORTED when the ledger refused the reservation (nothing reserved, nobody to notify). */
+  /** Records an accepted prepare, RESERVED, just before the ledger reserves it; false when the id exists. */
+  insertReserved(t: TransferPrepare, now: number): boolean;
+  /**
+   * RESERVED → ABORTED when the ledger refused the reservation: nothing was reserved and the payer gets the
+   * refusal as its answer, so nobody is notified.
+   */
   refuse(transferId: string, reason: string, now: number): Transition;
   /**
    * RESERVED → COMMITTED with the payee's receipt, when the fulfil was received before expiry; received
@@ -98,17 +100,12 @@ export interface TransferStore {
   abort(transferId: string, reason: string, now: number): Transition;
   /** RESERVED → ABORTED (TRANSFER_EXPIRED) when past its expiry. */
   expire(transferId: string, now: number): Transition;
-  /**
-   * RESERVING → ABORTED for a transfer whose reservation never finished (a crash, a ledger failure). The
-   * payee never saw it, so only the payer is notified; the ledger must still void whatever was reserved.
-   */
-  abandon(transferId: string, reason: string, now: number): Transition;
   /** Marks that the ledger has posted or voided the reservation. */
   markLedgerDone(transferIds: readonly string[]): void;
   /** RESERVED transfers whose expiry has passed. */
   dueForExpiry(now: number, limit: number): string[];
-  /** RESERVING transfers last changed before `before`. */
-  stuckReserving(before: number, limit: number): string[];
+  /** Every RESERVED transfer (to re-issue their reservations after a restart). */
+  allReserved(): TransferRecord[];
   /** Final transfers whose ledger post or void is not yet done, last changed before `before`. */
   ledgerBehind(before: number, limit: number): TransferRecord[];
 }
@@ -123,7 +120,7 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
        amount TEXT NOT NULL CHECK (length(amount) BETWEEN 1 AND 19),
        currency TEXT NOT NULL,
        expires_at INTEGER NOT NULL,
-       state TEXT NOT NULL CHECK (state IN ('RESERVING', 'RESERVED', 'COMMITTED', 'ABORTED')),
+       state TEXT NOT NULL CHECK (state IN ('RESERVED', 'COMMITTED', 'ABORTED')),
        reason TEXT,
        receipt TEXT,
        content_hash TEXT NOT NULL,
@@ -133,7 +130,7 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
        CHECK (payer <> payee),
        CHECK (state <> 'COMMITTED' OR receipt IS NOT NULL)
      )`,
-    `CREATE INDEX transfers_open ON transfers (state, expires_at) WHERE state IN ('RESERVING', 'RESERVED')`,
+    `CREATE INDEX transfers_reserved ON transfers (expires_at) WHERE state = 'RESERVED'`,
     `CREATE INDEX transfers_ledger_behind ON transfers (updated_at)
        WHERE ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED')`,
   ]);
@@ -142,7 +139,7 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
   const insert = db.prepare(
     `INSERT INTO transfers (transfer_id, request_id, payer, payee, amount, currency, expires_at, state, content_hash,
        created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'RESERVING', ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'RESERVED', ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
   );
   const setState = db.prepare(
     'UPDATE transfers SET state = ?, reason = ?, receipt = ?, ledger_done = ?, updated_at = ? WHERE transfer_id = ?',
@@ -151,9 +148,7 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
   const selectDue = db.prepare<[number, number], { transfer_id: string }>(
     `SELECT transfer_id FROM transfers WHERE state = 'RESERVED' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
   );
-  const selectStuck = db.prepare<[number, number], { transfer_id: string }>(
-    `SELECT transfer_id FROM transfers WHERE state = 'RESERVING' AND updated_at < ? LIMIT ?`,
-  );
+  const selectReserved = db.prepare<[], Row>(`SELECT * FROM transfers WHERE state = 'RESERVED' ORDER BY expires_at`);
   const selectBehind = db.prepare<[number, number], Row>(
     `SELECT * FROM transfers WHERE ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED') AND updated_at < ?
      ORDER BY updated_at LIMIT ?`,
@@ -189,7 +184,7 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
       return row && toRecord(row);
     },
 
-    insertReserving(t, now) {
+    insertReserved(t, now) {
       const r = insert.run(
         t.transferId,
         t.requestId,
@@ -205,16 +200,9 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
       return r.changes === 1;
     },
 
-    markReserved(id, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVING') return unchanged(row);
-      setState.run('RESERVED', null, null, 0, now, id);
-      return { changed: true, record: toRecord(load(id)) };
-    },
-
     refuse(id, reason, now) {
       const row = load(id);
-      if (row.state !== 'RESERVING') return unchanged(row);
+      if (row.state !== 'RESERVED') return unchanged(row);
       return finish(row, 'ABORTED', { reason, ledgerDone: true, notify: [] }, now);
     },
 
@@ -239,18 +227,12 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
       return finish(row, 'ABORTED', { reason: 'TRANSFER_EXPIRED', notify: [row.payer, row.payee] }, now);
     },
 
-    abandon(id, reason, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVING') return unchanged(row);
-      return finish(row, 'ABORTED', { reason, notify: [row.payer] }, now);
-    },
-
     markLedgerDone(ids) {
       for (const id of ids) setLedgerDone.run(id);
     },
 
     dueForExpiry: (now, limit) => selectDue.all(now, limit).map((r) => r.transfer_id),
-    stuckReserving: (before, limit) => selectStuck.all(before, limit).map((r) => r.transfer_id),
+    allReserved: () => selectReserved.all().map(toRecord),
     ledgerBehind: (before, limit) => selectBehind.all(before, limit).map(toRecord),
   };
 }

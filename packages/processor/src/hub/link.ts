@@ -18,6 +18,7 @@ import {
 } from '@semops/protocol';
 
 export const HUB_ID = 'hub';
+const REFRESH_GAP_MS = 200;
 
 interface Known {
   readonly info: Participant;
@@ -92,10 +93,17 @@ export async function createHubLink(opts: {
     return refreshing;
   }
 
+  /** Refreshes the registry on a miss, at most five times a second (an unknown id cannot flood the hub). */
+  async function refreshOnMiss(): Promise<void> {
+    const wait = lastRefresh + REFRESH_GAP_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await refresh().catch(() => undefined);
+  }
+
   async function lookup(id: string): Promise<Known | undefined> {
     const k = known.get(id);
     if (k) return k;
-    if (Date.now() - lastRefresh > 1000) await refresh().catch(() => undefined);
+    await refreshOnMiss();
     return known.get(id);
   }
 
@@ -121,7 +129,7 @@ export async function createHubLink(opts: {
     },
     async byRoutingPrefix(prefix) {
       const find = () => [...known.values()].find((k) => k.info.routingPrefix === prefix)?.info;
-      if (!find() && Date.now() - lastRefresh > 1000) await refresh().catch(() => undefined);
+      if (!find()) await refreshOnMiss();
       return find();
     },
     async encryptionKey(id) {

@@ -106,6 +106,8 @@ export function createPaymentService(deps: PaymentDeps) {
   const setState = db.prepare(
     'UPDATE payments SET state = ?, reason = ?, receipt = COALESCE(?, receipt), updated_at = ? WHERE id = ? AND state = ?',
   );
+  // The hub's notification can overtake its answer to the prepare; the receipt then arrives second.
+  const addReceipt = db.prepare('UPDATE payments SET receipt = ? WHERE id = ? AND receipt IS NULL');
   const inFlight = db.prepare(
     "SELECT * FROM payments WHERE state IN ('NEW', 'RESERVED') AND created_at < ? ORDER BY created_at LIMIT 500",
   );
@@ -251,6 +253,7 @@ export function createPaymentService(deps: PaymentDeps) {
       }
       p = row(id)!;
     }
+    if (p.state === 'COMMITTED' && receipt && !p.receipt) addReceipt.run(receipt, id);
     if (p.state !== 'RESERVED') return;
     if (outcome === 'COMMITTED') {
       await ledger.execute([{ kind: 'post', id: `${id}:post`, pendingId: id }]).then(expectSettled);

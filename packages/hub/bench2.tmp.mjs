@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importSigningKey, newId } from '@semops/protocol';
+import { createFakeProcessor } from './dist/testing/fake-processor.js';
+const dir = mkdtempSync(join(tmpdir(), 'hubbench-'));
+const token = 'bench-admin-token-1';
+const child = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof2'] : []), 'dist/main.js', '--data-dir', dir], { env: { ...process.env, SEMOPS_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
+const ready = await new Promise((res) => child.stdout.once('data', (d) => res(JSON.parse(d.toString()))));
+console.log(ready);
+const url = ready.url;
+const info = await (await fetch(url + '/v1/info')).json();
+const hubKey = await importSigningKey(info.signingKey);
+const a = await createFakeProcessor({ id: 'bank-a', hubUrl: () => url, hubKey: () => hubKey });
+const b = await createFakeProcessor({ id: 'mno-b', hubUrl: () => url, hubKey: () => hubKey });
+const admin = (m, p, body) => fetch(url + p, { method: m, headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(r => r.json());
+await admin('PUT', '/v1/admin/participants/bank-a', a.participant('101'));
+await admin('PUT', '/v1/admin/participants/mno-b', b.participant('202'));
+await admin('POST', '/v1/admin/liquidity', { processorId: 'bank-a', amount: { value: '100000000000', currency: 'EUR' }, direction: 'deposit' });
+const per = Number(process.argv[2] ?? 1), conc = Number(process.argv[3] ?? 64), total = Number(process.argv[4] ?? 20000);
+let sent = 0, ok = 0, bad = 0;
+const s = Date.now();
+await Promise.all(Array.from({ length: conc }, async () => {
+  while (sent < total) {
+    sent += per;
+    const ts = Array.from({ length: per }, () => ({ transferId: newId('pay'), requestId: newId('req'), payer: 'bank-a', payee: 'mno-b', amount: { value: '100', currency: 'EUR' }, expiresAt: Date.now() + 30000 }));
+    const r = await a.send('transfer.prepare', { transfers: ts });
+    for (const x of r.results) x.state === 'COMMITTED' ? ok++ : bad++;
+  }
+}));
+const el = (Date.now() - s) / 1000;
+console.log({ per, conc, ok, bad, seconds: el, perSec: Math.round(ok / el) });
+await new Promise(r => setTimeout(r, 1500));
+console.log('notifs a', a.notifications.length, 'b', b.notifications.length);
+console.log(await admin('GET', '/v1/admin/positions'));
+child.kill('SIGTERM');
+const code = await new Promise(r => child.on('exit', r));
+console.log('hub exit', code);
+await a.close(); await b.close();
