@@ -14,11 +14,19 @@ describe('anonymity of the payer', () => {
     const { ctx } = env;
     const payer = await ctx.customer('bank-a', 50_00n, 'Zacharias Quill');
     const m = await ctx.merchant('mno-b', 'Kiosk Nord');
-    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '1234', currency: 'EUR' }, reference: 'anon' });
+    const req = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '1234', currency: 'EUR' },
+      reference: 'anon',
+    });
     const paid = await payer.wallet.pay(req.qr, '1234');
     expect(paid.status).toBe('COMPLETED');
     // Also a P2P-style lookup path: resolve by short code.
-    const req2 = await m.client.createRequest({ currency: 'EUR', amount: { value: '100', currency: 'EUR' }, reference: 'anon2' });
+    const req2 = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '100', currency: 'EUR' },
+      reference: 'anon2',
+    });
     expect((await payer.wallet.pay(req2.shortCode, '1234')).status).toBe('COMPLETED');
     await ctx.settled();
     // Give the nodes a moment to flush logs and write-behind tables, then stop them so WAL files are complete.
@@ -26,7 +34,9 @@ describe('anonymity of the payer', () => {
 
     const needles = [payer.phone, payer.phone.slice(1), 'Zacharias', 'Quill'];
     const scan = (dir: string) =>
-      filesUnder(dir).flatMap((f) => needles.filter((n) => f.bytes.includes(Buffer.from(n))).map((n) => `${f.path}: ${n}`));
+      filesUnder(dir).flatMap((f) =>
+        needles.filter((n) => f.bytes.includes(Buffer.from(n))).map((n) => `${f.path}: ${n}`),
+      );
     // The payer's own processor does hold them: the search works.
     expect(scan(join(env.dir, 'bank-a')).length).toBeGreaterThan(0);
     expect(scan(join(env.dir, 'hub'))).toEqual([]);

@@ -42,7 +42,11 @@ describe('merchant notifications', () => {
     const { ctx } = env;
     const c = await ctx.customer('bank-a', 20_00n);
     const m = await ctx.merchant('mno-b', 'Vending 12', hookUrl);
-    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '150', currency: 'EUR' }, reference: 'slot-4' });
+    const req = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '150', currency: 'EUR' },
+      reference: 'slot-4',
+    });
     const url = `${ctx.processor('mno-b').url}/v1/requests/${req.id}/events`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${m.apiKey}` } });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
@@ -76,8 +80,14 @@ describe('merchant notifications', () => {
     const t = Number(/t=(\d+)/.exec(sig)?.[1]);
     expect(sig).toBe(signWebhook(m.webhookSecret, hook.body, t));
     expect(signWebhook('whsec_wrong', hook.body, t)).not.toBe(sig);
-    const event = JSON.parse(hook.body) as { type: string; data: { requestId: string; amount: { value: string } } };
-    expect(event).toMatchObject({ type: 'payment.completed', data: { requestId: req.id, amount: { value: '150' } } });
+    const event = JSON.parse(hook.body) as {
+      type: string;
+      data: { requestId: string; amount: { value: string } };
+    };
+    expect(event).toMatchObject({
+      type: 'payment.completed',
+      data: { requestId: req.id, amount: { value: '150' } },
+    });
     expect(hook.body).not.toContain(c.phone);
   });
 });

@@ -22,7 +22,11 @@ describe('recovery after a crash', () => {
     const { ctx, net } = env;
     const c = await ctx.customer('bank-a', 60_00n);
     const m = await ctx.merchant('mno-b');
-    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '2500', currency: 'EUR' }, reference: 'crash' });
+    const req = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '2500', currency: 'EUR' },
+      reference: 'crash',
+    });
     const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
     const payer = net.processors.get('bank-a')!;
     const payee = net.processors.get('mno-b')!;
@@ -30,14 +34,18 @@ describe('recovery after a crash', () => {
     payee.child.kill('SIGSTOP');
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
     // Reserved at the payer (available dropped), not yet committed anywhere.
-    await waitFor('reservation', async () => ((await c.wallet.me()).available.value === '3500' ? true : undefined));
+    await waitFor('reservation', async () =>
+      (await c.wallet.me()).available.value === '3500' ? true : undefined,
+    );
     payer.child.kill('SIGKILL');
     await submitted;
     payee.child.kill('SIGCONT');
     // The hub commits on the payee's fulfil while the payer is down; then the payer comes back.
     await sleep(500);
     await payer.restart();
-    await waitFor('commit at the payer', async () => ((await c.wallet.me()).balance.value === '3500' ? true : undefined));
+    await waitFor('commit at the payer', async () =>
+      (await c.wallet.me()).balance.value === '3500' ? true : undefined,
+    );
     await ctx.settled(20_000);
     expect(await ctx.conservation()).toBeUndefined();
     const me = await c.wallet.me();
@@ -50,7 +58,11 @@ describe('recovery after a crash', () => {
     const { ctx, net } = env;
     const c = await ctx.customer('bank-a', 30_00n);
     const m = await ctx.merchant('mno-b');
-    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '1000', currency: 'EUR' }, reference: 'crash2' });
+    const req = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '1000', currency: 'EUR' },
+      reference: 'crash2',
+    });
     const payee = net.processors.get('mno-b')!;
     const paid = await c.wallet.pay(req.qr, '1234');
     // Kill the payee right after the payment committed at the hub; its notification may not have arrived.
@@ -58,7 +70,9 @@ describe('recovery after a crash', () => {
     expect(paid.status).toBe('COMPLETED');
     await sleep(300);
     await payee.restart();
-    await waitFor('merchant credit', async () => ((await ctx.merchantBalance('mno-b', m)) === 1000n ? true : undefined));
+    await waitFor('merchant credit', async () =>
+      (await ctx.merchantBalance('mno-b', m)) === 1000n ? true : undefined,
+    );
     await ctx.settled(20_000);
     expect(await ctx.conservation()).toBeUndefined();
   });
@@ -67,12 +81,18 @@ describe('recovery after a crash', () => {
     const { ctx, net } = env;
     const c = await ctx.customer('bank-a', 30_00n);
     const m = await ctx.merchant('mno-b');
-    const req = await m.client.createRequest({ currency: 'EUR', amount: { value: '700', currency: 'EUR' }, reference: 'crash3' });
+    const req = await m.client.createRequest({
+      currency: 'EUR',
+      amount: { value: '700', currency: 'EUR' },
+      reference: 'crash3',
+    });
     const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
     const payee = net.processors.get('mno-b')!;
     payee.child.kill('SIGSTOP');
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
-    await waitFor('reservation', async () => ((await c.wallet.me()).available.value === '2300' ? true : undefined));
+    await waitFor('reservation', async () =>
+      (await c.wallet.me()).available.value === '2300' ? true : undefined,
+    );
     await sleep(300);
     net.hub.child.kill('SIGKILL');
     await submitted;

@@ -40,9 +40,13 @@ export class ProcessorAdmin {
     return json<ProcessorInfo>('GET', `${this.url}/v1/info`);
   }
   createCustomer(input: { phone: string; name: string; currency: string }) {
-    return this.call<{ customerId: string; accountId: string; activationCode: string }>('POST', '/v1/admin/customers', {
-      body: input,
-    });
+    return this.call<{ customerId: string; accountId: string; activationCode: string }>(
+      'POST',
+      '/v1/admin/customers',
+      {
+        body: input,
+      },
+    );
   }
   deposit(customerId: string, amount: bigint) {
     return this.call<{ balance: string }>('POST', `/v1/admin/customers/${customerId}/deposits`, {
@@ -52,7 +56,13 @@ export class ProcessorAdmin {
   unlock(customerId: string) {
     return this.call('POST', `/v1/admin/customers/${customerId}/unlock`);
   }
-  createMerchant(input: { name: string; city: string; category: string; currency: string; webhookUrl?: string }) {
+  createMerchant(input: {
+    name: string;
+    city: string;
+    category: string;
+    currency: string;
+    webhookUrl?: string;
+  }) {
     return this.call<{ merchantId: string; accountId: string; apiKey: string; webhookSecret: string }>(
       'POST',
       '/v1/admin/merchants',
@@ -61,8 +71,20 @@ export class ProcessorAdmin {
   }
   ledger() {
     return this.call<{
-      byKind: Array<{ currency: string; kind: string; balance: string; debitsPending: string; creditsPending: string }>;
-      totals: Array<{ currency: string; debitsPosted: string; creditsPosted: string; debitsPending: string; creditsPending: string }>;
+      byKind: Array<{
+        currency: string;
+        kind: string;
+        balance: string;
+        debitsPending: string;
+        creditsPending: string;
+      }>;
+      totals: Array<{
+        currency: string;
+        debitsPosted: string;
+        creditsPosted: string;
+        debitsPending: string;
+        creditsPending: string;
+      }>;
     }>('GET', '/v1/admin/ledger');
   }
   payment(id: string) {
@@ -104,7 +126,9 @@ export class HubAdmin {
     });
   }
   async positions(): Promise<HubPosition[]> {
-    return (await json<{ positions: HubPosition[] }>('GET', `${this.url}/v1/admin/positions`, { token: this.token })).positions;
+    return (
+      await json<{ positions: HubPosition[] }>('GET', `${this.url}/v1/admin/positions`, { token: this.token })
+    ).positions;
   }
 }
 
@@ -127,16 +151,19 @@ export class MerchantClient {
     readonly url: string,
     readonly apiKey: string,
   ) {}
-  createRequest(input: {
-    currency: string;
-    amount?: MoneyWire;
-    minAmount?: MoneyWire;
-    maxAmount?: MoneyWire;
-    reference: string;
-    description?: string;
-    expiresInSeconds?: number;
-    reusable?: boolean;
-  }, idempotencyKey?: string) {
+  createRequest(
+    input: {
+      currency: string;
+      amount?: MoneyWire;
+      minAmount?: MoneyWire;
+      maxAmount?: MoneyWire;
+      reference: string;
+      description?: string;
+      expiresInSeconds?: number;
+      reusable?: boolean;
+    },
+    idempotencyKey?: string,
+  ) {
     return json<PaymentRequestView>('POST', `${this.url}/v1/requests`, {
       token: this.apiKey,
       body: input,
@@ -211,7 +238,14 @@ export class Wallet {
         },
       },
     );
-    return new Wallet(url, res.deviceId, res.accessToken, res.customer.id, await importSigningKey(keys.privateJwk), processorKey);
+    return new Wallet(
+      url,
+      res.deviceId,
+      res.accessToken,
+      res.customer.id,
+      await importSigningKey(keys.privateJwk),
+      processorKey,
+    );
   }
 
   /** Saves what the phone keeps (device id, token, private key) so the CLI can pay later. */
@@ -239,22 +273,35 @@ export class Wallet {
   }
 
   me() {
-    return json<{ balance: MoneyWire; available: MoneyWire; customer: { name: string } }>('GET', `${this.url}/v1/wallet/me`, {
-      token: this.accessToken,
-    });
+    return json<{ balance: MoneyWire; available: MoneyWire; customer: { name: string } }>(
+      'GET',
+      `${this.url}/v1/wallet/me`,
+      {
+        token: this.accessToken,
+      },
+    );
   }
   async balance(): Promise<bigint> {
     return BigInt((await this.me()).balance.value);
   }
   resolve(code: string) {
-    return json<ResolvedRequest>('POST', `${this.url}/v1/wallet/resolve`, { token: this.accessToken, body: { code } });
+    return json<ResolvedRequest>('POST', `${this.url}/v1/wallet/resolve`, {
+      token: this.accessToken,
+      body: { code },
+    });
   }
 
   /** Builds a signed approval; `overrides` lets tests tamper with what is signed. */
   async approval(
     r: ResolvedRequest,
     pin: string,
-    overrides: { amount?: MoneyWire; payee?: string; requestId?: string; expiresAt?: number; nonce?: string } = {},
+    overrides: {
+      amount?: MoneyWire;
+      payee?: string;
+      requestId?: string;
+      expiresAt?: number;
+      nonce?: string;
+    } = {},
   ): Promise<string> {
     const amount = overrides.amount ?? r.amount;
     if (!amount) throw new Error('this request needs an amount');
@@ -271,7 +318,10 @@ export class Wallet {
   }
 
   submit(approval: string) {
-    return json<PaymentView>('POST', `${this.url}/v1/wallet/payments`, { token: this.accessToken, body: { approval } });
+    return json<PaymentView>('POST', `${this.url}/v1/wallet/payments`, {
+      token: this.accessToken,
+      body: { approval },
+    });
   }
 
   /** Resolve, approve with PIN and submit: what a customer does after scanning a code. */

@@ -74,7 +74,12 @@ export async function seed(net: Network): Promise<DemoState> {
   }
   for (const m of MERCHANTS) {
     const p = net.processors.get(m.processorId)!;
-    const created = await p.admin.createMerchant({ name: m.name, city: m.city, category: m.category, currency: p.spec.currency });
+    const created = await p.admin.createMerchant({
+      name: m.name,
+      city: m.city,
+      category: m.category,
+      currency: p.spec.currency,
+    });
     state.merchants.push({ key: m.key, name: m.name, processorId: m.processorId, ...created });
   }
   writeFileSync(statePath(net.dir), JSON.stringify(state, null, 2), { mode: 0o600 });
@@ -93,16 +98,21 @@ export async function runDemo(dir: string, basePort: number): Promise<void> {
   lines.push('', 'SEMOPS demo network is running:', '');
   lines.push(`  hub      ${net.hub.url}   (data: ${net.hub.dataDir})`);
   for (const p of net.processors.values()) {
-    lines.push(`  ${p.id.padEnd(8)} ${p.url}   ${p.spec.name} (${p.spec.kind}, ${p.spec.currency}, routing prefix ${p.spec.routingPrefix})`);
+    lines.push(
+      `  ${p.id.padEnd(8)} ${p.url}   ${p.spec.name} (${p.spec.kind}, ${p.spec.currency}, routing prefix ${p.spec.routingPrefix})`,
+    );
   }
   lines.push('', 'Customers (PIN 1234):');
   for (const c of state.customers) {
     const w = await Wallet.restore(c.wallet);
     const me = await w.me();
-    lines.push(`  ${c.key.padEnd(6)} ${c.name.padEnd(14)} at ${c.processorId.padEnd(7)} balance ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}`);
+    lines.push(
+      `  ${c.key.padEnd(6)} ${c.name.padEnd(14)} at ${c.processorId.padEnd(7)} balance ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}`,
+    );
   }
   lines.push('', 'Merchants:');
-  for (const m of state.merchants) lines.push(`  ${m.key.padEnd(6)} ${m.name.padEnd(16)} at ${m.processorId}  API key ${m.apiKey}`);
+  for (const m of state.merchants)
+    lines.push(`  ${m.key.padEnd(6)} ${m.name.padEnd(16)} at ${m.processorId}  API key ${m.apiKey}`);
   lines.push(
     '',
     'Try a payment in another terminal:',

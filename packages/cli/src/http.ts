@@ -20,7 +20,11 @@ export interface HttpResult<T = unknown> {
 }
 
 /** Sends a request and returns status and parsed body, whatever the status. */
-export async function call<T = unknown>(method: string, url: string, opts: CallOptions = {}): Promise<HttpResult<T>> {
+export async function call<T = unknown>(
+  method: string,
+  url: string,
+  opts: CallOptions = {},
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';

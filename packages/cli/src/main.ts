@@ -45,7 +45,9 @@ function nodeUrl(dir: string, id: string): string {
 function printTable(results: readonly ScenarioResult[]): void {
   const w = Math.max(...results.map((r) => r.name.length), 8);
   for (const r of results) {
-    process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(w)}  ${String(r.ms).padStart(6)} ms  ${r.detail}\n`);
+    process.stdout.write(
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(w)}  ${String(r.ms).padStart(6)} ms  ${r.detail}\n`,
+    );
   }
   const failed = results.filter((r) => !r.ok).length;
   process.stdout.write(`\n${results.length - failed} passed, ${failed} failed\n`);
@@ -77,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
       const results = await runScenarios({
         ...(values.only ? { only: values.only } : {}),
         keep: values.keep ?? false,
-        ...(values.json ? {} : { onResult: (r: ScenarioResult) => process.stderr.write(`${r.ok ? '✓' : '✗'} ${r.name}\n`) }),
+        ...(values.json
+          ? {}
+          : { onResult: (r: ScenarioResult) => process.stderr.write(`${r.ok ? '✓' : '✗'} ${r.name}\n`) }),
       });
       if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
       else printTable(results);
@@ -92,7 +96,9 @@ async function main(argv: string[]): Promise<number> {
       const amount = values.amount ? parseAmount(values.amount, 'EUR') : undefined;
       const r = await client.createRequest({
         currency: 'EUR',
-        ...(amount ? { amount: { value: amount.toString(), currency: 'EUR' } } : { minAmount: { value: '1', currency: 'EUR' } }),
+        ...(amount
+          ? { amount: { value: amount.toString(), currency: 'EUR' } }
+          : { minAmount: { value: '1', currency: 'EUR' } }),
         reference: values.reference ?? `cli-${Date.now()}`,
       });
       process.stdout.write(
@@ -110,9 +116,15 @@ async function main(argv: string[]): Promise<number> {
       if (!code) throw new Error('give the short code, link or QR payload to pay');
       const wallet = await Wallet.restore({ ...c.wallet, url: nodeUrl(dir, c.processorId) });
       const r = await wallet.resolve(code);
-      const amount = r.amount ?? (values.amount ? { value: parseAmount(values.amount, r.currency).toString(), currency: r.currency } : undefined);
+      const amount =
+        r.amount ??
+        (values.amount
+          ? { value: parseAmount(values.amount, r.currency).toString(), currency: r.currency }
+          : undefined);
       if (!amount) throw new Error('this request lets the payer choose: add --amount');
-      process.stdout.write(`${r.merchant.name}, ${r.merchant.city} asks ${formatMoney({ value: BigInt(amount.value), currency: amount.currency })} (ref ${r.reference})\n`);
+      process.stdout.write(
+        `${r.merchant.name}, ${r.merchant.city} asks ${formatMoney({ value: BigInt(amount.value), currency: amount.currency })} (ref ${r.reference})\n`,
+      );
       let p = await wallet.submit(await wallet.approval(r, values.pin ?? c.pin, { amount }));
       if (p.status === 'PENDING') p = await wallet.waitFinal(p.paymentId);
       process.stdout.write(`Payment ${p.paymentId}: ${p.status}${p.error ? ` (${p.error})` : ''}\n`);
@@ -124,13 +136,17 @@ async function main(argv: string[]): Promise<number> {
       for (const c of state.customers) {
         const w = await Wallet.restore({ ...c.wallet, url: nodeUrl(dir, c.processorId) });
         const me = await w.me();
-        process.stdout.write(`${c.key.padEnd(6)} ${c.name.padEnd(14)} ${c.processorId.padEnd(7)} ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}\n`);
+        process.stdout.write(
+          `${c.key.padEnd(6)} ${c.name.padEnd(14)} ${c.processorId.padEnd(7)} ${formatMoney({ value: BigInt(me.balance.value), currency: me.balance.currency })}\n`,
+        );
       }
       for (const m of state.merchants) {
         const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
         const { payments } = await client.payments();
         const total = payments.reduce((s, p) => s + BigInt(p.amount.value), 0n);
-        process.stdout.write(`${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency: 'EUR' })} in ${payments.length} payments\n`);
+        process.stdout.write(
+          `${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency: 'EUR' })} in ${payments.length} payments\n`,
+        );
       }
       return 0;
     }
@@ -151,7 +167,9 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   async (e: unknown) => {
-    process.stderr.write(`${e instanceof SemopsError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `${e instanceof SemopsError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`,
+    );
     await closeHttp();
     process.exit(1);
   },

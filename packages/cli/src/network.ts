@@ -28,8 +28,24 @@ export interface ProcessorSpec {
 }
 
 export const DEMO_PROCESSORS: readonly ProcessorSpec[] = [
-  { id: 'bank-a', name: 'Bank A', kind: 'bank', currency: 'EUR', routingPrefix: '101', country: 'AT', liquidity: 1_000_000_00n },
-  { id: 'mno-b', name: 'Mobile B', kind: 'mno', currency: 'EUR', routingPrefix: '202', country: 'AT', liquidity: 1_000_000_00n },
+  {
+    id: 'bank-a',
+    name: 'Bank A',
+    kind: 'bank',
+    currency: 'EUR',
+    routingPrefix: '101',
+    country: 'AT',
+    liquidity: 1_000_000_00n,
+  },
+  {
+    id: 'mno-b',
+    name: 'Mobile B',
+    kind: 'mno',
+    currency: 'EUR',
+    routingPrefix: '202',
+    country: 'AT',
+    liquidity: 1_000_000_00n,
+  },
 ];
 
 export interface NodeHandle {
@@ -60,7 +76,11 @@ export interface NetworkOptions {
   readonly onOutput?: (node: string, line: string) => void;
 }
 
-function waitReady(child: ChildProcess, name: string, onOutput?: (node: string, line: string) => void): Promise<string> {
+function waitReady(
+  child: ChildProcess,
+  name: string,
+  onOutput?: (node: string, line: string) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     let errBuf = '';
@@ -90,7 +110,9 @@ function waitReady(child: ChildProcess, name: string, onOutput?: (node: string, 
       errBuf = (errBuf + d.toString()).slice(-4000);
       onOutput?.(name, d.toString().trimEnd());
     });
-    child.on('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before it was ready\n${errBuf}`)));
+    child.on('exit', (code, signal) =>
+      fail(new Error(`${name} exited (${code ?? signal}) before it was ready\n${errBuf}`)),
+    );
   });
 }
 
@@ -171,9 +193,24 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
           spec.id,
           PROCESSOR_MAIN,
           (port) => [
-            '--id', spec.id, '--name', spec.name, '--kind', spec.kind, '--currency', spec.currency,
-            '--prefix', spec.routingPrefix, '--country', spec.country, '--data-dir', dataDir,
-            '--hub', hub.url, '--port', String(port),
+            '--id',
+            spec.id,
+            '--name',
+            spec.name,
+            '--kind',
+            spec.kind,
+            '--currency',
+            spec.currency,
+            '--prefix',
+            spec.routingPrefix,
+            '--country',
+            spec.country,
+            '--data-dir',
+            dataDir,
+            '--hub',
+            hub.url,
+            '--port',
+            String(port),
             ...(opts.transferTtlMs ? ['--transfer-ttl-ms', String(opts.transferTtlMs)] : []),
           ],
           dataDir,
@@ -190,7 +227,11 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     const funded = join(opts.dir, 'network', 'liquidity.done');
     if (!existsSync(funded)) {
       for (const spec of specs) {
-        await hub.admin.liquidity(spec.id, { value: spec.liquidity.toString(), currency: spec.currency }, 'deposit');
+        await hub.admin.liquidity(
+          spec.id,
+          { value: spec.liquidity.toString(), currency: spec.currency },
+          'deposit',
+        );
       }
       writeFileSync(funded, new Date().toISOString());
     }

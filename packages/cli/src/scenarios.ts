@@ -5,13 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  RECEIPT_TYP,
-  formatMoney,
-  importSigningKey,
-  verifyJson,
-  type MoneyWire,
-} from '@semops/protocol';
+import { RECEIPT_TYP, formatMoney, importSigningKey, verifyJson, type MoneyWire } from '@semops/protocol';
 import { MerchantClient, Wallet } from './clients.js';
 import { codeOf } from './http.js';
 import { startNetwork, type Network } from './network.js';
@@ -82,14 +76,17 @@ export class Ctx {
     const sum = new Map<string, bigint>();
     for (const pos of positions) {
       sum.set(pos.currency, (sum.get(pos.currency) ?? 0n) + BigInt(pos.position));
-      if (BigInt(pos.reserved) !== 0n) problems.push(`hub still reserves ${pos.reserved} for ${pos.processorId}`);
+      if (BigInt(pos.reserved) !== 0n)
+        problems.push(`hub still reserves ${pos.reserved} for ${pos.processorId}`);
     }
     for (const [cur, s] of sum) if (s !== 0n) problems.push(`hub positions in ${cur} sum to ${s}, not 0`);
     for (const p of this.net.processors.values()) {
       const l = await p.admin.ledger();
       for (const t of l.totals) {
-        if (t.debitsPosted !== t.creditsPosted) problems.push(`${p.id} ${t.currency}: posted debits ≠ credits`);
-        if (t.debitsPending !== '0' || t.creditsPending !== '0') problems.push(`${p.id} ${t.currency}: pending ${t.debitsPending}`);
+        if (t.debitsPosted !== t.creditsPosted)
+          problems.push(`${p.id} ${t.currency}: posted debits ≠ credits`);
+        if (t.debitsPending !== '0' || t.creditsPending !== '0')
+          problems.push(`${p.id} ${t.currency}: pending ${t.debitsPending}`);
       }
       const settlement = l.byKind.find((k) => k.kind === 'settlement' && k.currency === p.spec.currency);
       const pos = positions.find((x) => x.processorId === p.id && x.currency === p.spec.currency);
@@ -113,7 +110,9 @@ export class Ctx {
 async function verifyReceipt(ctx: Ctx, receipt: string | undefined, payee: string): Promise<boolean> {
   if (!receipt) return false;
   const info = await ctx.processor(payee).admin.info();
-  const payload = (await verifyJson(receipt, await importSigningKey(info.signingKey), RECEIPT_TYP)) as { processorId: string };
+  const payload = (await verifyJson(receipt, await importSigningKey(info.signingKey), RECEIPT_TYP)) as {
+    processorId: string;
+  };
   return payload.processorId === payee;
 }
 
@@ -141,9 +140,18 @@ export interface Scenario {
 }
 
 export const SCENARIOS: readonly Scenario[] = [
-  { name: 'bank-a customer buys from an mno-b merchant', run: (ctx) => purchase(ctx, 'bank-a', 'mno-b', 12_50n) },
-  { name: 'mno-b customer buys from a bank-a merchant', run: (ctx) => purchase(ctx, 'mno-b', 'bank-a', 7_80n) },
-  { name: 'payment inside one processor (bank-a → bank-a)', run: (ctx) => purchase(ctx, 'bank-a', 'bank-a', 3_20n) },
+  {
+    name: 'bank-a customer buys from an mno-b merchant',
+    run: (ctx) => purchase(ctx, 'bank-a', 'mno-b', 12_50n),
+  },
+  {
+    name: 'mno-b customer buys from a bank-a merchant',
+    run: (ctx) => purchase(ctx, 'mno-b', 'bank-a', 7_80n),
+  },
+  {
+    name: 'payment inside one processor (bank-a → bank-a)',
+    run: (ctx) => purchase(ctx, 'bank-a', 'bank-a', 3_20n),
+  },
   {
     name: 'payer-entered amount within min/max is paid (short code)',
     async run(ctx) {
@@ -167,7 +175,12 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(ctx) {
       const c = await ctx.customer('bank-a', 50_00n);
       const m = await ctx.merchant('mno-b');
-      const req = await m.client.createRequest({ currency: 'EUR', minAmount: eur(1_00n), maxAmount: eur(20_00n), reference: 'r' });
+      const req = await m.client.createRequest({
+        currency: 'EUR',
+        minAmount: eur(1_00n),
+        maxAmount: eur(20_00n),
+        reference: 'r',
+      });
       const r = await c.wallet.resolve(req.deepLink);
       const low = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(50n) })));
       const high = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(25_00n) })));
@@ -181,7 +194,11 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(ctx) {
       const c = await ctx.customer('bank-a', 5_00n);
       const m = await ctx.merchant('mno-b');
-      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(9_99n), reference: 'too-much' });
+      const req = await m.client.createRequest({
+        currency: 'EUR',
+        amount: eur(9_99n),
+        reference: 'too-much',
+      });
       const code = await codeOf(c.wallet.pay(req.token, '1234'));
       expect(code === 'INSUFFICIENT_FUNDS', `got ${code}`);
       const me = await c.wallet.me();
@@ -199,7 +216,8 @@ export const SCENARIOS: readonly Scenario[] = [
       const req = await m.client.createRequest({ currency: 'EUR', amount: eur(1_00n), reference: 'pin' });
       const r = await c.wallet.resolve(req.qr);
       const codes: string[] = [];
-      for (let i = 0; i < 3; i++) codes.push(await codeOf(c.wallet.submit(await c.wallet.approval(r, '9999'))));
+      for (let i = 0; i < 3; i++)
+        codes.push(await codeOf(c.wallet.submit(await c.wallet.approval(r, '9999'))));
       const right = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234')));
       expect(codes.join() === 'PIN_INVALID,PIN_INVALID,PIN_LOCKED', `got ${codes.join()}`);
       expect(right === 'PIN_LOCKED', `correct PIN after lock gave ${right}`);
@@ -215,7 +233,12 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(ctx) {
       const c = await ctx.customer('bank-a', 10_00n);
       const m = await ctx.merchant('mno-b');
-      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(1_00n), reference: 'late', expiresInSeconds: 1 });
+      const req = await m.client.createRequest({
+        currency: 'EUR',
+        amount: eur(1_00n),
+        reference: 'late',
+        expiresInSeconds: 1,
+      });
       const r = await c.wallet.resolve(req.qr);
       await sleep(1100);
       const approve = await codeOf(c.wallet.submit(await c.wallet.approval(r, '1234')));
@@ -238,14 +261,22 @@ export const SCENARIOS: readonly Scenario[] = [
       const rs = await Promise.all([x, y, z].map((c) => c.wallet.resolve(req.qr)));
       const approvals = await Promise.all([x, y, z].map((c, i) => c.wallet.approval(rs[i]!, '1234')));
       const results = await Promise.all(
-        [x, y, z].map((c, i) => c.wallet.submit(approvals[i]!).then((p) => p.status, (e: { code?: string }) => e.code ?? 'ERR')),
+        [x, y, z].map((c, i) =>
+          c.wallet.submit(approvals[i]!).then(
+            (p) => p.status,
+            (e: { code?: string }) => e.code ?? 'ERR',
+          ),
+        ),
       );
       await ctx.settled();
       const paid = results.filter((s) => s === 'COMPLETED').length;
       const balances = await Promise.all([x, y, z].map((c) => c.wallet.balance()));
       const debited = balances.filter((b) => b === 20_00n).length;
       expect(paid === 1, `${paid} payments completed: ${results.join()}`);
-      expect(debited === 1 && balances.every((b) => b === 20_00n || b === 30_00n), `balances ${balances.join()}`);
+      expect(
+        debited === 1 && balances.every((b) => b === 20_00n || b === 30_00n),
+        `balances ${balances.join()}`,
+      );
       expect((await ctx.merchantBalance('mno-b', m)) === 10_00n, 'merchant not paid exactly once');
       return `three payers at once → ${results.join(', ')}`;
     },
@@ -255,7 +286,12 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(ctx) {
       const c = await ctx.customer('bank-a', 30_00n);
       const m = await ctx.merchant('mno-b', 'Vending 7', undefined);
-      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(2_00n), reference: 'snack', reusable: true });
+      const req = await m.client.createRequest({
+        currency: 'EUR',
+        amount: eur(2_00n),
+        reference: 'snack',
+        reusable: true,
+      });
       const approval = await c.wallet.approval(await c.wallet.resolve(req.qr), '1234');
       const first = await c.wallet.submit(approval);
       const again = await codeOf(c.wallet.submit(approval));
@@ -303,7 +339,10 @@ export const SCENARIOS: readonly Scenario[] = [
         const p = await c.wallet.pay(req.qr, '1234');
         const me = await c.wallet.me();
         const pos = (await hub.positions()).find((x) => x.processorId === 'bank-a')!;
-        expect(p.status === 'FAILED' && p.error === 'NET_DEBIT_CAP_EXCEEDED', `got ${p.status} ${p.error ?? ''}`);
+        expect(
+          p.status === 'FAILED' && p.error === 'NET_DEBIT_CAP_EXCEEDED',
+          `got ${p.status} ${p.error ?? ''}`,
+        );
         expect(me.available.value === '10000', `customer available ${me.available.value}`);
         expect(pos.reserved === '0', `hub reserved ${pos.reserved}`);
         return `50.00 EUR with 20.00 EUR liquidity left → ${p.error}; nothing reserved`;
@@ -335,14 +374,19 @@ export const SCENARIOS: readonly Scenario[] = [
       const me = await c.wallet.me();
       expect(p.status === 'FAILED' && p.error === 'TRANSFER_EXPIRED', `got ${p.status} ${p.error ?? ''}`);
       expect(me.available.value === '4000' && me.balance.value === '4000', 'reservation not voided');
-      expect((await m.client.request(req.id)).payments.every((x) => x.status !== 'COMPLETED'), 'merchant was paid');
+      expect(
+        (await m.client.request(req.id)).payments.every((x) => x.status !== 'COMPLETED'),
+        'merchant was paid',
+      );
       return `payee stopped → PENDING with 15.00 reserved → ${p.error}; reservation voided`;
     },
   },
 ];
 
 /** Runs every scenario against a fresh network in a temporary directory. */
-export async function runScenarios(opts: { only?: string; keep?: boolean; onResult?: (r: ScenarioResult) => void } = {}) {
+export async function runScenarios(
+  opts: { only?: string; keep?: boolean; onResult?: (r: ScenarioResult) => void } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'semops-scenarios-'));
   const net = await startNetwork({ dir, transferTtlMs: 3000 });
   const ctx = new Ctx(net);
@@ -363,7 +407,8 @@ export async function runScenarios(opts: { only?: string; keep?: boolean; onResu
         }
       } catch (e) {
         ok = false;
-        detail = e instanceof Error ? `${e.name === 'ScenarioFailure' ? '' : `${e.name}: `}${e.message}` : String(e);
+        detail =
+          e instanceof Error ? `${e.name === 'ScenarioFailure' ? '' : `${e.name}: `}${e.message}` : String(e);
       }
       const r = { name: s.name, ok, ms: Date.now() - t0, detail };
       results.push(r);

@@ -57,10 +57,19 @@ describe('hub restart', () => {
     expect(rec.body).toMatchObject({ state: 'COMMITTED', amount: committed.amount });
 
     await waitFor(() => eventsFor(net.a, committed.transferId).length === 1);
-    expect(eventsFor(net.a, committed.transferId)).toEqual([{ transferId: committed.transferId, state: 'COMMITTED' }]);
+    expect(eventsFor(net.a, committed.transferId)).toEqual([
+      { transferId: committed.transferId, state: 'COMMITTED' },
+    ]);
     // The reservation made before the restart still ends at its expiry, released and told to both.
-    await waitFor(() => eventsFor(net.a, reserved.transferId).length === 1 && eventsFor(net.b, reserved.transferId).length === 1);
-    expect(eventsFor(net.a, reserved.transferId)[0]).toMatchObject({ state: 'ABORTED', reason: 'TRANSFER_EXPIRED' });
+    await waitFor(
+      () =>
+        eventsFor(net.a, reserved.transferId).length === 1 &&
+        eventsFor(net.b, reserved.transferId).length === 1,
+    );
+    expect(eventsFor(net.a, reserved.transferId)[0]).toMatchObject({
+      state: 'ABORTED',
+      reason: 'TRANSFER_EXPIRED',
+    });
     expect((await net.position('bank-a')).reserved).toBe('0');
     // A message accepted before the restart is still refused as a replay; new ones are served.
     const replay = await fetch(`${net.hub.url}/v1/messages`, {
@@ -111,16 +120,23 @@ describe('hub restart', () => {
     const a = await net.position('bank-a');
     expect(a.reserved).toBe('1000');
     expect(BigInt(a.position) - BigInt(before.position)).toBe(700n);
-    const get = async (id: string) => (await net.http<TransferRecord>('GET', `/v1/admin/transfers/${id}`)).body;
+    const get = async (id: string) =>
+      (await net.http<TransferRecord>('GET', `/v1/admin/transfers/${id}`)).body;
     expect(await get(unreserved.transferId)).toMatchObject({ state: 'RESERVED' });
-    expect(await get(tooBig.transferId)).toMatchObject({ state: 'ABORTED', reason: 'NET_DEBIT_CAP_EXCEEDED' });
+    expect(await get(tooBig.transferId)).toMatchObject({
+      state: 'ABORTED',
+      reason: 'NET_DEBIT_CAP_EXCEEDED',
+    });
     expect(await get(unposted.transferId)).toMatchObject({ state: 'COMMITTED', ledgerDone: true });
     await waitFor(() =>
       [unreserved, tooBig, unposted].every(
         (t) => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1,
       ),
     );
-    expect(eventsFor(net.a, unreserved.transferId)[0]).toMatchObject({ state: 'ABORTED', reason: 'TRANSFER_EXPIRED' });
+    expect(eventsFor(net.a, unreserved.transferId)[0]).toMatchObject({
+      state: 'ABORTED',
+      reason: 'TRANSFER_EXPIRED',
+    });
     expect(eventsFor(net.a, unposted.transferId)[0]).toMatchObject({ state: 'COMMITTED' });
     expect((await net.position('bank-a')).reserved).toBe('0');
   });

@@ -22,8 +22,15 @@ afterAll(async () => {
   await net.close();
 });
 
-async function post(body: string, contentType = 'application/json'): Promise<{ status: number; body: ErrorBody }> {
-  const res = await fetch(`${net.hub.url}/v1/messages`, { method: 'POST', headers: { 'content-type': contentType }, body });
+async function post(
+  body: string,
+  contentType = 'application/json',
+): Promise<{ status: number; body: ErrorBody }> {
+  const res = await fetch(`${net.hub.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
   return { status: res.status, body: (await res.json()) as ErrorBody };
 }
 const postJws = (jws: string) => post(JSON.stringify({ jws }));
@@ -43,25 +50,33 @@ describe('POST /v1/messages refuses bad messages with a stable code and changes 
       ['unsigned', postJws('eyJhbGciOiJub25lIn0.eyJ9.'), 400, 'MESSAGE_MALFORMED'],
       [
         'unknown sender',
-        sealMessage({ id: 'bank-z', key: strangerKey }, 'hub', 'transfer.prepare', body).then((m) => postJws(m.jws)),
+        sealMessage({ id: 'bank-z', key: strangerKey }, 'hub', 'transfer.prepare', body).then((m) =>
+          postJws(m.jws),
+        ),
         401,
         'UNKNOWN_SENDER',
       ],
       [
         'signed with another key',
-        sealMessage({ id: 'bank-a', key: strangerKey }, 'hub', 'transfer.prepare', body).then((m) => postJws(m.jws)),
+        sealMessage({ id: 'bank-a', key: strangerKey }, 'hub', 'transfer.prepare', body).then((m) =>
+          postJws(m.jws),
+        ),
         401,
         'SIGNATURE_INVALID',
       ],
       [
         'expired',
-        sealMessage(bankA, 'hub', 'transfer.prepare', body, { now: now - 120_000 }).then((m) => postJws(m.jws)),
+        sealMessage(bankA, 'hub', 'transfer.prepare', body, { now: now - 120_000 }).then((m) =>
+          postJws(m.jws),
+        ),
         400,
         'MESSAGE_EXPIRED',
       ],
       [
         'from the future',
-        sealMessage(bankA, 'hub', 'transfer.prepare', body, { now: now + 120_000 }).then((m) => postJws(m.jws)),
+        sealMessage(bankA, 'hub', 'transfer.prepare', body, { now: now + 120_000 }).then((m) =>
+          postJws(m.jws),
+        ),
         400,
         'MESSAGE_FROM_FUTURE',
       ],
@@ -85,9 +100,9 @@ describe('POST /v1/messages refuses bad messages with a stable code and changes 
       ],
       [
         'body not valid for its type',
-        sealMessage(bankA, 'hub', 'transfer.prepare', { transfers: [{ ...t, amount: { value: '-1', currency: 'EUR' } }] }).then(
-          (m) => postJws(m.jws),
-        ),
+        sealMessage(bankA, 'hub', 'transfer.prepare', {
+          transfers: [{ ...t, amount: { value: '-1', currency: 'EUR' } }],
+        }).then((m) => postJws(m.jws)),
         400,
         'VALIDATION_FAILED',
       ],
@@ -99,9 +114,9 @@ describe('POST /v1/messages refuses bad messages with a stable code and changes 
       ],
       [
         'a type the hub does not take',
-        sealMessage(bankA, 'hub', 'transfer.notify', { events: [{ transferId: t.transferId, state: 'COMMITTED' }] }).then(
-          (m) => postJws(m.jws),
-        ),
+        sealMessage(bankA, 'hub', 'transfer.notify', {
+          events: [{ transferId: t.transferId, state: 'COMMITTED' }],
+        }).then((m) => postJws(m.jws)),
         400,
         'UNKNOWN_MESSAGE_TYPE',
       ],

@@ -3,7 +3,14 @@
  * schema by `registerMessageEndpoint`; they carry no customer data and are never logged.
  */
 import type { MessageHandler } from '@semops/node';
-import type { directoryLookup, directoryRegister, prepareBatch, requestLookup, statusQuery, z } from '@semops/protocol';
+import type {
+  directoryLookup,
+  directoryRegister,
+  prepareBatch,
+  requestLookup,
+  statusQuery,
+  z,
+} from '@semops/protocol';
 import type { DirectoryService } from './directory/service.js';
 import type { RequestRouter } from './requests/service.js';
 import type { TransferService } from './transfers/service.js';

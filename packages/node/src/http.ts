@@ -18,22 +18,21 @@ export interface ServerOptions {
   readonly bodyLimit?: number;
 }
 
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+};
+
 function fastifyErrorCode(err: { code?: string; statusCode?: number }): ErrorCode | undefined {
-  switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'PAYLOAD_TOO_LARGE';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'UNSUPPORTED_MEDIA_TYPE';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'MALFORMED_JSON';
-    default:
-      break;
-  }
+  const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code];
+  if (known) return known;
   if (err instanceof SyntaxError) return 'MALFORMED_JSON';
   if (err.statusCode === 413) return 'PAYLOAD_TOO_LARGE';
   if (err.statusCode === 415) return 'UNSUPPORTED_MEDIA_TYPE';
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return 'VALIDATION_FAILED';
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+    return 'VALIDATION_FAILED';
   return undefined;
 }
 
@@ -121,7 +120,10 @@ export function createIdempotencyStore(db: Db): IdempotencyStore {
     async run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
       if (key === undefined) return fn();
       if (!/^[\w.:-]{1,64}$/.test(key)) {
-        throw new SemopsError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 64 letters, digits, or . _ : -');
+        throw new SemopsError(
+          'VALIDATION_FAILED',
+          'Idempotency-Key must be 1 to 64 letters, digits, or . _ : -',
+        );
       }
       const hash = sha256(JSON.stringify(body ?? null));
       const id = `${scope}\u0000${key}`;

@@ -38,7 +38,10 @@ export async function loadOrCreateKeys(dir: string): Promise<NodeKeys> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, 'keys.json');
   if (!existsSync(path)) {
-    const file: KeyFile = { signing: await generateSigningKeys(), encryption: await generateEncryptionKeys() };
+    const file: KeyFile = {
+      signing: await generateSigningKeys(),
+      encryption: await generateEncryptionKeys(),
+    };
     writePrivate(path, JSON.stringify(file, null, 2));
   }
   const file = JSON.parse(readFileSync(path, 'utf8')) as KeyFile;

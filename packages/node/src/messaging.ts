@@ -38,8 +38,11 @@ export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpo
     const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
     if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');
     const handler = opts.handlers[env.type];
-    if (!handler) throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
-    const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[env.type];
+    if (!handler)
+      throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
+    const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[
+      env.type
+    ];
     const body = schema ? parse(schema, env.body) : env.body;
     const result = await handler({ ...env, body });
     const sealed = await sealMessage(opts.signer, env.sender, `${env.type}.result`, result, { now: now() });
@@ -57,7 +60,13 @@ export interface NodeClientOptions {
 
 export interface NodeClient {
   /** Sends a signed message and returns the verified result body; throws SemopsError on any failure. */
-  send(baseUrl: string, receiver: string, type: string, body: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
+  send(
+    baseUrl: string,
+    receiver: string,
+    type: string,
+    body: unknown,
+    opts?: { timeoutMs?: number },
+  ): Promise<unknown>;
   /** Plain JSON GET (public endpoints such as the participant list). */
   getJson(url: string): Promise<unknown>;
   close(): Promise<void>;
@@ -85,7 +94,9 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
         status = res.statusCode;
         answer = await res.body.json();
       } catch (e) {
-        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${receiver} did not answer ${type}.`, undefined, { cause: e });
+        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${receiver} did not answer ${type}.`, undefined, {
+          cause: e,
+        });
       }
       if (status !== 200) throw errorFromBody(answer, status);
       const env = await openMessage((answer as { jws?: unknown } | null)?.jws, {
@@ -100,7 +111,11 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
     },
     async getJson(url) {
       try {
-        const res = await request(url, { dispatcher, headersTimeout: defaultTimeout, bodyTimeout: defaultTimeout });
+        const res = await request(url, {
+          dispatcher,
+          headersTimeout: defaultTimeout,
+          bodyTimeout: defaultTimeout,
+        });
         const json = await res.body.json();
         if (res.statusCode !== 200) throw errorFromBody(json, res.statusCode);
         return json;

@@ -12,13 +12,18 @@ export interface PersistentReplayGuard extends ReplayGuard {
   close(): void;
 }
 
-export function createReplayGuard(db: Db, opts: { flushMs?: number; now?: () => number } = {}): PersistentReplayGuard {
+export function createReplayGuard(
+  db: Db,
+  opts: { flushMs?: number; now?: () => number } = {},
+): PersistentReplayGuard {
   migrate(db, 'replay', [
     'CREATE TABLE seen_messages (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID',
   ]);
   const now = opts.now ?? Date.now;
   const seen = new Map<string, number>();
-  for (const row of db.prepare('SELECT id, expires_at FROM seen_messages WHERE expires_at > ?').all(now()) as Array<{
+  for (const row of db
+    .prepare('SELECT id, expires_at FROM seen_messages WHERE expires_at > ?')
+    .all(now()) as Array<{
     id: string;
     expires_at: number;
   }>) {

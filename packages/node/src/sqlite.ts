@@ -16,11 +16,15 @@ export function openSqlite(path: string): Db {
 
 /** Applies numbered migrations once each, recorded in `schema_migrations(name, version)`. */
 export function migrate(db: Db, name: string, steps: readonly string[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, version))');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, version))',
+  );
   const done = new Set(
-    (db.prepare('SELECT version FROM schema_migrations WHERE name = ?').all(name) as Array<{ version: number }>).map(
-      (r) => r.version,
-    ),
+    (
+      db.prepare('SELECT version FROM schema_migrations WHERE name = ?').all(name) as Array<{
+        version: number;
+      }>
+    ).map((r) => r.version),
   );
   steps.forEach((sql, i) => {
     if (done.has(i + 1)) return;

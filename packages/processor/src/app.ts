@@ -67,9 +67,17 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const secretsDir = join(opts.dataDir, 'secrets');
   const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
-  const adminToken = loadOrCreateSecret(secretsDir, 'admin-token', opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN);
+  const adminToken = loadOrCreateSecret(
+    secretsDir,
+    'admin-token',
+    opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
+  );
   const pinKey = loadOrCreateSecret(secretsDir, 'pin-hmac-key', process.env.SEMOPS_PIN_KEY);
-  const directoryKey = loadOrCreateSecret(secretsDir, 'directory-key', opts.directoryKey ?? process.env.SEMOPS_DIRECTORY_KEY);
+  const directoryKey = loadOrCreateSecret(
+    secretsDir,
+    'directory-key',
+    opts.directoryKey ?? process.env.SEMOPS_DIRECTORY_KEY,
+  );
 
   const db = openSqlite(join(opts.dataDir, `${opts.id}.db`));
   migrateProcessor(db);
@@ -84,7 +92,11 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     hubUrl: opts.hubUrl,
     signer,
     dataDir: opts.dataDir,
-    self: { id: opts.id, signing: keys.signingPublicKey, encryption: await importEncryptionKey(keys.encryptionPublicJwk) },
+    self: {
+      id: opts.id,
+      signing: keys.signingPublicKey,
+      encryption: await importEncryptionKey(keys.encryptionPublicJwk),
+    },
   });
 
   const systemAccount = (code: 'settlement' | 'funding') => {
@@ -173,16 +185,19 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     handlers: {
       'request.lookup': async (env) => {
         const body = env.body as { ref: Parameters<typeof requests.lookupForPeer>[0]; requester?: string };
-        if (env.sender !== 'hub' || !body.requester) throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
         return requests.lookupForPeer(body.ref, body.requester);
       },
       'transfer.prepare': async (env) => {
         const body = env.body as { transfers: Parameters<typeof requests.accept>[0][] };
-        if (env.sender !== 'hub') throw new SemopsError('FORBIDDEN', 'transfer.prepare must come from the hub.');
+        if (env.sender !== 'hub')
+          throw new SemopsError('FORBIDDEN', 'transfer.prepare must come from the hub.');
         return { results: await Promise.all(body.transfers.map((t) => requests.accept(t))) };
       },
       'transfer.notify': async (env) => {
-        if (env.sender !== 'hub') throw new SemopsError('FORBIDDEN', 'transfer.notify must come from the hub.');
+        if (env.sender !== 'hub')
+          throw new SemopsError('FORBIDDEN', 'transfer.notify must come from the hub.');
         await payments.onEvents((env.body as { events: TransferEvent[] }).events);
         return { ok: true };
       },

@@ -8,9 +8,11 @@ import type { Db } from '@semops/node';
 
 export async function ledgerSummary(db: Db, ledger: Ledger) {
   const ids = [
-    ...(db.prepare('SELECT account_id AS id FROM customers UNION ALL SELECT account_id FROM merchants').all() as Array<{ id: string }>).map(
-      (r) => r.id,
-    ),
+    ...(
+      db
+        .prepare('SELECT account_id AS id FROM customers UNION ALL SELECT account_id FROM merchants')
+        .all() as Array<{ id: string }>
+    ).map((r) => r.id),
   ];
   const totals = await ledger.totals();
   for (const t of totals) ids.push(`settlement:${t.currency}`, `funding:${t.currency}`);

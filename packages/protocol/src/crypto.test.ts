@@ -50,7 +50,9 @@ describe('signing and encryption', () => {
     const jwe = await encryptJson({ pin: '1234' }, await importEncryptionKey(publicPart(k.publicJwk)));
     expect(jwe).not.toContain('1234');
     expect(await decryptJson(jwe, await importEncryptionKey(k.privateJwk))).toEqual({ pin: '1234' });
-    expect(await codeOf(decryptJson(jwe, await importEncryptionKey(other.privateJwk)))).toBe('MESSAGE_MALFORMED');
+    expect(await codeOf(decryptJson(jwe, await importEncryptionKey(other.privateJwk)))).toBe(
+      'MESSAGE_MALFORMED',
+    );
   });
 });
 
@@ -65,9 +67,15 @@ describe('message envelope', () => {
     expect(opened).toEqual(envelope);
 
     expect(await codeOf(openMessage(jws, { me: 'mno-b', resolveKey, now }))).toBe('WRONG_RECEIVER');
-    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey: () => undefined, now }))).toBe('UNKNOWN_SENDER');
-    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey, now: now + 61_000 }))).toBe('MESSAGE_EXPIRED');
-    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey, now: now - 60_000 }))).toBe('MESSAGE_FROM_FUTURE');
+    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey: () => undefined, now }))).toBe(
+      'UNKNOWN_SENDER',
+    );
+    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey, now: now + 61_000 }))).toBe(
+      'MESSAGE_EXPIRED',
+    );
+    expect(await codeOf(openMessage(jws, { me: 'hub', resolveKey, now: now - 60_000 }))).toBe(
+      'MESSAGE_FROM_FUTURE',
+    );
     const forged = await sealMessage(mallory, 'hub', 'transfer.status', { x: 2 }, { now });
     expect(await codeOf(openMessage(forged.jws, { me: 'hub', resolveKey, now }))).toBe('SIGNATURE_INVALID');
     expect(await codeOf(openMessage('not-a-jws', { me: 'hub', resolveKey, now }))).toBe('MESSAGE_MALFORMED');

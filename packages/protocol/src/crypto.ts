@@ -57,7 +57,9 @@ export function isEd25519Jwk(jwk: unknown): jwk is JWK {
 /** True when `jwk` is an X25519 OKP key. */
 export function isX25519Jwk(jwk: unknown): jwk is JWK {
   const k = jwk as JWK | null;
-  return typeof k === 'object' && k !== null && k.kty === 'OKP' && k.crv === 'X25519' && typeof k.x === 'string';
+  return (
+    typeof k === 'object' && k !== null && k.kty === 'OKP' && k.crv === 'X25519' && typeof k.x === 'string'
+  );
 }
 
 /** Imports an Ed25519 JWK (public for verifying, private for signing). */

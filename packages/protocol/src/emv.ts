@@ -41,7 +41,10 @@ function field(id: string, value: string): string {
 
 /** Merchant name and city allow a restricted character set; keep printable ASCII. */
 function clean(text: string, max: number): string {
-  const ascii = text.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').trim();
+  const ascii = text
+    .normalize('NFKD')
+    .replace(/[^\x20-\x7e]/g, '')
+    .trim();
   return (ascii || '-').slice(0, max);
 }
 
@@ -57,7 +60,8 @@ export function encodeEmvQr(p: EmvPayment): string {
     field('52', p.category) +
     field('53', cur.numeric);
   if (p.amount !== undefined) s += field('54', formatAmount(p.amount, p.currency));
-  s += field('58', p.country) + field('59', clean(p.merchantName, 25)) + field('60', clean(p.merchantCity, 15));
+  s +=
+    field('58', p.country) + field('59', clean(p.merchantName, 25)) + field('60', clean(p.merchantCity, 15));
   if (p.reference) s += field('62', field('05', clean(p.reference, 25)));
   s += '6304';
   return s + crc16(s);
@@ -71,9 +75,11 @@ export function parseTlv(s: string): Map<string, string> {
   while (i < chars.length) {
     const id = chars.slice(i, i + 2).join('');
     const lenText = chars.slice(i + 2, i + 4).join('');
-    if (!/^\d{2}$/.test(id) || !/^\d{2}$/.test(lenText)) throw new SemopsError('CODE_INVALID', 'Bad EMV field header.');
+    if (!/^\d{2}$/.test(id) || !/^\d{2}$/.test(lenText))
+      throw new SemopsError('CODE_INVALID', 'Bad EMV field header.');
     const len = Number(lenText);
-    if (i + 4 + len > chars.length) throw new SemopsError('CODE_INVALID', `EMV field ${id} runs past the end.`);
+    if (i + 4 + len > chars.length)
+      throw new SemopsError('CODE_INVALID', `EMV field ${id} runs past the end.`);
     if (out.has(id)) throw new SemopsError('CODE_INVALID', `EMV field ${id} appears twice.`);
     out.set(id, chars.slice(i + 4, i + 4 + len).join(''));
     i += 4 + len;
@@ -86,15 +92,18 @@ export function decodeEmvQr(payload: string): EmvPayment {
   if (typeof payload !== 'string' || payload.length < 30 || payload.length > 512) {
     throw new SemopsError('CODE_INVALID', 'Not an EMV QR payload.');
   }
-  if (!payload.startsWith('000201')) throw new SemopsError('CODE_INVALID', 'EMV payload must start with 000201.');
+  if (!payload.startsWith('000201'))
+    throw new SemopsError('CODE_INVALID', 'EMV payload must start with 000201.');
   const crcAt = payload.length - 8;
-  if (payload.slice(crcAt, crcAt + 4) !== '6304') throw new SemopsError('CODE_INVALID', 'EMV CRC field 63 missing.');
+  if (payload.slice(crcAt, crcAt + 4) !== '6304')
+    throw new SemopsError('CODE_INVALID', 'EMV CRC field 63 missing.');
   if (crc16(payload.slice(0, crcAt + 4)) !== payload.slice(crcAt + 4).toUpperCase()) {
     throw new SemopsError('CODE_INVALID', 'EMV CRC does not match; the code is damaged.');
   }
   const f = parseTlv(payload);
   const poi = f.get('01');
-  if (poi !== '11' && poi !== '12') throw new SemopsError('CODE_INVALID', 'EMV point of initiation must be 11 or 12.');
+  if (poi !== '11' && poi !== '12')
+    throw new SemopsError('CODE_INVALID', 'EMV point of initiation must be 11 or 12.');
   let tpl: Map<string, string> | undefined;
   for (let id = 26; id <= 51; id++) {
     const v = f.get(String(id));
@@ -108,7 +117,8 @@ export function decodeEmvQr(payload: string): EmvPayment {
   if (!tpl) throw new SemopsError('CODE_INVALID', 'This QR code is not a SEMOPS payment code.');
   const processorId = tpl.get('01');
   const requestId = tpl.get('02');
-  if (!processorId || !requestId) throw new SemopsError('CODE_INVALID', 'SEMOPS template lacks processor or request.');
+  if (!processorId || !requestId)
+    throw new SemopsError('CODE_INVALID', 'SEMOPS template lacks processor or request.');
   const cur = currencyByNumeric(f.get('53') ?? '');
   if (!cur) throw new SemopsError('CODE_INVALID', 'EMV currency (field 53) is missing or unknown.');
   const amountText = f.get('54');

@@ -86,8 +86,10 @@ export async function openMessage(jws: unknown, opts: OpenOptions): Promise<Enve
   const key = await opts.resolveKey(kid);
   if (!key) throw new SemopsError('UNKNOWN_SENDER', `Unknown sender ${kid.slice(0, 64)}.`);
   const payload = await verifyJson(jws, key, MESSAGE_TYP);
-  if (!isEnvelope(payload)) throw new SemopsError('MESSAGE_MALFORMED', 'The envelope fields are missing or wrong.');
-  if (payload.sender !== kid) throw new SemopsError('SIGNATURE_INVALID', 'The sender does not match the key id.');
+  if (!isEnvelope(payload))
+    throw new SemopsError('MESSAGE_MALFORMED', 'The envelope fields are missing or wrong.');
+  if (payload.sender !== kid)
+    throw new SemopsError('SIGNATURE_INVALID', 'The sender does not match the key id.');
   if (payload.receiver !== opts.me) throw new SemopsError('WRONG_RECEIVER');
   const now = opts.now ?? Date.now();
   if (payload.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new SemopsError('MESSAGE_FROM_FUTURE');

@@ -39,18 +39,27 @@ export const ERRORS = {
   REQUEST_EXPIRED: { http: 410, message: 'The payment request has expired; ask the merchant for a new one.' },
   REQUEST_ALREADY_PAID: { http: 409, message: 'The payment request was already paid.' },
   REQUEST_CANCELLED: { http: 410, message: 'The payment request was cancelled by the merchant.' },
-  REQUEST_TOKEN_INVALID: { http: 400, message: 'The payment request token is invalid or not signed by its processor.' },
+  REQUEST_TOKEN_INVALID: {
+    http: 400,
+    message: 'The payment request token is invalid or not signed by its processor.',
+  },
   CODE_INVALID: { http: 400, message: 'Not a SEMOPS payment code, link, QR payload or token.' },
   AMOUNT_REQUIRED: { http: 400, message: 'This request lets the payer choose the amount; enter one.' },
   AMOUNT_INVALID: { http: 400, message: 'The amount is not a positive number of minor units in range.' },
-  AMOUNT_OUT_OF_RANGE: { http: 422, message: 'The amount is outside the minimum and maximum of the request.' },
+  AMOUNT_OUT_OF_RANGE: {
+    http: 422,
+    message: 'The amount is outside the minimum and maximum of the request.',
+  },
   AMOUNT_MISMATCH: { http: 422, message: 'The amount does not match the payment request.' },
   CURRENCY_MISMATCH: { http: 422, message: 'The currency does not match the account or request.' },
   PAYEE_MISMATCH: { http: 422, message: 'The payee does not match the payment request.' },
   // Customers, devices, PINs
   CUSTOMER_NOT_FOUND: { http: 404, message: 'No such customer.' },
   CUSTOMER_EXISTS: { http: 409, message: 'A customer with this phone number already exists.' },
-  ACTIVATION_INVALID: { http: 401, message: 'The phone number or activation code is wrong, or the code was used.' },
+  ACTIVATION_INVALID: {
+    http: 401,
+    message: 'The phone number or activation code is wrong, or the code was used.',
+  },
   DEVICE_NOT_FOUND: { http: 401, message: 'This device is not enrolled; enrol it first.' },
   DEVICE_BLOCKED: { http: 403, message: 'This device is blocked; enrol a new device.' },
   DEVICE_KEY_INVALID: { http: 400, message: 'The device public key is not a valid Ed25519 JWK.' },
@@ -59,7 +68,10 @@ export const ERRORS = {
   PIN_LOCKED: { http: 423, message: 'The PIN is locked after too many wrong tries; contact your processor.' },
   ACCOUNT_BLOCKED: { http: 403, message: 'The account is blocked; contact your processor.' },
   // Approvals
-  APPROVAL_INVALID: { http: 401, message: 'The approval is not signed by an enrolled device of this customer.' },
+  APPROVAL_INVALID: {
+    http: 401,
+    message: 'The approval is not signed by an enrolled device of this customer.',
+  },
   APPROVAL_EXPIRED: { http: 400, message: 'The approval has expired; approve again.' },
   APPROVAL_REPLAYED: { http: 409, message: 'This approval was already used; an approval pays once.' },
   RESOLVE_FIRST: { http: 409, message: 'Resolve the payment request before approving it.' },

@@ -16,7 +16,11 @@ describe('short codes and links', () => {
   it('round-trips deep links and refuses others', () => {
     const r = newId('req');
     expect(isId('req', r)).toBe(true);
-    expect(parseDeepLink(makeDeepLink('bank-a', r))).toEqual({ kind: 'request', processorId: 'bank-a', requestId: r });
+    expect(parseDeepLink(makeDeepLink('bank-a', r))).toEqual({
+      kind: 'request',
+      processorId: 'bank-a',
+      requestId: r,
+    });
     expect(() => parseDeepLink('https://evil.example/?p=bank-a&r=x')).toThrow();
     expect(() => parseDeepLink('nonsense')).toThrow();
   });
@@ -45,7 +49,13 @@ describe('EMV QR', () => {
     expect(payload).toContain('5303978');
     expect(payload).toContain('540512.50');
     const d = decodeEmvQr(payload);
-    expect(d).toMatchObject({ processorId: 'mno-b', requestId, amount: 1250n, currency: 'EUR', merchantName: 'Cafe Muller' });
+    expect(d).toMatchObject({
+      processorId: 'mno-b',
+      requestId,
+      amount: 1250n,
+      currency: 'EUR',
+      merchantName: 'Cafe Muller',
+    });
     const damaged = payload.replace('12.50', '92.50');
     expect(() => decodeEmvQr(damaged)).toThrow(/CRC/);
     expect(() => decodeEmvQr('000201garbage')).toThrow();

@@ -29,9 +29,13 @@ describe('money', () => {
 
   it('round-trips every amount exactly (property)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.constantFrom('EUR', 'JPY', 'BHD', 'HUF'), (v, c) => {
-        expect(parseAmount(formatAmount(v, c), c)).toBe(v);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.constantFrom('EUR', 'JPY', 'BHD', 'HUF'),
+        (v, c) => {
+          expect(parseAmount(formatAmount(v, c), c)).toBe(v);
+        },
+      ),
     );
   });
 

@@ -25,8 +25,14 @@ export const routingPrefix = z.string().regex(/^[1-9]\d{2}$/, 'three digits, not
 export const requestId = z.string().regex(idPattern('req'), 'a request id req_…');
 export const paymentId = z.string().regex(idPattern('pay'), 'a payment id pay_…');
 export const shortCode = z.string().regex(/^\d{10}$/, 'a 10-digit payment code');
-export const compactJws = z.string().max(16_384).regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS');
-export const compactJwe = z.string().max(16_384).regex(/^[\w-]*\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWE');
+export const compactJws = z
+  .string()
+  .max(16_384)
+  .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS');
+export const compactJwe = z
+  .string()
+  .max(16_384)
+  .regex(/^[\w-]*\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWE');
 
 export const okpJwk = z.object({ kty: z.literal('OKP'), crv: z.string(), x: z.string().max(128) });
 
@@ -195,5 +201,7 @@ export const MESSAGE_BODIES = {
 export type MessageType = keyof typeof MESSAGE_BODIES;
 
 /** Phone numbers in E.164 form. */
-export const phoneNumber = z.string().regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, e.g. +43660123456');
+export const phoneNumber = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, e.g. +43660123456');
 export const pinText = z.string().regex(/^\d{4,6}$/, '4 to 6 digits');

@@ -18,7 +18,9 @@ describe('directory', () => {
   it('registers blinded aliases for the sender and finds their processor', async () => {
     const alice = blind('+43660111222');
     const bob = blind('+43660333444');
-    expect(await net.a.send('directory.register', { aliases: [alice, bob, alice] })).toEqual({ registered: 2 });
+    expect(await net.a.send('directory.register', { aliases: [alice, bob, alice] })).toEqual({
+      registered: 2,
+    });
     expect(await net.b.send('directory.lookup', { alias: alice })).toEqual({ processorId: 'bank-a' });
     expect(await net.a.send('directory.lookup', { alias: bob })).toEqual({ processorId: 'bank-a' });
   });
@@ -31,13 +33,19 @@ describe('directory', () => {
   });
 
   it('answers ALIAS_NOT_FOUND for an unknown alias', async () => {
-    const err = await net.a.send('directory.lookup', { alias: blind('+10000000000') }).catch((e: unknown) => e);
+    const err = await net.a
+      .send('directory.lookup', { alias: blind('+10000000000') })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SemopsError);
     expect((err as SemopsError).code).toBe('ALIAS_NOT_FOUND');
   });
 
   it('never takes a phone number or anything but a blinded alias', async () => {
-    for (const body of [{ aliases: ['+43660111222'] }, { aliases: [blind('+1').toUpperCase()] }, { aliases: [] }]) {
+    for (const body of [
+      { aliases: ['+43660111222'] },
+      { aliases: [blind('+1').toUpperCase()] },
+      { aliases: [] },
+    ]) {
       const err = await net.a.send('directory.register', body).catch((e: unknown) => e);
       expect((err as SemopsError).code).toBe('VALIDATION_FAILED');
     }

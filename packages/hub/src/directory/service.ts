@@ -13,7 +13,11 @@ export interface DirectoryService {
   lookup(alias: string): { processorId: string };
 }
 
-export function createDirectoryService(deps: { store: DirectoryStore; writer: Writer; now: () => number }): DirectoryService {
+export function createDirectoryService(deps: {
+  store: DirectoryStore;
+  writer: Writer;
+  now: () => number;
+}): DirectoryService {
   return {
     async register(processorId, aliases) {
       const unique = [...new Set(aliases)];

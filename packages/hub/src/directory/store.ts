@@ -23,7 +23,9 @@ export function createDirectoryStore(db: Db): DirectoryStore {
      ON CONFLICT (alias) DO UPDATE SET processor_id = excluded.processor_id, updated_at = excluded.updated_at
      WHERE processor_id <> excluded.processor_id`,
   );
-  const select = db.prepare<[string], { processor_id: string }>('SELECT processor_id FROM directory WHERE alias = ?');
+  const select = db.prepare<[string], { processor_id: string }>(
+    'SELECT processor_id FROM directory WHERE alias = ?',
+  );
   return {
     register(aliases, processorId, now) {
       for (const alias of aliases) upsert.run(alias, processorId, now);

@@ -62,7 +62,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (rows.length === 0) return false;
     const p = deps.participants.get(pid);
     if (!p) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${pid}.`);
-    const answer = await deps.client.send(p.baseUrl, pid, 'transfer.notify', { events: rows.map((r) => r.event) }, { timeoutMs });
+    const answer = await deps.client.send(
+      p.baseUrl,
+      pid,
+      'transfer.notify',
+      { events: rows.map((r) => r.event) },
+      { timeoutMs },
+    );
     if ((answer as { ok?: unknown } | null)?.ok !== true) {
       throw new SemopsError('MESSAGE_MALFORMED', `${pid} did not acknowledge transfer.notify.`);
     }

@@ -46,7 +46,9 @@ export function createOutboxStore(db: Db): OutboxStore {
   const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
   const waiting = db.prepare<[], { processor_id: string }>('SELECT DISTINCT processor_id FROM outbox');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
-  const countOne = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM outbox WHERE processor_id = ?');
+  const countOne = db.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM outbox WHERE processor_id = ?',
+  );
   return {
     enqueue(processorId, event, now) {
       insert.run(processorId, event.transferId, event.state, event.reason ?? null, now);

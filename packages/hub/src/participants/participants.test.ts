@@ -21,12 +21,10 @@ describe('participant registry', () => {
     expect(list.body.participants[0]!.signingKey).toEqual(publicPart(net.a.signing.publicJwk));
     expect(JSON.stringify(list.body)).not.toContain('"d"');
 
-    const info = await net.http<{ id: string; signingKey: { kty: string; crv: string; x: string; d?: string } }>(
-      'GET',
-      '/v1/info',
-      undefined,
-      null,
-    );
+    const info = await net.http<{
+      id: string;
+      signingKey: { kty: string; crv: string; x: string; d?: string };
+    }>('GET', '/v1/info', undefined, null);
     expect(info.body.id).toBe('hub');
     expect(info.body.signingKey).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
     expect(info.body.signingKey.d).toBeUndefined();
@@ -65,7 +63,10 @@ describe('participant registry', () => {
       ['/v1/admin/participants/bank-c', { ...net.a.participant('101'), id: 'bank-c' }], // prefix taken
       ['/v1/admin/participants/hub', { ...net.a.participant('303'), id: 'hub' }], // reserved id
       ['/v1/admin/participants/bank-c', { ...net.a.participant('303'), id: 'bank-c', currencies: ['XXX'] }],
-      ['/v1/admin/participants/bank-c', { ...net.a.participant('303'), id: 'bank-c', signingKey: net.a.participant('1').encryptionKey }],
+      [
+        '/v1/admin/participants/bank-c',
+        { ...net.a.participant('303'), id: 'bank-c', signingKey: net.a.participant('1').encryptionKey },
+      ],
       ['/v1/admin/participants/bank-c', { ...net.a.participant('303'), id: 'bank-c', extra: 1 }],
       ['/v1/admin/participants/Bank_C', { ...net.a.participant('303'), id: 'Bank_C' }],
     ];
@@ -80,7 +81,11 @@ describe('participant registry', () => {
 
   it('registers a third processor with fresh keys', async () => {
     const keys = await generateSigningKeys();
-    const c = { ...net.a.participant('303'), id: 'bank-c', signingKey: publicPart(keys.publicJwk) as Participant['signingKey'] };
+    const c = {
+      ...net.a.participant('303'),
+      id: 'bank-c',
+      signingKey: publicPart(keys.publicJwk) as Participant['signingKey'],
+    };
     const r = await net.http('PUT', '/v1/admin/participants/bank-c', c);
     expect(r.status).toBe(201);
     expect(await net.position('bank-c')).toEqual({

@@ -23,7 +23,8 @@ export function registerParticipantRoutes(app: FastifyInstance, deps: Participan
     requireAdmin(req, deps.adminToken);
     const { id } = parse(idParams, req.params);
     const body = parse(participant, req.body);
-    if (body.id !== id) throw new SemopsError('VALIDATION_FAILED', 'The id in the path and in the body differ.');
+    if (body.id !== id)
+      throw new SemopsError('VALIDATION_FAILED', 'The id in the path and in the body differ.');
     const { participant: saved, created } = await deps.participants.register(body);
     return reply.code(created ? 201 : 200).send(saved);
   });

@@ -3,7 +3,15 @@
  * currencies it clears and the public keys its messages and receipts are verified with. Kept in memory
  * (a few dozen rows) and written through to SQLite.
  */
-import { SemopsError, importSigningKey, isEd25519Jwk, isX25519Jwk, publicPart, type Key, type Participant } from '@semops/protocol';
+import {
+  SemopsError,
+  importSigningKey,
+  isEd25519Jwk,
+  isX25519Jwk,
+  publicPart,
+  type Key,
+  type Participant,
+} from '@semops/protocol';
 import type { Writer } from '../shared/writer.js';
 import type { ParticipantStore } from './store.js';
 
@@ -73,7 +81,8 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     signingKey: (id) => entries.get(id)?.signingKey,
     async register(input) {
       const p = normalize(input);
-      if (p.id === HUB_ID) throw new SemopsError('VALIDATION_FAILED', `The id ${HUB_ID} is reserved for the hub.`);
+      if (p.id === HUB_ID)
+        throw new SemopsError('VALIDATION_FAILED', `The id ${HUB_ID} is reserved for the hub.`);
       const entry = await importKeys(p);
       const owner = deps.store.prefixOwner(p.routingPrefix);
       if (owner !== undefined && owner !== p.id) {
@@ -84,7 +93,10 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
       const created = await deps.writer.write(() => {
         const again = deps.store.prefixOwner(p.routingPrefix);
         if (again !== undefined && again !== p.id) {
-          throw new SemopsError('VALIDATION_FAILED', `Routing prefix ${p.routingPrefix} belongs to ${again}.`);
+          throw new SemopsError(
+            'VALIDATION_FAILED',
+            `Routing prefix ${p.routingPrefix} belongs to ${again}.`,
+          );
         }
         return deps.store.upsert(p, deps.now());
       });

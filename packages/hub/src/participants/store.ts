@@ -53,7 +53,9 @@ export function createParticipantStore(db: Db): ParticipantStore {
   ]);
   const selectAll = db.prepare<[], ParticipantRow>('SELECT * FROM participants ORDER BY id');
   const exists = db.prepare<[string], { id: string }>('SELECT id FROM participants WHERE id = ?');
-  const byPrefix = db.prepare<[string], { id: string }>('SELECT id FROM participants WHERE routing_prefix = ?');
+  const byPrefix = db.prepare<[string], { id: string }>(
+    'SELECT id FROM participants WHERE routing_prefix = ?',
+  );
   const insert = db.prepare(
     `INSERT INTO participants (id, name, kind, base_url, currencies, routing_prefix, signing_key, encryption_key,
        created_at, updated_at)

@@ -10,8 +10,10 @@ import { SemopsError, newId, type MoneyWireT } from '@semops/protocol';
 import type { Account, Ledger } from '@semops/ledger';
 import type { ParticipantService } from '../participants/service.js';
 
-export const positionAccountId = (processorId: string, currency: string): string => `pos:${processorId}:${currency}`;
-export const liquidityAccountId = (processorId: string, currency: string): string => `liq:${processorId}:${currency}`;
+export const positionAccountId = (processorId: string, currency: string): string =>
+  `pos:${processorId}:${currency}`;
+export const liquidityAccountId = (processorId: string, currency: string): string =>
+  `liq:${processorId}:${currency}`;
 
 /** One processor's standing in one currency; every amount is a decimal string of minor units. */
 export interface PositionView {
@@ -83,11 +85,18 @@ export function createPositionService(deps: PositionServiceDeps): PositionServic
             rule: 'debits_must_not_exceed_credits' as const,
             code: 'position',
           },
-          { kind: 'createAccount' as const, id: liquidityAccountId(processorId, currency), currency, rule: 'none' as const, code: 'liquidity' },
+          {
+            kind: 'createAccount' as const,
+            id: liquidityAccountId(processorId, currency),
+            currency,
+            rule: 'none' as const,
+            code: 'liquidity',
+          },
         ]),
       );
       const failed = results.find((r) => !r.ok);
-      if (failed && !failed.ok) throw new Error(`opening position accounts failed: ${failed.code} ${failed.message}`);
+      if (failed && !failed.ok)
+        throw new Error(`opening position accounts failed: ${failed.code} ${failed.message}`);
     },
 
     async changeLiquidity({ processorId, amount, direction }) {
@@ -128,11 +137,18 @@ export function createPositionService(deps: PositionServiceDeps): PositionServic
         .participants()
         .list()
         .flatMap((p) => p.currencies.map((currency) => ({ processorId: p.id, currency })))
-        .sort((a, b) => (a.processorId === b.processorId ? a.currency.localeCompare(b.currency) : a.processorId.localeCompare(b.processorId)));
+        .sort((a, b) =>
+          a.processorId === b.processorId
+            ? a.currency.localeCompare(b.currency)
+            : a.processorId.localeCompare(b.processorId),
+        );
       const accounts = new Map(
         (
           await ledger.getAccounts(
-            pairs.flatMap((x) => [positionAccountId(x.processorId, x.currency), liquidityAccountId(x.processorId, x.currency)]),
+            pairs.flatMap((x) => [
+              positionAccountId(x.processorId, x.currency),
+              liquidityAccountId(x.processorId, x.currency),
+            ]),
           )
         ).map((a) => [a.id, a]),
       );

@@ -13,15 +13,23 @@ afterAll(async () => {
 describe('request.lookup', () => {
   it('routes by processor id, adds the requester, and relays the sealed answer unchanged', async () => {
     const ref = { processorId: 'mno-b', requestId: newId('req') };
-    const answer = (await net.a.send('request.lookup', { ref, requester: 'someone-else' })) as { sealed: string };
+    const answer = (await net.a.send('request.lookup', { ref, requester: 'someone-else' })) as {
+      sealed: string;
+    };
     expect(net.b.lookups.at(-1)).toEqual({ ref, requester: 'bank-a' });
-    expect(await decryptJson(answer.sealed, net.a.encryptionPrivateKey)).toEqual({ token: 'token-from-mno-b' });
+    expect(await decryptJson(answer.sealed, net.a.encryptionPrivateKey)).toEqual({
+      token: 'token-from-mno-b',
+    });
   });
 
   it('routes a short code by its routing prefix', async () => {
-    const answer = (await net.b.send('request.lookup', { ref: { shortCode: '1014567890' } })) as { sealed: string };
+    const answer = (await net.b.send('request.lookup', { ref: { shortCode: '1014567890' } })) as {
+      sealed: string;
+    };
     expect(net.a.lookups.at(-1)).toEqual({ ref: { shortCode: '1014567890' }, requester: 'mno-b' });
-    expect(await decryptJson(answer.sealed, net.b.encryptionPrivateKey)).toEqual({ token: 'token-from-bank-a' });
+    expect(await decryptJson(answer.sealed, net.b.encryptionPrivateKey)).toEqual({
+      token: 'token-from-bank-a',
+    });
   });
 
   it('answers PARTICIPANT_NOT_FOUND or REQUEST_NOT_FOUND when nothing matches, and passes the payee errors on', async () => {
@@ -30,7 +38,9 @@ describe('request.lookup', () => {
         () => 'ok',
         (e: unknown) => (e instanceof SemopsError ? e.code : String(e)),
       );
-    expect(await codeOf({ ref: { processorId: 'bank-z', requestId: newId('req') } })).toBe('PARTICIPANT_NOT_FOUND');
+    expect(await codeOf({ ref: { processorId: 'bank-z', requestId: newId('req') } })).toBe(
+      'PARTICIPANT_NOT_FOUND',
+    );
     expect(await codeOf({ ref: { shortCode: '9994567890' } })).toBe('REQUEST_NOT_FOUND');
     expect(await codeOf({ ref: { shortCode: '12345' } })).toBe('VALIDATION_FAILED');
     net.b.lookupError = 'REQUEST_EXPIRED';

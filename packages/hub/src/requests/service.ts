@@ -24,7 +24,8 @@ export function createRequestRouter(deps: {
           ? deps.participants.get(ref.processorId)
           : deps.participants.byRoutingPrefix(ref.shortCode.slice(0, 3));
       if (!payee) {
-        if ('processorId' in ref) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${ref.processorId}.`);
+        if ('processorId' in ref)
+          throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${ref.processorId}.`);
         throw new SemopsError('REQUEST_NOT_FOUND', 'No processor uses the routing prefix of this code.');
       }
       const answer = await deps.client.send(
@@ -37,7 +38,9 @@ export function createRequestRouter(deps: {
       try {
         return parse(requestLookupResult, answer);
       } catch (e) {
-        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payee.id} gave an invalid answer.`, undefined, { cause: e });
+        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payee.id} gave an invalid answer.`, undefined, {
+          cause: e,
+        });
       }
     },
   };

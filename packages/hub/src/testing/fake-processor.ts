@@ -157,7 +157,11 @@ export async function createFakeProcessor(opts: {
                 transfers.map(async (t) => ({
                   transferId: t.transferId,
                   decision: 'FULFIL',
-                  receipt: await signReceipt({ ...t, amount: { ...t.amount, value: '1' } }, opts.id, signingKey),
+                  receipt: await signReceipt(
+                    { ...t, amount: { ...t.amount, value: '1' } },
+                    opts.id,
+                    signingKey,
+                  ),
                 })),
               ),
             };

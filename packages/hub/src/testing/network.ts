@@ -5,7 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importEncryptionKey, importSigningKey, newId, type Key, type TransferPrepare } from '@semops/protocol';
+import {
+  importEncryptionKey,
+  importSigningKey,
+  newId,
+  type Key,
+  type TransferPrepare,
+} from '@semops/protocol';
 import { createHub, type Hub, type HubOptions } from '../app.js';
 import type { PositionView } from '../positions/service.js';
 import { createFakeProcessor, type FakeProcessor } from './fake-processor.js';
@@ -33,11 +39,19 @@ export interface TestNetwork {
 
 export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<TestNetwork> {
   const dataDir = mkdtempSync(join(tmpdir(), 'semops-hub-'));
-  const hubOpts: HubOptions = { dataDir, port: 0, adminToken: 'test-admin-token-123', expiryIntervalMs: 50, ...opts };
+  const hubOpts: HubOptions = {
+    dataDir,
+    port: 0,
+    adminToken: 'test-admin-token-123',
+    expiryIntervalMs: 50,
+    ...opts,
+  };
   let hub = await createHub(hubOpts);
   let hubKey: Key | undefined;
   const loadHubKey = async (): Promise<void> => {
-    const info = (await (await fetch(`${hub.url}/v1/info`)).json()) as { signingKey: Parameters<typeof importSigningKey>[0] };
+    const info = (await (await fetch(`${hub.url}/v1/info`)).json()) as {
+      signingKey: Parameters<typeof importSigningKey>[0];
+    };
     hubKey = await importSigningKey(info.signingKey);
   };
   await loadHubKey();
@@ -74,9 +88,7 @@ export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<Test
     },
     async position(processorId, currency = 'EUR') {
       const r = await net.http<{ positions: PositionView[] }>('GET', '/v1/admin/positions');
-      const p = r.body.positions.find(
-        (x) => x.processorId === processorId && x.currency === currency,
-      );
+      const p = r.body.positions.find((x) => x.processorId === processorId && x.currency === currency);
       if (!p) throw new Error(`no position for ${processorId}`);
       return p;
     },

@@ -2,10 +2,20 @@
  * Checking a payee processor's receipt before the hub commits on it: signed by the payee's key, of type
  * `semops-receipt+jws`, and about exactly this transfer (payment id, request, payee, amount).
  */
-import { RECEIPT_TYP, receipt as receiptSchema, verifyJson, type Key, type TransferPrepare } from '@semops/protocol';
+import {
+  RECEIPT_TYP,
+  receipt as receiptSchema,
+  verifyJson,
+  type Key,
+  type TransferPrepare,
+} from '@semops/protocol';
 
 /** True when `jws` is a valid receipt of the payee for transfer `t`. */
-export async function receiptMatches(jws: string | undefined, t: TransferPrepare, payeeKey: Key): Promise<boolean> {
+export async function receiptMatches(
+  jws: string | undefined,
+  t: TransferPrepare,
+  payeeKey: Key,
+): Promise<boolean> {
   if (jws === undefined) return false;
   let payload: unknown;
   try {

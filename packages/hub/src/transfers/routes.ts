@@ -8,7 +8,10 @@ import type { TransferService } from './service.js';
 
 const idParams = z.strictObject({ id: paymentId });
 
-export function registerTransferRoutes(app: FastifyInstance, deps: { transfers: TransferService; adminToken: string }): void {
+export function registerTransferRoutes(
+  app: FastifyInstance,
+  deps: { transfers: TransferService; adminToken: string },
+): void {
   app.get('/v1/admin/transfers/:id', async (req) => {
     requireAdmin(req, deps.adminToken);
     const { id } = parse(idParams, req.params);

@@ -12,13 +12,11 @@
  * void commands keyed by the transfer id, replayed after a crash (`sweep`).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Ledger, LedgerCommand, LedgerErrorCode } from '@semops/ledger';
+import type { Ledger } from '@semops/ledger';
 import { parse, type NodeClient } from '@semops/node';
 import {
-  ERRORS,
   SemopsError,
   fulfilBatch,
-  isErrorCode,
   type ErrorCode,
   type FulfilResult,
   type PrepareResult,
@@ -27,9 +25,10 @@ import {
 } from '@semops/protocol';
 import type { Notifier } from '../notifications/service.js';
 import type { ParticipantService } from '../participants/service.js';
-import { positionAccountId } from '../positions/service.js';
 import type { Writer } from '../shared/writer.js';
+import { SETTLED, refusalCode, reservation, settlement } from './ledger.js';
 import { receiptMatches } from './receipts.js';
+import { errorInfo, resultOf, withDeadline } from './results.js';
 import { contentHash, type TransferRecord, type TransferStore, type Transition } from './store.js';
 
 /** Longest a prepare may stay open. */
@@ -77,72 +76,19 @@ export interface TransferServiceDeps {
   readonly forwardTimeoutMs?: number;
 }
 
-/** `work`'s result, or an empty map when it takes longer than `ms` (work keeps running). */
-function withDeadline<K, V>(work: Promise<Map<K, V>>, ms: number): Promise<Map<K, V>> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(new Map()), Math.max(ms, 0));
-    work.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(new Map());
-      },
-    );
-  });
-}
-
 type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
-type Decision =
-  | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
-  | { readonly kind: 'abort'; readonly t: TransferPrepare; readonly reason: string; readonly message?: string };
-
-/** The ledger's pending transfer that reserves a transfer: pos:payer → pos:payee, keyed by the transfer id. */
-function reservation(t: Pick<TransferPrepare, 'transferId' | 'requestId' | 'payer' | 'payee' | 'amount'>): LedgerCommand {
-  return {
-    kind: 'transfer',
-    id: t.transferId,
-    debitAccountId: positionAccountId(t.payer, t.amount.currency),
-    creditAccountId: positionAccountId(t.payee, t.amount.currency),
-    amount: BigInt(t.amount.value),
-    currency: t.amount.currency,
-    pending: true,
-    code: 'payment',
-    reference: t.requestId,
-  };
-}
-
-/** The payer's error code for a ledger refusal of a reservation. */
-function refusalCode(code: LedgerErrorCode | undefined): ErrorCode {
-  if (code === 'EXCEEDS_CREDITS') return 'NET_DEBIT_CAP_EXCEEDED';
-  if (code === 'ID_EXISTS_DIFFERENT') return 'TRANSFER_CONFLICT';
-  return 'INTERNAL';
-}
-
-function errorInfo(code: string, message?: string): { code: string; message: string } {
-  const fallback = isErrorCode(code) ? ERRORS[code].message : 'The transfer was aborted.';
-  return { code: code.slice(0, 40), message: (message ?? fallback).slice(0, 300) };
-}
 
 function refused(transferId: string, code: ErrorCode, message?: string): Admission {
   return { result: { transferId, state: 'ABORTED', error: errorInfo(code, message) } };
 }
-
-/** What the payer is told about a transfer in its current state. */
-function resultOf(r: TransferRecord, message?: string): PrepareResult {
-  const state = r.state;
-  if (state === 'COMMITTED' && r.receipt !== undefined) return { transferId: r.transferId, state, receipt: r.receipt };
-  if (state === 'ABORTED') return { transferId: r.transferId, state, error: errorInfo(r.reason ?? 'TRANSFER_REJECTED', message) };
-  return { transferId: r.transferId, state };
-}
-
-/** Ledger codes meaning the post or void already happened, or there is nothing left to void. */
-const SETTLED: Record<'post' | 'void', readonly LedgerErrorCode[]> = {
-  post: ['PENDING_ALREADY_POSTED'],
-  void: ['PENDING_ALREADY_VOIDED', 'PENDING_NOT_FOUND', 'PENDING_EXPIRED'],
-};
+type Decision =
+  | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
+  | {
+      readonly kind: 'abort';
+      readonly t: TransferPrepare;
+      readonly reason: string;
+      readonly message?: string;
+    };
 
 export function createTransferService(deps: TransferServiceDeps): TransferService {
   const { store, writer, ledger, participants, client, notifier, log, now } = deps;
@@ -158,24 +104,25 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   const settleLedger = async (records: readonly TransferRecord[]): Promise<void> => {
     const todo = records.filter((r) => !r.ledgerDone && (r.state === 'COMMITTED' || r.state === 'ABORTED'));
     if (todo.length === 0) return;
-    const commands = todo.map(
-      (r): LedgerCommand =>
-        r.state === 'COMMITTED'
-          ? { kind: 'post', id: `${r.transferId}:post`, pendingId: r.transferId }
-          : { kind: 'void', id: `${r.transferId}:void`, pendingId: r.transferId },
-    );
-    const results = await ledger.execute(commands);
+    const plan = todo.map(settlement);
+    const results = await ledger.execute(plan.map((p) => p.command));
     const done: string[] = [];
     results.forEach((res, i) => {
       const r = todo[i]!;
-      const op = r.state === 'COMMITTED' ? 'post' : 'void';
+      const { op } = plan[i]!;
       if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
-      else log.error({ transferId: r.transferId, op, code: res.code }, 'ledger did not follow the transfer state');
+      else
+        log.error(
+          { transferId: r.transferId, op, code: res.code },
+          'ledger did not follow the transfer state',
+        );
     });
     // Not awaited: the flag only saves a replay of the (idempotent) post or void after a restart, so it rides
     // along with the next batch of writes.
     if (done.length > 0) {
-      writer.write(() => store.markLedgerDone(done)).catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
+      writer
+        .write(() => store.markLedgerDone(done))
+        .catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
     }
   };
 
@@ -190,16 +137,26 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
   const validate = (t: TransferPrepare, at: number): Admission | undefined => {
     if (t.payer === t.payee) {
-      return refused(t.transferId, 'VALIDATION_FAILED', 'Payer and payee are the same processor; such a payment stays inside it.');
+      return refused(
+        t.transferId,
+        'VALIDATION_FAILED',
+        'Payer and payee are the same processor; such a payment stays inside it.',
+      );
     }
     const payer = participants.get(t.payer);
     const payee = participants.get(t.payee);
-    if (!payer || !payee) return refused(t.transferId, 'PARTICIPANT_NOT_FOUND', `No participant ${payer ? t.payee : t.payer}.`);
+    if (!payer || !payee)
+      return refused(t.transferId, 'PARTICIPANT_NOT_FOUND', `No participant ${payer ? t.payee : t.payer}.`);
     const cur = t.amount.currency;
     if (!payer.currencies.includes(cur) || !payee.currencies.includes(cur)) {
-      return refused(t.transferId, 'CURRENCY_NOT_SUPPORTED', `${cur} is not cleared by both ${t.payer} and ${t.payee}.`);
+      return refused(
+        t.transferId,
+        'CURRENCY_NOT_SUPPORTED',
+        `${cur} is not cleared by both ${t.payer} and ${t.payee}.`,
+      );
     }
-    if (t.expiresAt <= at) return refused(t.transferId, 'TRANSFER_EXPIRED', 'The transfer had expired when it reached the hub.');
+    if (t.expiresAt <= at)
+      return refused(t.transferId, 'TRANSFER_EXPIRED', 'The transfer had expired when it reached the hub.');
     if (t.expiresAt > at + MAX_TRANSFER_TTL_MS) {
       return refused(t.transferId, 'VALIDATION_FAILED', 'expiresAt is more than 24 hours away.');
     }
@@ -216,7 +173,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       return { forward: t };
     }
     const code = refusalCode(res?.code);
-    if (code === 'INTERNAL') log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
+    if (code === 'INTERNAL')
+      log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
     const tr = await writer.write(() => store.refuse(t.transferId, code, now()));
     return { result: resultOf(tr.record) };
   };
@@ -237,7 +195,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   };
 
   const admit = async (sender: string, t: TransferPrepare): Promise<Admission> => {
-    if (t.payer !== sender) return refused(t.transferId, 'FORBIDDEN', 'Only the payer processor may prepare its transfers.');
+    if (t.payer !== sender)
+      return refused(t.transferId, 'FORBIDDEN', 'Only the payer processor may prepare its transfers.');
     for (let inFlight = admitting.get(t.transferId); inFlight; inFlight = admitting.get(t.transferId)) {
       await inFlight.catch(() => undefined);
     }
@@ -272,7 +231,10 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   };
 
   /** Forwards one payee's transfers and applies its answers; returns the payer's results by transfer id. */
-  const forward = async (payee: string, transfers: readonly TransferPrepare[]): Promise<Map<string, PrepareResult>> => {
+  const forward = async (
+    payee: string,
+    transfers: readonly TransferPrepare[],
+  ): Promise<Map<string, PrepareResult>> => {
     const timeoutMs = Math.min(forwardTimeoutMs, Math.min(...transfers.map((t) => t.expiresAt)) - now());
     const work = exchange(payee, transfers, timeoutMs);
     background.add(work);
@@ -314,11 +276,21 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       if (!t) continue;
       byId.delete(a.transferId); // one answer per transfer
       if (a.decision === 'REJECT') {
-        decisions.push({ kind: 'abort', t, reason: a.error?.code ?? 'TRANSFER_REJECTED', message: a.error?.message });
+        decisions.push({
+          kind: 'abort',
+          t,
+          reason: a.error?.code ?? 'TRANSFER_REJECTED',
+          message: a.error?.message,
+        });
       } else if (a.receipt !== undefined && key && (await receiptMatches(a.receipt, t, key))) {
         decisions.push({ kind: 'commit', t, receipt: a.receipt });
       } else {
-        decisions.push({ kind: 'abort', t, reason: 'TRANSFER_REJECTED', message: 'The payee receipt is missing or does not verify.' });
+        decisions.push({
+          kind: 'abort',
+          t,
+          reason: 'TRANSFER_REJECTED',
+          message: 'The payee receipt is missing or does not verify.',
+        });
       }
     }
     const transitions = await writer.write(() =>
@@ -393,7 +365,10 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         const transitions = await writer.write(() => due.map((id) => store.expire(id, now())));
         await afterTransitions(transitions);
       }
-      const behind = store.ledgerBehind(opts.startup ? Number.MAX_SAFE_INTEGER : at - LEDGER_RETRY_AFTER_MS, SWEEP_LIMIT);
+      const behind = store.ledgerBehind(
+        opts.startup ? Number.MAX_SAFE_INTEGER : at - LEDGER_RETRY_AFTER_MS,
+        SWEEP_LIMIT,
+      );
       await settleLedger(behind);
     },
   };

@@ -78,7 +78,17 @@ function toRecord(r: Row): TransferRecord {
 /** Digest of what a prepare asks for: the same transfer id with another digest is a conflict. */
 export function contentHash(t: TransferPrepare): string {
   return createHash('sha256')
-    .update(JSON.stringify([t.transferId, t.requestId, t.payer, t.payee, t.amount.value, t.amount.currency, t.expiresAt]))
+    .update(
+      JSON.stringify([
+        t.transferId,
+        t.requestId,
+        t.payer,
+        t.payee,
+        t.amount.value,
+        t.amount.currency,
+        t.expiresAt,
+      ]),
+    )
     .digest('hex');
 }
 
@@ -148,7 +158,9 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
   const selectDue = db.prepare<[number, number], { transfer_id: string }>(
     `SELECT transfer_id FROM transfers WHERE state = 'RESERVED' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
   );
-  const selectReserved = db.prepare<[], Row>(`SELECT * FROM transfers WHERE state = 'RESERVED' ORDER BY expires_at`);
+  const selectReserved = db.prepare<[], Row>(
+    `SELECT * FROM transfers WHERE state = 'RESERVED' ORDER BY expires_at`,
+  );
   const selectBehind = db.prepare<[number, number], Row>(
     `SELECT * FROM transfers WHERE ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED') AND updated_at < ?
      ORDER BY updated_at LIMIT ?`,
@@ -167,7 +179,14 @@ export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore 
     fields: { reason?: string; receipt?: string; ledgerDone?: boolean; notify: readonly string[] },
     now: number,
   ): Transition => {
-    setState.run(state, fields.reason ?? null, fields.receipt ?? null, fields.ledgerDone ? 1 : 0, now, row.transfer_id);
+    setState.run(
+      state,
+      fields.reason ?? null,
+      fields.receipt ?? null,
+      fields.ledgerDone ? 1 : 0,
+      now,
+      row.transfer_id,
+    );
     const event: TransferEvent = {
       transferId: row.transfer_id,
       state,

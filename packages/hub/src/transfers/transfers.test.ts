@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RECEIPT_TYP, newId, verifyJson, importSigningKey, type ErrorBody, type PrepareResult, type TransferPrepare } from '@semops/protocol';
+import {
+  RECEIPT_TYP,
+  newId,
+  verifyJson,
+  importSigningKey,
+  type ErrorBody,
+  type PrepareResult,
+  type TransferPrepare,
+} from '@semops/protocol';
 import { startNetwork, waitFor, type TestNetwork } from '../testing/network.js';
 import type { TransferRecord } from './store.js';
 
@@ -32,7 +40,11 @@ describe('transfer.prepare', () => {
     const t = net.transfer();
     const [r] = await prepare([t]);
     expect(r).toMatchObject({ transferId: t.transferId, state: 'COMMITTED' });
-    const receipt = (await verifyJson(r!.receipt!, await importSigningKey(net.b.signing.publicJwk), RECEIPT_TYP)) as {
+    const receipt = (await verifyJson(
+      r!.receipt!,
+      await importSigningKey(net.b.signing.publicJwk),
+      RECEIPT_TYP,
+    )) as {
       paymentId: string;
     };
     expect(receipt.paymentId).toBe(t.transferId);
@@ -45,13 +57,21 @@ describe('transfer.prepare', () => {
     expect(a.reserved).toBe('0');
     expect(BigInt(b.position)).toBeLessThanOrEqual(-1000n);
 
-    await waitFor(() => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1);
+    await waitFor(
+      () => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1,
+    );
     expect(eventsFor(net.a, t.transferId)).toEqual([{ transferId: t.transferId, state: 'COMMITTED' }]);
     expect(eventsFor(net.b, t.transferId)).toEqual([{ transferId: t.transferId, state: 'COMMITTED' }]);
 
     const rec = await net.http<TransferRecord>('GET', `/v1/admin/transfers/${t.transferId}`);
     expect(rec.status).toBe(200);
-    expect(rec.body).toMatchObject({ transferId: t.transferId, state: 'COMMITTED', payer: 'bank-a', payee: 'mno-b', amount: t.amount });
+    expect(rec.body).toMatchObject({
+      transferId: t.transferId,
+      state: 'COMMITTED',
+      payer: 'bank-a',
+      payee: 'mno-b',
+      amount: t.amount,
+    });
   });
 
   it('aborts on the payee reject with its error code and releases the reservation', async () => {
@@ -65,8 +85,12 @@ describe('transfer.prepare', () => {
       error: { code: 'REQUEST_ALREADY_PAID', message: 'Already paid.' },
     });
     expect(await net.position('bank-a')).toEqual(before);
-    await waitFor(() => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1);
-    expect(eventsFor(net.b, t.transferId)).toEqual([{ transferId: t.transferId, state: 'ABORTED', reason: 'REQUEST_ALREADY_PAID' }]);
+    await waitFor(
+      () => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1,
+    );
+    expect(eventsFor(net.b, t.transferId)).toEqual([
+      { transferId: t.transferId, state: 'ABORTED', reason: 'REQUEST_ALREADY_PAID' },
+    ]);
   });
 
   it('aborts when the payee fulfils with a receipt that does not match', async () => {
@@ -81,9 +105,15 @@ describe('transfer.prepare', () => {
   it('refuses a transfer beyond the net debit cap and reserves nothing', async () => {
     const before = await net.position('bank-a');
     const asked = net.b.prepares.length;
-    const t = net.transfer({ amount: { value: (BigInt(before.available) + 1n).toString(), currency: 'EUR' } });
+    const t = net.transfer({
+      amount: { value: (BigInt(before.available) + 1n).toString(), currency: 'EUR' },
+    });
     const [r] = await prepare([t]);
-    expect(r).toMatchObject({ transferId: t.transferId, state: 'ABORTED', error: { code: 'NET_DEBIT_CAP_EXCEEDED' } });
+    expect(r).toMatchObject({
+      transferId: t.transferId,
+      state: 'ABORTED',
+      error: { code: 'NET_DEBIT_CAP_EXCEEDED' },
+    });
     expect(await net.position('bank-a')).toEqual(before);
     expect(net.b.prepares.length).toBe(asked);
     // The same amount fits once the payer adds liquidity, under a new transfer id.
@@ -104,14 +134,23 @@ describe('transfer.prepare', () => {
     expect(BigInt(during.reserved) - BigInt(before.reserved)).toBe(1000n);
     expect(BigInt(before.available) - BigInt(during.available)).toBe(1000n);
     const status = async () =>
-      ((await net.a.send('transfer.status', { transferIds: [t.transferId] })) as { transfers: Array<{ state: string; reason?: string }> })
-        .transfers[0];
+      (
+        (await net.a.send('transfer.status', { transferIds: [t.transferId] })) as {
+          transfers: Array<{ state: string; reason?: string }>;
+        }
+      ).transfers[0];
     expect((await status())?.state).toBe('RESERVED');
 
-    await waitFor(() => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1);
+    await waitFor(
+      () => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1,
+    );
     expect(Date.now()).toBeGreaterThanOrEqual(t.expiresAt);
-    expect(eventsFor(net.a, t.transferId)).toEqual([{ transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' }]);
-    expect(eventsFor(net.b, t.transferId)).toEqual([{ transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' }]);
+    expect(eventsFor(net.a, t.transferId)).toEqual([
+      { transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' },
+    ]);
+    expect(eventsFor(net.b, t.transferId)).toEqual([
+      { transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' },
+    ]);
     expect(await net.position('bank-a')).toEqual(before);
     expect(await status()).toMatchObject({ state: 'ABORTED', reason: 'TRANSFER_EXPIRED' });
     // A payer retrying the same prepare now learns the outcome.
@@ -140,8 +179,12 @@ describe('transfer.prepare', () => {
     expect(['RESERVED', 'ABORTED']).toContain(r?.state);
     await waitFor(() => eventsFor(net.a, t.transferId).length === 1);
     await new Promise((res) => setTimeout(res, 500)); // the late fulfil has arrived by now
-    expect(eventsFor(net.a, t.transferId)).toEqual([{ transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' }]);
-    expect(eventsFor(net.b, t.transferId)).toEqual([{ transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' }]);
+    expect(eventsFor(net.a, t.transferId)).toEqual([
+      { transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' },
+    ]);
+    expect(eventsFor(net.b, t.transferId)).toEqual([
+      { transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' },
+    ]);
     expect(await net.position('bank-a')).toEqual(before);
     const rec = await net.http<TransferRecord>('GET', `/v1/admin/transfers/${t.transferId}`);
     expect(rec.body.state).toBe('ABORTED');
@@ -157,7 +200,11 @@ describe('transfer.prepare', () => {
     expect(again).toEqual(first);
     expect(net.b.prepares.length).toBe(asked);
     const [conflict] = await prepare([{ ...t, amount: { value: '999', currency: 'EUR' } }]);
-    expect(conflict).toMatchObject({ transferId: t.transferId, state: 'ABORTED', error: { code: 'TRANSFER_CONFLICT' } });
+    expect(conflict).toMatchObject({
+      transferId: t.transferId,
+      state: 'ABORTED',
+      error: { code: 'TRANSFER_CONFLICT' },
+    });
     expect(await net.position('bank-a')).toEqual(position);
     const rec = await net.http<TransferRecord>('GET', `/v1/admin/transfers/${t.transferId}`);
     expect(rec.body).toMatchObject({ state: 'COMMITTED', amount: { value: '1000' } });
@@ -191,7 +238,11 @@ describe('transfer.prepare', () => {
     const good = net.transfer();
     const results = await prepare([...cases.map(([t]) => t), good]);
     results.slice(0, -1).forEach((r, i) => {
-      expect(r).toMatchObject({ transferId: cases[i]![0].transferId, state: 'ABORTED', error: { code: cases[i]![1] } });
+      expect(r).toMatchObject({
+        transferId: cases[i]![0].transferId,
+        state: 'ABORTED',
+        error: { code: cases[i]![1] },
+      });
     });
     expect(results.at(-1)?.state).toBe('COMMITTED');
     expect(net.b.prepares.length).toBe(asked + 1);
@@ -230,12 +281,23 @@ describe('transfer.status', () => {
     const t = net.transfer();
     await prepare([t]);
     const unseen = newId('pay');
-    const asA = (await net.a.send('transfer.status', { transferIds: [t.transferId, unseen] })) as { transfers: unknown[] };
+    const asA = (await net.a.send('transfer.status', { transferIds: [t.transferId, unseen] })) as {
+      transfers: unknown[];
+    };
     expect(asA.transfers).toEqual([
-      { transferId: t.transferId, state: 'COMMITTED', amount: t.amount, payer: 'bank-a', payee: 'mno-b', expiresAt: t.expiresAt },
+      {
+        transferId: t.transferId,
+        state: 'COMMITTED',
+        amount: t.amount,
+        payer: 'bank-a',
+        payee: 'mno-b',
+        expiresAt: t.expiresAt,
+      },
       { transferId: unseen, state: 'UNKNOWN' },
     ]);
-    const asB = (await net.b.send('transfer.status', { transferIds: [t.transferId] })) as { transfers: Array<{ state: string }> };
+    const asB = (await net.b.send('transfer.status', { transferIds: [t.transferId] })) as {
+      transfers: Array<{ state: string }>;
+    };
     expect(asB.transfers[0]?.state).toBe('COMMITTED');
   });
 });

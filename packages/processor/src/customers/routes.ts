@@ -75,7 +75,13 @@ export function registerCustomerRoutes(
     const { customer } = await customers.authenticate(bearer(req));
     const b = await customers.balance(customer.id);
     return {
-      customer: { id: customer.id, name: customer.name, phone: customer.phone, currency: customer.currency, pinLocked: customer.pinLocked },
+      customer: {
+        id: customer.id,
+        name: customer.name,
+        phone: customer.phone,
+        currency: customer.currency,
+        pinLocked: customer.pinLocked,
+      },
       balance: { value: b.balance.toString(), currency: b.currency },
       available: { value: b.available.toString(), currency: b.currency },
     };

@@ -84,9 +84,13 @@ export function createCustomerService(deps: CustomerDeps) {
     `INSERT INTO customers (id, phone, name, currency, account_id, activation_hash, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertAlias = db.prepare('INSERT OR IGNORE INTO directory_aliases (alias, customer_id) VALUES (?, ?)');
+  const insertAlias = db.prepare(
+    'INSERT OR IGNORE INTO directory_aliases (alias, customer_id) VALUES (?, ?)',
+  );
   const setActivation = db.prepare('UPDATE customers SET activation_hash = ? WHERE id = ?');
-  const deviceByToken = db.prepare('SELECT id, customer_id, public_jwk, status FROM devices WHERE token_hash = ?');
+  const deviceByToken = db.prepare(
+    'SELECT id, customer_id, public_jwk, status FROM devices WHERE token_hash = ?',
+  );
   const deviceById = db.prepare('SELECT id, customer_id, public_jwk, status FROM devices WHERE id = ?');
   const insertDevice = db.prepare(
     'INSERT INTO devices (id, customer_id, public_jwk, token_hash, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -112,7 +116,12 @@ export function createCustomerService(deps: CustomerDeps) {
     return String(randomInt(0, 100_000_000)).padStart(8, '0');
   }
 
-  async function loadDevice(r: { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' }) {
+  async function loadDevice(r: {
+    id: string;
+    customer_id: string;
+    public_jwk: string;
+    status: 'active' | 'blocked';
+  }) {
     const cached = deviceCache.get(r.id);
     if (cached && cached.status === r.status) return cached;
     const d: Device = {
@@ -212,8 +221,7 @@ export function createCustomerService(deps: CustomerDeps) {
     async authenticate(token: string | undefined): Promise<{ device: Device; customer: Customer }> {
       if (!token) throw new SemopsError('UNAUTHORIZED');
       const r = deviceByToken.get(sha256(token)) as
-        | { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' }
-        | undefined;
+        { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' } | undefined;
       if (!r) throw new SemopsError('UNAUTHORIZED');
       if (r.status !== 'active') throw new SemopsError('DEVICE_BLOCKED');
       const customer = toCustomer(row(r.customer_id));
@@ -223,8 +231,7 @@ export function createCustomerService(deps: CustomerDeps) {
 
     async device(id: string): Promise<Device | undefined> {
       const r = deviceById.get(id) as
-        | { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' }
-        | undefined;
+        { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' } | undefined;
       return r ? loadDevice(r) : undefined;
     },
 

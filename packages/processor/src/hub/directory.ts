@@ -5,7 +5,11 @@
 import type { Db } from '@semops/node';
 import type { HubLink } from './link.js';
 
-export function createDirectorySync(deps: { db: Db; hub: HubLink; log: (msg: string, extra?: Record<string, unknown>) => void }) {
+export function createDirectorySync(deps: {
+  db: Db;
+  hub: HubLink;
+  log: (msg: string, extra?: Record<string, unknown>) => void;
+}) {
   const unsynced = deps.db.prepare('SELECT alias FROM directory_aliases WHERE synced = 0 LIMIT 1000');
   const mark = deps.db.prepare('UPDATE directory_aliases SET synced = 1 WHERE alias = ?');
   let timer: NodeJS.Timeout | undefined;

@@ -10,19 +10,29 @@ const createMerchant = z.strictObject({
   city: z.string().trim().min(1).max(60),
   category: z.string().regex(/^\d{4}$/, 'a 4-digit merchant category code (MCC)'),
   currency: currencyCode,
-  webhookUrl: z.url({ protocol: /^https?$/ }).max(500).optional(),
+  webhookUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .optional(),
 });
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 export function registerMerchantRoutes(
   app: FastifyInstance,
-  deps: { merchants: MerchantService; requests: RequestService; adminToken: string; idempotency: IdempotencyStore },
+  deps: {
+    merchants: MerchantService;
+    requests: RequestService;
+    adminToken: string;
+    idempotency: IdempotencyStore;
+  },
 ): void {
   app.post('/v1/admin/merchants', async (req, reply) => {
     requireAdmin(req, deps.adminToken);
     const body = parse(createMerchant, req.body);
     const key = req.headers['idempotency-key'] as string | undefined;
-    const result = await deps.idempotency.run('admin.merchants', key, body, () => deps.merchants.create(body));
+    const result = await deps.idempotency.run('admin.merchants', key, body, () =>
+      deps.merchants.create(body),
+    );
     return reply.code(201).send(result);
   });
 

@@ -56,10 +56,21 @@ export function createMerchantService(deps: { db: Db; ledger: Ledger; now: () =>
   const cache = new Map<string, Merchant>();
 
   return {
-    async create(input: { name: string; city: string; category: string; currency: string; webhookUrl?: string }) {
+    async create(input: {
+      name: string;
+      city: string;
+      category: string;
+      currency: string;
+      webhookUrl?: string;
+    }) {
       const id = newId('mer');
       const accountId = newId('acc');
-      await ledger.createAccount({ id: accountId, currency: input.currency, rule: 'debits_must_not_exceed_credits', code: 'merchant' });
+      await ledger.createAccount({
+        id: accountId,
+        currency: input.currency,
+        rule: 'debits_must_not_exceed_credits',
+        code: 'merchant',
+      });
       const apiKey = `sk_${randomToken(24)}`;
       const webhookSecret = `whsec_${randomToken(24)}`;
       insert.run(

@@ -18,8 +18,15 @@ describe('parseCode', () => {
     expect(parseCode(`${sc.slice(0, 3)} ${sc.slice(3, 6)} ${sc.slice(6)}`)).toEqual({ shortCode: sc });
     expect(parseCode(makeDeepLink('mno-b', requestId))).toEqual({ processorId: 'mno-b', requestId });
     const qr = encodeEmvQr({
-      dynamic: true, processorId: 'mno-b', requestId, currency: 'EUR', amount: 100n,
-      merchantName: 'X', merchantCity: 'Y', category: '5812', country: 'AT',
+      dynamic: true,
+      processorId: 'mno-b',
+      requestId,
+      currency: 'EUR',
+      amount: 100n,
+      merchantName: 'X',
+      merchantCity: 'Y',
+      category: '5812',
+      country: 'AT',
     });
     expect(parseCode(qr)).toEqual({ processorId: 'mno-b', requestId });
     const payload = Buffer.from(JSON.stringify({ processorId: 'mno-b', requestId })).toString('base64url');

@@ -11,12 +11,15 @@ export function parseCode(input: string): RequestRef {
   const code = input.trim();
   const digits = code.replace(/[\s-]/g, '');
   if (/^\d+$/.test(digits)) {
-    if (!isShortCode(digits)) throw new SemopsError('CODE_INVALID', 'The payment code has a typo; check the 10 digits.');
+    if (!isShortCode(digits))
+      throw new SemopsError('CODE_INVALID', 'The payment code has a typo; check the 10 digits.');
     return { shortCode: digits };
   }
   if (/^(semops|https?):/i.test(code)) {
     const c = parseDeepLink(code);
-    return c.kind === 'request' ? { processorId: c.processorId, requestId: c.requestId } : { shortCode: c.shortCode };
+    return c.kind === 'request'
+      ? { processorId: c.processorId, requestId: c.requestId }
+      : { shortCode: c.shortCode };
   }
   if (code.startsWith('000201')) {
     const qr = decodeEmvQr(code);

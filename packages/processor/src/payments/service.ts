@@ -77,7 +77,12 @@ export interface PaymentDeps {
 export function paymentView(p: PaymentRow) {
   return {
     paymentId: p.id,
-    status: p.state === 'COMMITTED' ? 'COMPLETED' : p.state === 'ABORTED' || p.state === 'FAILED' ? 'FAILED' : 'PENDING',
+    status:
+      p.state === 'COMMITTED'
+        ? 'COMPLETED'
+        : p.state === 'ABORTED' || p.state === 'FAILED'
+          ? 'FAILED'
+          : 'PENDING',
     requestId: p.request_id,
     payee: p.payee,
     merchant: JSON.parse(p.merchant) as unknown,
@@ -102,7 +107,9 @@ export function createPaymentService(deps: PaymentDeps) {
   );
   const byNonce = db.prepare('SELECT id FROM payments WHERE nonce = ?');
   const byId = db.prepare('SELECT * FROM payments WHERE id = ?');
-  const byCustomer = db.prepare('SELECT * FROM payments WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?');
+  const byCustomer = db.prepare(
+    'SELECT * FROM payments WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?',
+  );
   const setState = db.prepare(
     'UPDATE payments SET state = ?, reason = ?, receipt = COALESCE(?, receipt), updated_at = ? WHERE id = ? AND state = ?',
   );
@@ -118,12 +125,22 @@ export function createPaymentService(deps: PaymentDeps) {
     return byId.get(id) as PaymentRow | undefined;
   }
 
-  function transition(id: string, from: PaymentState, to: PaymentState, reason?: string, receipt?: string): boolean {
+  function transition(
+    id: string,
+    from: PaymentState,
+    to: PaymentState,
+    reason?: string,
+    receipt?: string,
+  ): boolean {
     return setState.run(to, reason ?? null, receipt ?? null, now(), id, from).changes === 1;
   }
 
   // ---- hub batching: prepares issued in the same tick travel in one message ----
-  let queue: Array<{ p: TransferPrepare; resolve: (r: PrepareResult) => void; reject: (e: unknown) => void }> = [];
+  let queue: Array<{
+    p: TransferPrepare;
+    resolve: (r: PrepareResult) => void;
+    reject: (e: unknown) => void;
+  }> = [];
   function prepareAtHub(p: TransferPrepare): Promise<PrepareResult> {
     return new Promise((resolve, reject) => {
       queue.push({ p, resolve, reject });
@@ -149,7 +166,10 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   async function fetchToken(ref: RequestRef): Promise<RequestToken> {
-    const local = 'shortCode' in ref ? routingPrefixOf(ref.shortCode) === deps.routingPrefix : ref.processorId === processorId;
+    const local =
+      'shortCode' in ref
+        ? routingPrefixOf(ref.shortCode) === deps.routingPrefix
+        : ref.processorId === processorId;
     let token: string;
     if (local) {
       token = await deps.requests.tokenFor(ref);
@@ -161,12 +181,17 @@ export function createPaymentService(deps: PaymentDeps) {
     }
     const { kid } = peekJws(token);
     const key = await deps.hub.resolveKey(kid);
-    if (!key) throw new SemopsError('REQUEST_TOKEN_INVALID', 'The request is signed by an unknown processor.');
+    if (!key)
+      throw new SemopsError('REQUEST_TOKEN_INVALID', 'The request is signed by an unknown processor.');
     const payload = requestToken.safeParse(await verifyJson(token, key, REQUEST_TYP));
     if (!payload.success || payload.data.processorId !== kid) throw new SemopsError('REQUEST_TOKEN_INVALID');
     const t = payload.data;
-    const matches = 'shortCode' in ref ? t.shortCode === ref.shortCode : t.requestId === ref.requestId && t.processorId === ref.processorId;
-    if (!matches) throw new SemopsError('REQUEST_TOKEN_INVALID', 'The processor answered for another request.');
+    const matches =
+      'shortCode' in ref
+        ? t.shortCode === ref.shortCode
+        : t.requestId === ref.requestId && t.processorId === ref.processorId;
+    if (!matches)
+      throw new SemopsError('REQUEST_TOKEN_INVALID', 'The processor answered for another request.');
     return t;
   }
 
@@ -185,7 +210,8 @@ export function createPaymentService(deps: PaymentDeps) {
         reference: p.request_id,
       });
     } catch (e) {
-      const code = e instanceof LedgerError && e.code === 'EXCEEDS_CREDITS' ? 'INSUFFICIENT_FUNDS' : undefined;
+      const code =
+        e instanceof LedgerError && e.code === 'EXCEEDS_CREDITS' ? 'INSUFFICIENT_FUNDS' : undefined;
       if (!code) throw e;
       transition(p.id, 'NEW', 'FAILED', code);
       throw new SemopsError(code);
@@ -212,7 +238,12 @@ export function createPaymentService(deps: PaymentDeps) {
       try {
         r = await prepareAtHub(prepare);
       } catch (e) {
-        if (e instanceof SemopsError && e.code !== 'PARTICIPANT_UNREACHABLE' && e.code !== 'INTERNAL' && e.code !== 'UNAVAILABLE') {
+        if (
+          e instanceof SemopsError &&
+          e.code !== 'PARTICIPANT_UNREACHABLE' &&
+          e.code !== 'INTERNAL' &&
+          e.code !== 'UNAVAILABLE'
+        ) {
           // The hub refused the message as a whole: nothing was reserved there.
           await settle(p.id, 'ABORTED', e.code);
         } else {
@@ -220,8 +251,10 @@ export function createPaymentService(deps: PaymentDeps) {
         }
         return paymentView(row(p.id)!);
       }
-      if (r.state === 'COMMITTED') await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p));
-      else if (r.state === 'ABORTED' || r.error) await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
+      if (r.state === 'COMMITTED')
+        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p));
+      else if (r.state === 'ABORTED' || r.error)
+        await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
     }
     return paymentView(row(p.id)!);
   }
@@ -241,7 +274,12 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   /** Applies the network's outcome to a payment exactly once: post or void the reservation. */
-  async function settle(id: string, outcome: 'COMMITTED' | 'ABORTED', reason?: string, receipt?: string): Promise<void> {
+  async function settle(
+    id: string,
+    outcome: 'COMMITTED' | 'ABORTED',
+    reason?: string,
+    receipt?: string,
+  ): Promise<void> {
     let p = row(id);
     if (!p) return;
     if (p.state === 'NEW') {
@@ -322,12 +360,18 @@ export function createPaymentService(deps: PaymentDeps) {
       const amount = BigInt(a.amount.value);
       if (t.amount) {
         if (amount !== BigInt(t.amount.value)) throw new SemopsError('AMOUNT_MISMATCH');
-      } else if ((t.minAmount && amount < BigInt(t.minAmount.value)) || (t.maxAmount && amount > BigInt(t.maxAmount.value))) {
+      } else if (
+        (t.minAmount && amount < BigInt(t.minAmount.value)) ||
+        (t.maxAmount && amount > BigInt(t.maxAmount.value))
+      ) {
         throw new SemopsError('AMOUNT_OUT_OF_RANGE');
       }
       if (t.expiresAt <= t0) throw new SemopsError('REQUEST_EXPIRED');
       if (customer.currency !== t.currency) {
-        throw new SemopsError('CURRENCY_MISMATCH', `Your account is in ${customer.currency}; this request is in ${t.currency}.`);
+        throw new SemopsError(
+          'CURRENCY_MISMATCH',
+          `Your account is in ${customer.currency}; this request is in ${t.currency}.`,
+        );
       }
       const pin = await deps.customers.decryptPin(a.pin);
       const id = newId('pay');
@@ -418,7 +462,10 @@ export function createPaymentService(deps: PaymentDeps) {
       }
       const ids = [...remote.map((p) => p.id), ...theirs.filter((i) => !row(i.id)).map((i) => i.id)];
       if (ids.length === 0) return settled;
-      const status = parse(statusResult, await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) }));
+      const status = parse(
+        statusResult,
+        await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) }),
+      );
       const stateOf = new Map(status.transfers.map((s) => [s.transferId, s]));
       const t = now();
       for (const p of remote) {
@@ -437,7 +484,11 @@ export function createPaymentService(deps: PaymentDeps) {
               amount: { value: p.amount, currency: p.currency },
               expiresAt: p.expires_at,
             })
-              .then((r) => (r.state === 'COMMITTED' || r.state === 'ABORTED' ? settle(p.id, r.state, r.error?.code) : undefined))
+              .then((r) =>
+                r.state === 'COMMITTED' || r.state === 'ABORTED'
+                  ? settle(p.id, r.state, r.error?.code)
+                  : undefined,
+              )
               .catch(() => undefined);
             continue;
           } else await settle(p.id, 'ABORTED', 'INTERRUPTED');

@@ -16,7 +16,10 @@ const createRequest = z
     expiresInSeconds: z.number().int().min(1).max(86_400).default(900),
     reusable: z.boolean().default(false),
   })
-  .refine((r) => !(r.amount && (r.minAmount || r.maxAmount)), 'give either amount or minAmount/maxAmount, not both')
+  .refine(
+    (r) => !(r.amount && (r.minAmount || r.maxAmount)),
+    'give either amount or minAmount/maxAmount, not both',
+  )
   .refine(
     (r) => [r.amount, r.minAmount, r.maxAmount].every((m) => m === undefined || m.currency === r.currency),
     'every amount must be in the request currency',
@@ -97,5 +100,4 @@ export function registerRequestRoutes(
     req.raw.on('close', finish);
     send(first);
   });
-
 }

@@ -95,13 +95,17 @@ export function createRequestService(deps: RequestDeps) {
        description, reusable, status, created_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'OPEN', ?, ?)`,
   );
-  const nextSeq = db.prepare('UPDATE short_code_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1 AS seq');
+  const nextSeq = db.prepare(
+    'UPDATE short_code_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1 AS seq',
+  );
   const byId = db.prepare('SELECT * FROM requests WHERE id = ?');
   const byCode = db.prepare('SELECT * FROM requests WHERE short_code = ?');
   const cancelStmt = db.prepare("UPDATE requests SET status = 'CANCELLED' WHERE id = ? AND status = 'OPEN'");
   const setInFlight = db.prepare('UPDATE requests SET in_flight = ? WHERE id = ? AND in_flight IS NULL');
   const releaseInFlight = db.prepare('UPDATE requests SET in_flight = NULL WHERE id = ? AND in_flight = ?');
-  const markPaid = db.prepare("UPDATE requests SET status = 'PAID' WHERE id = ? AND reusable = 0 AND status = 'OPEN'");
+  const markPaid = db.prepare(
+    "UPDATE requests SET status = 'PAID' WHERE id = ? AND reusable = 0 AND status = 'OPEN'",
+  );
   const incomingById = db.prepare('SELECT * FROM incoming WHERE id = ?');
   const incomingByRequest = db.prepare('SELECT * FROM incoming WHERE request_id = ? ORDER BY created_at');
   const incomingByMerchant = db.prepare(
@@ -234,7 +238,10 @@ export function createRequestService(deps: RequestDeps) {
       if (amount !== BigInt(r.amount)) throw new SemopsError('AMOUNT_MISMATCH');
       return;
     }
-    if ((r.min_amount !== null && amount < BigInt(r.min_amount)) || (r.max_amount !== null && amount > BigInt(r.max_amount))) {
+    if (
+      (r.min_amount !== null && amount < BigInt(r.min_amount)) ||
+      (r.max_amount !== null && amount > BigInt(r.max_amount))
+    ) {
       throw new SemopsError('AMOUNT_OUT_OF_RANGE');
     }
   }
@@ -301,7 +308,12 @@ export function createRequestService(deps: RequestDeps) {
     async tokenFor(ref: RequestRef): Promise<string> {
       const r = findByRef(ref);
       assertPayable(r);
-      return signJson(tokenPayload(r, deps.merchants.get(r.merchant_id)), deps.signingKey, deps.processorId, REQUEST_TYP);
+      return signJson(
+        tokenPayload(r, deps.merchants.get(r.merchant_id)),
+        deps.signingKey,
+        deps.processorId,
+        REQUEST_TYP,
+      );
     },
 
     /** `request.lookup` from another processor: the token, encrypted to the requester. */
@@ -322,7 +334,11 @@ export function createRequestService(deps: RequestDeps) {
       });
       const existing = incomingById.get(p.transferId) as IncomingRow | undefined;
       if (existing) {
-        if (existing.request_id !== p.requestId || existing.amount !== p.amount.value || existing.payer !== p.payer) {
+        if (
+          existing.request_id !== p.requestId ||
+          existing.amount !== p.amount.value ||
+          existing.payer !== p.payer
+        ) {
           return reject(new SemopsError('TRANSFER_CONFLICT'));
         }
         if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
@@ -354,7 +370,18 @@ export function createRequestService(deps: RequestDeps) {
           if (fresh.reusable === 0 && setInFlight.run(p.transferId, r.id).changes !== 1) {
             throw new SemopsError('REQUEST_ALREADY_PAID');
           }
-          insertIncoming.run(p.transferId, r.id, m.id, p.payer, p.amount.value, p.amount.currency, jws, p.expiresAt, t, t);
+          insertIncoming.run(
+            p.transferId,
+            r.id,
+            m.id,
+            p.payer,
+            p.amount.value,
+            p.amount.currency,
+            jws,
+            p.expiresAt,
+            t,
+            t,
+          );
         })();
         await publish(r.id);
         return { transferId: p.transferId, decision: 'FULFIL', receipt: jws };

@@ -36,7 +36,9 @@ export function createWebhookService(deps: {
   const due = db.prepare(
     "SELECT id, merchant_id, url, body, attempts FROM webhook_deliveries WHERE status = 'PENDING' AND next_at <= ? ORDER BY next_at LIMIT 50",
   );
-  const done = db.prepare("UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ?");
+  const done = db.prepare(
+    "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ?",
+  );
   const retry = db.prepare(
     'UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, status = ? WHERE id = ?',
   );
@@ -44,7 +46,13 @@ export function createWebhookService(deps: {
   let running = false;
   const inFlight = new Set<string>();
 
-  async function deliver(row: { id: string; merchant_id: string; url: string; body: string; attempts: number }) {
+  async function deliver(row: {
+    id: string;
+    merchant_id: string;
+    url: string;
+    body: string;
+    attempts: number;
+  }) {
     const t = now();
     let error: string | undefined;
     try {
@@ -77,9 +85,15 @@ export function createWebhookService(deps: {
     if (running) return;
     running = true;
     try {
-      const rows = (due.all(now()) as Array<{ id: string; merchant_id: string; url: string; body: string; attempts: number }>).filter(
-        (r) => !inFlight.has(r.id),
-      );
+      const rows = (
+        due.all(now()) as Array<{
+          id: string;
+          merchant_id: string;
+          url: string;
+          body: string;
+          attempts: number;
+        }>
+      ).filter((r) => !inFlight.has(r.id));
       await Promise.all(
         rows.map(async (r) => {
           inFlight.add(r.id);
