@@ -3,7 +3,7 @@
  * into `{ error: { code, message, details? } }` with the code's status, zod parsing, bearer credentials and
  * idempotency keys.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
@@ -28,7 +28,6 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
 function fastifyErrorCode(err: { code?: string; statusCode?: number }): ErrorCode | undefined {
   const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code];
   if (known) return known;
-  if (err instanceof SyntaxError) return 'MALFORMED_JSON';
   if (err.statusCode === 413) return 'PAYLOAD_TOO_LARGE';
   if (err.statusCode === 415) return 'UNSUPPORTED_MEDIA_TYPE';
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
@@ -46,7 +45,8 @@ export function createServer(opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
-    disableRequestLogging: true,
+    // Per-request logs are off: request lines are not needed to run a node and must never carry customer data.
+    logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
   });
@@ -57,6 +57,8 @@ export function createServer(opts: ServerOptions = {}): FastifyInstance {
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, new SemopsError('INTERNAL', undefined, undefined, { cause: err }));
   });
+  // JSON only: anything else is refused with UNSUPPORTED_MEDIA_TYPE rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((_req, reply) => sendError(reply, new SemopsError('NOT_FOUND')));
   return app;
 }

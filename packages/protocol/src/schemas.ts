@@ -15,7 +15,7 @@ export const currencyCode = z
 export const minorUnits = z
   .string()
   .regex(/^[1-9]\d{0,18}$/, 'a positive whole number of minor units, as a string')
-  .refine((v) => BigInt(v) <= MAX_MINOR_UNITS, 'at most 9000000000000000000');
+  .refine((v) => /^\d+$/.test(v) && BigInt(v) <= MAX_MINOR_UNITS, 'at most 9000000000000000000');
 
 export const moneyWire = z.strictObject({ value: minorUnits, currency: currencyCode });
 export type MoneyWireT = z.infer<typeof moneyWire>;
