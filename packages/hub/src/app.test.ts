@@ -29,7 +29,7 @@ describe('hub restart', () => {
     const committed = net.transfer();
     expect((await prepare([committed]))[0]?.state).toBe('COMMITTED');
     net.b.mode = 'hang';
-    const reserved = net.transfer({ expiresAt: Date.now() + 1_500 });
+    const reserved = net.transfer({ expiresAt: Date.now() + 2_500 });
     expect((await prepare([reserved]))[0]?.state).toBe('RESERVED');
 
     const sent = await sealMessage({ id: 'bank-a', key: net.a.signingKey }, 'hub', 'transfer.status', {
@@ -48,7 +48,6 @@ describe('hub restart', () => {
 
     await net.restartHub();
     net.a.notifyOk = true;
-    net.b.mode = 'fulfil';
 
     expect(await net.http('GET', '/v1/participants')).toEqual(participants);
     expect(await net.http('GET', '/v1/info')).toEqual(info);
@@ -60,7 +59,8 @@ describe('hub restart', () => {
     expect(eventsFor(net.a, committed.transferId)).toEqual([
       { transferId: committed.transferId, state: 'COMMITTED' },
     ]);
-    // The reservation made before the restart still ends at its expiry, released and told to both.
+    // The payee stays silent: the reservation made before the restart ends at its expiry, released and told
+    // to both.
     await waitFor(
       () =>
         eventsFor(net.a, reserved.transferId).length === 1 &&
@@ -78,7 +78,21 @@ describe('hub restart', () => {
       body: JSON.stringify({ jws: sent.jws }),
     });
     expect(replay.status).toBe(409);
+    net.b.mode = 'fulfil';
     expect((await prepare([net.transfer()]))[0]?.state).toBe('COMMITTED');
+  });
+
+  it('asks the payees again about open reservations after a restart', async () => {
+    net.b.mode = 'hang';
+    const t = net.transfer({ expiresAt: Date.now() + 20_000 });
+    expect((await prepare([t]))[0]?.state).toBe('RESERVED');
+    net.b.mode = 'fulfil';
+    await net.restartHub();
+    await waitFor(
+      () => eventsFor(net.a, t.transferId).length === 1 && eventsFor(net.b, t.transferId).length === 1,
+    );
+    expect(eventsFor(net.a, t.transferId)).toEqual([{ transferId: t.transferId, state: 'COMMITTED' }]);
+    expect((await net.position('bank-a')).reserved).toBe('0');
   });
 
   it('finishes what a crash left half-done: re-issues reservations, posts unposted commits', async () => {
@@ -116,6 +130,7 @@ describe('hub restart', () => {
     await ledger.close();
     db.close();
 
+    net.b.mode = 'hang'; // the payee stays silent, so the re-issued reservation lives until its expiry
     await net.restartHub();
     const a = await net.position('bank-a');
     expect(a.reserved).toBe('1000');
@@ -139,5 +154,6 @@ describe('hub restart', () => {
     });
     expect(eventsFor(net.a, unposted.transferId)[0]).toMatchObject({ state: 'COMMITTED' });
     expect((await net.position('bank-a')).reserved).toBe('0');
+    net.b.mode = 'fulfil';
   });
 });

@@ -92,8 +92,6 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const writer = createWriter(db);
   const replay = createReplayGuard(db, { now });
   const app = createServer({ logger });
-  // The hub speaks JSON only: a text body is UNSUPPORTED_MEDIA_TYPE, not a string handed to a route.
-  app.removeContentTypeParser('text/plain');
   const signer = { id: HUB_ID, key: keys.signingKey };
 
   const positions = createPositionService({ ledger, participants: () => participants });
@@ -149,6 +147,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 0 });
   const { port } = app.server.address() as AddressInfo;
+  transfers.resumeForwarding();
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;

@@ -16,7 +16,8 @@ afterAll(async () => {
 describe('what the hub keeps and logs', () => {
   it('logs no message bodies, tokens or receipts, even when things go wrong', async () => {
     const prepare = async (t: TransferPrepare) =>
-      ((await net.a.send('transfer.prepare', { transfers: [t] })) as { results: PrepareResult[] }).results[0]!;
+      ((await net.a.send('transfer.prepare', { transfers: [t] })) as { results: PrepareResult[] })
+        .results[0]!;
     const ok = net.transfer();
     const { receipt } = await prepare(ok);
     net.b.mode = 'hang';
@@ -34,7 +35,14 @@ describe('what the hub keeps and logs', () => {
 
     const log = readFileSync(join(net.dataDir, 'logs', 'hub.log'), 'utf8');
     expect(log).toContain('transfer.notify not delivered'); // the log is being written
-    for (const secret of [ok.requestId, silent.requestId, receipt!, net.hub.adminToken, '"jws"', 'Test shop']) {
+    for (const secret of [
+      ok.requestId,
+      silent.requestId,
+      receipt!,
+      net.hub.adminToken,
+      '"jws"',
+      'Test shop',
+    ]) {
       expect(log).not.toContain(secret);
     }
     await net.restartHub({ logger: false });

@@ -94,7 +94,7 @@ describe('liquidity and positions', () => {
       liquidity('bank-a', '1', 'deposit', 'USD'),
     );
     expect([usd.status, usd.body.error.code]).toEqual([422, 'CURRENCY_NOT_SUPPORTED']);
-    for (const value of ['0', '-5', '99999999999999999999']) {
+    for (const value of ['0', '-5', '1.5', '99999999999999999999']) {
       const bad = await net.http<ErrorBody>(
         'POST',
         '/v1/admin/liquidity',
@@ -102,13 +102,6 @@ describe('liquidity and positions', () => {
       );
       expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     }
-    // '1.5' is refused too, but @semops/protocol's minorUnits currently reports it as MALFORMED_JSON.
-    const frac = await net.http<ErrorBody>(
-      'POST',
-      '/v1/admin/liquidity',
-      liquidity('bank-a', '1.5', 'deposit'),
-    );
-    expect(frac.status).toBe(400);
     const dir = await net.http<ErrorBody>('POST', '/v1/admin/liquidity', {
       ...liquidity('bank-a', '1', 'deposit'),
       direction: 'steal',

@@ -36,6 +36,8 @@ export const MAX_TRANSFER_TTL_MS = 24 * 60 * 60_000;
 /** Ledger post/void retried by the sweep when still missing after this long. */
 const LEDGER_RETRY_AFTER_MS = 5_000;
 const SWEEP_LIMIT = 1000;
+/** Most transfers in one `transfer.prepare` message (the protocol's limit). */
+const MAX_BATCH = 500;
 
 export interface StatusEntry {
   readonly transferId: string;
@@ -59,6 +61,11 @@ export interface TransferService {
    * the server listens) it first re-issues the ledger reservation of every open transfer.
    */
   sweep(opts?: { startup?: boolean }): Promise<void>;
+  /**
+   * Asks the payees again about every open reservation (after a restart, when their answers may have been
+   * lost), so that the outcome comes without waiting for expiry. Does not wait for the answers.
+   */
+  resumeForwarding(): void;
   /** Waits for exchanges with payees that outlived the payer's answer. */
   close(): Promise<void>;
 }
@@ -354,6 +361,30 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
     async close() {
       await Promise.allSettled([...background]);
+    },
+
+    resumeForwarding() {
+      const at = now();
+      const groups = new Map<string, TransferPrepare[]>();
+      for (const r of store.allReserved()) {
+        if (r.expiresAt <= at || forwarding.has(r.transferId)) continue;
+        forwarding.add(r.transferId);
+        const t: TransferPrepare = {
+          transferId: r.transferId,
+          requestId: r.requestId,
+          payer: r.payer,
+          payee: r.payee,
+          amount: r.amount,
+          expiresAt: r.expiresAt,
+        };
+        const g = groups.get(r.payee) ?? [];
+        g.push(t);
+        groups.set(r.payee, g);
+      }
+      for (const [payee, transfers] of groups) {
+        for (let i = 0; i < transfers.length; i += MAX_BATCH)
+          void forward(payee, transfers.slice(i, i + MAX_BATCH));
+      }
     },
 
     async sweep(opts = {}) {
