@@ -155,9 +155,10 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     clearInterval(timer);
     await sweeping;
     await app.close();
+    // Abort calls still waiting on processors: everything they would settle is recovered after a restart.
+    await client.close();
     await transfers.close();
     await notifier.close();
-    await client.close();
     await writer.drain();
     await ledger.close();
     replay.close();

@@ -3,7 +3,12 @@
  * into `{ error: { code, message, details? } }` with the code's status, zod parsing, bearer credentials and
  * idempotency keys.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';

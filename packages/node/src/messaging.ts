@@ -88,8 +88,8 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
           dispatcher,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ jws }),
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
+          // undici's own timeouts tick in whole seconds; a signal keeps short deadlines exact.
+          signal: AbortSignal.timeout(timeout),
         });
         status = res.statusCode;
         answer = await res.body.json();
@@ -113,8 +113,7 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
       try {
         const res = await request(url, {
           dispatcher,
-          headersTimeout: defaultTimeout,
-          bodyTimeout: defaultTimeout,
+          signal: AbortSignal.timeout(defaultTimeout),
         });
         const json = await res.body.json();
         if (res.statusCode !== 200) throw errorFromBody(json, res.statusCode);
@@ -124,8 +123,9 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
         throw new SemopsError('PARTICIPANT_UNREACHABLE', `GET ${url} failed.`, undefined, { cause: e });
       }
     },
+    /** Stops the client, aborting requests still in flight (their outcome is settled by reconciliation). */
     async close() {
-      await dispatcher.close();
+      await dispatcher.destroy();
     },
   };
 }

@@ -133,11 +133,15 @@ export const prepareBatch = z.strictObject({ transfers: z.array(transferPrepare)
 
 export const errorInfo = z.strictObject({ code: z.string().max(40), message: z.string().max(300) });
 
-/** Payee PP's answer to a forwarded prepare: fulfil with a signed receipt, or reject. */
+/**
+ * Payee PP's answer to a forwarded prepare: fulfil or reject. The answer travels in the payee's signed
+ * envelope, which is the fulfilment the hub commits on. `receipt` is the payee's signed receipt sealed
+ * (JWE, `{ receipt }`) to the payer processor: it names the merchant, which the hub must not learn.
+ */
 export const fulfilResult = z.strictObject({
   transferId: paymentId,
   decision: z.enum(['FULFIL', 'REJECT']),
-  receipt: compactJws.optional(),
+  receipt: compactJwe.optional(),
   error: errorInfo.optional(),
 });
 export const fulfilBatch = z.strictObject({ results: z.array(fulfilResult).max(500) });
@@ -146,11 +150,11 @@ export type FulfilResult = z.infer<typeof fulfilResult>;
 export const transferState = z.enum(['RESERVED', 'COMMITTED', 'ABORTED', 'UNKNOWN']);
 export type TransferState = z.infer<typeof transferState>;
 
-/** Hub's answer to a prepare, per transfer. */
+/** Hub's answer to a prepare, per transfer; `receipt` is passed on sealed, as the payee made it. */
 export const prepareResult = z.strictObject({
   transferId: paymentId,
   state: transferState,
-  receipt: compactJws.optional(),
+  receipt: compactJwe.optional(),
   error: errorInfo.optional(),
 });
 export const prepareResultBatch = z.strictObject({ results: z.array(prepareResult).max(500) });

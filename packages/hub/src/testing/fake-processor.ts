@@ -25,7 +25,7 @@ import {
 import { createNodeClient, createServer, registerMessageEndpoint, type NodeClient } from '@semops/node';
 import type { AddressInfo } from 'node:net';
 
-export type PrepareMode = 'fulfil' | 'slow-fulfil' | 'reject' | 'hang' | 'bad-receipt';
+export type PrepareMode = 'fulfil' | 'slow-fulfil' | 'reject' | 'hang' | 'no-receipt';
 
 export interface FakeProcessor {
   readonly id: string;
@@ -68,6 +68,16 @@ export async function signReceipt(t: TransferPrepare, processorId: string, key: 
   return signJson(r, key, processorId, RECEIPT_TYP);
 }
 
+/** The receipt sealed to the payer processor, as a payee answers a prepare. */
+export async function sealReceipt(
+  t: TransferPrepare,
+  processorId: string,
+  key: Key,
+  payerKey: Key,
+): Promise<string> {
+  return encryptJson({ receipt: await signReceipt(t, processorId, key) }, payerKey);
+}
+
 export async function createFakeProcessor(opts: {
   id: string;
   hubUrl: () => string;
@@ -81,6 +91,11 @@ export async function createFakeProcessor(opts: {
   const resolveKey = (id: string) => (id === 'hub' ? opts.hubKey() : undefined);
   const seen = new Set<string>();
   const requesterEncryptionKeys = new Map<string, Key>();
+  const sealKeyFor = (id: string): Key => {
+    const k = requesterEncryptionKeys.get(id);
+    if (!k) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No encryption key for ${id}.`);
+    return k;
+  };
   const hanging = new Set<() => void>();
   const app = createServer();
   const client: NodeClient = createNodeClient({ signer, resolveKey, timeoutMs: 5_000 });
@@ -151,17 +166,12 @@ export async function createFakeProcessor(opts: {
                 error: { code: 'REQUEST_ALREADY_PAID', message: 'Already paid.' },
               })),
             };
-          case 'bad-receipt':
+          case 'no-receipt':
             return {
               results: await Promise.all(
-                transfers.map(async (t) => ({
+                transfers.map((t) => ({
                   transferId: t.transferId,
                   decision: 'FULFIL',
-                  receipt: await signReceipt(
-                    { ...t, amount: { ...t.amount, value: '1' } },
-                    opts.id,
-                    signingKey,
-                  ),
                 })),
               ),
             };
@@ -173,7 +183,7 @@ export async function createFakeProcessor(opts: {
                 transfers.map(async (t) => ({
                   transferId: t.transferId,
                   decision: 'FULFIL',
-                  receipt: await signReceipt(t, opts.id, signingKey),
+                  receipt: await sealReceipt(t, opts.id, signingKey, sealKeyFor(t.payer)),
                 })),
               ),
             };

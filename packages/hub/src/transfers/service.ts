@@ -27,7 +27,6 @@ import type { Notifier } from '../notifications/service.js';
 import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
 import { SETTLED, refusalCode, reservation, settlement } from './ledger.js';
-import { receiptMatches } from './receipts.js';
 import { errorInfo, resultOf, withDeadline } from './results.js';
 import { contentHash, type TransferRecord, type TransferStore, type Transition } from './store.js';
 
@@ -242,13 +241,14 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     payee: string,
     transfers: readonly TransferPrepare[],
   ): Promise<Map<string, PrepareResult>> => {
-    const timeoutMs = Math.min(forwardTimeoutMs, Math.min(...transfers.map((t) => t.expiresAt)) - now());
-    const work = exchange(payee, transfers, timeoutMs);
+    const untilExpiry = Math.min(...transfers.map((t) => t.expiresAt)) - now();
+    // The payee may answer until the earliest expiry; the payer waits at most forwardTimeoutMs. An answer
+    // that comes after the payer was answered is still applied (a fulfil before expiry commits) and reaches
+    // the payer by notify.
+    const work = exchange(payee, transfers, untilExpiry);
     background.add(work);
     void work.finally(() => background.delete(work));
-    // The HTTP client's timers are coarse (about 1 s), so the payer's wait is bounded here; an answer that
-    // comes later is still applied (a fulfil before expiry commits) and reaches the payer by notify.
-    return withDeadline(work, timeoutMs);
+    return withDeadline(work, Math.min(forwardTimeoutMs, untilExpiry));
   };
 
   /** Sends the prepare to the payee and applies its answers. */
@@ -289,14 +289,15 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
           reason: a.error?.code ?? 'TRANSFER_REJECTED',
           message: a.error?.message,
         });
-      } else if (a.receipt !== undefined && key && (await receiptMatches(a.receipt, t, key))) {
+      } else if (a.receipt !== undefined) {
+        // The payee's signed envelope is the fulfilment; the receipt inside is sealed to the payer.
         decisions.push({ kind: 'commit', t, receipt: a.receipt });
       } else {
         decisions.push({
           kind: 'abort',
           t,
           reason: 'TRANSFER_REJECTED',
-          message: 'The payee receipt is missing or does not verify.',
+          message: 'The payee fulfilled without a sealed receipt for the payer.',
         });
       }
     }

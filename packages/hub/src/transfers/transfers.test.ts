@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   RECEIPT_TYP,
+  decryptJson,
   newId,
   verifyJson,
   importSigningKey,
@@ -40,8 +41,12 @@ describe('transfer.prepare', () => {
     const t = net.transfer();
     const [r] = await prepare([t]);
     expect(r).toMatchObject({ transferId: t.transferId, state: 'COMMITTED' });
+    // The hub passes the receipt on sealed: only the payer processor can open it.
+    const { receipt: signed } = (await decryptJson(r!.receipt!, net.a.encryptionPrivateKey)) as {
+      receipt: string;
+    };
     const receipt = (await verifyJson(
-      r!.receipt!,
+      signed,
       await importSigningKey(net.b.signing.publicJwk),
       RECEIPT_TYP,
     )) as {
@@ -93,8 +98,8 @@ describe('transfer.prepare', () => {
     ]);
   });
 
-  it('aborts when the payee fulfils with a receipt that does not match', async () => {
-    net.b.mode = 'bad-receipt';
+  it('aborts when the payee fulfils without a sealed receipt for the payer', async () => {
+    net.b.mode = 'no-receipt';
     const before = await net.position('bank-a');
     const t = net.transfer();
     const [r] = await prepare([t]);

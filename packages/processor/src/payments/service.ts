@@ -228,7 +228,7 @@ export function createPaymentService(deps: PaymentDeps) {
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
       if (f.decision === 'FULFIL' && f.receipt) {
-        await settle(p.id, 'COMMITTED', undefined, f.receipt);
+        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(f.receipt, p));
         await deps.requests.commit(p.id);
       } else {
         await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
@@ -259,10 +259,14 @@ export function createPaymentService(deps: PaymentDeps) {
     return paymentView(row(p.id)!);
   }
 
-  /** Verifies the payee processor's receipt; a bad one is logged and dropped (the hub's commit stands). */
-  async function checkedReceipt(jws: string | undefined, p: PaymentRow): Promise<string | undefined> {
-    if (!jws) return undefined;
+  /**
+   * Opens and verifies the payee processor's sealed receipt; a bad one is logged and dropped (the hub's
+   * commit stands). Returns the signed receipt (JWS) the customer keeps.
+   */
+  async function checkedReceipt(sealed: string | undefined, p: PaymentRow): Promise<string | undefined> {
+    if (!sealed) return undefined;
     try {
+      const { receipt: jws } = (await decryptJson(sealed, deps.encryptionKey)) as { receipt: string };
       const key = await deps.hub.resolveKey(p.payee);
       const r = receiptSchema.parse(key ? await verifyJson(jws, key, RECEIPT_TYP) : undefined);
       if (r.paymentId === p.id && r.amount.value === p.amount && r.processorId === p.payee) return jws;

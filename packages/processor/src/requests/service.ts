@@ -205,6 +205,11 @@ export function createRequestService(deps: RequestDeps) {
     if (r) events.emit(requestId, await view(r));
   }
 
+  /** The receipt names the merchant: it travels sealed to the payer processor, past the hub. */
+  async function seal(receipt: string, payer: string): Promise<string> {
+    return encryptJson({ receipt }, await deps.encryptionKeyOf(payer));
+  }
+
   function findByRef(ref: RequestRef): RequestRow {
     let r: RequestRow | undefined;
     if ('shortCode' in ref) {
@@ -342,7 +347,11 @@ export function createRequestService(deps: RequestDeps) {
           return reject(new SemopsError('TRANSFER_CONFLICT'));
         }
         if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
-        return { transferId: p.transferId, decision: 'FULFIL', receipt: existing.receipt };
+        return {
+          transferId: p.transferId,
+          decision: 'FULFIL',
+          receipt: await seal(existing.receipt, p.payer),
+        };
       }
       try {
         if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
@@ -384,7 +393,7 @@ export function createRequestService(deps: RequestDeps) {
           );
         })();
         await publish(r.id);
-        return { transferId: p.transferId, decision: 'FULFIL', receipt: jws };
+        return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
       } catch (e) {
         if (e instanceof SemopsError) return reject(e);
         throw e;
