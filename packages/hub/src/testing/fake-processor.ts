@@ -168,12 +168,7 @@ export async function createFakeProcessor(opts: {
             };
           case 'no-receipt':
             return {
-              results: await Promise.all(
-                transfers.map((t) => ({
-                  transferId: t.transferId,
-                  decision: 'FULFIL',
-                })),
-              ),
+              results: transfers.map((t) => ({ transferId: t.transferId, decision: 'FULFIL' })),
             };
           case 'slow-fulfil':
           case 'fulfil':

@@ -276,7 +276,6 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     if (answers.length === 0) return out;
 
     const byId = new Map(transfers.map((t) => [t.transferId, t]));
-    const key = participants.signingKey(payee);
     const decisions: Decision[] = [];
     for (const a of answers) {
       const t = byId.get(a.transferId);
