@@ -219,6 +219,8 @@ export class Wallet {
     readonly customerId: string,
     private readonly deviceKey: Key,
     private readonly processorKey: Key,
+    /** The device private key as a JWK, kept only so the CLI can save its demo wallets. */
+    private readonly deviceJwk: JWK,
   ) {}
 
   /** Enrols a new device with the activation code the processor gave the customer. */
@@ -245,18 +247,18 @@ export class Wallet {
       res.customer.id,
       await importSigningKey(keys.privateJwk),
       processorKey,
+      keys.privateJwk,
     );
   }
 
   /** Saves what the phone keeps (device id, token, private key) so the CLI can pay later. */
-  async export(): Promise<SavedWallet> {
-    const { exportJWK } = await import('jose');
+  export(): SavedWallet {
     return {
       url: this.url,
       deviceId: this.deviceId,
       accessToken: this.accessToken,
       customerId: this.customerId,
-      deviceKey: await exportJWK(this.deviceKey),
+      deviceKey: this.deviceJwk,
     };
   }
 
@@ -269,6 +271,7 @@ export class Wallet {
       saved.customerId,
       await importSigningKey(saved.deviceKey),
       await importEncryptionKey(info.encryptionKey),
+      saved.deviceKey,
     );
   }
 

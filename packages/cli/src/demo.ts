@@ -69,7 +69,7 @@ export async function seed(net: Network): Promise<DemoState> {
       processorId: c.processorId,
       customerId: created.customerId,
       pin: '1234',
-      wallet: await wallet.export(),
+      wallet: wallet.export(),
     });
   }
   for (const m of MERCHANTS) {
@@ -93,7 +93,13 @@ export async function runDemo(dir: string, basePort: number): Promise<void> {
     hubPort: basePort,
     processors: DEMO_PROCESSORS.map((p, i) => ({ ...p, port: basePort + 1 + i })),
   });
-  const state = await seed(net);
+  let state: DemoState;
+  try {
+    state = await seed(net);
+  } catch (e) {
+    await net.stop();
+    throw e;
+  }
   const lines: string[] = [];
   lines.push('', 'SEMOPS demo network is running:', '');
   lines.push(`  hub      ${net.hub.url}   (data: ${net.hub.dataDir})`);
