@@ -14,7 +14,7 @@ import {
   createServer,
   loadOrCreateKeys,
   loadOrCreateSecret,
-  openSqlite,
+  openStore,
   registerMessageEndpoint,
 } from '@semops/node';
 import { createDirectoryService } from './directory/service.js';
@@ -84,13 +84,18 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     logger = { level: 'info', file: join(opts.dataDir, 'logs', 'hub.log') };
   }
 
-  const db = openSqlite(join(opts.dataDir, 'hub.db'));
+  const store = await openStore({ dataDir: opts.dataDir, name: 'hub' });
+  if (!store.sqlite) {
+    await store.close();
+    throw new Error('The hub runs on SQLite only for now: unset SEMOPS_DATABASE_URL or point it at a file.');
+  }
+  const db = store.sqlite;
   // Checkpoint the WAL less often (40 MB instead of 4 MB): at thousands of commits a second the default
   // checkpoints (each with an fsync of the database file) cost more than the commits. Durability is unchanged.
   db.pragma('wal_autocheckpoint = 10000');
   const ledger = await createSqliteLedger({ db, clock: now });
   const writer = createWriter(db);
-  const replay = createReplayGuard(db, { now });
+  const replay = await createReplayGuard(store, { now });
   const app = createServer({ logger });
   const signer = { id: HUB_ID, key: keys.signingKey };
 
@@ -120,7 +125,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const requests = createRequestRouter({ participants, client });
 
   registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
-  registerPositionRoutes(app, { positions, adminToken, idempotency: createIdempotencyStore(db) });
+  registerPositionRoutes(app, { positions, adminToken, idempotency: await createIdempotencyStore(store) });
   registerTransferRoutes(app, { transfers, adminToken });
   registerMessageEndpoint(app, {
     signer,
@@ -161,8 +166,8 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     await notifier.close();
     await writer.drain();
     await ledger.close();
-    replay.close();
-    db.close();
+    await replay.close();
+    await store.close();
   };
 
   return {

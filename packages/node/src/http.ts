@@ -12,8 +12,7 @@ import Fastify, {
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
-import type { Db } from './sqlite.js';
-import { migrate } from './sqlite.js';
+import { migrateStore, type Store } from './store.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -112,17 +111,36 @@ export interface IdempotencyStore {
   run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T>;
 }
 
-/** Idempotency keys kept in the node's SQLite database. Errors are not stored, so a failed call can be retried. */
-export function createIdempotencyStore(db: Db): IdempotencyStore {
-  migrate(db, 'idempotency', [
-    `CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
-       response TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key))`,
-  ]);
-  const get = db.prepare('SELECT body_hash, response FROM idempotency_keys WHERE scope = ? AND key = ?');
-  const put = db.prepare(
-    'INSERT OR IGNORE INTO idempotency_keys (scope, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
-  );
+/**
+ * Idempotency keys kept in the node's store. Errors are not stored, so a failed call can be retried. Two
+ * concurrent calls with one key in one process wait for each other; across instances the primary key
+ * decides and the loser returns the stored response.
+ */
+export async function createIdempotencyStore(store: Store): Promise<IdempotencyStore> {
+  await migrateStore(store, 'idempotency', {
+    '0001_idempotency_keys': {
+      async up(db) {
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('body_hash', 'text', (c) => c.notNull())
+          .addColumn('response', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+          .execute();
+      },
+    },
+  });
+  const { db } = store;
   const inflight = new Map<string, Promise<unknown>>();
+  const find = async (scope: string, key: string) =>
+    (await db
+      .selectFrom('idempotency_keys')
+      .select(['body_hash', 'response'])
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .executeTakeFirst()) as { body_hash: string; response: string } | undefined;
   return {
     async run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
       if (key === undefined) return fn();
@@ -135,10 +153,8 @@ export function createIdempotencyStore(db: Db): IdempotencyStore {
       const hash = sha256(JSON.stringify(body ?? null));
       const id = `${scope}\u0000${key}`;
       const running = inflight.get(id);
-      if (running) {
-        await running.catch(() => undefined);
-      }
-      const row = get.get(scope, key) as { body_hash: string; response: string } | undefined;
+      if (running) await running.catch(() => undefined);
+      const row = await find(scope, key);
       if (row) {
         if (row.body_hash !== hash) throw new SemopsError('IDEMPOTENCY_CONFLICT');
         return JSON.parse(row.response) as T;
@@ -147,7 +163,11 @@ export function createIdempotencyStore(db: Db): IdempotencyStore {
       inflight.set(id, p);
       try {
         const result = await p;
-        put.run(scope, key, hash, JSON.stringify(result), Date.now());
+        await db
+          .insertInto('idempotency_keys')
+          .values({ scope, key, body_hash: hash, response: JSON.stringify(result), created_at: Date.now() })
+          .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+          .execute();
         return result;
       } finally {
         inflight.delete(id);

@@ -7,3 +7,4 @@ export * from './sqlite.js';
 export * from './replay.js';
 export * from './http.js';
 export * from './messaging.js';
+export * from './store.js';

@@ -12,7 +12,7 @@ import {
   createServer,
   loadOrCreateKeys,
   loadOrCreateSecret,
-  openSqlite,
+  openStore,
   registerMessageEndpoint,
   requireAdmin,
 } from '@semops/node';
@@ -79,7 +79,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     opts.directoryKey ?? process.env.SEMOPS_DIRECTORY_KEY,
   );
 
-  const db = openSqlite(join(opts.dataDir, `${opts.id}.db`));
+  const store = await openStore({ dataDir: opts.dataDir, name: opts.id });
+  if (!store.sqlite) {
+    await store.close();
+    throw new Error('The processor runs on SQLite only for now: unset SEMOPS_DATABASE_URL or point it at a file.');
+  }
+  const db = store.sqlite;
   migrateProcessor(db);
   const ledger = await createSqliteLedger({ db });
   const app = createServer({
@@ -113,7 +118,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const settlementAccount = systemAccount('settlement');
   const fundingAccount = systemAccount('funding');
 
-  const idempotency = createIdempotencyStore(db);
+  const idempotency = await createIdempotencyStore(store);
   const customers = createCustomerService({
     db,
     ledger,
@@ -177,7 +182,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });
-  const replay = createReplayGuard(db);
+  const replay = await createReplayGuard(store);
   registerMessageEndpoint(app, {
     signer,
     resolveKey: (id) => hub.resolveKey(id),
@@ -239,9 +244,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       directory.stop();
       await app.close();
       await hub.close();
-      replay.close();
+      await replay.close();
       await ledger.close();
-      db.close();
+      await store.close();
     },
   };
 }

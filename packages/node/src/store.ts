@@ -1,0 +1,140 @@
+/**
+ * Where a node keeps its tables: an embedded SQLite file (the default, zero set-up) or PostgreSQL (production,
+ * several instances of a node on one database). `SEMOPS_DATABASE_URL` chooses: `postgres://…` selects
+ * PostgreSQL with one schema per node; anything else is a SQLite file path. Tables other than the ledger's
+ * are reached through Kysely, whose migrator applies each component's numbered migrations at start-up.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import pg from 'pg';
+import { openSqlite, type Db } from './sqlite.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** The tables of a node; typed per component with Kysely's generic queries. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each component types its own tables
+export type AnyDb = Kysely<any>;
+
+export interface Store {
+  readonly engine: Engine;
+  readonly db: AnyDb;
+  /** The SQLite connection (for the SQLite ledger), when engine is sqlite. */
+  readonly sqlite?: Db;
+  /** The PostgreSQL pool and schema (for the PostgreSQL ledger), when engine is postgres. */
+  readonly pg?: { readonly pool: pg.Pool; readonly schema: string };
+  /** A description safe to print (no password). */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…` or a SQLite file path; default `SEMOPS_DATABASE_URL`, then `<dataDir>/<name>.db`. */
+  readonly url?: string;
+  readonly dataDir: string;
+  /** The node id; names the SQLite file and the PostgreSQL schema. */
+  readonly name: string;
+  /** PostgreSQL pool size. */
+  readonly poolSize?: number;
+}
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(ql)?:\/\//.test(url);
+}
+
+/** A node id as a PostgreSQL schema name: `bank-a` → `bank_a`. */
+export function schemaName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const url = opts.url ?? process.env.SEMOPS_DATABASE_URL;
+  if (isPostgresUrl(url)) {
+    const schema = schemaName(opts.name);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await admin.end();
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      options: `-c search_path="${schema}"`,
+    });
+    const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    const u = new URL(url);
+    return {
+      engine: 'postgres',
+      db,
+      pg: { pool, schema },
+      where: `postgres://${u.host}${u.pathname} schema ${schema}`,
+      async close() {
+        await db.destroy();
+      },
+    };
+  }
+  const path = url ?? join(opts.dataDir, `${opts.name}.db`);
+  mkdirSync(dirname(path), { recursive: true });
+  const sqlite = openSqlite(path);
+  const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: sqlite as Database.Database }) });
+  return {
+    engine: 'sqlite',
+    db,
+    sqlite,
+    where: path,
+    async close() {
+      // Kysely's SQLite driver closes the connection it was given.
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Applies a component's migrations (named `0001_…`, `0002_…`, in order) once each, recorded in its own
+ * table `<component>_migrations`. Fails loudly when a migration fails: a node never runs on a half-migrated
+ * schema.
+ */
+export async function migrateStore(
+  store: Store,
+  component: string,
+  migrations: Readonly<Record<string, Migration>>,
+): Promise<void> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
+    migrationTableName: `${component}_migrations`,
+    migrationLockTableName: `${component}_migrations_lock`,
+    ...(store.pg ? { migrationTableSchema: store.pg.schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`${component} migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The PostgreSQL test database: `SEMOPS_TEST_PG_URL` or the local default. */
+export function testPostgresUrl(): string {
+  return process.env.SEMOPS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+}
+
+/** True when PostgreSQL answers at `url` within a second. */
+export async function postgresReachable(url: string = testPostgresUrl()): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export { sql };
