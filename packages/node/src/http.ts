@@ -140,7 +140,7 @@ export async function createIdempotencyStore(store: Store): Promise<IdempotencyS
       .select(['body_hash', 'response'])
       .where('scope', '=', scope)
       .where('key', '=', key)
-      .executeTakeFirst()) as { body_hash: string; response: string } | undefined;
+      .executeTakeFirst());
   return {
     async run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
       if (key === undefined) return fn();

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import { openSqlite, type Db } from './sqlite.js';
@@ -79,7 +79,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const path = url ?? join(opts.dataDir, `${opts.name}.db`);
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = openSqlite(path);
-  const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: sqlite as Database.Database }) });
+  const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     engine: 'sqlite',
     db,
