@@ -134,13 +134,16 @@ export async function createIdempotencyStore(store: Store): Promise<IdempotencyS
   });
   const { db } = store;
   const inflight = new Map<string, Promise<unknown>>();
-  const find = async (scope: string, key: string) =>
-    (await db
+  const find = async (
+    scope: string,
+    key: string,
+  ): Promise<{ body_hash: string; response: string } | undefined> =>
+    db
       .selectFrom('idempotency_keys')
       .select(['body_hash', 'response'])
       .where('scope', '=', scope)
       .where('key', '=', key)
-      .executeTakeFirst());
+      .executeTakeFirst();
   return {
     async run<T>(scope: string, key: string | undefined, body: unknown, fn: () => Promise<T>): Promise<T> {
       if (key === undefined) return fn();
