@@ -391,7 +391,7 @@ export function createPaymentService(deps: PaymentDeps) {
           t.reference,
           a.amount.value,
           t.currency,
-          Math.min(t0 + deps.transferTtlMs, t.expiresAt + deps.transferTtlMs),
+          t0 + deps.transferTtlMs,
           t0,
           t0,
         );
