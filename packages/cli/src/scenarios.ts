@@ -2,12 +2,12 @@
  * `semops scenarios`: every payment situation of the core network, run against a fresh network through the
  * public HTTP APIs only, each followed by a check that money is conserved across all nodes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECEIPT_TYP, formatMoney, importSigningKey, verifyJson, type MoneyWire } from '@semops/protocol';
 import { MerchantClient, Wallet } from './clients.js';
-import { codeOf } from './http.js';
+import { call, codeOf } from './http.js';
 import { startNetwork, type Network } from './network.js';
 
 export interface ScenarioResult {
@@ -381,7 +381,105 @@ export const SCENARIOS: readonly Scenario[] = [
       return `payee stopped → PENDING with 15.00 reserved → ${p.error}; reservation voided`;
     },
   },
+  {
+    name: 'SMS payment: PAY <code> then PIN',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 100_00n);
+      const m = await ctx.merchant('mno-b', 'Café Central');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(12_50n), reference: 'sms-1' });
+      const gw = operatorGateway(ctx, 'bank-a');
+      const ask = await gw.sms(c.phone, `PAY ${req.shortCode}`);
+      expect(
+        /^Pay 12\.50 EUR to Cafe Central, Wien .*PIN within 2 minutes/.test(ask),
+        `PAY answered: ${ask}`,
+      );
+      expect((await c.wallet.balance()) === 100_00n, 'charged before the PIN');
+      const done = await gw.sms(c.phone, '1234');
+      expect(/^Paid 12\.50 EUR to Cafe Central, Wien\. Receipt rct_/.test(done), `PIN answered: ${done}`);
+      const again = await gw.sms(c.phone, '1234');
+      expect(/No payment is waiting/.test(again), `second PIN answered: ${again}`);
+      const bal = await c.wallet.balance();
+      expect(bal === 87_50n, `customer balance ${bal}`);
+      expect((await m.client.request(req.id)).status === 'PAID', 'request not paid');
+      expect((await ctx.merchantBalance('mno-b', m)) === 12_50n, 'merchant not paid 12.50');
+      const texts = await gw.texts(c.phone);
+      expect(texts.length === 6, `${texts.length} texts stored`);
+      expect(!texts.some((x) => /(^|\D)1234(\D|$)/.test(x.text)), 'the PIN appears in a stored SMS');
+      expect(texts.filter((x) => x.direction === 'in' && x.text === '****').length === 2, 'PIN not redacted');
+      return `PAY ${req.shortCode} → "${ask.slice(0, 40)}…"; PIN → paid 12.50 EUR bank-a → mno-b; ${texts.length} texts stored, PIN in none`;
+    },
+  },
+  {
+    name: 'USSD payment: pay merchant by code',
+    async run(ctx) {
+      const c = await ctx.customer('mno-b', 50_00n);
+      const m = await ctx.merchant('bank-a', 'Ticket Office');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(7_80n), reference: 'ussd-1' });
+      const gw = operatorGateway(ctx, 'mno-b');
+      const session = `scenario-${Date.now()}`;
+      const screens: string[] = [];
+      for (const text of ['', '2', `2*${req.shortCode}`, `2*${req.shortCode}*1234`]) {
+        screens.push(await gw.ussd(session, c.phone, text));
+      }
+      const [menu, askCode, confirm, done] = screens;
+      expect(menu?.startsWith('CON ') && menu.includes('2 Pay merchant'), `menu: ${menu}`);
+      expect(askCode === 'CON Enter merchant code:\n0 Back', `code screen: ${askCode}`);
+      expect(confirm?.startsWith('CON Pay 7.80 EUR to Ticket Office, Wien?'), `confirm screen: ${confirm}`);
+      expect(
+        /^END Paid 7\.80 EUR to Ticket Office, Wien\. Receipt rct_/.test(done ?? ''),
+        `final screen: ${done}`,
+      );
+      expect(
+        screens.every((x) => [...x].length <= 160),
+        'a screen is longer than 160 characters',
+      );
+      expect(!screens.some((x) => x.includes('1234')), 'a screen shows the PIN');
+      const retry = await gw.ussd(session, c.phone, `2*${req.shortCode}*1234`);
+      expect(retry === done, `gateway retry answered: ${retry}`);
+      const bal = await c.wallet.balance();
+      expect(bal === 42_20n, `customer balance ${bal}`);
+      expect((await m.client.request(req.id)).status === 'PAID', 'request not paid');
+      expect((await ctx.merchantBalance('bank-a', m)) === 7_80n, 'merchant not paid 7.80');
+      return `*384# → 2 → ${req.shortCode} → PIN: paid 7.80 EUR mno-b → bank-a in 4 screens (≤160 chars, PIN never shown); retry paid nothing more`;
+    },
+  },
 ];
+
+/**
+ * The operator's SMS and USSD gateway as a scenario drives it: the processor's webhooks, authenticated
+ * with the gateway secret from the processor's data directory, and the operator's list of stored texts.
+ */
+function operatorGateway(ctx: Ctx, processorId: string) {
+  const p = ctx.processor(processorId);
+  const token = readFileSync(join(p.dataDir, 'secrets', 'sms-gateway-token.secret'), 'utf8').trim();
+  const headers = { 'x-gateway-token': token };
+  return {
+    async sms(from: string, text: string): Promise<string> {
+      const r = await call<{ replies?: string[] }>('POST', `${p.url}/v1/channels/sms/inbound`, {
+        headers,
+        body: { from, to: '22555', text },
+      });
+      expect(r.status === 200, `SMS webhook answered ${r.status}`);
+      return r.body.replies?.[0] ?? '';
+    },
+    async ussd(sessionId: string, phoneNumber: string, text: string): Promise<string> {
+      const r = await call<string>('POST', `${p.url}/v1/channels/ussd`, {
+        headers,
+        body: { sessionId, serviceCode: '*384#', phoneNumber, text },
+      });
+      expect(r.status === 200 && typeof r.body === 'string', `USSD webhook answered ${r.status}`);
+      return r.body;
+    },
+    async texts(phone: string): Promise<Array<{ direction: string; text: string }>> {
+      const r = await call<{ messages: Array<{ direction: string; text: string }> }>(
+        'GET',
+        `${p.url}/v1/admin/sms?phone=${encodeURIComponent(phone)}&limit=500`,
+        { token: p.adminToken },
+      );
+      return r.body.messages;
+    },
+  };
+}
 
 /** Runs every scenario against a fresh network in a temporary directory. */
 export async function runScenarios(

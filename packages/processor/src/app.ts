@@ -31,6 +31,8 @@ import { registerPaymentRoutes } from './payments/routes.js';
 import { createWebhookService } from './webhooks/service.js';
 import { createDirectorySync } from './hub/directory.js';
 import { ledgerSummary } from './ledger-summary.js';
+import { registerChannelRoutes } from './channels/routes.js';
+import { registerWebPages } from './web.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -182,6 +184,17 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });
+  await registerChannelRoutes(app, {
+    db,
+    dataDir: opts.dataDir,
+    customers,
+    payments,
+    ledger,
+    adminToken,
+    now,
+    log,
+  });
+  await registerWebPages(app);
   const replay = await createReplayGuard(store);
   registerMessageEndpoint(app, {
     signer,

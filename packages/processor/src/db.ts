@@ -122,6 +122,42 @@ CREATE TABLE directory_aliases (
 );
 `;
 
+/** SMS and USSD channels (`src/channels`). No PIN is ever stored here: see channels/sms/store.ts. */
+const V2_CHANNELS = `
+-- Texts kept by the default SMS gateway adapter, both ways. An inbound PIN is stored as '****'.
+CREATE TABLE sms_messages (
+  id INTEGER PRIMARY KEY,
+  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  phone TEXT NOT NULL,
+  service TEXT NOT NULL,
+  text TEXT NOT NULL,
+  gateway_id TEXT UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX sms_messages_phone ON sms_messages(phone, id);
+-- A PAY by SMS waiting for its PIN in a separate message: one per phone, lives two minutes.
+CREATE TABLE sms_confirmations (
+  phone TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  request_id TEXT NOT NULL,
+  payee TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  currency TEXT NOT NULL,
+  merchant TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- USSD sessions that reached their final action (payment, PIN change), so that a gateway retry of the
+-- same session gets the first answer instead of acting twice.
+CREATE TABLE ussd_sessions (
+  session_id TEXT PRIMARY KEY,
+  phone TEXT NOT NULL,
+  reply TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX ussd_sessions_created ON ussd_sessions(created_at);
+`;
+
 export function migrateProcessor(db: Db): void {
-  migrate(db, 'processor', [V1]);
+  migrate(db, 'processor', [V1, V2_CHANNELS]);
 }

@@ -41,12 +41,19 @@ function field(id: string, value: string): string {
 
 /** Merchant name and city allow a restricted character set; keep printable ASCII. */
 function clean(text: string, max: number): string {
+  // Trim after cutting too, so that decoding and encoding again gives the same payload.
   const ascii = text
     .normalize('NFKD')
     .replace(/[^\x20-\x7e]/g, '')
-    .trim();
-  return (ascii || '-').slice(0, max);
+    .trim()
+    .slice(0, max)
+    .trimEnd();
+  return ascii || '-';
 }
+
+/** EMV MPM limits: a whole payload holds at most 512 characters; field 54 (amount) at most 13. */
+const MAX_PAYLOAD = 512;
+const MAX_AMOUNT_CHARS = 13;
 
 /** Encodes a payment as an EMV MPM payload string (what the QR code holds). */
 export function encodeEmvQr(p: EmvPayment): string {
@@ -59,7 +66,9 @@ export function encodeEmvQr(p: EmvPayment): string {
     field('26', template) +
     field('52', p.category) +
     field('53', cur.numeric);
-  if (p.amount !== undefined) s += field('54', formatAmount(p.amount, p.currency));
+  // An amount too long for field 54 is left out: the signed request the wallet fetches carries it anyway.
+  const amount = p.amount === undefined ? undefined : formatAmount(p.amount, p.currency);
+  if (amount !== undefined && amount.length <= MAX_AMOUNT_CHARS) s += field('54', amount);
   s +=
     field('58', p.country) + field('59', clean(p.merchantName, 25)) + field('60', clean(p.merchantCity, 15));
   if (p.reference) s += field('62', field('05', clean(p.reference, 25)));
@@ -67,7 +76,14 @@ export function encodeEmvQr(p: EmvPayment): string {
   return s + crc16(s);
 }
 
-/** Splits a TLV string into its fields, strictly. */
+function invalid(reason: string): SemopsError {
+  return new SemopsError('CODE_INVALID', reason);
+}
+
+/**
+ * Splits an ID-length-value string into its fields, strictly: two-digit ids and lengths, no empty or
+ * repeated field, nothing left over. Lengths count characters (Unicode code points), as EMV does.
+ */
 export function parseTlv(s: string): Map<string, string> {
   const out = new Map<string, string>();
   const chars = [...s];
@@ -75,35 +91,65 @@ export function parseTlv(s: string): Map<string, string> {
   while (i < chars.length) {
     const id = chars.slice(i, i + 2).join('');
     const lenText = chars.slice(i + 2, i + 4).join('');
-    if (!/^\d{2}$/.test(id) || !/^\d{2}$/.test(lenText))
-      throw new SemopsError('CODE_INVALID', 'Bad EMV field header.');
+    if (!/^\d{2}$/.test(id) || !/^\d{2}$/.test(lenText)) throw invalid('Bad EMV field header.');
     const len = Number(lenText);
-    if (i + 4 + len > chars.length)
-      throw new SemopsError('CODE_INVALID', `EMV field ${id} runs past the end.`);
-    if (out.has(id)) throw new SemopsError('CODE_INVALID', `EMV field ${id} appears twice.`);
+    if (len === 0) throw invalid(`EMV field ${id} is empty.`);
+    if (i + 4 + len > chars.length) throw invalid(`EMV field ${id} runs past the end.`);
+    if (out.has(id)) throw invalid(`EMV field ${id} appears twice.`);
     out.set(id, chars.slice(i + 4, i + 4 + len).join(''));
     i += 4 + len;
   }
   return out;
 }
 
-/** Decodes and checks an EMV payload; throws CODE_INVALID with a reason when anything is off. */
-export function decodeEmvQr(payload: string): EmvPayment {
-  if (typeof payload !== 'string' || payload.length < 30 || payload.length > 512) {
-    throw new SemopsError('CODE_INVALID', 'Not an EMV QR payload.');
-  }
-  if (!payload.startsWith('000201'))
-    throw new SemopsError('CODE_INVALID', 'EMV payload must start with 000201.');
-  const crcAt = payload.length - 8;
-  if (payload.slice(crcAt, crcAt + 4) !== '6304')
-    throw new SemopsError('CODE_INVALID', 'EMV CRC field 63 missing.');
-  if (crc16(payload.slice(0, crcAt + 4)) !== payload.slice(crcAt + 4).toUpperCase()) {
-    throw new SemopsError('CODE_INVALID', 'EMV CRC does not match; the code is damaged.');
-  }
+/** Templates (EMV MPM): merchant account information, additional data, language, unreserved. */
+function isTemplate(id: string): boolean {
+  const n = Number(id);
+  return (n >= 26 && n <= 51) || n === 62 || n === 64 || (n >= 80 && n <= 99);
+}
+
+/**
+ * Reads any EMV merchant-presented payload (SEMOPS or another scheme's) and checks its structure: field 00
+ * first with value 01, every field and template well formed, field 63 last holding the CRC-16 of everything
+ * before its value. Returns the top-level fields in order; throws CODE_INVALID with a reason.
+ * @example decodeEmvFields(qr).get('59') // the merchant name
+ */
+export function decodeEmvFields(payload: string): Map<string, string> {
+  if (typeof payload !== 'string' || payload.length === 0) throw invalid('Not an EMV QR payload.');
+  if ([...payload].length > MAX_PAYLOAD) throw invalid('An EMV payload holds at most 512 characters.');
+  if (!payload.startsWith('000201')) throw invalid('EMV payload must start with 000201.');
   const f = parseTlv(payload);
-  const poi = f.get('01');
-  if (poi !== '11' && poi !== '12')
-    throw new SemopsError('CODE_INVALID', 'EMV point of initiation must be 11 or 12.');
+  const ids = [...f.keys()];
+  if (ids.at(-1) !== '63' || !payload.endsWith(`6304${f.get('63') ?? ''}`)) {
+    throw invalid('EMV CRC field 63 missing or not last.');
+  }
+  const crc = f.get('63') ?? '';
+  if (!/^[0-9A-Fa-f]{4}$/.test(crc)) throw invalid('EMV CRC field 63 must be 4 hex digits.');
+  if (crc16(payload.slice(0, -4)) !== crc.toUpperCase()) {
+    throw invalid('EMV CRC does not match; the code is damaged.');
+  }
+  for (const [id, value] of f) {
+    if (!isTemplate(id)) continue;
+    try {
+      parseTlv(value);
+    } catch (e) {
+      throw invalid(`EMV template ${id} is malformed: ${(e as Error).message}`);
+    }
+  }
+  return f;
+}
+
+function required(f: Map<string, string>, id: string, what: string): string {
+  const v = f.get(id);
+  if (v === undefined) throw invalid(`EMV field ${id} (${what}) is missing.`);
+  return v;
+}
+
+/** Decodes and checks a SEMOPS EMV payload; throws CODE_INVALID with a reason when anything is off. */
+export function decodeEmvQr(payload: string): EmvPayment {
+  const f = decodeEmvFields(payload);
+  const poi = required(f, '01', 'point of initiation');
+  if (poi !== '11' && poi !== '12') throw invalid('EMV point of initiation must be 11 or 12.');
   let tpl: Map<string, string> | undefined;
   for (let id = 26; id <= 51; id++) {
     const v = f.get(String(id));
@@ -114,22 +160,29 @@ export function decodeEmvQr(payload: string): EmvPayment {
       break;
     }
   }
-  if (!tpl) throw new SemopsError('CODE_INVALID', 'This QR code is not a SEMOPS payment code.');
+  if (!tpl) throw invalid('This QR code is not a SEMOPS payment code.');
   const processorId = tpl.get('01');
   const requestId = tpl.get('02');
-  if (!processorId || !requestId)
-    throw new SemopsError('CODE_INVALID', 'SEMOPS template lacks processor or request.');
-  const cur = currencyByNumeric(f.get('53') ?? '');
-  if (!cur) throw new SemopsError('CODE_INVALID', 'EMV currency (field 53) is missing or unknown.');
+  if (!processorId || !requestId) throw invalid('SEMOPS template lacks processor or request.');
+  const cur = currencyByNumeric(required(f, '53', 'currency'));
+  if (!cur) throw invalid('EMV currency (field 53) is unknown.');
   const amountText = f.get('54');
   let amount: bigint | undefined;
   if (amountText !== undefined) {
+    if (amountText.length > MAX_AMOUNT_CHARS || !/^\d+(\.\d+)?$/.test(amountText)) {
+      throw invalid('EMV amount (field 54) is not a valid amount.');
+    }
     try {
       amount = parseAmount(amountText, cur.code);
     } catch {
-      throw new SemopsError('CODE_INVALID', 'EMV amount (field 54) is not a valid amount.');
+      throw invalid('EMV amount (field 54) is not a valid amount.');
     }
+    if (amount === 0n) throw invalid('EMV amount (field 54) must be more than zero.');
   }
+  const category = required(f, '52', 'merchant category');
+  const country = required(f, '58', 'country');
+  const merchantName = required(f, '59', 'merchant name');
+  const merchantCity = required(f, '60', 'merchant city');
   const extra = f.get('62');
   const reference = extra ? parseTlv(extra).get('05') : undefined;
   return {
@@ -138,10 +191,10 @@ export function decodeEmvQr(payload: string): EmvPayment {
     requestId,
     currency: cur.code,
     ...(amount === undefined ? {} : { amount }),
-    merchantName: f.get('59') ?? '',
-    merchantCity: f.get('60') ?? '',
-    category: f.get('52') ?? '0000',
-    country: f.get('58') ?? '',
+    merchantName,
+    merchantCity,
+    category,
+    country,
     ...(reference === undefined ? {} : { reference }),
   };
 }

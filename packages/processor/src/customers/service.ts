@@ -104,6 +104,10 @@ export function createCustomerService(deps: CustomerDeps) {
   );
   const pinOk = db.prepare('UPDATE customers SET pin_attempts = 0 WHERE id = ? AND pin_attempts <> 0');
   const unlock = db.prepare('UPDATE customers SET pin_attempts = 0, pin_locked = 0 WHERE id = ?');
+  const setPin = db.prepare('UPDATE customers SET pin_hash = ? WHERE id = ?');
+  const blockDeviceStmt = db.prepare(
+    "UPDATE devices SET status = 'blocked' WHERE id = ? AND customer_id = ? AND status = 'active'",
+  );
   const deviceCache = new Map<string, Device>();
 
   function row(id: string): CustomerRow {
@@ -137,6 +141,12 @@ export function createCustomerService(deps: CustomerDeps) {
   return {
     get(id: string): Customer {
       return toCustomer(row(id));
+    },
+
+    /** The customer holding a phone number (E.164), if any: SMS and USSD know the customer by the SIM. */
+    findByPhone(phone: string): Customer | undefined {
+      const r = byPhone.get(phone) as CustomerRow | undefined;
+      return r ? toCustomer(r) : undefined;
     },
 
     /** Creates a customer with an account and returns a one-time activation code for the first device. */
@@ -257,6 +267,29 @@ export function createCustomerService(deps: CustomerDeps) {
     unlockPin(id: string): void {
       row(id);
       unlock.run(id);
+    },
+
+    /**
+     * Changes the PIN after checking the current one (a wrong one counts a try, as for a payment). The new
+     * PIN is 4 to 6 digits and differs from the current one.
+     */
+    changePin(customerId: string, oldPin: string, newPin: string): void {
+      if (!/^\d{4,6}$/.test(newPin)) throw new SemopsError('PIN_FORMAT');
+      this.checkPin(customerId, oldPin);
+      if (newPin === oldPin) {
+        throw new SemopsError('VALIDATION_FAILED', 'The new PIN must differ from the current one.');
+      }
+      setPin.run(pins.hash(customerId, newPin), customerId);
+    },
+
+    /**
+     * Blocks a device at once (lost or stolen phone): its access token stops working and any later approval
+     * it signs is refused with DEVICE_BLOCKED. The customer enrols a new device with a new activation code.
+     */
+    blockDevice(customerId: string, deviceId: string): { deviceId: string; status: 'blocked' } {
+      blockDeviceStmt.run(deviceId, customerId);
+      deviceCache.delete(deviceId);
+      return { deviceId, status: 'blocked' };
     },
 
     decryptPin,

@@ -26,7 +26,9 @@ import {
   routingPrefixOf,
   verifyJson,
   statusResult,
+  randomToken,
   type Key,
+  type MoneyWire,
   type PrepareResult,
   type RequestRef,
   type RequestToken,
@@ -39,6 +41,9 @@ import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
 
 export type PaymentState = 'NEW' | 'RESERVED' | 'COMMITTED' | 'ABORTED' | 'FAILED';
+
+/** Channels where the customer approves with the PIN alone (no device key). */
+export type PinChannel = 'sms' | 'ussd';
 
 interface PaymentRow {
   id: string;
@@ -313,6 +318,92 @@ export function createPaymentService(deps: PaymentDeps) {
     }
   }
 
+  /**
+   * What every approval must match, whatever its channel: a request this customer resolved, with exactly its
+   * payee, currency and amount (dynamic linking), not expired, in the customer's currency. Returns the request.
+   */
+  function checkedRequest(
+    customer: Customer,
+    requestId: string,
+    payee: string,
+    amount: MoneyWire,
+    t0: number,
+  ): RequestToken {
+    const res = getResolution.get(customer.id, requestId) as { token: string } | undefined;
+    if (!res) throw new SemopsError('RESOLVE_FIRST');
+    const t = JSON.parse(res.token) as RequestToken;
+    if (payee !== t.processorId) throw new SemopsError('PAYEE_MISMATCH');
+    if (amount.currency !== t.currency) throw new SemopsError('CURRENCY_MISMATCH');
+    const value = BigInt(amount.value);
+    if (t.amount) {
+      if (value !== BigInt(t.amount.value)) throw new SemopsError('AMOUNT_MISMATCH');
+    } else if (
+      (t.minAmount && value < BigInt(t.minAmount.value)) ||
+      (t.maxAmount && value > BigInt(t.maxAmount.value))
+    ) {
+      throw new SemopsError('AMOUNT_OUT_OF_RANGE');
+    }
+    if (t.expiresAt <= t0) throw new SemopsError('REQUEST_EXPIRED');
+    if (customer.currency !== t.currency) {
+      throw new SemopsError(
+        'CURRENCY_MISMATCH',
+        `Your account is in ${customer.currency}; this request is in ${t.currency}.`,
+      );
+    }
+    return t;
+  }
+
+  /**
+   * Records an approved payment under its nonce (accepted once), checks the PIN — a wrong one fails the
+   * payment and counts a try — and executes it.
+   */
+  async function pay(
+    customer: Customer,
+    deviceId: string,
+    nonce: string,
+    t: RequestToken,
+    amount: string,
+    pin: string,
+    t0: number,
+  ): Promise<ReturnType<typeof paymentView>> {
+    const id = newId('pay');
+    try {
+      insertPayment.run(
+        id,
+        customer.id,
+        deviceId,
+        nonce,
+        t.requestId,
+        t.processorId,
+        JSON.stringify(t.merchant),
+        t.reference,
+        amount,
+        t.currency,
+        t0 + deps.transferTtlMs,
+        t0,
+        t0,
+      );
+    } catch (e) {
+      if (String(e).includes('UNIQUE')) {
+        const p = byNonce.get(nonce) as { id: string } | undefined;
+        throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: p?.id });
+      }
+      throw e;
+    }
+    active.add(id);
+    try {
+      try {
+        deps.customers.checkPin(customer.id, pin);
+      } catch (e) {
+        transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
+        throw e;
+      }
+      return await execute(row(id)!, customer);
+    } finally {
+      active.delete(id);
+    }
+  }
+
   return {
     /** Fetches, verifies and remembers a payment request for this customer; returns what to show them. */
     async resolve(customer: Customer, code: string) {
@@ -355,65 +446,29 @@ export function createPaymentService(deps: PaymentDeps) {
       }
       const used = byNonce.get(a.nonce) as { id: string } | undefined;
       if (used) throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: used.id });
-      const res = getResolution.get(customer.id, a.requestId) as { token: string } | undefined;
-      if (!res) throw new SemopsError('RESOLVE_FIRST');
-      const t = JSON.parse(res.token) as RequestToken;
-      // Dynamic linking: what the device signed must be exactly what the payee asked for.
-      if (a.payee !== t.processorId) throw new SemopsError('PAYEE_MISMATCH');
-      if (a.amount.currency !== t.currency) throw new SemopsError('CURRENCY_MISMATCH');
-      const amount = BigInt(a.amount.value);
-      if (t.amount) {
-        if (amount !== BigInt(t.amount.value)) throw new SemopsError('AMOUNT_MISMATCH');
-      } else if (
-        (t.minAmount && amount < BigInt(t.minAmount.value)) ||
-        (t.maxAmount && amount > BigInt(t.maxAmount.value))
-      ) {
-        throw new SemopsError('AMOUNT_OUT_OF_RANGE');
-      }
-      if (t.expiresAt <= t0) throw new SemopsError('REQUEST_EXPIRED');
-      if (customer.currency !== t.currency) {
-        throw new SemopsError(
-          'CURRENCY_MISMATCH',
-          `Your account is in ${customer.currency}; this request is in ${t.currency}.`,
-        );
-      }
+      const t = checkedRequest(customer, a.requestId, a.payee, a.amount, t0);
       const pin = await deps.customers.decryptPin(a.pin);
-      const id = newId('pay');
-      try {
-        insertPayment.run(
-          id,
-          customer.id,
-          device.id,
-          a.nonce,
-          t.requestId,
-          t.processorId,
-          JSON.stringify(t.merchant),
-          t.reference,
-          a.amount.value,
-          t.currency,
-          t0 + deps.transferTtlMs,
-          t0,
-          t0,
-        );
-      } catch (e) {
-        if (String(e).includes('UNIQUE')) {
-          const p = byNonce.get(a.nonce) as { id: string } | undefined;
-          throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: p?.id });
-        }
-        throw e;
-      }
-      active.add(id);
-      try {
-        try {
-          deps.customers.checkPin(customer.id, pin);
-        } catch (e) {
-          transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
-          throw e;
-        }
-        return await execute(row(id)!, customer);
-      } finally {
-        active.delete(id);
-      }
+      return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0);
+    },
+
+    /**
+     * Executes an approval by PIN alone, for SMS and USSD: there the operator's network has authenticated
+     * the SIM the message came from, which stands in for the device signature. The same checks as for a
+     * device approval bind it to what the customer was shown (request, payee, currency, amount).
+     * @example await payments.approveWithPin(customer, { requestId, payee: 'mno-b' }, { value: '1250', currency: 'EUR' }, pin, 'sms')
+     */
+    async approveWithPin(
+      customer: Customer,
+      request: { readonly requestId: string; readonly payee: string },
+      amount: MoneyWire,
+      pin: string,
+      channel: PinChannel,
+    ) {
+      if (customer.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
+      if (!/^\d{4,6}$/.test(pin)) throw new SemopsError('PIN_FORMAT');
+      const t0 = now();
+      const t = checkedRequest(customer, request.requestId, request.payee, amount, t0);
+      return pay(customer, `channel:${channel}`, `${channel}_${randomToken(16)}`, t, amount.value, pin, t0);
     },
 
     get(customer: Customer, id: string) {

@@ -1,0 +1,87 @@
+/**
+ * The SMS command language, as a customer types it on a feature phone: case does not matter, words are
+ * separated by any blanks, a payment code may be typed in groups (`PAY 202 000 0171 5.50`).
+ *
+ *   PAY <code> [amount]     pay a merchant (amount only when the merchant lets the payer choose)
+ *   SEND <phone> <amount>   send money to a phone number
+ *   BAL                     balance
+ *   MINI                    the last five movements
+ *   HELP                    the commands
+ *   <4 to 6 digits>         the PIN confirming the PAY before it (never together with a command)
+ */
+import { normalizePhone } from '../gateway.js';
+
+export type SmsCommand =
+  | { readonly kind: 'PAY'; readonly code: string; readonly amount?: string }
+  | { readonly kind: 'SEND'; readonly phone: string; readonly amount: string }
+  | { readonly kind: 'BAL' }
+  | { readonly kind: 'MINI' }
+  | { readonly kind: 'HELP' }
+  | { readonly kind: 'PIN'; readonly pin: string }
+  /** A known command with arguments that do not fit it. */
+  | { readonly kind: 'USAGE'; readonly verb: 'PAY' | 'SEND' }
+  | { readonly kind: 'UNKNOWN' };
+
+const AMOUNT = /^\d{1,13}([.,]\d{1,3})?$/;
+const PIN = /^(?:PIN\s*)?(\d{4,6})$/i;
+
+/** Reads one inbound text. Never throws. */
+export function parseSmsCommand(text: string): SmsCommand {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const pin = PIN.exec(words.join(' '));
+  if (pin?.[1]) return { kind: 'PIN', pin: pin[1] };
+  const [verb = '', ...args] = words;
+  switch (verb.toUpperCase()) {
+    case 'PAY':
+      return pay(args);
+    case 'SEND': {
+      const phone = args.length === 2 ? normalizePhone(args[0]!) : undefined;
+      const amount = args[1];
+      return phone && amount && AMOUNT.test(amount)
+        ? { kind: 'SEND', phone, amount }
+        : { kind: 'USAGE', verb: 'SEND' };
+    }
+    case 'BAL':
+    case 'BALANCE':
+      return args.length === 0 ? { kind: 'BAL' } : { kind: 'UNKNOWN' };
+    case 'MINI':
+    case 'STATEMENT':
+      return args.length === 0 ? { kind: 'MINI' } : { kind: 'UNKNOWN' };
+    case 'HELP':
+    case '?':
+      return { kind: 'HELP' };
+    default:
+      return { kind: 'UNKNOWN' };
+  }
+}
+
+/** `PAY <code> [amount]`, where a numeric code may come in groups of digits. */
+function pay(args: readonly string[]): SmsCommand {
+  if (args.length === 0 || args.length > 5) return { kind: 'USAGE', verb: 'PAY' };
+  const groups = (xs: readonly string[]) => (xs.every((x) => /^\d+$/.test(x)) ? xs.join('') : undefined);
+  if (args.length > 1) {
+    const whole = groups(args);
+    if (whole?.length === 10 && args.length > 2) return { kind: 'PAY', code: whole };
+    const head = groups(args.slice(0, -1));
+    const last = args.at(-1)!;
+    if (head?.length === 10 && args.length > 2) {
+      return AMOUNT.test(last) ? { kind: 'PAY', code: head, amount: last } : { kind: 'USAGE', verb: 'PAY' };
+    }
+    if (args.length > 2) return { kind: 'USAGE', verb: 'PAY' };
+  }
+  const [code, amount] = args as [string, string | undefined];
+  if (code.length > 512) return { kind: 'USAGE', verb: 'PAY' };
+  if (amount === undefined) return { kind: 'PAY', code };
+  return AMOUNT.test(amount) ? { kind: 'PAY', code, amount } : { kind: 'USAGE', verb: 'PAY' };
+}
+
+/**
+ * What is stored of an inbound text: a PIN reply becomes `****`, and any group of 4 to 6 digits in a text
+ * that is not a command is masked too (a customer may type a PIN where it does not belong).
+ */
+export function storedText(text: string, cmd: SmsCommand): string {
+  if (cmd.kind === 'PIN') return '****';
+  const t = text.slice(0, 1600);
+  if (cmd.kind === 'UNKNOWN' || cmd.kind === 'USAGE') return t.replace(/(?<!\d)\d{4,6}(?!\d)/g, '****');
+  return t;
+}

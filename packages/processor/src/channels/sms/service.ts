@@ -1,0 +1,174 @@
+/**
+ * Payments by SMS. `PAY <code> [amount]` resolves the merchant's request and asks for the PIN; the PIN comes
+ * in the next message, alone, within two minutes (the seeds: the PIN never travels in the same message as
+ * the account or the payee). Every inbound text gets exactly one reply; bad input changes nothing.
+ */
+import type { Db } from '@semops/node';
+import { SemopsError } from '@semops/protocol';
+import type { Customer } from '../../customers/service.js';
+import { rangeText, say, type ChannelCore, type Quote } from '../core.js';
+import type { InboundSms, SmsGateway } from '../gateway.js';
+import { MAX_SCREEN, clip, fold, showMoney } from '../text.js';
+import { parseSmsCommand, storedText, type SmsCommand } from './parser.js';
+import type { SmsStore } from './store.js';
+
+/** How long a PAY waits for its PIN. */
+export const CONFIRMATION_TTL_MS = 2 * 60_000;
+
+export const HELP_TEXT =
+  'PAY <code> [amount]: pay a merchant. BAL: balance. MINI: last 5 payments. ' +
+  'SEND <phone> <amount>: send money. Send your PIN only when we ask for it.';
+
+export interface SmsServiceDeps {
+  readonly db: Db;
+  readonly core: ChannelCore;
+  readonly store: SmsStore;
+  readonly gateway: SmsGateway;
+  readonly now: () => number;
+  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+interface ConfirmationRow {
+  phone: string;
+  customer_id: string;
+  request_id: string;
+  payee: string;
+  amount: string;
+  currency: string;
+  merchant: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export function createSmsService(deps: SmsServiceDeps) {
+  const { db, core, store, gateway, now } = deps;
+  const putConfirmation = db.prepare(
+    `INSERT OR REPLACE INTO sms_confirmations
+       (phone, customer_id, request_id, payee, amount, currency, merchant, expires_at, created_at)
+     VALUES (@phone, @customer_id, @request_id, @payee, @amount, @currency, @merchant, @expires_at, @created_at)`,
+  );
+  // Taking the confirmation deletes it, so that one PIN pays once even when two arrive together.
+  const takeConfirmation = db.prepare('DELETE FROM sms_confirmations WHERE phone = ? RETURNING *');
+  const dropExpired = db.prepare('DELETE FROM sms_confirmations WHERE expires_at <= ?');
+
+  async function payCommand(c: Customer, code: string, typed: string | undefined): Promise<string> {
+    let q: Quote;
+    let amount: bigint;
+    try {
+      q = await core.quote(c, code);
+    } catch (e) {
+      return say(e);
+    }
+    try {
+      amount = core.amountFor(q, typed);
+    } catch (e) {
+      if (e instanceof SemopsError && e.code === 'AMOUNT_REQUIRED') {
+        return `${q.merchant} lets you choose the amount (${rangeText(q)}). Send PAY ${clip(code, 40)} <amount>.`;
+      }
+      return say(e);
+    }
+    const t = now();
+    putConfirmation.run({
+      phone: c.phone,
+      customer_id: c.id,
+      request_id: q.requestId,
+      payee: q.payee,
+      amount: amount.toString(),
+      currency: q.currency,
+      merchant: q.merchant,
+      expires_at: t + CONFIRMATION_TTL_MS,
+      created_at: t,
+    });
+    const what = `Pay ${showMoney(amount, q.currency)} to ${q.merchant}`;
+    const ask = '? Reply with your PIN within 2 minutes to approve; ignore this to cancel.';
+    const ref = q.reference ? ` (ref ${clip(fold(q.reference, 40), 20)})` : '';
+    return [...(what + ref + ask)].length <= MAX_SCREEN ? what + ref + ask : what + ask;
+  }
+
+  async function pinReply(c: Customer, pin: string): Promise<string> {
+    const row = takeConfirmation.get(c.phone) as ConfirmationRow | undefined;
+    if (!row || row.customer_id !== c.id) {
+      return 'No payment is waiting for your PIN. To pay, send PAY <code>.';
+    }
+    if (row.expires_at <= now()) return 'Your confirmation expired. Send PAY <code> again.';
+    const q: Quote = {
+      requestId: row.request_id,
+      payee: row.payee,
+      merchant: row.merchant,
+      reference: '',
+      currency: row.currency,
+    };
+    const outcome = await core.pay(c, q, BigInt(row.amount), pin, 'sms');
+    if (outcome.error?.code === 'PIN_INVALID') {
+      // A wrong PIN leaves the confirmation in place (the lock-out limits tries); it keeps its expiry.
+      putConfirmation.run(row);
+      return `${outcome.text} Reply with your PIN again, or ignore this message to cancel.`;
+    }
+    return outcome.text;
+  }
+
+  async function answer(from: string, cmd: SmsCommand): Promise<string> {
+    let c: Customer;
+    try {
+      c = core.customerByPhone(from);
+    } catch (e) {
+      return say(e);
+    }
+    switch (cmd.kind) {
+      case 'PAY':
+        return payCommand(c, cmd.code, cmd.amount);
+      case 'PIN':
+        return pinReply(c, cmd.pin);
+      case 'SEND':
+        return 'Sending money to a phone number is not available yet; it comes with person-to-person payments. Nothing was sent.';
+      case 'BAL':
+        return core.balanceText(c);
+      case 'MINI':
+        return core.statementText(c, 5, MAX_SCREEN);
+      case 'HELP':
+        return HELP_TEXT;
+      case 'USAGE':
+        return cmd.verb === 'PAY'
+          ? 'To pay, send PAY <code> or PAY <code> <amount>, e.g. PAY 2020000171 5.50'
+          : 'To send money, send SEND <phone> <amount>, e.g. SEND +43660123456 10';
+      case 'UNKNOWN':
+        return 'Sorry, we did not understand that. Send HELP for the commands.';
+    }
+  }
+
+  return {
+    /**
+     * Handles one inbound text: stores it (a PIN as `****`), answers it, and sends and stores the answer.
+     * A message id the gateway already delivered is ignored. Returns the replies sent.
+     */
+    async receive(m: InboundSms): Promise<{ duplicate: boolean; replies: string[] }> {
+      const cmd = parseSmsCommand(m.text);
+      const stored = store.record({
+        direction: 'in',
+        phone: m.from,
+        service: m.to,
+        text: storedText(m.text, cmd),
+        ...(m.gatewayId ? { gatewayId: m.gatewayId } : {}),
+      });
+      if (stored === undefined) return { duplicate: true, replies: [] };
+      let reply: string;
+      try {
+        reply = await answer(m.from, cmd);
+      } catch (e) {
+        // Logged without the text: it may hold a PIN.
+        deps.log('sms command failed', { err: e instanceof Error ? e.name : 'unknown' });
+        reply = say(e);
+      }
+      try {
+        await gateway.send(m.from, reply);
+      } catch (e) {
+        // The inbound text is handled either way; failing the webhook would only make the gateway retry it.
+        deps.log('sms reply not delivered', { err: e instanceof Error ? e.name : 'unknown' });
+      }
+      dropExpired.run(now());
+      return { duplicate: false, replies: [reply] };
+    },
+  };
+}
+
+export type SmsService = ReturnType<typeof createSmsService>;

@@ -1,0 +1,164 @@
+/**
+ * For the channel tests: a real processor node in this process (its own SQLite file in a temporary
+ * directory, no hub needed for payments inside it), a settable clock, and helpers that act as the operator,
+ * a merchant, a wallet enrolment and the SMS/USSD gateways, all through the node's HTTP routes.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  encryptJson,
+  generateSigningKeys,
+  importEncryptionKey,
+  publicPart,
+  type JWK,
+} from '@semops/protocol';
+import { createProcessor, type ProcessorNode } from '../app.js';
+
+export interface TestNode {
+  readonly node: ProcessorNode;
+  readonly dir: string;
+  /** Milliseconds added to the real clock. */
+  advance(ms: number): void;
+  call<T = unknown>(
+    method: 'GET' | 'POST',
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T; text: string }>;
+  customer(balance: bigint, pin?: string): Promise<{ id: string; phone: string }>;
+  merchant(name: string): Promise<{ apiKey: string }>;
+  request(
+    apiKey: string,
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; shortCode: string; status: string }>;
+  requestStatus(apiKey: string, id: string): Promise<string>;
+  balance(customerId: string): Promise<bigint>;
+  sms(from: string, text: string, id?: string): Promise<string>;
+  ussd(sessionId: string, phone: string, text: string): Promise<string>;
+  gatewayToken: string;
+  close(): Promise<void>;
+}
+
+let phoneSeq = 0;
+
+export async function startTestNode(): Promise<TestNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'semops-channels-'));
+  let offset = 0;
+  const node = await createProcessor({
+    id: 'mno-b',
+    name: 'Mobile B',
+    kind: 'mno',
+    currencies: ['EUR'],
+    routingPrefix: '202',
+    country: 'AT',
+    dataDir: dir,
+    // No hub: payments to this node's own merchants never leave it.
+    hubUrl: 'http://127.0.0.1:9',
+    reconcileIntervalMs: 60_000,
+    // Logs go to <dir>/logs, so that tests can check that no PIN ever reaches them.
+    logger: true,
+    now: () => Date.now() + offset,
+  });
+  const gatewayToken = readFileSync(join(dir, 'secrets', 'sms-gateway-token.secret'), 'utf8').trim();
+  const admin = node.adminToken;
+
+  const t: TestNode = {
+    node,
+    dir,
+    gatewayToken,
+    advance(ms) {
+      offset += ms;
+    },
+    async call(method, url, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      const res = await node.app.inject({
+        method,
+        url,
+        headers,
+        ...(opts.body === undefined
+          ? {}
+          : typeof opts.body === 'string'
+            ? { payload: opts.body }
+            : { payload: opts.body as Record<string, unknown> }),
+      });
+      let body: unknown = undefined;
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        body = undefined;
+      }
+      return { status: res.statusCode, body: body as never, text: res.body };
+    },
+    async customer(balance, pin = '1234') {
+      const phone = `+43660${String(process.pid % 1000).padStart(3, '0')}${String(phoneSeq++).padStart(4, '0')}`;
+      const c = await t.call<{ customerId: string; activationCode: string }>('POST', '/v1/admin/customers', {
+        token: admin,
+        body: { phone, name: 'Test Customer', currency: 'EUR' },
+      });
+      if (balance > 0n) {
+        await t.call('POST', `/v1/admin/customers/${c.body.customerId}/deposits`, {
+          token: admin,
+          body: { amount: balance.toString() },
+        });
+      }
+      const info = await t.call<{ encryptionKey: JWK }>('GET', '/v1/info');
+      const keys = await generateSigningKeys();
+      const enrolled = await t.call('POST', '/v1/wallet/enrol', {
+        body: {
+          phone,
+          activationCode: c.body.activationCode,
+          devicePublicKey: publicPart(keys.publicJwk),
+          pin: await encryptJson({ pin }, await importEncryptionKey(info.body.encryptionKey)),
+        },
+      });
+      if (enrolled.status !== 201) throw new Error(`enrol failed: ${enrolled.text}`);
+      return { id: c.body.customerId, phone };
+    },
+    async merchant(name) {
+      const m = await t.call<{ apiKey: string }>('POST', '/v1/admin/merchants', {
+        token: admin,
+        body: { name, city: 'Wien', category: '5812', currency: 'EUR' },
+      });
+      return { apiKey: m.body.apiKey };
+    },
+    async request(apiKey, body) {
+      const r = await t.call<{ id: string; shortCode: string; status: string }>('POST', '/v1/requests', {
+        token: apiKey,
+        body: { currency: 'EUR', reference: 'order-1', ...body },
+      });
+      if (r.status !== 201) throw new Error(`request failed: ${r.text}`);
+      return r.body;
+    },
+    async requestStatus(apiKey, id) {
+      return (await t.call<{ status: string }>('GET', `/v1/requests/${id}`, { token: apiKey })).body.status;
+    },
+    async balance(customerId) {
+      const r = await t.call<{ balance: string }>('GET', `/v1/admin/customers/${customerId}`, {
+        token: admin,
+      });
+      return BigInt(r.body.balance);
+    },
+    async sms(from, text, id) {
+      const r = await t.call<{ replies: string[] }>('POST', '/v1/channels/sms/inbound', {
+        headers: { 'x-gateway-token': gatewayToken },
+        body: { from, to: '22555', text, ...(id ? { id } : {}) },
+      });
+      if (r.status !== 200) throw new Error(`sms webhook: ${r.status} ${r.text}`);
+      return r.body.replies[0] ?? '';
+    },
+    async ussd(sessionId, phone, text) {
+      const r = await t.call('POST', '/v1/channels/ussd', {
+        headers: { 'x-gateway-token': gatewayToken },
+        body: { sessionId, serviceCode: '*384#', phoneNumber: phone, text },
+      });
+      if (r.status !== 200) throw new Error(`ussd: ${r.status} ${r.text}`);
+      return r.text;
+    },
+    async close() {
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
