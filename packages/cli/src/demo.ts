@@ -6,7 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMoney } from '@semops/protocol';
 import { Wallet, type SavedWallet } from './clients.js';
+import { json } from './http.js';
 import { DEMO_PROCESSORS, startNetwork, type Network } from './network.js';
+import { startDemoShop } from './shop/demo.js';
 
 export interface DemoCustomer {
   key: string;
@@ -119,6 +121,15 @@ export async function runDemo(dir: string, basePort: number): Promise<void> {
   lines.push('', 'Merchants:');
   for (const m of state.merchants)
     lines.push(`  ${m.key.padEnd(6)} ${m.name.padEnd(16)} at ${m.processorId}  API key ${m.apiKey}`);
+  lines.push(...(await webPageLines(net, state)));
+  // Example web shop with the SEMOPS checkout button (packages/cli/src/shop), on port base+9.
+  try {
+    const shop = await startDemoShop(net, statePath(dir), basePort + 9);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shop.close());
+    lines.push('', `Example shop: ${shop.url}/   (checkout button; orders turn paid by signed webhook)`);
+  } catch (e) {
+    lines.push('', `Example shop not started: ${e instanceof Error ? e.message : String(e)}`);
+  }
   lines.push(
     '',
     'Try a payment in another terminal:',
@@ -150,4 +161,29 @@ export async function runDemo(dir: string, basePort: number): Promise<void> {
       });
     }
   });
+}
+
+/**
+ * The web pages each processor serves at /app/: the wallet of each demo customer, with a fresh activation
+ * code to set up a browser as a new device (the CLI's saved devices keep working), and the POS of each merchant.
+ */
+async function webPageLines(net: Network, state: DemoState): Promise<string[]> {
+  const lines = ['', 'Web pages (each processor serves its own at /app/):'];
+  for (const p of net.processors.values()) {
+    lines.push(`  ${p.id.padEnd(8)} ${p.url}/app/`);
+    for (const c of state.customers.filter((x) => x.processorId === p.id)) {
+      const { activationCode } = await json<{ activationCode: string }>(
+        'POST',
+        `${p.url}/v1/admin/customers/${c.customerId}/activation`,
+        { token: p.adminToken },
+      );
+      lines.push(
+        `    wallet ${p.url}/app/wallet.html   ${c.key}: phone ${c.phone}, activation code ${activationCode}, any new PIN`,
+      );
+    }
+    for (const m of state.merchants.filter((x) => x.processorId === p.id)) {
+      lines.push(`    POS    ${p.url}/app/pos.html      ${m.key}: paste API key ${m.apiKey}`);
+    }
+  }
+  return lines;
 }

@@ -87,6 +87,12 @@ export function registerCustomerRoutes(
     };
   });
 
+  /** The customer blocks the device that calls (a phone about to be lost, sold or handed over). */
+  app.post('/v1/wallet/device/block', async (req) => {
+    const { device, customer } = await customers.authenticate(bearer(req));
+    return customers.blockDevice(customer.id, device.id);
+  });
+
   app.get('/v1/wallet/transactions', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
     const { limit } = parse(historyQuery, req.query ?? {});

@@ -25,6 +25,13 @@ const createRequest = z
     'every amount must be in the request currency',
   );
 const params = z.strictObject({ id: requestId });
+/** EventSource cannot send headers, so the events stream also takes the merchant API key as `?key=`. */
+const eventsQuery = z.strictObject({
+  key: z
+    .string()
+    .regex(/^[\w.~+/=-]{8,200}$/, 'a merchant API key')
+    .optional(),
+});
 
 export function registerRequestRoutes(
   app: FastifyInstance,
@@ -65,7 +72,8 @@ export function registerRequestRoutes(
 
   /** Server-sent events: the request's status now, then on every change, until it is final. */
   app.get('/v1/requests/:id/events', async (req, reply) => {
-    const m = merchants.authenticate(bearer(req));
+    const { key } = parse(eventsQuery, req.query ?? {});
+    const m = merchants.authenticate(bearer(req) ?? key);
     const { id } = parse(params, req.params);
     const first = await requests.get(m, id);
     reply.hijack();

@@ -1,0 +1,72 @@
+/** The POS page's calls to its processor, authenticated by the merchant's API key. */
+import type { MoneyWire, RequestToken } from '@semops/protocol';
+import { api } from '../shared/api';
+
+export type RequestStatus = 'OPEN' | 'PAID' | 'EXPIRED' | 'CANCELLED';
+
+export interface IncomingPayment {
+  paymentId: string;
+  requestId: string;
+  amount: MoneyWire;
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
+  receipt: string | null;
+  createdAt: number;
+}
+
+export interface PaymentRequest {
+  id: string;
+  status: RequestStatus;
+  currency: string;
+  amount?: MoneyWire;
+  reference: string;
+  description?: string;
+  reusable: boolean;
+  createdAt: number;
+  expiresAt: number;
+  token: string;
+  qr: string;
+  deepLink: string;
+  shortCode: string;
+  payments: IncomingPayment[];
+}
+
+export function merchantApi(apiKey: string) {
+  const token = apiKey;
+  return {
+    createRequest: (body: {
+      amount: MoneyWire;
+      currency: string;
+      reference: string;
+      description?: string;
+      expiresInSeconds: number;
+    }) =>
+      api<PaymentRequest>('POST', '/v1/requests', {
+        token,
+        body,
+        headers: { 'idempotency-key': `pos-${crypto.randomUUID()}` },
+      }),
+    request: (id: string) => api<PaymentRequest>('GET', `/v1/requests/${encodeURIComponent(id)}`, { token }),
+    cancel: (id: string) =>
+      api<PaymentRequest>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, { token }),
+    payments: () => api<{ payments: IncomingPayment[] }>('GET', '/v1/merchant/payments?limit=200', { token }),
+    /** Server-sent events of one request (EventSource cannot send headers: the key goes in the query). */
+    events: (id: string) =>
+      new EventSource(`/v1/requests/${encodeURIComponent(id)}/events?key=${encodeURIComponent(apiKey)}`),
+  };
+}
+
+export type MerchantApi = ReturnType<typeof merchantApi>;
+
+/** The payload of a signed JWS (request token or receipt), for display only. */
+export function decodeJws<T>(jws: string): T | undefined {
+  const part = jws.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const bin = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { RequestToken };

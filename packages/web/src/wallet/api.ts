@@ -1,0 +1,108 @@
+/** The wallet's calls to its own processor (`/v1/wallet/...`), authenticated by the device's access token. */
+import type { MoneyWire, Receipt } from '@semops/protocol';
+import { api } from '../shared/api';
+import type { StoredDevice } from './store';
+
+export interface Me {
+  customer: { id: string; name: string; phone: string; currency: string; pinLocked: boolean };
+  balance: MoneyWire;
+  available: MoneyWire;
+}
+
+export interface Transaction {
+  id: string;
+  direction: 'in' | 'out';
+  amount: MoneyWire;
+  /** posted, pending or voided. */
+  state: string;
+  kind: string;
+  reference: string | null;
+  createdAt: number;
+}
+
+export interface MerchantInfo {
+  id: string;
+  name: string;
+  city: string;
+  category: string;
+}
+
+export interface Payment {
+  paymentId: string;
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
+  requestId: string;
+  payee: string;
+  merchant: MerchantInfo;
+  reference: string;
+  amount: MoneyWire;
+  error?: string;
+  receipt?: string;
+  createdAt: number;
+}
+
+/** A payment request as the payer's processor resolved and checked it. */
+export interface Resolved {
+  requestId: string;
+  processorId: string;
+  merchant: MerchantInfo;
+  currency: string;
+  amount?: MoneyWire;
+  minAmount?: MoneyWire;
+  maxAmount?: MoneyWire;
+  reference: string;
+  description?: string;
+  reusable: boolean;
+  expiresAt: number;
+  fee: MoneyWire;
+}
+
+export function walletApi(device: StoredDevice) {
+  const token = device.accessToken;
+  return {
+    me: () => api<Me>('GET', '/v1/wallet/me', { token }),
+    transactions: () =>
+      api<{ transactions: Transaction[] }>('GET', '/v1/wallet/transactions?limit=30', { token }),
+    payments: () => api<{ payments: Payment[] }>('GET', '/v1/wallet/payments?limit=30', { token }),
+    payment: (id: string) => api<Payment>('GET', `/v1/wallet/payments/${encodeURIComponent(id)}`, { token }),
+    resolve: (code: string) => api<Resolved>('POST', '/v1/wallet/resolve', { token, body: { code } }),
+    pay: (approval: string) => api<Payment>('POST', '/v1/wallet/payments', { token, body: { approval } }),
+    block: () => api<{ deviceId: string; status: 'blocked' }>('POST', '/v1/wallet/device/block', { token }),
+  };
+}
+
+export type WalletApi = ReturnType<typeof walletApi>;
+
+/**
+ * The payee processor's signed receipt, decoded for display. Its signature was checked by the customer's
+ * processor before it was stored; the wallet only shows it.
+ */
+export function decodeReceipt(jws: string): Receipt | undefined {
+  const part = jws.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const bin = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Receipt;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Merchant category codes a customer will recognise (ISO 18245); others show as the code. */
+const CATEGORIES: Readonly<Record<string, string>> = {
+  '5411': 'Groceries',
+  '5812': 'Restaurant / café',
+  '5814': 'Fast food',
+  '5942': 'Bookshop',
+  '5912': 'Pharmacy',
+  '4111': 'Public transport',
+  '7523': 'Parking',
+  '5541': 'Fuel',
+  '5999': 'Shop',
+  '6010': 'Cash (agent)',
+  '6011': 'Cash (agent)',
+};
+
+export function categoryName(code: string): string {
+  return CATEGORIES[code] ?? `Category ${code}`;
+}
