@@ -3,7 +3,10 @@ import react from '@vitejs/plugin-react';
 
 const page = (name: string) => new URL(`./${name}.html`, import.meta.url).pathname;
 
-/** Three pages served by every processor at /app/: index, wallet (PWA) and merchant POS. */
+/**
+ * Pages served by every processor at /app/: index, wallet (PWA) and merchant POS; and the phone simulator,
+ * which `semops demo` also serves with its SMS and USSD gateway (packages/cli/src/simulator).
+ */
 export default defineConfig({
   base: '/app/',
   plugins: [react()],
@@ -15,7 +18,12 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     rollupOptions: {
-      input: { index: page('index'), wallet: page('wallet'), pos: page('pos') },
+      input: {
+        index: page('index'),
+        wallet: page('wallet'),
+        pos: page('pos'),
+        simulator: page('simulator'),
+      },
     },
   },
 });

@@ -45,8 +45,18 @@ function Index() {
               </span>
             </span>
           </a>
+          <a className="tile" href={`${base}simulator.html`}>
+            <span className="tile-icon" aria-hidden="true">
+              ✆
+            </span>
+            <span>
+              <strong>Phone simulator</strong>
+              <span className="tile-text">
+                In the demo: pay by SMS and USSD (*384#) as a customer with a feature phone.
+              </span>
+            </span>
+          </a>
           {/* Coming with the other channels:
-          <a className="tile" href={`${base}phone.html`}>Phone simulator (SMS and USSD)</a>
           <a className="tile" href={`${base}shop.html`}>Example shop with the checkout button</a>
           */}
         </nav>
