@@ -64,7 +64,15 @@ function newestMtime(path: string): number {
 /** Builds packages/web (vite) when its build is missing or older than its sources. */
 export function ensureWebBuilt(): void {
   const built = join(webDir, 'dist', 'index.html');
-  const sources = ['src', 'public', 'index.html', 'wallet.html', 'pos.html', 'simulator.html', 'vite.config.ts']
+  const sources = [
+    'src',
+    'public',
+    'index.html',
+    'wallet.html',
+    'pos.html',
+    'simulator.html',
+    'vite.config.ts',
+  ]
     .map((p) => join(webDir, p))
     .concat(join(root, 'packages', 'protocol', 'src'));
   const newest = Math.max(...sources.filter((p) => existsSync(p)).map(newestMtime));

@@ -9,6 +9,7 @@ import { Wallet, type SavedWallet } from './clients.js';
 import { json } from './http.js';
 import { DEMO_PROCESSORS, startNetwork, type Network } from './network.js';
 import { startDemoShop } from './shop/demo.js';
+import { startSimulator } from './simulator/index.js';
 
 export interface DemoCustomer {
   key: string;
@@ -88,10 +89,13 @@ export async function seed(net: Network): Promise<DemoState> {
   return state;
 }
 
-export async function runDemo(dir: string, basePort: number): Promise<void> {
-  process.stdout.write(`Starting SEMOPS demo network in ${dir} …\n`);
+export async function runDemo(dir: string, basePort: number, postgres?: string): Promise<void> {
+  process.stdout.write(
+    `Starting SEMOPS demo network in ${dir}${postgres ? ' on PostgreSQL (schemas demo_hub, demo_bank_a, …)' : ''} …\n`,
+  );
   const net = await startNetwork({
     dir,
+    ...(postgres ? { databaseUrl: postgres, schemaPrefix: 'demo_' } : {}),
     hubPort: basePort,
     processors: DEMO_PROCESSORS.map((p, i) => ({ ...p, port: basePort + 1 + i })),
   });
@@ -129,6 +133,19 @@ export async function runDemo(dir: string, basePort: number): Promise<void> {
     lines.push('', `Example shop: ${shop.url}/   (checkout button; orders turn paid by signed webhook)`);
   } catch (e) {
     lines.push('', `Example shop not started: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Phone simulator (packages/cli/src/simulator): SMS and USSD as a feature phone, on port base+8.
+  try {
+    const sim = await startSimulator({
+      net,
+      phones: state.customers,
+      port: basePort + 8,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void sim.close());
+    lines.push('', `Phone simulator: ${sim.pageUrl}   (SMS and USSD *384# as a demo customer, PIN 1234)`);
+  } catch (e) {
+    lines.push('', `Phone simulator not started: ${e instanceof Error ? e.message : String(e)}`);
   }
   lines.push(
     '',

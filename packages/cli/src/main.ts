@@ -1,7 +1,7 @@
 /**
  * The `semops` command.
- *   semops demo [--dir .semops] [--port 4000]     run the demo network (npm start)
- *   semops scenarios [--json] [--only TEXT]       run every scenario on a fresh network
+ *   semops demo [--dir .semops] [--port 4000] [--postgres URL]   run the demo network (npm start)
+ *   semops scenarios [--json] [--only TEXT] [--postgres URL]      run every scenario on a fresh network
  *   semops request --merchant KEY --amount 4.20   create a payment request in the running demo
  *   semops pay CODE --as CUSTOMER [--pin 1234] [--amount 4.20]
  *   semops balances                               balances of the demo customers and merchants
@@ -14,12 +14,16 @@ import { MerchantClient, Wallet } from './clients.js';
 import { closeHttp } from './http.js';
 import { loadState, runDemo, type DemoState } from './demo.js';
 import { runScenarios, type ScenarioResult } from './scenarios.js';
+import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
 
 const HELP = `semops — the SEMOPS mobile payment network
 
 Commands:
-  demo [--dir DIR] [--port N]           run hub, bank-a and mno-b (data in DIR, default .semops; ports N..N+2, default 4000)
-  scenarios [--json] [--only TEXT]      run every payment scenario on a fresh network; exit 1 if any fails
+  demo [--dir DIR] [--port N] [--postgres URL]
+                                        run hub, bank-a and mno-b (data in DIR, default .semops; ports from N, default 4000;
+                                        with --postgres every node keeps its tables in PostgreSQL, one schema per node)
+  scenarios [--json] [--only TEXT] [--postgres URL]
+                                        run every payment scenario on a fresh network; exit 1 if any fails
   request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books)
   pay CODE --as KEY [--pin P] [--amount X]
                                         pay a request as a demo customer (anna, ben, clara)
@@ -64,21 +68,28 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      postgres: { type: 'string' },
       merchant: { type: 'string' },
       amount: { type: 'string' },
       reference: { type: 'string' },
       as: { type: 'string' },
       pin: { type: 'string' },
+      seconds: { type: 'string' },
     },
   });
   switch (command) {
     case 'demo':
-      await runDemo(demoDir(values.dir), Number(values.port ?? process.env.SEMOPS_PORT ?? 4000));
+      await runDemo(
+        demoDir(values.dir),
+        Number(values.port ?? process.env.SEMOPS_PORT ?? 4000),
+        values.postgres,
+      );
       return 0;
     case 'scenarios': {
       const results = await runScenarios({
         ...(values.only ? { only: values.only } : {}),
         keep: values.keep ?? false,
+        ...(values.postgres ? { postgres: values.postgres } : {}),
         ...(values.json
           ? {}
           : { onResult: (r: ScenarioResult) => process.stderr.write(`${r.ok ? '✓' : '✗'} ${r.name}\n`) }),
@@ -148,6 +159,15 @@ async function main(argv: string[]): Promise<number> {
           `${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency: 'EUR' })} in ${payments.length} payments\n`,
         );
       }
+      return 0;
+    }
+    case 'bench': {
+      if (positionals[0] !== 'ledger') throw new Error('usage: semops bench ledger [--json] [--seconds N]');
+      const result = await runLedgerBench({
+        ...(values.seconds === undefined ? {} : { seconds: Number(values.seconds) }),
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatLedgerBench(result));
       return 0;
     }
     case undefined:

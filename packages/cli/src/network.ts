@@ -64,6 +64,8 @@ export interface Network {
   readonly dir: string;
   readonly hub: NodeHandle & { admin: HubAdmin };
   readonly processors: ReadonlyMap<string, NodeHandle & { admin: ProcessorAdmin; spec: ProcessorSpec }>;
+  /** Starts one more instance of a processor on the same PostgreSQL schema, keys and secrets. */
+  addInstance(id: string): Promise<NodeHandle & { admin: ProcessorAdmin }>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,12 @@ export interface NetworkOptions {
   readonly processors?: readonly ProcessorSpec[];
   readonly hubPort?: number;
   readonly transferTtlMs?: number;
+  /**
+   * `postgres://…` to run every node on PostgreSQL (one schema per node, named `<schemaPrefix><node>`);
+   * default: each node's SQLite file in its data directory.
+   */
+  readonly databaseUrl?: string;
+  readonly schemaPrefix?: string;
   /** Where node output goes: inherit (demo), ignore, or a callback per line. */
   readonly onOutput?: (node: string, line: string) => void;
 }
@@ -174,17 +182,45 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   }
   const directoryKey = readFileSync(keyPath, 'utf8').trim();
   const hubDir = join(opts.dir, 'hub');
+  const processorArgs = (spec: ProcessorSpec, dataDir: string, port: number, extra: string[] = []) => [
+    '--id',
+    spec.id,
+    '--name',
+    spec.name,
+    '--kind',
+    spec.kind,
+    '--currency',
+    spec.currency,
+    '--prefix',
+    spec.routingPrefix,
+    '--country',
+    spec.country,
+    '--data-dir',
+    dataDir,
+    '--hub',
+    hub.url,
+    '--port',
+    String(port),
+    ...(opts.transferTtlMs ? ['--transfer-ttl-ms', String(opts.transferTtlMs)] : []),
+    ...extra,
+  ];
+  // Each node gets its store from the environment: unset for SQLite, or PostgreSQL with its own schema.
+  const dbEnv = (node: string): NodeJS.ProcessEnv =>
+    opts.databaseUrl
+      ? { SEMOPS_DATABASE_URL: opts.databaseUrl, SEMOPS_DATABASE_SCHEMA: `${opts.schemaPrefix ?? ''}${node}` }
+      : { SEMOPS_DATABASE_URL: '', SEMOPS_DATABASE_SCHEMA: '' };
   const hubNode = await startNode(
     'hub',
     HUB_MAIN,
     (port) => ['--data-dir', hubDir, '--port', String(port)],
     hubDir,
-    {},
+    dbEnv('hub'),
     opts.hubPort ?? 0,
     opts.onOutput,
   );
   const hub = Object.assign(hubNode, { admin: new HubAdmin(hubNode.url, hubNode.adminToken) });
   const processors = new Map<string, NodeHandle & { admin: ProcessorAdmin; spec: ProcessorSpec }>();
+  const instances: NodeHandle[] = [];
   try {
     await Promise.all(
       specs.map(async (spec) => {
@@ -192,29 +228,9 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
         const node = await startNode(
           spec.id,
           PROCESSOR_MAIN,
-          (port) => [
-            '--id',
-            spec.id,
-            '--name',
-            spec.name,
-            '--kind',
-            spec.kind,
-            '--currency',
-            spec.currency,
-            '--prefix',
-            spec.routingPrefix,
-            '--country',
-            spec.country,
-            '--data-dir',
-            dataDir,
-            '--hub',
-            hub.url,
-            '--port',
-            String(port),
-            ...(opts.transferTtlMs ? ['--transfer-ttl-ms', String(opts.transferTtlMs)] : []),
-          ],
+          (port) => processorArgs(spec, dataDir, port),
           dataDir,
-          { SEMOPS_DIRECTORY_KEY: directoryKey },
+          { SEMOPS_DIRECTORY_KEY: directoryKey, ...dbEnv(spec.id) },
           spec.port ?? 0,
           opts.onOutput,
         );
@@ -244,8 +260,25 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     dir: opts.dir,
     hub,
     processors,
+    async addInstance(id: string) {
+      const first = processors.get(id);
+      if (!first) throw new Error(`no processor ${id}`);
+      if (!opts.databaseUrl) throw new Error('A second instance of a processor needs PostgreSQL.');
+      // Same keys and secrets (the data directory), same schema; its own port; the hub keeps talking to the first.
+      const node = await startNode(
+        `${id}#${instances.length + 2}`,
+        PROCESSOR_MAIN,
+        (port) => processorArgs(first.spec, first.dataDir, port, ['--instance']),
+        first.dataDir,
+        { SEMOPS_DIRECTORY_KEY: directoryKey, ...dbEnv(id) },
+        0,
+        opts.onOutput,
+      );
+      instances.push(node);
+      return Object.assign(node, { admin: new ProcessorAdmin(node.url, node.adminToken) });
+    },
     async stop() {
-      await Promise.all([...processors.values()].map((p) => p.stop()));
+      await Promise.all([...instances, ...processors.values()].map((p) => p.stop()));
       await hub.stop();
     },
   };

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { RECEIPT_TYP, formatMoney, importSigningKey, verifyJson, type MoneyWire } from '@semops/protocol';
 import { MerchantClient, Wallet } from './clients.js';
 import { call, codeOf } from './http.js';
+import pg from 'pg';
+import { schemaName } from '@semops/node';
 import { startNetwork, type Network } from './network.js';
 
 export interface ScenarioResult {
@@ -483,10 +485,21 @@ function operatorGateway(ctx: Ctx, processorId: string) {
 
 /** Runs every scenario against a fresh network in a temporary directory. */
 export async function runScenarios(
-  opts: { only?: string; keep?: boolean; onResult?: (r: ScenarioResult) => void } = {},
+  opts: {
+    only?: string;
+    keep?: boolean;
+    /** Run every node on this PostgreSQL database (fresh schemas, dropped afterwards unless `keep`). */
+    postgres?: string;
+    onResult?: (r: ScenarioResult) => void;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'semops-scenarios-'));
-  const net = await startNetwork({ dir, transferTtlMs: 3000 });
+  const schemaPrefix = `scn_${Date.now().toString(36)}_`;
+  const net = await startNetwork({
+    dir,
+    transferTtlMs: 3000,
+    ...(opts.postgres ? { databaseUrl: opts.postgres, schemaPrefix } : {}),
+  });
   const ctx = new Ctx(net);
   const results: ScenarioResult[] = [];
   try {
@@ -514,7 +527,25 @@ export async function runScenarios(
     }
   } finally {
     await net.stop();
-    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep) {
+      rmSync(dir, { recursive: true, force: true });
+      if (opts.postgres) await dropSchemas(opts.postgres, schemaPrefix);
+    }
   }
   return results;
+}
+
+/** Drops the schemas a PostgreSQL scenario run created. */
+async function dropSchemas(url: string, prefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [schemaName(prefix)],
+    );
+    for (const r of rows) await client.query(`DROP SCHEMA "${r.nspname}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }

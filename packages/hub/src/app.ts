@@ -1,14 +1,14 @@
 /**
- * Composition root of the hub: opens its database, keys and ledger, wires the bounded contexts
- * (participants, directory, positions, transfers, notifications, request routing) and serves HTTP.
+ * Composition root of the hub: opens its store (SQLite or PostgreSQL), keys and ledger, wires the bounded
+ * contexts (participants, directory, positions, transfers, notifications, request routing) and serves HTTP.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { createSqliteLedger } from '@semops/ledger';
 import {
   createIdempotencyStore,
+  createLedgerFor,
   createNodeClient,
   createReplayGuard,
   createServer,
@@ -28,14 +28,22 @@ import { createParticipantStore } from './participants/store.js';
 import { registerPositionRoutes } from './positions/routes.js';
 import { createPositionService } from './positions/service.js';
 import { createRequestRouter } from './requests/service.js';
+import { migrateHub } from './shared/schema.js';
 import { createWriter } from './shared/writer.js';
 import { registerTransferRoutes } from './transfers/routes.js';
 import { createTransferService } from './transfers/service.js';
 import { createTransferStore } from './transfers/store.js';
 
 export interface HubOptions {
-  /** Directory of `hub.db`, `keys/`, `secrets/` and `logs/`; created when missing. */
+  /** Directory of `hub.db` (SQLite), `keys/`, `secrets/` and `logs/`; created when missing. */
   readonly dataDir: string;
+  /**
+   * Where the hub keeps its tables: `postgres://…` (schema `hub`) or a SQLite file path. Default
+   * `SEMOPS_DATABASE_URL`, else `<dataDir>/hub.db`.
+   */
+  readonly databaseUrl?: string;
+  /** PostgreSQL schema instead of `hub` (tests use a fresh one per run). */
+  readonly schema?: string;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (any free port; read the chosen one from `url`). */
@@ -84,16 +92,27 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     logger = { level: 'info', file: join(opts.dataDir, 'logs', 'hub.log') };
   }
 
-  const store = await openStore({ dataDir: opts.dataDir, name: 'hub' });
-  if (!store.sqlite) {
-    await store.close();
-    throw new Error('The hub runs on SQLite only for now: unset SEMOPS_DATABASE_URL or point it at a file.');
-  }
-  const db = store.sqlite;
+  const store = await openStore({
+    dataDir: opts.dataDir,
+    name: 'hub',
+    ...(opts.databaseUrl === undefined ? {} : { url: opts.databaseUrl }),
+    ...(opts.schema === undefined ? {} : { schema: opts.schema }),
+  });
   // Checkpoint the WAL less often (40 MB instead of 4 MB): at thousands of commits a second the default
   // checkpoints (each with an fsync of the database file) cost more than the commits. Durability is unchanged.
-  db.pragma('wal_autocheckpoint = 10000');
-  const ledger = await createSqliteLedger({ db, clock: now });
+  store.sqlite?.pragma('wal_autocheckpoint = 10000');
+  // On SQLite the ledger shares the store's one connection and commits inside the store's lock (Kysely's
+  // connection lock), so a ledger commit never lands inside a hub transaction. The converse holds too: no hub
+  // transaction awaits a ledger call (it would wait for the lock it holds); the ledger steps come before or
+  // after the writes, each keyed by the transfer id.
+  const [db, ledger] = await (async () => {
+    try {
+      return [await migrateHub(store), await createLedgerFor(store)] as const;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  })();
   const writer = createWriter(db);
   const replay = await createReplayGuard(store, { now });
   const app = createServer({ logger });
@@ -137,7 +156,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
 
   // Finish what a previous run left half-done before taking new work.
   await transfers.sweep({ startup: true });
-  notifier.start();
+  await notifier.start();
 
   let sweeping: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -152,7 +171,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 0 });
   const { port } = app.server.address() as AddressInfo;
-  transfers.resumeForwarding();
+  await transfers.resumeForwarding();
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;

@@ -2,8 +2,9 @@
 /**
  * Process entry of the hub:
  *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H]
- * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST). Prints one JSON line when ready and writes it to
- * `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
+ * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST). SEMOPS_DATABASE_URL chooses the store: `postgres://…`
+ * (schema `hub`) or a SQLite file (default `<dataDir>/hub.db`). Prints one JSON line when ready and writes it
+ * to `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

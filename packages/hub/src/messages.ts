@@ -29,7 +29,7 @@ export function messageHandlers(deps: MessageDeps): Record<string, MessageHandle
     },
     'transfer.status': async (env) => {
       const body = env.body as z.infer<typeof statusQuery>;
-      return { transfers: deps.transfers.status(env.sender, body.transferIds) };
+      return { transfers: await deps.transfers.status(env.sender, body.transferIds) };
     },
     'directory.register': async (env) => {
       const body = env.body as z.infer<typeof directoryRegister>;

@@ -1,6 +1,7 @@
 // Group commit: jobs queued during one turn of the event loop are handed to `run` together, so one
 // database transaction (and one fsync) serves them all. Storage-independent: `run` may be synchronous
-// (SQLite) or asynchronous (PostgreSQL); while it runs, new jobs wait for the next batch.
+// (SQLite) or asynchronous (PostgreSQL); while it runs, new jobs queue up for the next batch. A batch
+// holds at most `maxBatch` commands (a single larger job goes alone).
 
 export interface BatchJob {
   /** How many commands the job carries; a batch is flushed early once `maxBatch` are queued. */
@@ -41,11 +42,27 @@ export function createBatcher<J extends BatchJob>(opts: {
     else schedule();
   };
 
+  /** Takes jobs in arrival order up to `maxBatch` commands (at least one job, however large). */
+  const take = (): J[] => {
+    let count = 0;
+    let size = 0;
+    for (const job of queue) {
+      if (count > 0 && size + job.size > opts.maxBatch) break;
+      count += 1;
+      size += job.size;
+    }
+    queued -= size;
+    if (count === queue.length) {
+      const all = queue;
+      queue = [];
+      return all;
+    }
+    return queue.splice(0, count);
+  };
+
   const flush = (): void => {
     if (running !== undefined || queue.length === 0) return;
-    const jobs = queue;
-    queue = [];
-    queued = 0;
+    const jobs = take();
     let out: void | Promise<void>;
     try {
       out = opts.run(jobs);

@@ -1,15 +1,12 @@
 // Idempotency: when a command's id is already stored, the command is a replay if its content is the
 // same as the stored one's, and a conflict otherwise. Content is compared by effect: a post without an
 // amount equals a post of the full amount, and an omitted code or reference equals the inherited one.
-// Storage-independent, so the PostgreSQL store shares it.
-import type { Transfer, TransferKind } from './types.js';
+// Storage-independent: both stores share it through the batch engine.
+import type { TransferRecord } from './records.js';
 import type { ValidPost, ValidTransfer, ValidVoid } from './validate.js';
 
-/** A stored transfer record and how it came to be. */
-export type StoredTransfer = Transfer & { readonly kind: TransferKind };
-
-export function sameTransferCommand(c: ValidTransfer, stored: StoredTransfer): boolean {
-  const timeoutMs = stored.timeoutAt === undefined ? undefined : stored.timeoutAt - stored.createdAt;
+export function sameTransferCommand(c: ValidTransfer, stored: TransferRecord): boolean {
+  const timeoutMs = stored.timeoutAt === null ? undefined : stored.timeoutAt - stored.createdAt;
   return (
     stored.kind === (c.pending ? 'pending' : 'single') &&
     stored.debitAccountId === c.debitAccountId &&
@@ -17,16 +14,16 @@ export function sameTransferCommand(c: ValidTransfer, stored: StoredTransfer): b
     stored.amount === c.amount &&
     stored.currency === c.currency &&
     timeoutMs === c.timeoutMs &&
-    stored.code === c.code &&
-    stored.reference === c.reference
+    stored.code === (c.code ?? null) &&
+    stored.reference === (c.reference ?? null)
   );
 }
 
 /** `pending` is the transfer named by the command's `pendingId`, when it exists. */
 export function sameResolveCommand(
   c: ValidPost | ValidVoid,
-  stored: StoredTransfer,
-  pending: Pick<Transfer, 'amount' | 'code' | 'reference'> | undefined,
+  stored: TransferRecord,
+  pending: TransferRecord | undefined,
 ): boolean {
   if (pending === undefined || stored.kind !== c.kind || stored.pendingId !== c.pendingId) return false;
   const amount = c.kind === 'post' ? (c.amount ?? pending.amount) : pending.amount;

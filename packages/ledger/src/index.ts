@@ -65,7 +65,7 @@ export { MAX_AMOUNT } from './validate.js';
  *
  * @example
  * const db = openDatabase('.semops/processor.db');
- * const ledger = await createSqliteLedger({ db, clock: () => Date.now(), maxBatch: 1000 });
+ * const ledger = await createSqliteLedger({ db, clock: () => Date.now(), maxBatch: 4096 });
  * const [r] = await ledger.execute([{ kind: 'transfer', id: 'tr_1', debitAccountId: 'acc_a',
  *   creditAccountId: 'acc_b', amount: 500n, currency: 'KES', pending: true, timeoutMs: 60_000 }]);
  * if (r?.ok) await ledger.post({ id: 'tr_1_post', pendingId: 'tr_1' });
@@ -74,9 +74,34 @@ export { createSqliteLedger } from './sqlite.js';
 export type { SqliteLedgerOptions } from './sqlite.js';
 
 /**
+ * Creates the PostgreSQL ledger in a schema of the caller's (tables prefixed `ledger_`). Several
+ * instances, in one process or many, may share one schema.
+ *
+ * @example
+ * const ledger = await createPostgresLedger({ pool: process.env.SEMOPS_DATABASE_URL!, schema: 'bank_a' });
+ * const [r] = await ledger.execute([{ kind: 'transfer', id: 'tr_1', debitAccountId: 'acc_a',
+ *   creditAccountId: 'acc_b', amount: 500n, currency: 'KES' }]);
+ * await ledger.close();
+ */
+export { createPostgresLedger } from './postgres.js';
+export type { PostgresLedgerOptions } from './postgres.js';
+
+/**
+ * A fresh, randomly named PostgreSQL schema for a test or a benchmark, and how to drop it.
+ *
+ * @example
+ * const scratch = await createScratchSchema('postgres://postgres@127.0.0.1:5432/test');
+ * const ledger = await createPostgresLedger({ pool: url, schema: scratch.schema });
+ * await ledger.close();
+ * await scratch.drop();
+ */
+export { createScratchSchema } from './postgres-scratch.js';
+export type { ScratchSchema } from './postgres-scratch.js';
+
+/**
  * Opens a SQLite file with WAL, `synchronous=FULL`, foreign keys and a 5 s busy timeout.
  *
  * @example
  * const db = openDatabase('/var/lib/semops/node.db');
  */
-export { openDatabase } from './schema.js';
+export { openDatabase } from './sqlite-schema.js';

@@ -1,6 +1,6 @@
 // Conformance suite, continued: atomic batches, group commit, durability and lifecycle.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LEDGER_STORES, snapshot, type FakeClock, type TestLedger } from './test-helpers.js';
+import { LEDGER_STORES, describeStore, snapshot, type FakeClock, type TestLedger } from './test-helpers.js';
 import type { Ledger, LedgerCommand, LedgerResult } from './types.js';
 
 const codeOf = (r: LedgerResult | undefined) => (r?.ok === true ? 'OK' : r?.code);
@@ -49,7 +49,7 @@ function workload(): LedgerCommand[] {
 }
 
 for (const store of LEDGER_STORES) {
-  describe(`Ledger batches (${store.name})`, () => {
+  describeStore(store, `Ledger batches (${store.name})`, () => {
     let t: TestLedger;
     beforeEach(async () => {
       t = await store.open();

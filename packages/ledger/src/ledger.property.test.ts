@@ -1,8 +1,8 @@
 // Property tests: random sequences of valid and invalid commands, run in random batch shapes, must
 // keep every invariant of the ledger.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { LEDGER_STORES, type TestLedger } from './test-helpers.js';
+import { expect, it } from 'vitest';
+import { LEDGER_STORES, describeStore, type TestLedger } from './test-helpers.js';
 import type { AccountRule, Ledger, LedgerCommand, LedgerResult, Transfer } from './types.js';
 
 const ACCOUNTS: ReadonlyArray<{ id: string; currency: string; rule: AccountRule }> = [
@@ -246,7 +246,7 @@ async function runSteps(t: TestLedger, steps: readonly Step[]): Promise<void> {
 }
 
 for (const store of LEDGER_STORES) {
-  describe(`Ledger properties (${store.name})`, () => {
+  describeStore(store, `Ledger properties (${store.name})`, () => {
     it('keeps every invariant under random command sequences', async () => {
       await fc.assert(
         fc.asyncProperty(
@@ -267,6 +267,6 @@ for (const store of LEDGER_STORES) {
         ),
         { numRuns: 150 },
       );
-    });
+    }, 180_000);
   });
 }

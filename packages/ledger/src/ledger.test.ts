@@ -1,14 +1,14 @@
 // Conformance suite of the Ledger interface: runs once per store in LEDGER_STORES.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LedgerError, type LedgerErrorCode } from './errors.js';
-import { LEDGER_STORES, snapshot, type TestLedger } from './test-helpers.js';
-import type { AccountRule, Ledger, LedgerCommand, LedgerResult, TransferInput } from './types.js';
+import { LEDGER_STORES, describeStore, snapshot, type TestLedger } from './test-helpers.js';
+import type { AccountRule, Ledger, LedgerCommand, LedgerResult, Transfer, TransferInput } from './types.js';
 
 const codeOf = (r: LedgerResult | undefined): LedgerErrorCode | 'OK' =>
   r?.ok === true ? 'OK' : (r?.code ?? 'OK');
 
 for (const store of LEDGER_STORES) {
-  describe(`Ledger (${store.name})`, () => {
+  describeStore(store, `Ledger (${store.name})`, () => {
     let t: TestLedger;
     let ledger: Ledger;
     beforeEach(async () => {
@@ -181,6 +181,35 @@ for (const store of LEDGER_STORES) {
         const next = await ledger.listTransfers('acc_alice', { limit: 3, before: page[3]?.createdAt });
         expect(next.map((x) => x.id)).toEqual(['tr_a', 'tr_fund']);
         await expect(ledger.listTransfers('acc_alice', { limit: 0 })).rejects.toBeInstanceOf(LedgerError);
+      });
+
+      it('pages through a long history with before', async () => {
+        await fund();
+        // 200 entries (a third sharing their millisecond with the one before), every 20th a reservation
+        // posted at once: its post record must come right before it.
+        const created: string[] = ['tr_fund'];
+        for (let i = 0; i < 200; i++) {
+          if (i % 3 !== 0) t.clock.now += 1;
+          const [from, to] = i % 2 === 0 ? ['acc_alice', 'acc_shop'] : ['acc_shop', 'acc_alice'];
+          await ledger.transfer(tr(`tr_h${i}`, from, to, 1n, { pending: i % 20 === 0 }));
+          if (i % 20 === 0) await ledger.post({ id: `tr_h${i}_post`, pendingId: `tr_h${i}` });
+          created.push(`tr_h${i}`);
+        }
+        const full = await ledger.listTransfers('acc_alice', { limit: 1000 });
+        expect(full.filter((x) => x.pendingId === undefined).map((x) => x.id)).toEqual(created.reverse());
+        // Entries with their post or void record, newest first.
+        const units: Transfer[][] = [];
+        for (let i = 0; i < full.length; i++) {
+          const x = full[i]!;
+          units.push(x.pendingId === undefined ? [x] : [x, full[++i]!]);
+        }
+        const times = [...new Set(full.map((x) => x.createdAt))];
+        for (const before of times.filter((_, i) => i % 9 === 0)) {
+          for (const limit of [1, 5, 70]) {
+            const expected = units.filter((u) => u.at(-1)!.createdAt < before).slice(0, limit);
+            expect(await ledger.listTransfers('acc_alice', { limit, before })).toEqual(expected.flat());
+          }
+        }
       });
     });
 

@@ -158,8 +158,8 @@ export interface CurrencyTotals {
 }
 
 /**
- * A double-entry, two-phase, idempotent ledger. Implemented on SQLite by `createSqliteLedger`; a
- * PostgreSQL store implements the same interface and passes the same conformance tests.
+ * A double-entry, two-phase, idempotent ledger. Implemented on SQLite by `createSqliteLedger` and on
+ * PostgreSQL by `createPostgresLedger`, with the same results; one conformance suite runs on both.
  */
 export interface Ledger {
   /**

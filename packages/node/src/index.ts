@@ -8,3 +8,5 @@ export * from './replay.js';
 export * from './http.js';
 export * from './messaging.js';
 export * from './store.js';
+export * from './ledger.js';
+export * from './sql.js';

@@ -21,8 +21,15 @@ export interface Store {
   readonly db: AnyDb;
   /** The SQLite connection (for the SQLite ledger), when engine is sqlite. */
   readonly sqlite?: Db;
-  /** The PostgreSQL pool and schema (for the PostgreSQL ledger), when engine is postgres. */
-  readonly pg?: { readonly pool: pg.Pool; readonly schema: string };
+  /** The PostgreSQL connection string, pool and schema, when engine is postgres. */
+  readonly pg?: { readonly url: string; readonly pool: pg.Pool; readonly schema: string };
+  /**
+   * Runs `fn` while no other query of this store runs. On SQLite the node's single connection is shared by
+   * Kysely (which serialises its own queries and transactions) and the ledger's synchronous group commit;
+   * the ledger commits inside this lock so that it never lands inside an open Kysely transaction. On
+   * PostgreSQL every transaction has its own connection and this simply runs `fn`.
+   */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T>;
   /** A description safe to print (no password). */
   readonly where: string;
   close(): Promise<void>;
@@ -36,6 +43,8 @@ export interface StoreOptions {
   readonly name: string;
   /** PostgreSQL pool size. */
   readonly poolSize?: number;
+  /** PostgreSQL schema instead of the one named after `name` (tests use a fresh one per run). */
+  readonly schema?: string;
 }
 
 export function isPostgresUrl(url: string | undefined): url is string {
@@ -47,10 +56,23 @@ export function schemaName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
+const INT8_OID = 20;
+const asNumber = (v: string): number => Number(v);
+/** BIGINT as a JS number for the node's own tables; every other type as pg parses it. */
+const storeTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === INT8_OID
+    ? asNumber
+    : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(
+        oid,
+        format,
+      )) as typeof pg.types.getTypeParser;
+
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const url = opts.url ?? process.env.SEMOPS_DATABASE_URL;
+  // Empty environment variables count as unset.
+  const url = opts.url || process.env.SEMOPS_DATABASE_URL || undefined;
+  const schemaOverride = opts.schema || process.env.SEMOPS_DATABASE_SCHEMA || undefined;
   if (isPostgresUrl(url)) {
-    const schema = schemaName(opts.name);
+    const schema = schemaName(schemaOverride ?? opts.name);
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
@@ -62,13 +84,17 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       connectionString: url,
       max: opts.poolSize ?? 10,
       options: `-c search_path="${schema}"`,
+      // Non-ledger tables keep amounts as decimal text; their BIGINT columns are epoch-ms times and
+      // counters, exact as JS numbers. (The ledger has its own pool and reads amounts as bigint.)
+      types: { getTypeParser: storeTypeParser },
     });
     const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
     const u = new URL(url);
     return {
       engine: 'postgres',
       db,
-      pg: { pool, schema },
+      pg: { url, pool, schema },
+      exclusive: async (fn) => fn(),
       where: `postgres://${u.host}${u.pathname} schema ${schema}`,
       async close() {
         await db.destroy();
@@ -84,6 +110,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     db,
     sqlite,
     where: path,
+    exclusive: (fn) => db.connection().execute(async () => fn()),
     async close() {
       // Kysely's SQLite driver closes the connection it was given.
       await db.destroy();

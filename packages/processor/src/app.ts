@@ -5,13 +5,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createSqliteLedger, type Ledger } from '@semops/ledger';
+import type { Ledger } from '@semops/ledger';
 import {
   createIdempotencyStore,
   createReplayGuard,
   createServer,
   loadOrCreateKeys,
   loadOrCreateSecret,
+  createLedgerFor,
+  createSql,
   openStore,
   registerMessageEndpoint,
   requireAdmin,
@@ -48,6 +50,10 @@ export interface ProcessorOptions {
   readonly adminToken?: string;
   /** Network-wide key for blinding phone numbers in the hub directory (shared by processors, not the hub). */
   readonly directoryKey?: string;
+  /** `postgres://…` or a SQLite path; default `SEMOPS_DATABASE_URL`, then `<dataDir>/<id>.db`. */
+  readonly databaseUrl?: string;
+  /** PostgreSQL schema (default: the processor id); several instances of one processor share it. */
+  readonly schema?: string;
   /** Lifetime of a prepared transfer before the hub aborts it. */
   readonly transferTtlMs?: number;
   readonly reconcileIntervalMs?: number;
@@ -81,14 +87,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     opts.directoryKey ?? process.env.SEMOPS_DIRECTORY_KEY,
   );
 
-  const store = await openStore({ dataDir: opts.dataDir, name: opts.id });
-  if (!store.sqlite) {
-    await store.close();
-    throw new Error('The processor runs on SQLite only for now: unset SEMOPS_DATABASE_URL or point it at a file.');
-  }
-  const db = store.sqlite;
-  migrateProcessor(db);
-  const ledger = await createSqliteLedger({ db });
+  const store = await openStore({
+    dataDir: opts.dataDir,
+    name: opts.id,
+    ...(opts.databaseUrl ? { url: opts.databaseUrl } : {}),
+    ...(opts.schema ? { schema: opts.schema } : {}),
+  });
+  await migrateProcessor(store);
+  const q = createSql(store);
+  const ledger = await createLedgerFor(store);
   const app = createServer({
     logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
   });
@@ -122,7 +129,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
 
   const idempotency = await createIdempotencyStore(store);
   const customers = createCustomerService({
-    db,
+    q,
     ledger,
     pins: createPinHasher(pinKey),
     encryptionKey: keys.encryptionPrivateKey,
@@ -130,15 +137,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     fundingAccount,
     now,
   });
-  const merchants = createMerchantService({ db, ledger, now });
+  const merchants = createMerchantService({ q, ledger, now });
   const webhooks = createWebhookService({
-    db,
+    q,
     now,
-    secretOf: (id) => merchants.get(id).webhookSecret,
+    secretOf: async (id) => (await merchants.get(id)).webhookSecret,
     log,
   });
   const requests = createRequestService({
-    db,
+    q,
     ledger,
     merchants,
     webhooks,
@@ -151,7 +158,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
   });
   const payments = createPaymentService({
-    db,
+    q,
     ledger,
     customers,
     requests,
@@ -164,7 +171,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
     log,
   });
-  const directory = createDirectorySync({ db, hub, log });
+  const directory = createDirectorySync({ q, hub, log });
 
   app.get('/v1/info', async () => ({
     id: opts.id,
@@ -178,14 +185,14 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   }));
   app.get('/v1/admin/ledger', async (req) => {
     requireAdmin(req, adminToken);
-    return ledgerSummary(db, ledger);
+    return ledgerSummary(q, ledger);
   });
   registerCustomerRoutes(app, { customers, ledger, adminToken, idempotency });
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });
   await registerChannelRoutes(app, {
-    db,
+    q,
     dataDir: opts.dataDir,
     customers,
     payments,

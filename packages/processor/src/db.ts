@@ -2,9 +2,12 @@
  * The processor's own tables (the ledger keeps its own `ledger_*` tables in the same database file).
  * Customer identity lives only here: no other node ever receives it.
  */
-import { migrate, type Db } from '@semops/node';
+import { sql } from 'kysely';
+import { ddl, migrateStore, type AnyDb, type Store } from '@semops/node';
 
-const V1 = `
+type Ddl = ReturnType<typeof ddl>;
+
+const V1 = ({ digits }: Ddl) => `
 -- Amounts are minor units as decimal text (exact, any size); balances live in the ledger.
 CREATE TABLE customers (
   id TEXT PRIMARY KEY,
@@ -17,7 +20,7 @@ CREATE TABLE customers (
   pin_attempts INTEGER NOT NULL DEFAULT 0,
   pin_locked INTEGER NOT NULL DEFAULT 0,
   activation_hash TEXT,
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE TABLE devices (
   id TEXT PRIMARY KEY,
@@ -25,7 +28,7 @@ CREATE TABLE devices (
   public_jwk TEXT NOT NULL,
   token_hash TEXT NOT NULL UNIQUE,
   status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked')),
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE INDEX devices_customer ON devices(customer_id);
 CREATE TABLE merchants (
@@ -38,23 +41,23 @@ CREATE TABLE merchants (
   api_key_hash TEXT NOT NULL UNIQUE,
   webhook_url TEXT,
   webhook_secret TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE TABLE requests (
   id TEXT PRIMARY KEY,
   merchant_id TEXT NOT NULL REFERENCES merchants(id),
   short_code TEXT NOT NULL UNIQUE,
   currency TEXT NOT NULL,
-  amount TEXT CHECK (amount IS NULL OR (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*')),
-  min_amount TEXT CHECK (min_amount IS NULL OR (min_amount GLOB '[1-9]*' AND min_amount NOT GLOB '*[^0-9]*')),
-  max_amount TEXT CHECK (max_amount IS NULL OR (max_amount GLOB '[1-9]*' AND max_amount NOT GLOB '*[^0-9]*')),
+  amount TEXT CHECK (amount IS NULL OR (${digits('amount')})),
+  min_amount TEXT CHECK (min_amount IS NULL OR (${digits('min_amount')})),
+  max_amount TEXT CHECK (max_amount IS NULL OR (${digits('max_amount')})),
   reference TEXT NOT NULL,
   description TEXT,
   reusable INTEGER NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('OPEN', 'PAID', 'CANCELLED')),
   in_flight TEXT,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
 );
 CREATE TABLE short_code_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
 INSERT INTO short_code_seq (id, next) VALUES (1, 1);
@@ -68,14 +71,14 @@ CREATE TABLE payments (
   payee TEXT NOT NULL,
   merchant TEXT NOT NULL,
   reference TEXT NOT NULL,
-  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
   currency TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('NEW', 'RESERVED', 'COMMITTED', 'ABORTED', 'FAILED')),
   reason TEXT,
   receipt TEXT,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
 );
 CREATE INDEX payments_customer ON payments(customer_id, created_at);
 CREATE INDEX payments_open ON payments(state) WHERE state IN ('NEW', 'RESERVED');
@@ -85,13 +88,13 @@ CREATE TABLE incoming (
   request_id TEXT NOT NULL REFERENCES requests(id),
   merchant_id TEXT NOT NULL REFERENCES merchants(id),
   payer TEXT NOT NULL,
-  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
   currency TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('ACCEPTED', 'COMMITTED', 'ABORTED')),
   receipt TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
 );
 CREATE INDEX incoming_request ON incoming(request_id);
 CREATE INDEX incoming_open ON incoming(state) WHERE state = 'ACCEPTED';
@@ -100,7 +103,7 @@ CREATE TABLE resolutions (
   customer_id TEXT NOT NULL,
   request_id TEXT NOT NULL,
   token TEXT NOT NULL,
-  resolved_at INTEGER NOT NULL,
+  resolved_at BIGINT NOT NULL,
   PRIMARY KEY (customer_id, request_id)
 );
 CREATE TABLE webhook_deliveries (
@@ -109,10 +112,10 @@ CREATE TABLE webhook_deliveries (
   url TEXT NOT NULL,
   body TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL,
+  next_at BIGINT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
   last_error TEXT,
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE INDEX webhook_due ON webhook_deliveries(next_at) WHERE status = 'PENDING';
 CREATE TABLE directory_aliases (
@@ -123,16 +126,16 @@ CREATE TABLE directory_aliases (
 `;
 
 /** SMS and USSD channels (`src/channels`). No PIN is ever stored here: see channels/sms/store.ts. */
-const V2_CHANNELS = `
+const V2_CHANNELS = ({ digits, serial }: Ddl) => `
 -- Texts kept by the default SMS gateway adapter, both ways. An inbound PIN is stored as '****'.
 CREATE TABLE sms_messages (
-  id INTEGER PRIMARY KEY,
+  id ${serial},
   direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
   phone TEXT NOT NULL,
   service TEXT NOT NULL,
   text TEXT NOT NULL,
   gateway_id TEXT UNIQUE,
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE INDEX sms_messages_phone ON sms_messages(phone, id);
 -- A PAY by SMS waiting for its PIN in a separate message: one per phone, lives two minutes.
@@ -141,11 +144,11 @@ CREATE TABLE sms_confirmations (
   customer_id TEXT NOT NULL REFERENCES customers(id),
   request_id TEXT NOT NULL,
   payee TEXT NOT NULL,
-  amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*'),
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
   currency TEXT NOT NULL,
   merchant TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
 );
 -- USSD sessions that reached their final action (payment, PIN change), so that a gateway retry of the
 -- same session gets the first answer instead of acting twice.
@@ -153,11 +156,25 @@ CREATE TABLE ussd_sessions (
   session_id TEXT PRIMARY KEY,
   phone TEXT NOT NULL,
   reply TEXT,
-  created_at INTEGER NOT NULL
+  created_at BIGINT NOT NULL
 );
 CREATE INDEX ussd_sessions_created ON ussd_sessions(created_at);
 `;
 
-export function migrateProcessor(db: Db): void {
-  migrate(db, 'processor', [V1, V2_CHANNELS]);
+/** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
+async function script(db: AnyDb, text: string): Promise<void> {
+  const statements = text
+    .split(/;\s*\n/)
+    .map((st) => st.replace(/^\s*--.*$/gm, '').trim())
+    .filter((st) => st.length > 0);
+  for (const st of statements) await sql.raw(st).execute(db);
+}
+
+/** Creates or upgrades the processor's tables on SQLite or PostgreSQL. */
+export async function migrateProcessor(store: Store): Promise<void> {
+  const d = ddl(store.engine);
+  await migrateStore(store, 'processor', {
+    '0001_core': { up: (db) => script(db, V1(d)) },
+    '0002_channels': { up: (db) => script(db, V2_CHANNELS(d)) },
+  });
 }

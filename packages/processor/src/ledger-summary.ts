@@ -4,16 +4,12 @@
  * account with the hub's position.
  */
 import type { Ledger } from '@semops/ledger';
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 
-export async function ledgerSummary(db: Db, ledger: Ledger) {
-  const ids = [
-    ...(
-      db
-        .prepare('SELECT account_id AS id FROM customers UNION ALL SELECT account_id FROM merchants')
-        .all() as Array<{ id: string }>
-    ).map((r) => r.id),
-  ];
+export async function ledgerSummary(q: Sql, ledger: Ledger) {
+  const rows = await q.all<{ id: string }>`SELECT account_id AS id FROM customers
+    UNION ALL SELECT account_id AS id FROM merchants`;
+  const ids = rows.map((r) => r.id);
   const totals = await ledger.totals();
   for (const t of totals) ids.push(`settlement:${t.currency}`, `funding:${t.currency}`);
   const accounts = await ledger.getAccounts(ids);

@@ -22,6 +22,8 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     'transfer-ttl-ms': { type: 'string' },
+    // A further instance of a processor already running on the same PostgreSQL schema and data directory.
+    instance: { type: 'boolean', default: false },
   },
 });
 
@@ -49,7 +51,7 @@ const node = await createProcessor({
   ...(values['transfer-ttl-ms'] ? { transferTtlMs: Number(values['transfer-ttl-ms']) } : {}),
 });
 const ready = { event: 'ready', id: node.id, url: node.url, pid: process.pid };
-writeFileSync(join(values['data-dir'] ?? '', 'node.json'), JSON.stringify(ready));
+if (!values.instance) writeFileSync(join(values['data-dir'] ?? '', 'node.json'), JSON.stringify(ready));
 process.stdout.write(`${JSON.stringify(ready)}\n`);
 
 let stopping = false;

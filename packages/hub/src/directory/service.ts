@@ -10,7 +10,7 @@ export interface DirectoryService {
   /** Registers aliases for the sending processor; returns how many were registered. */
   register(processorId: string, aliases: readonly string[]): Promise<{ registered: number }>;
   /** The processor serving an alias, or ALIAS_NOT_FOUND. */
-  lookup(alias: string): { processorId: string };
+  lookup(alias: string): Promise<{ processorId: string }>;
 }
 
 export function createDirectoryService(deps: {
@@ -25,11 +25,11 @@ export function createDirectoryService(deps: {
       if (!unique.every((a) => blindedAlias.safeParse(a).success)) {
         throw new SemopsError('VALIDATION_FAILED', 'Aliases must be blinded: 64 lowercase hex digits.');
       }
-      await deps.writer.write(() => deps.store.register(unique, processorId, deps.now()));
+      await deps.writer.write((tx) => deps.store.register(tx, unique, processorId, deps.now()));
       return { registered: unique.length };
     },
-    lookup(alias) {
-      const processorId = deps.store.lookup(alias);
+    async lookup(alias) {
+      const processorId = await deps.store.lookup(alias);
       if (processorId === undefined) throw new SemopsError('ALIAS_NOT_FOUND');
       return { processorId };
     },

@@ -2,34 +2,41 @@
  * The alias directory: blinded alias (HMAC of a phone number or address, 64 hex) → processor id. The hub
  * never sees the phone number itself.
  */
-import { migrate, type Db } from '@semops/node';
+import { chunks, type HubDb } from '../shared/schema.js';
 
 export interface DirectoryStore {
-  /** Points every alias at `processorId`, moving aliases registered by another processor. */
-  register(aliases: readonly string[], processorId: string, now: number): void;
-  lookup(alias: string): string | undefined;
+  /** Points every alias (distinct) at `processorId` in `tx`, moving aliases registered by another processor. */
+  register(tx: HubDb, aliases: readonly string[], processorId: string, now: number): Promise<void>;
+  lookup(alias: string): Promise<string | undefined>;
 }
 
-export function createDirectoryStore(db: Db): DirectoryStore {
-  migrate(db, 'hub-directory', [
-    `CREATE TABLE directory (
-       alias TEXT PRIMARY KEY CHECK (length(alias) = 64),
-       processor_id TEXT NOT NULL,
-       updated_at INTEGER NOT NULL
-     ) WITHOUT ROWID`,
-  ]);
-  const upsert = db.prepare(
-    `INSERT INTO directory (alias, processor_id, updated_at) VALUES (?, ?, ?)
-     ON CONFLICT (alias) DO UPDATE SET processor_id = excluded.processor_id, updated_at = excluded.updated_at
-     WHERE processor_id <> excluded.processor_id`,
-  );
-  const select = db.prepare<[string], { processor_id: string }>(
-    'SELECT processor_id FROM directory WHERE alias = ?',
-  );
+export function createDirectoryStore(db: HubDb): DirectoryStore {
   return {
-    register(aliases, processorId, now) {
-      for (const alias of aliases) upsert.run(alias, processorId, now);
+    async register(tx, aliases, processorId, now) {
+      for (const part of chunks(aliases)) {
+        await tx
+          .insertInto('directory')
+          .values(part.map((alias) => ({ alias, processor_id: processorId, updated_at: now })))
+          .onConflict((oc) =>
+            oc
+              .column('alias')
+              .doUpdateSet((eb) => ({
+                processor_id: eb.ref('excluded.processor_id'),
+                updated_at: eb.ref('excluded.updated_at'),
+              }))
+              .whereRef('directory.processor_id', '<>', 'excluded.processor_id'),
+          )
+          .execute();
+      }
     },
-    lookup: (alias) => select.get(alias)?.processor_id,
+
+    async lookup(alias) {
+      const row = await db
+        .selectFrom('directory')
+        .select('processor_id')
+        .where('alias', '=', alias)
+        .executeTakeFirst();
+      return row?.processor_id;
+    },
   };
 }

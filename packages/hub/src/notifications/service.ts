@@ -2,7 +2,7 @@
  * Delivers the outbox as `transfer.notify` batches (at most 500 events each), one sender loop per processor.
  * Events queued while a batch is on the wire go in the next batch, so the number of messages stays small
  * under load. A processor that does not acknowledge is retried with exponential back-off; nothing is lost
- * across restarts because the outbox is in SQLite.
+ * across restarts because the outbox is in the hub's store.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { NodeClient } from '@semops/node';
@@ -17,7 +17,7 @@ export interface Notifier {
   /** Wakes the sender loops of these processors (after new outbox rows committed). */
   kick(processorIds: Iterable<string>): void;
   /** Starts delivering what the outbox already holds (after a restart). */
-  start(): void;
+  start(): Promise<void>;
   /** Stops the loops and waits for batches on the wire. */
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   /** Sends one batch; true when something was delivered and more may wait. */
   const sendBatch = async (pid: string): Promise<boolean> => {
-    const rows = deps.store.next(pid, NOTIFY_BATCH);
+    const rows = await deps.store.next(pid, NOTIFY_BATCH);
     if (rows.length === 0) return false;
     const p = deps.participants.get(pid);
     if (!p) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${pid}.`);
@@ -72,7 +72,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if ((answer as { ok?: unknown } | null)?.ok !== true) {
       throw new SemopsError('MESSAGE_MALFORMED', `${pid} did not acknowledge transfer.notify.`);
     }
-    await deps.writer.write(() => deps.store.remove(rows.map((r) => r.seq)));
+    await deps.writer.write((tx) =>
+      deps.store.remove(
+        tx,
+        rows.map((r) => r.seq),
+      ),
+    );
     return rows.length === NOTIFY_BATCH;
   };
 
@@ -115,8 +120,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     kick(processorIds) {
       for (const pid of new Set(processorIds)) wake(pid);
     },
-    start() {
-      for (const pid of deps.store.processorsWaiting()) wake(pid);
+    async start() {
+      for (const pid of await deps.store.processorsWaiting()) wake(pid);
     },
     async close() {
       closed = true;

@@ -2,8 +2,8 @@
  * The notification outbox: one row per final transfer outcome per processor to tell, written in the same
  * transaction as the state change, deleted once the processor acknowledged it. Survives restarts.
  */
-import { migrate, type Db } from '@semops/node';
 import type { TransferEvent } from '@semops/protocol';
+import { chunks, type HubDb } from '../shared/schema.js';
 
 export interface OutboxRow {
   readonly seq: number;
@@ -11,51 +11,52 @@ export interface OutboxRow {
 }
 
 export interface OutboxStore {
-  /** Queues an event for a processor. Run inside the transaction of the state change. */
-  enqueue(processorId: string, event: TransferEvent, now: number): void;
+  /** Queues events in `tx`, the transaction of the state change. */
+  enqueue(
+    tx: HubDb,
+    items: ReadonlyArray<{ processorId: string; event: TransferEvent }>,
+    now: number,
+  ): Promise<void>;
   /** The oldest `limit` events waiting for a processor. */
-  next(processorId: string, limit: number): OutboxRow[];
+  next(processorId: string, limit: number): Promise<OutboxRow[]>;
   /** Removes delivered events. */
-  remove(seqs: readonly number[]): void;
+  remove(tx: HubDb, seqs: readonly number[]): Promise<void>;
   /** Processors with events waiting. */
-  processorsWaiting(): string[];
-  /** How many events wait for a processor (for tests and operators). */
-  count(processorId?: string): number;
+  processorsWaiting(): Promise<string[]>;
+  /** How many events wait for a processor, or for all (for tests and operators). */
+  count(processorId?: string): Promise<number>;
 }
 
-export function createOutboxStore(db: Db): OutboxStore {
-  migrate(db, 'hub-outbox', [
-    `CREATE TABLE outbox (
-       seq INTEGER PRIMARY KEY,
-       processor_id TEXT NOT NULL,
-       transfer_id TEXT NOT NULL,
-       state TEXT NOT NULL CHECK (state IN ('COMMITTED', 'ABORTED')),
-       reason TEXT,
-       created_at INTEGER NOT NULL
-     )`,
-    'CREATE INDEX outbox_by_processor ON outbox (processor_id, seq)',
-  ]);
-  const insert = db.prepare(
-    // A transfer reaches its final state once (see transfers/store.ts), so each event is queued once.
-    'INSERT INTO outbox (processor_id, transfer_id, state, reason, created_at) VALUES (?, ?, ?, ?, ?)',
-  );
-  const select = db.prepare<
-    [string, number],
-    { seq: number; transfer_id: string; state: 'COMMITTED' | 'ABORTED'; reason: string | null }
-  >('SELECT seq, transfer_id, state, reason FROM outbox WHERE processor_id = ? ORDER BY seq LIMIT ?');
-  const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
-  const waiting = db.prepare<[], { processor_id: string }>('SELECT DISTINCT processor_id FROM outbox');
-  const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox');
-  const countOne = db.prepare<[string], { n: number }>(
-    'SELECT count(*) AS n FROM outbox WHERE processor_id = ?',
-  );
+export function createOutboxStore(db: HubDb): OutboxStore {
   return {
-    enqueue(processorId, event, now) {
-      insert.run(processorId, event.transferId, event.state, event.reason ?? null, now);
+    async enqueue(tx, items, now) {
+      // A transfer reaches its final state once (see transfers/store.ts), so each event is queued once.
+      for (const part of chunks(items)) {
+        await tx
+          .insertInto('outbox')
+          .values(
+            part.map(({ processorId, event }) => ({
+              processor_id: processorId,
+              transfer_id: event.transferId,
+              state: event.state,
+              reason: event.reason ?? null,
+              created_at: now,
+            })),
+          )
+          .execute();
+      }
     },
-    next(processorId, limit) {
-      return select.all(processorId, limit).map((r) => ({
-        seq: r.seq,
+
+    async next(processorId, limit) {
+      const rows = await db
+        .selectFrom('outbox')
+        .select(['seq', 'transfer_id', 'state', 'reason'])
+        .where('processor_id', '=', processorId)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        seq: Number(r.seq),
         event: {
           transferId: r.transfer_id,
           state: r.state,
@@ -63,10 +64,21 @@ export function createOutboxStore(db: Db): OutboxStore {
         },
       }));
     },
-    remove(seqs) {
-      for (const seq of seqs) del.run(seq);
+
+    async remove(tx, seqs) {
+      for (const part of chunks(seqs)) await tx.deleteFrom('outbox').where('seq', 'in', part).execute();
     },
-    processorsWaiting: () => waiting.all().map((r) => r.processor_id),
-    count: (processorId) => (processorId === undefined ? countAll.get()! : countOne.get(processorId)!).n,
+
+    async processorsWaiting() {
+      const rows = await db.selectFrom('outbox').select('processor_id').distinct().execute();
+      return rows.map((r) => r.processor_id);
+    },
+
+    async count(processorId) {
+      let q = db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n'));
+      if (processorId !== undefined) q = q.where('processor_id', '=', processorId);
+      const row = await q.executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
   };
 }

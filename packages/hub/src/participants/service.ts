@@ -1,7 +1,7 @@
 /**
  * The participant registry: who may send messages to the hub, where each processor is reached, which
  * currencies it clears and the public keys its messages and receipts are verified with. Kept in memory
- * (a few dozen rows) and written through to SQLite.
+ * (a few dozen rows) and written through to the hub's store.
  */
 import {
   SemopsError,
@@ -69,7 +69,7 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     entries.set(e.participant.id, e);
     byPrefix.set(e.participant.routingPrefix, e.participant.id);
   };
-  for (const p of deps.store.all()) remember(await importKeys(p));
+  for (const p of await deps.store.all()) remember(await importKeys(p));
 
   return {
     list: () => [...entries.values()].map((e) => e.participant),
@@ -84,21 +84,21 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
       if (p.id === HUB_ID)
         throw new SemopsError('VALIDATION_FAILED', `The id ${HUB_ID} is reserved for the hub.`);
       const entry = await importKeys(p);
-      const owner = deps.store.prefixOwner(p.routingPrefix);
+      const owner = await deps.store.prefixOwner(p.routingPrefix);
       if (owner !== undefined && owner !== p.id) {
         throw new SemopsError('VALIDATION_FAILED', `Routing prefix ${p.routingPrefix} belongs to ${owner}.`);
       }
       // Accounts first: a registered processor always has its position accounts.
       await deps.openAccounts(p.id, p.currencies);
-      const created = await deps.writer.write(() => {
-        const again = deps.store.prefixOwner(p.routingPrefix);
+      const created = await deps.writer.write(async (tx) => {
+        const again = await deps.store.prefixOwner(p.routingPrefix, tx);
         if (again !== undefined && again !== p.id) {
           throw new SemopsError(
             'VALIDATION_FAILED',
             `Routing prefix ${p.routingPrefix} belongs to ${again}.`,
           );
         }
-        return deps.store.upsert(p, deps.now());
+        return deps.store.upsert(tx, p, deps.now());
       });
       remember(entry, entries.get(p.id)?.participant);
       return { participant: p, created };

@@ -1,29 +1,19 @@
 /**
  * The participant registry table: one row per processor with its public keys and routing prefix.
  */
-import { migrate, type Db } from '@semops/node';
+import type { Selectable } from 'kysely';
 import type { Participant } from '@semops/protocol';
-
-interface ParticipantRow {
-  id: string;
-  name: string;
-  kind: 'bank' | 'mno';
-  base_url: string;
-  currencies: string;
-  routing_prefix: string;
-  signing_key: string;
-  encryption_key: string;
-}
+import type { HubDb, ParticipantsTable } from '../shared/schema.js';
 
 export interface ParticipantStore {
-  all(): Participant[];
-  /** Inserts or updates; returns true when the participant is new. Run inside a transaction. */
-  upsert(p: Participant, now: number): boolean;
-  /** The id of the participant holding a routing prefix, if any. */
-  prefixOwner(prefix: string): string | undefined;
+  all(): Promise<Participant[]>;
+  /** Inserts or updates in `tx`; returns true when the participant is new. */
+  upsert(tx: HubDb, p: Participant, now: number): Promise<boolean>;
+  /** The id of the participant holding a routing prefix, if any (read in `tx` when given). */
+  prefixOwner(prefix: string, tx?: HubDb): Promise<string | undefined>;
 }
 
-function toParticipant(r: ParticipantRow): Participant {
+function toParticipant(r: Selectable<ParticipantsTable>): Participant {
   return {
     id: r.id,
     name: r.name,
@@ -36,51 +26,56 @@ function toParticipant(r: ParticipantRow): Participant {
   };
 }
 
-export function createParticipantStore(db: Db): ParticipantStore {
-  migrate(db, 'hub-participants', [
-    `CREATE TABLE participants (
-       id TEXT PRIMARY KEY,
-       name TEXT NOT NULL,
-       kind TEXT NOT NULL CHECK (kind IN ('bank', 'mno')),
-       base_url TEXT NOT NULL,
-       currencies TEXT NOT NULL,
-       routing_prefix TEXT NOT NULL UNIQUE,
-       signing_key TEXT NOT NULL,
-       encryption_key TEXT NOT NULL,
-       created_at INTEGER NOT NULL,
-       updated_at INTEGER NOT NULL
-     )`,
-  ]);
-  const selectAll = db.prepare<[], ParticipantRow>('SELECT * FROM participants ORDER BY id');
-  const exists = db.prepare<[string], { id: string }>('SELECT id FROM participants WHERE id = ?');
-  const byPrefix = db.prepare<[string], { id: string }>(
-    'SELECT id FROM participants WHERE routing_prefix = ?',
-  );
-  const insert = db.prepare(
-    `INSERT INTO participants (id, name, kind, base_url, currencies, routing_prefix, signing_key, encryption_key,
-       created_at, updated_at)
-     VALUES (@id, @name, @kind, @baseUrl, @currencies, @routingPrefix, @signingKey, @encryptionKey, @now, @now)
-     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, base_url = excluded.base_url,
-       currencies = excluded.currencies, routing_prefix = excluded.routing_prefix,
-       signing_key = excluded.signing_key, encryption_key = excluded.encryption_key, updated_at = excluded.updated_at`,
-  );
+export function createParticipantStore(db: HubDb): ParticipantStore {
   return {
-    all: () => selectAll.all().map(toParticipant),
-    upsert(p, now) {
-      const created = exists.get(p.id) === undefined;
-      insert.run({
-        id: p.id,
-        name: p.name,
-        kind: p.kind,
-        baseUrl: p.baseUrl,
-        currencies: JSON.stringify(p.currencies),
-        routingPrefix: p.routingPrefix,
-        signingKey: JSON.stringify(p.signingKey),
-        encryptionKey: JSON.stringify(p.encryptionKey),
-        now,
-      });
-      return created;
+    async all() {
+      const rows = await db.selectFrom('participants').selectAll().orderBy('id').execute();
+      return rows.map(toParticipant);
     },
-    prefixOwner: (prefix) => byPrefix.get(prefix)?.id,
+
+    async upsert(tx, p, now) {
+      const existing = await tx
+        .selectFrom('participants')
+        .select('id')
+        .where('id', '=', p.id)
+        .executeTakeFirst();
+      await tx
+        .insertInto('participants')
+        .values({
+          id: p.id,
+          name: p.name,
+          kind: p.kind,
+          base_url: p.baseUrl,
+          currencies: JSON.stringify(p.currencies),
+          routing_prefix: p.routingPrefix,
+          signing_key: JSON.stringify(p.signingKey),
+          encryption_key: JSON.stringify(p.encryptionKey),
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            name: eb.ref('excluded.name'),
+            kind: eb.ref('excluded.kind'),
+            base_url: eb.ref('excluded.base_url'),
+            currencies: eb.ref('excluded.currencies'),
+            routing_prefix: eb.ref('excluded.routing_prefix'),
+            signing_key: eb.ref('excluded.signing_key'),
+            encryption_key: eb.ref('excluded.encryption_key'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+      return existing === undefined;
+    },
+
+    async prefixOwner(prefix, tx = db) {
+      const row = await tx
+        .selectFrom('participants')
+        .select('id')
+        .where('routing_prefix', '=', prefix)
+        .executeTakeFirst();
+      return row?.id;
+    },
   };
 }

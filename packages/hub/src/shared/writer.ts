@@ -1,79 +1,96 @@
 /**
- * Group commit for the hub's own tables: every write queued during one turn of the event loop runs in one
- * SQLite transaction (one fsync), each inside its own savepoint so that one failing write does not undo the
- * others. Callers get their result only after the transaction has committed. better-sqlite3 is synchronous,
- * so a write function sees committed state plus the writes before it in the same batch, and nothing
- * interleaves with it: a state transition that reads and then updates a row is atomic.
+ * Group commit for the hub's own tables: the writes queued while one group commits run together in the next
+ * database transaction (one fsync on SQLite, one commit round trip on PostgreSQL), and each caller gets its
+ * result only after that transaction has committed. Groups run one at a time, so under load each one
+ * gathers more writes.
+ *
+ * When a write fails, the group is rolled back and each of its writes runs again in a transaction of its
+ * own, so a failing write undoes only itself: a write may run twice, and only its last run counts. (A
+ * savepoint per write would do the same at the price of two more statements per write on every group.)
+ *
+ * A write is a function of the transaction it is given and awaits nothing but queries on it: above all no
+ * ledger call, which on SQLite commits inside the connection lock this transaction holds (see app.ts). State
+ * transitions do not read and then write: each is a conditional `UPDATE … WHERE state = 'RESERVED'`, atomic
+ * on both engines even with several hub instances.
  */
-import type { Db } from '@semops/node';
+import type { HubDb } from './schema.js';
 
 export interface Writer {
   /** Runs `fn` in the next shared transaction; resolves with its result once committed. */
-  write<T>(fn: () => T): Promise<T>;
+  write<T>(fn: (tx: HubDb) => Promise<T>): Promise<T>;
   /** Resolves once everything queued so far has committed. */
   drain(): Promise<void>;
 }
 
 interface Job {
-  readonly fn: () => unknown;
+  readonly fn: (tx: HubDb) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** Runs `jobs` in one transaction and answers each after the commit; throws (rolled back) if any fails. */
+async function commitTogether(db: HubDb, jobs: readonly Job[]): Promise<void> {
+  const trx = await db.startTransaction().execute();
+  const values: unknown[] = [];
+  try {
+    for (const job of jobs) values.push(await job.fn(trx));
+    await trx.commit().execute();
+  } catch (error) {
+    await trx
+      .rollback()
+      .execute()
+      .catch(() => undefined);
+    throw error;
+  }
+  jobs.forEach((job, i) => job.resolve(values[i]));
+}
 
-export function createWriter(db: Db): Writer {
+export function createWriter(db: HubDb): Writer {
   let queue: Job[] = [];
+  let running: Promise<void> | undefined;
   let scheduled = false;
-  let idle: Promise<void> = Promise.resolve();
-  let markIdle: (() => void) | undefined;
 
-  // Called inside `batch`, a transaction function becomes a savepoint.
-  const inner = db.transaction((fn: () => unknown) => fn());
-  const batch = db.transaction((jobs: readonly Job[]): Outcome[] =>
-    jobs.map((job) => {
-      try {
-        return { ok: true, value: inner(job.fn) };
-      } catch (error) {
-        return { ok: false, error };
-      }
-    }),
-  );
-
-  const flush = (): void => {
-    scheduled = false;
-    const jobs = queue;
-    queue = [];
-    let outcomes: Outcome[];
+  const commitGroup = async (jobs: readonly Job[]): Promise<void> => {
     try {
-      outcomes = batch(jobs);
+      await commitTogether(db, jobs);
     } catch (error) {
-      for (const job of jobs) job.reject(error);
-      outcomes = [];
-    }
-    outcomes.forEach((o, i) => {
-      const job = jobs[i]!;
-      if (o.ok) job.resolve(o.value);
-      else job.reject(o.error);
-    });
-    if (queue.length === 0) {
-      markIdle?.();
-      markIdle = undefined;
+      if (jobs.length === 1) {
+        jobs[0]!.reject(error);
+        return;
+      }
+      for (const job of jobs) await commitTogether(db, [job]).catch((e: unknown) => job.reject(e));
     }
   };
 
+  const flush = (): void => {
+    scheduled = false;
+    if (running !== undefined || queue.length === 0) return;
+    const jobs = queue;
+    queue = [];
+    running = commitGroup(jobs).finally(() => {
+      running = undefined;
+      if (queue.length > 0) schedule();
+    });
+  };
+
+  // A macrotask, so that every write queued during this turn of the event loop joins the group.
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
+
   return {
-    write<T>(fn: () => T): Promise<T> {
+    write<T>(fn: (tx: HubDb) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve, reject });
-        if (scheduled) return;
-        scheduled = true;
-        if (markIdle === undefined) idle = new Promise<void>((r) => (markIdle = r));
-        setImmediate(flush);
+        if (running === undefined) schedule();
       });
     },
-    drain() {
-      return queue.length === 0 && !scheduled ? Promise.resolve() : idle;
+    async drain() {
+      while (queue.length > 0 || running !== undefined || scheduled) {
+        await (running ?? new Promise<void>((r) => setImmediate(r)));
+      }
     },
   };
 }

@@ -1,10 +1,14 @@
 /**
  * Test fixture: a real hub in a temporary directory and two fake processors registered with it
- * (`bank-a`, routing prefix 101, and `mno-b`, prefix 202, both clearing EUR).
+ * (`bank-a`, routing prefix 101, and `mno-b`, prefix 202, both clearing EUR). The hub's store is SQLite in
+ * that directory unless `databaseUrl` says `postgres://…` (then pass a `schema` of its own; it is dropped by
+ * `close`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { isPostgresUrl, openStore, type Store } from '@semops/node';
 import {
   importEncryptionKey,
   importSigningKey,
@@ -32,8 +36,11 @@ export interface TestNetwork {
   position(processorId: string, currency?: string): Promise<PositionView>;
   /** A prepare from bank-a to mno-b. */
   transfer(overrides?: Partial<TransferPrepare>): TransferPrepare;
-  /** Closes the hub and starts it again on the same data directory. */
+  /** Closes the hub and starts it again on the same data directory and store. */
   restartHub(opts?: Partial<HubOptions>): Promise<void>;
+  /** Opens the hub's store as the hub does (for tests that write its tables while it is down). */
+  openHubStore(): Promise<Store>;
+  /** Closes everything, deletes the data directory and drops a PostgreSQL schema given in the options. */
   close(): Promise<void>;
 }
 
@@ -45,8 +52,31 @@ export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<Test
     adminToken: 'test-admin-token-123',
     expiryIntervalMs: 50,
     ...opts,
+    // SQLite in the temporary directory by default, whatever SEMOPS_DATABASE_URL says.
+    databaseUrl: opts.databaseUrl ?? join(dataDir, 'hub.db'),
   };
-  let hub = await createHub(hubOpts);
+  const openHubStore = (): Promise<Store> =>
+    openStore({
+      dataDir,
+      name: 'hub',
+      url: hubOpts.databaseUrl,
+      ...(hubOpts.schema === undefined ? {} : { schema: hubOpts.schema }),
+    });
+  /** Deletes the data directory and drops the test's PostgreSQL schema. */
+  const discard = async (): Promise<void> => {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (!isPostgresUrl(hubOpts.databaseUrl) || hubOpts.schema === undefined) return;
+    const store = await openHubStore();
+    try {
+      await sql`DROP SCHEMA ${sql.id(store.pg?.schema ?? hubOpts.schema)} CASCADE`.execute(store.db);
+    } finally {
+      await store.close();
+    }
+  };
+  let hub = await createHub(hubOpts).catch(async (e: unknown) => {
+    await discard();
+    throw e;
+  });
   let hubKey: Key | undefined;
   const loadHubKey = async (): Promise<void> => {
     const info = (await (await fetch(`${hub.url}/v1/info`)).json()) as {
@@ -107,11 +137,12 @@ export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<Test
       net.hub = hub;
       await loadHubKey();
     },
+    openHubStore,
     async close() {
       await hub.close();
       await a.close();
       await b.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await discard();
     },
   };
   for (const [p, prefix] of [

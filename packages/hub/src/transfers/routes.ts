@@ -15,7 +15,7 @@ export function registerTransferRoutes(
   app.get('/v1/admin/transfers/:id', async (req) => {
     requireAdmin(req, deps.adminToken);
     const { id } = parse(idParams, req.params);
-    const record = deps.transfers.get(id);
+    const record = await deps.transfers.get(id);
     if (!record) throw new SemopsError('TRANSFER_NOT_FOUND');
     const { contentHash: _hash, ...view } = record;
     return view;

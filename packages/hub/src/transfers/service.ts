@@ -28,7 +28,14 @@ import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
 import { SETTLED, refusalCode, reservation, settlement } from './ledger.js';
 import { errorInfo, resultOf, withDeadline } from './results.js';
-import { contentHash, type TransferRecord, type TransferStore, type Transition } from './store.js';
+import {
+  contentHash,
+  type Abort,
+  type Fulfilment,
+  type TransferRecord,
+  type TransferStore,
+  type Transition,
+} from './store.js';
 
 /** Longest a prepare may stay open. */
 export const MAX_TRANSFER_TTL_MS = 24 * 60 * 60_000;
@@ -52,9 +59,9 @@ export interface TransferService {
   /** Handles a `transfer.prepare` batch from `sender`; one result per transfer, in order. */
   prepare(sender: string, transfers: readonly TransferPrepare[]): Promise<PrepareResult[]>;
   /** Current states; transfers the sender is neither payer nor payee of are reported UNKNOWN. */
-  status(sender: string, transferIds: readonly string[]): StatusEntry[];
+  status(sender: string, transferIds: readonly string[]): Promise<StatusEntry[]>;
   /** The hub's record (operator view). */
-  get(transferId: string): TransferRecord | undefined;
+  get(transferId: string): Promise<TransferRecord | undefined>;
   /**
    * Aborts expired reservations and makes the ledger follow final states it missed. With `startup` (before
    * the server listens) it first re-issues the ledger reservation of every open transfer.
@@ -64,7 +71,7 @@ export interface TransferService {
    * Asks the payees again about every open reservation (after a restart, when their answers may have been
    * lost), so that the outcome comes without waiting for expiry. Does not wait for the answers.
    */
-  resumeForwarding(): void;
+  resumeForwarding(): Promise<void>;
   /** Waits for exchanges with payees that outlived the payer's answer. */
   close(): Promise<void>;
 }
@@ -84,9 +91,14 @@ export interface TransferServiceDeps {
 
 type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
 
-function refused(transferId: string, code: ErrorCode, message?: string): Admission {
-  return { result: { transferId, state: 'ABORTED', error: errorInfo(code, message) } };
+function refusal(transferId: string, code: ErrorCode, message?: string): PrepareResult {
+  return { transferId, state: 'ABORTED', error: errorInfo(code, message) };
 }
+
+function refused(transferId: string, code: ErrorCode, message?: string): Admission {
+  return { result: refusal(transferId, code, message) };
+}
+
 type Decision =
   | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
   | {
@@ -99,8 +111,8 @@ type Decision =
 export function createTransferService(deps: TransferServiceDeps): TransferService {
   const { store, writer, ledger, participants, client, notifier, log, now } = deps;
   const forwardTimeoutMs = deps.forwardTimeoutMs ?? 10_000;
-  /** Transfers whose reservation is under way, so a duplicate waits for it instead of racing it. */
-  const admitting = new Map<string, Promise<Admission>>();
+  /** Transfers whose admission is under way, so a duplicate waits for it instead of racing it. */
+  const admitting = new Map<string, Promise<unknown>>();
   /** Transfers on the wire to their payee, so a duplicate prepare does not forward them twice. */
   const forwarding = new Set<string>();
   /** Exchanges with payees still running after the payer got its answer. */
@@ -127,7 +139,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     // along with the next batch of writes.
     if (done.length > 0) {
       writer
-        .write(() => store.markLedgerDone(done))
+        .write((tx) => store.markLedgerDone(tx, done))
         .catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
     }
   };
@@ -169,26 +181,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     return undefined;
   };
 
-  /** Records the transfer, reserves it in the ledger, and says whether to forward it. */
-  const reserve = async (t: TransferPrepare): Promise<Admission> => {
-    const inserted = await writer.write(() => store.insertReserved(t, now()));
-    if (!inserted) return existing(t);
-    const [res] = await ledger.execute([reservation(t)]);
-    if (res?.ok) {
-      forwarding.add(t.transferId);
-      return { forward: t };
-    }
-    const code = refusalCode(res?.code);
-    if (code === 'INTERNAL')
-      log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
-    const tr = await writer.write(() => store.refuse(t.transferId, code, now()));
-    return { result: resultOf(tr.record) };
-  };
-
   /** A prepare for a transfer the hub already knows. */
-  const existing = (t: TransferPrepare): Admission => {
-    const r = store.get(t.transferId);
-    if (!r) throw new Error(`transfer ${t.transferId} vanished`);
+  const existing = (t: TransferPrepare, r: TransferRecord): Admission => {
     if (r.contentHash !== contentHash(t)) {
       return refused(t.transferId, 'TRANSFER_CONFLICT', 'A transfer with this id exists with other content.');
     }
@@ -200,21 +194,76 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     return { result: resultOf(r) };
   };
 
-  const admit = async (sender: string, t: TransferPrepare): Promise<Admission> => {
-    if (t.payer !== sender)
-      return refused(t.transferId, 'FORBIDDEN', 'Only the payer processor may prepare its transfers.');
-    for (let inFlight = admitting.get(t.transferId); inFlight; inFlight = admitting.get(t.transferId)) {
-      await inFlight.catch(() => undefined);
+  /**
+   * Admits distinct transfers of one prepare, all sent by their payer: each is known (answered from its
+   * record), refused, or recorded and reserved, to forward. The rows are committed before the ledger
+   * reserves, so the ledger never holds a reservation the hub does not know of.
+   */
+  const admitNow = async (transfers: readonly TransferPrepare[]): Promise<Map<string, Admission>> => {
+    const out = new Map<string, Admission>();
+    const at = now();
+    const valid: TransferPrepare[] = [];
+    const invalid = new Map<string, Admission>();
+    for (const t of transfers) {
+      const refusal = validate(t, at);
+      if (refusal) invalid.set(t.transferId, refusal);
+      else valid.push(t);
     }
-    if (store.get(t.transferId)) return existing(t);
-    const invalid = validate(t, now());
-    if (invalid) return invalid;
-    const p = reserve(t);
-    admitting.set(t.transferId, p);
+    // Insert first: a new transfer (the usual case) costs no read; one the hub knows is left as it is.
+    const inserted =
+      valid.length === 0
+        ? new Set<string>()
+        : await writer.write((tx) => store.insertReserved(tx, valid, at));
+    const known = await store.getMany(
+      transfers.filter((t) => !inserted.has(t.transferId)).map((t) => t.transferId),
+    );
+    for (const t of transfers) {
+      const r = known.get(t.transferId);
+      if (r) out.set(t.transferId, existing(t, r));
+      else if (!inserted.has(t.transferId)) {
+        const refusal = invalid.get(t.transferId);
+        if (!refusal) throw new Error(`transfer ${t.transferId} vanished`);
+        out.set(t.transferId, refusal);
+      }
+    }
+    const added = valid.filter((t) => inserted.has(t.transferId));
+    if (added.length === 0) return out;
+    const results = await ledger.execute(added.map(reservation));
+    const refusals: Abort[] = [];
+    added.forEach((t, i) => {
+      const res = results[i];
+      if (res?.ok) {
+        forwarding.add(t.transferId);
+        out.set(t.transferId, { forward: t });
+        return;
+      }
+      const reason = refusalCode(res?.code);
+      if (reason === 'INTERNAL')
+        log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
+      refusals.push({ transferId: t.transferId, reason });
+    });
+    if (refusals.length > 0) {
+      const transitions = await writer.write((tx) => store.refuse(tx, refusals, now()));
+      for (const tr of transitions) out.set(tr.record.transferId, { result: resultOf(tr.record) });
+    }
+    return out;
+  };
+
+  /** `admitNow`, after any admission of the same ids by another call has finished. */
+  const admit = async (transfers: readonly TransferPrepare[]): Promise<Map<string, Admission>> => {
+    const ids = transfers.map((t) => t.transferId);
+    for (;;) {
+      const busy = ids.flatMap((id) => admitting.get(id) ?? []);
+      if (busy.length === 0) break;
+      await Promise.allSettled(busy);
+    }
+    // Claimed in the same synchronous step as the check above, so two calls never admit one id at once.
+    const work = admitNow(transfers);
+    for (const id of ids) admitting.set(id, work);
     try {
-      return await p;
+      return await work;
     } finally {
-      admitting.delete(t.transferId);
+      for (const id of ids) if (admitting.get(id) === work) admitting.delete(id);
     }
   };
 
@@ -223,16 +272,16 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
    * re-issue every open one (a replay when it exists). One the ledger now refuses is aborted and both told.
    */
   const reissueReservations = async (): Promise<void> => {
-    const open = store.allReserved();
+    const open = await store.allReserved();
     if (open.length === 0) return;
     const results = await ledger.execute(open.map(reservation));
-    const refused = open.flatMap((r, i) => {
+    const refusals = open.flatMap((r, i): Abort[] => {
       const res = results[i];
-      return res?.ok ? [] : [{ id: r.transferId, code: refusalCode(res?.code) }];
+      return res?.ok ? [] : [{ transferId: r.transferId, reason: refusalCode(res?.code) }];
     });
-    if (refused.length === 0) return;
-    log.warn({ count: refused.length }, 'reservations refused on restart');
-    const transitions = await writer.write(() => refused.map((x) => store.abort(x.id, x.code, now())));
+    if (refusals.length === 0) return;
+    log.warn({ count: refusals.length }, 'reservations refused on restart');
+    const transitions = await writer.write((tx) => store.abort(tx, refusals, now()));
     await afterTransitions(transitions);
   };
 
@@ -249,6 +298,22 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     background.add(work);
     void work.finally(() => background.delete(work));
     return withDeadline(work, Math.min(forwardTimeoutMs, untilExpiry));
+  };
+
+  /** Applies a payee's decisions: commits and aborts in one write; the transition of each, in order. */
+  const decide = async (decisions: readonly Decision[], receivedAt: number): Promise<Transition[]> => {
+    const fulfilments: Fulfilment[] = [];
+    const aborts: Abort[] = [];
+    for (const d of decisions) {
+      if (d.kind === 'commit') fulfilments.push({ transferId: d.t.transferId, receipt: d.receipt });
+      else aborts.push({ transferId: d.t.transferId, reason: d.reason });
+    }
+    const transitions = await writer.write(async (tx) => [
+      ...(fulfilments.length > 0 ? await store.commit(tx, fulfilments, receivedAt, now()) : []),
+      ...(aborts.length > 0 ? await store.abort(tx, aborts, now()) : []),
+    ]);
+    const byId = new Map(transitions.map((tr) => [tr.record.transferId, tr]));
+    return decisions.map((d) => byId.get(d.t.transferId)!);
   };
 
   /** Sends the prepare to the payee and applies its answers. */
@@ -300,13 +365,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         });
       }
     }
-    const transitions = await writer.write(() =>
-      decisions.map((d) =>
-        d.kind === 'commit'
-          ? store.commit(d.t.transferId, d.receipt, receivedAt, now())
-          : store.abort(d.t.transferId, d.reason, now()),
-      ),
-    );
+    const transitions = await decide(decisions, receivedAt);
     await afterTransitions(transitions);
     transitions.forEach((tr, i) => {
       const d = decisions[i]!;
@@ -318,32 +377,59 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
   return {
     async prepare(sender, transfers) {
-      const admissions = await Promise.all(transfers.map((t) => admit(sender, t)));
-      const groups = new Map<string, Map<string, TransferPrepare>>();
-      for (const a of admissions) {
-        if (!('forward' in a)) continue;
-        const g = groups.get(a.forward.payee) ?? new Map<string, TransferPrepare>();
-        g.set(a.forward.transferId, a.forward);
+      // Per position in the batch: an answer now, or the id whose admission answers it.
+      const early = new Map<number, PrepareResult>();
+      const firstOf = new Map<string, TransferPrepare>();
+      transfers.forEach((t, i) => {
+        const first = firstOf.get(t.transferId);
+        if (t.payer !== sender) {
+          early.set(
+            i,
+            refusal(t.transferId, 'FORBIDDEN', 'Only the payer processor may prepare its transfers.'),
+          );
+        } else if (first === undefined) {
+          firstOf.set(t.transferId, t);
+        } else if (contentHash(first) !== contentHash(t)) {
+          early.set(
+            i,
+            refusal(t.transferId, 'TRANSFER_CONFLICT', 'The batch holds this id twice, with other content.'),
+          );
+        }
+      });
+      const admissions = await admit([...firstOf.values()]);
+
+      const groups = new Map<string, TransferPrepare[]>();
+      for (const id of firstOf.keys()) {
+        const a = admissions.get(id);
+        if (!a || !('forward' in a)) continue;
+        const g = groups.get(a.forward.payee) ?? [];
+        g.push(a.forward);
         groups.set(a.forward.payee, g);
       }
       const answered = new Map<string, PrepareResult>();
-      const maps = await Promise.all([...groups].map(([payee, g]) => forward(payee, [...g.values()])));
+      const maps = await Promise.all([...groups].map(([payee, g]) => forward(payee, g)));
       for (const m of maps) for (const [id, r] of m) answered.set(id, r);
       // Unanswered transfers stay RESERVED, unless the expiry timer ended them while the payee was silent.
-      const current = (id: string): PrepareResult => {
-        const r = store.get(id);
-        return answered.get(id) ?? (r ? resultOf(r) : { transferId: id, state: 'RESERVED' });
+      const unanswered = [...admissions.values()].flatMap((a) =>
+        'forward' in a && !answered.has(a.forward.transferId) ? [a.forward.transferId] : [],
+      );
+      const current = await store.getMany(unanswered);
+      const resultFor = (id: string): PrepareResult => {
+        const answer = answered.get(id);
+        if (answer) return answer;
+        const a = admissions.get(id);
+        if (a && 'result' in a) return a.result;
+        const r = current.get(id);
+        return r ? resultOf(r) : { transferId: id, state: 'RESERVED' };
       };
-      return admissions.map((a) => {
-        if ('forward' in a) return current(a.forward.transferId);
-        // A duplicate of a transfer forwarded by this same call gets the payee's answer too.
-        return a.result.state === 'RESERVED' ? (answered.get(a.result.transferId) ?? a.result) : a.result;
-      });
+      // A duplicate inside the batch gets the answer of its first occurrence.
+      return transfers.map((t, i) => early.get(i) ?? resultFor(t.transferId));
     },
 
-    status(sender, transferIds) {
+    async status(sender, transferIds) {
+      const known = await store.getMany(transferIds);
       return transferIds.map((transferId): StatusEntry => {
-        const r = store.get(transferId);
+        const r = known.get(transferId);
         if (!r || (r.payer !== sender && r.payee !== sender)) return { transferId, state: 'UNKNOWN' };
         return {
           transferId,
@@ -363,10 +449,10 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       await Promise.allSettled([...background]);
     },
 
-    resumeForwarding() {
+    async resumeForwarding() {
       const at = now();
       const groups = new Map<string, TransferPrepare[]>();
-      for (const r of store.allReserved()) {
+      for (const r of await store.allReserved()) {
         if (r.expiresAt <= at || forwarding.has(r.transferId)) continue;
         forwarding.add(r.transferId);
         const t: TransferPrepare = {
@@ -391,12 +477,12 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       if (opts.startup) await reissueReservations();
       const at = now();
       // A transfer still being admitted may not hold its ledger reservation yet: leave it to the next sweep.
-      const due = store.dueForExpiry(at, SWEEP_LIMIT).filter((id) => !admitting.has(id));
+      const due = (await store.dueForExpiry(at, SWEEP_LIMIT)).filter((id) => !admitting.has(id));
       if (due.length > 0) {
-        const transitions = await writer.write(() => due.map((id) => store.expire(id, now())));
+        const transitions = await writer.write((tx) => store.expire(tx, due, now()));
         await afterTransitions(transitions);
       }
-      const behind = store.ledgerBehind(
+      const behind = await store.ledgerBehind(
         opts.startup ? Number.MAX_SAFE_INTEGER : at - LEDGER_RETRY_AFTER_MS,
         SWEEP_LIMIT,
       );

@@ -1,19 +1,28 @@
 /**
- * The hub's record of every transfer it accepted, and the state transitions of a transfer as single
- * functions. Each transition reads the current state and changes it in the same SQLite transaction (run
- * them through the `Writer`), so a transfer moves RESERVED → COMMITTED | ABORTED exactly once, whatever
- * races between a fulfil, a reject and the expiry timer.
+ * The hub's record of every transfer it accepted, and the state transitions of transfers, one function per
+ * transition over a batch. Each transition is a conditional `UPDATE … WHERE state = 'RESERVED'` in the
+ * caller's transaction (run them through the `Writer`), so a transfer moves RESERVED → COMMITTED | ABORTED
+ * exactly once, whatever races between a fulfil, a reject and the expiry timer, on SQLite and on
+ * PostgreSQL, with one hub instance or several.
  *
  * A row is written (RESERVED) before the ledger reservation, so the ledger never holds a reservation the hub
  * does not know; after a crash the reservation of every RESERVED row is re-issued (ledger commands are
  * idempotent by id). `ledger_done` says whether the ledger has followed a final state (post or void).
  */
 import { createHash } from 'node:crypto';
-import { migrate, type Db } from '@semops/node';
+import { sql, type Selectable, type UpdateObject } from 'kysely';
 import type { TransferEvent, TransferPrepare } from '@semops/protocol';
 import type { OutboxStore } from '../notifications/store.js';
+import {
+  chunks,
+  millis,
+  type HubDb,
+  type HubTables,
+  type HubTransferState,
+  type TransfersTable,
+} from '../shared/schema.js';
 
-export type HubTransferState = 'RESERVED' | 'COMMITTED' | 'ABORTED';
+export type { HubTransferState };
 
 /** The hub's record of a transfer. */
 export interface TransferRecord {
@@ -40,22 +49,7 @@ export interface Transition {
   readonly record: TransferRecord;
 }
 
-interface Row {
-  transfer_id: string;
-  request_id: string;
-  payer: string;
-  payee: string;
-  amount: string;
-  currency: string;
-  expires_at: number;
-  state: HubTransferState;
-  reason: string | null;
-  receipt: string | null;
-  content_hash: string;
-  ledger_done: number;
-  created_at: number;
-  updated_at: number;
-}
+type Row = Selectable<TransfersTable>;
 
 function toRecord(r: Row): TransferRecord {
   return {
@@ -64,14 +58,14 @@ function toRecord(r: Row): TransferRecord {
     payer: r.payer,
     payee: r.payee,
     amount: { value: r.amount, currency: r.currency },
-    expiresAt: r.expires_at,
+    expiresAt: millis(r.expires_at),
     state: r.state,
     ...(r.reason === null ? {} : { reason: r.reason }),
     ...(r.receipt === null ? {} : { receipt: r.receipt }),
     contentHash: r.content_hash,
     ledgerDone: r.ledger_done === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
+    createdAt: millis(r.created_at),
+    updatedAt: millis(r.updated_at),
   };
 }
 
@@ -92,166 +86,286 @@ export function contentHash(t: TransferPrepare): string {
     .digest('hex');
 }
 
+/** The payee's receipt for a transfer it fulfilled. */
+export interface Fulfilment {
+  readonly transferId: string;
+  readonly receipt: string;
+}
+
+/** Why a transfer is aborted. */
+export interface Abort {
+  readonly transferId: string;
+  readonly reason: string;
+}
+
+/**
+ * Reads run on the store's own connection unless a transaction is given; every write takes the caller's
+ * transaction `tx`. Transitions answer one `Transition` per id, in the order given.
+ */
 export interface TransferStore {
-  get(transferId: string): TransferRecord | undefined;
-  /** Records an accepted prepare, RESERVED, just before the ledger reserves it; false when the id exists. */
-  insertReserved(t: TransferPrepare, now: number): boolean;
+  get(transferId: string): Promise<TransferRecord | undefined>;
+  getMany(transferIds: readonly string[], tx?: HubDb): Promise<Map<string, TransferRecord>>;
+  /**
+   * Records accepted prepares (distinct ids), RESERVED, just before the ledger reserves them; answers the
+   * ids that were new (an id already known is left as it is).
+   */
+  insertReserved(tx: HubDb, transfers: readonly TransferPrepare[], now: number): Promise<Set<string>>;
   /**
    * RESERVED → ABORTED when the ledger refused the reservation: nothing was reserved and the payer gets the
    * refusal as its answer, so nobody is notified.
    */
-  refuse(transferId: string, reason: string, now: number): Transition;
+  refuse(tx: HubDb, aborts: readonly Abort[], now: number): Promise<Transition[]>;
   /**
    * RESERVED → COMMITTED with the payee's receipt, when the fulfil was received before expiry; received
    * at or after expiry it is RESERVED → ABORTED (TRANSFER_EXPIRED). Queues notifications to both.
    */
-  commit(transferId: string, receipt: string, receivedAt: number, now: number): Transition;
+  commit(
+    tx: HubDb,
+    fulfilments: readonly Fulfilment[],
+    receivedAt: number,
+    now: number,
+  ): Promise<Transition[]>;
   /** RESERVED → ABORTED (a reject, an invalid receipt). Queues notifications to both processors. */
-  abort(transferId: string, reason: string, now: number): Transition;
-  /** RESERVED → ABORTED (TRANSFER_EXPIRED) when past its expiry. */
-  expire(transferId: string, now: number): Transition;
-  /** Marks that the ledger has posted or voided the reservation. */
-  markLedgerDone(transferIds: readonly string[]): void;
-  /** RESERVED transfers whose expiry has passed. */
-  dueForExpiry(now: number, limit: number): string[];
+  abort(tx: HubDb, aborts: readonly Abort[], now: number): Promise<Transition[]>;
+  /** RESERVED → ABORTED (TRANSFER_EXPIRED) for those past their expiry. Queues notifications to both. */
+  expire(tx: HubDb, transferIds: readonly string[], now: number): Promise<Transition[]>;
+  /** Marks that the ledger has posted or voided the reservations. */
+  markLedgerDone(tx: HubDb, transferIds: readonly string[]): Promise<void>;
+  /** RESERVED transfers whose expiry has passed, oldest first. */
+  dueForExpiry(now: number, limit: number): Promise<string[]>;
   /** Every RESERVED transfer (to re-issue their reservations after a restart). */
-  allReserved(): TransferRecord[];
+  allReserved(): Promise<TransferRecord[]>;
   /** Final transfers whose ledger post or void is not yet done, last changed before `before`. */
-  ledgerBehind(before: number, limit: number): TransferRecord[];
+  ledgerBehind(before: number, limit: number): Promise<TransferRecord[]>;
 }
 
-export function createTransferStore(db: Db, outbox: OutboxStore): TransferStore {
-  migrate(db, 'hub-transfers', [
-    `CREATE TABLE transfers (
-       transfer_id TEXT PRIMARY KEY,
-       request_id TEXT NOT NULL,
-       payer TEXT NOT NULL,
-       payee TEXT NOT NULL,
-       amount TEXT NOT NULL CHECK (length(amount) BETWEEN 1 AND 19),
-       currency TEXT NOT NULL,
-       expires_at INTEGER NOT NULL,
-       state TEXT NOT NULL CHECK (state IN ('RESERVED', 'COMMITTED', 'ABORTED')),
-       reason TEXT,
-       receipt TEXT,
-       content_hash TEXT NOT NULL,
-       ledger_done INTEGER NOT NULL DEFAULT 0,
-       created_at INTEGER NOT NULL,
-       updated_at INTEGER NOT NULL,
-       CHECK (payer <> payee),
-       CHECK (state <> 'COMMITTED' OR receipt IS NOT NULL)
-     )`,
-    `CREATE INDEX transfers_reserved ON transfers (expires_at) WHERE state = 'RESERVED'`,
-    `CREATE INDEX transfers_ledger_behind ON transfers (updated_at)
-       WHERE ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED')`,
-  ]);
+type FinalState = Exclude<HubTransferState, 'RESERVED'>;
 
-  const select = db.prepare<[string], Row>('SELECT * FROM transfers WHERE transfer_id = ?');
-  const insert = db.prepare(
-    `INSERT INTO transfers (transfer_id, request_id, payer, payee, amount, currency, expires_at, state, content_hash,
-       created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'RESERVED', ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
-  );
-  const setState = db.prepare(
-    'UPDATE transfers SET state = ?, reason = ?, receipt = ?, ledger_done = ?, updated_at = ? WHERE transfer_id = ?',
-  );
-  const setLedgerDone = db.prepare('UPDATE transfers SET ledger_done = 1 WHERE transfer_id = ?');
-  const selectDue = db.prepare<[number, number], { transfer_id: string }>(
-    `SELECT transfer_id FROM transfers WHERE state = 'RESERVED' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
-  );
-  const selectReserved = db.prepare<[], Row>(
-    `SELECT * FROM transfers WHERE state = 'RESERVED' ORDER BY expires_at`,
-  );
-  const selectBehind = db.prepare<[number, number], Row>(
-    `SELECT * FROM transfers WHERE ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED') AND updated_at < ?
-     ORDER BY updated_at LIMIT ?`,
-  );
+// The conditions of the partial indexes (shared/schema.ts), as literals: a planner uses a partial index only
+// for a query whose WHERE implies the index's, which a bound parameter does not.
+const RESERVED = sql<boolean>`state = 'RESERVED'`;
+const LEDGER_BEHIND = sql<boolean>`ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED')`;
 
-  const load = (id: string): Row => {
-    const row = select.get(id);
-    if (!row) throw new Error(`transfer ${id} not found`);
-    return row;
+export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferStore {
+  const getMany = async (ids: readonly string[], tx: HubDb = db): Promise<Map<string, TransferRecord>> => {
+    const out = new Map<string, TransferRecord>();
+    for (const part of chunks(ids)) {
+      const rows = await tx.selectFrom('transfers').selectAll().where('transfer_id', 'in', part).execute();
+      for (const r of rows) out.set(r.transfer_id, toRecord(r));
+    }
+    return out;
   };
 
-  /** Applies a final state and queues the notifications, in the caller's transaction. */
-  const finish = (
-    row: Row,
-    state: 'COMMITTED' | 'ABORTED',
-    fields: { reason?: string; receipt?: string; ledgerDone?: boolean; notify: readonly string[] },
-    now: number,
-  ): Transition => {
-    setState.run(
-      state,
-      fields.reason ?? null,
-      fields.receipt ?? null,
-      fields.ledgerDone ? 1 : 0,
+  /**
+   * Moves those of `ids` that are still RESERVED (and match `expiredAt`, when given) to a final state with
+   * one conditional UPDATE per chunk; the rows it changed.
+   */
+  const finish = async (
+    tx: HubDb,
+    ids: readonly string[],
+    set: UpdateObject<HubTables, 'transfers'> & { state: FinalState },
+    opts: { expiredAt?: number; liveAt?: number } = {},
+  ): Promise<Row[]> => {
+    const changed: Row[] = [];
+    for (const part of chunks(ids)) {
+      let q = tx
+        .updateTable('transfers')
+        .set(set)
+        .where('transfer_id', 'in', part)
+        .where('state', '=', 'RESERVED');
+      if (opts.expiredAt !== undefined) q = q.where('expires_at', '<=', opts.expiredAt);
+      if (opts.liveAt !== undefined) q = q.where('expires_at', '>', opts.liveAt);
+      changed.push(...(await q.returningAll().execute()));
+    }
+    return changed;
+  };
+
+  /** Queues `transfer.notify` events for both processors of each changed transfer. */
+  const notifyBoth = (tx: HubDb, changed: readonly Row[], now: number): Promise<void> =>
+    outbox.enqueue(
+      tx,
+      changed.flatMap((r) => {
+        const event: TransferEvent = {
+          transferId: r.transfer_id,
+          state: r.state as FinalState,
+          ...(r.reason === null ? {} : { reason: r.reason }),
+        };
+        return [r.payer, r.payee].map((processorId) => ({ processorId, event }));
+      }),
       now,
-      row.transfer_id,
     );
-    const event: TransferEvent = {
-      transferId: row.transfer_id,
-      state,
-      ...(fields.reason === undefined ? {} : { reason: fields.reason }),
-    };
-    for (const pid of fields.notify) outbox.enqueue(pid, event, now);
-    return { changed: true, record: toRecord(load(row.transfer_id)) };
+
+  /** The transition of each id, in order: changed rows as changed, the others as they are now. */
+  const transitions = async (tx: HubDb, ids: readonly string[], changed: readonly Row[]) => {
+    const byId = new Map(changed.map((r) => [r.transfer_id, r]));
+    const others = await getMany(
+      ids.filter((id) => !byId.has(id)),
+      tx,
+    );
+    return ids.map((id): Transition => {
+      const row = byId.get(id);
+      if (row) return { changed: true, record: toRecord(row) };
+      const record = others.get(id);
+      if (!record) throw new Error(`transfer ${id} not found`);
+      return { changed: false, record };
+    });
   };
-  const unchanged = (row: Row): Transition => ({ changed: false, record: toRecord(row) });
+
+  /** Aborts with each abort's own reason (one UPDATE per distinct reason). */
+  const abortEach = async (
+    tx: HubDb,
+    aborts: readonly Abort[],
+    now: number,
+    ledgerDone: boolean,
+  ): Promise<Row[]> => {
+    const byReason = new Map<string, string[]>();
+    for (const a of aborts) byReason.set(a.reason, [...(byReason.get(a.reason) ?? []), a.transferId]);
+    const changed: Row[] = [];
+    for (const [reason, ids] of byReason) {
+      const set = {
+        state: 'ABORTED' as const,
+        reason,
+        updated_at: now,
+        ...(ledgerDone ? { ledger_done: 1 } : {}),
+      };
+      changed.push(...(await finish(tx, ids, set)));
+    }
+    return changed;
+  };
 
   return {
-    get(id) {
-      const row = select.get(id);
-      return row && toRecord(row);
+    async get(id) {
+      return (await getMany([id])).get(id);
     },
 
-    insertReserved(t, now) {
-      const r = insert.run(
-        t.transferId,
-        t.requestId,
-        t.payer,
-        t.payee,
-        t.amount.value,
-        t.amount.currency,
-        t.expiresAt,
-        contentHash(t),
-        now,
-        now,
-      );
-      return r.changes === 1;
-    },
+    getMany,
 
-    refuse(id, reason, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVED') return unchanged(row);
-      return finish(row, 'ABORTED', { reason, ledgerDone: true, notify: [] }, now);
-    },
-
-    commit(id, receipt, receivedAt, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVED') return unchanged(row);
-      if (receivedAt >= row.expires_at) {
-        return finish(row, 'ABORTED', { reason: 'TRANSFER_EXPIRED', notify: [row.payer, row.payee] }, now);
+    async insertReserved(tx, transfers, now) {
+      const inserted = new Set<string>();
+      for (const part of chunks(transfers)) {
+        const rows = await tx
+          .insertInto('transfers')
+          .values(
+            part.map((t) => ({
+              transfer_id: t.transferId,
+              request_id: t.requestId,
+              payer: t.payer,
+              payee: t.payee,
+              amount: t.amount.value,
+              currency: t.amount.currency,
+              expires_at: t.expiresAt,
+              state: 'RESERVED' as const,
+              content_hash: contentHash(t),
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .onConflict((oc) => oc.column('transfer_id').doNothing())
+          .returning('transfer_id')
+          .execute();
+        for (const r of rows) inserted.add(r.transfer_id);
       }
-      return finish(row, 'COMMITTED', { receipt, notify: [row.payer, row.payee] }, now);
+      return inserted;
     },
 
-    abort(id, reason, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVED') return unchanged(row);
-      return finish(row, 'ABORTED', { reason, notify: [row.payer, row.payee] }, now);
+    async refuse(tx, aborts, now) {
+      const changed = await abortEach(tx, aborts, now, true);
+      return transitions(
+        tx,
+        aborts.map((a) => a.transferId),
+        changed,
+      );
     },
 
-    expire(id, now) {
-      const row = load(id);
-      if (row.state !== 'RESERVED' || row.expires_at > now) return unchanged(row);
-      return finish(row, 'ABORTED', { reason: 'TRANSFER_EXPIRED', notify: [row.payer, row.payee] }, now);
+    async commit(tx, fulfilments, receivedAt, now) {
+      const ids = fulfilments.map((f) => f.transferId);
+      const committed: Row[] = [];
+      for (const part of chunks(fulfilments)) {
+        // Each transfer gets its own receipt in the one UPDATE.
+        const receipt = sql<string>`CASE transfer_id ${sql.join(
+          part.map((f) => sql`WHEN ${f.transferId} THEN ${f.receipt}`),
+          sql` `,
+        )} END`;
+        committed.push(
+          ...(await finish(
+            tx,
+            part.map((f) => f.transferId),
+            { state: 'COMMITTED', receipt, updated_at: now },
+            { liveAt: receivedAt },
+          )),
+        );
+      }
+      // A fulfil received at or after expiry does not commit: those still RESERVED end as expired.
+      const done = new Set(committed.map((r) => r.transfer_id));
+      const late = await finish(
+        tx,
+        ids.filter((id) => !done.has(id)),
+        { state: 'ABORTED', reason: 'TRANSFER_EXPIRED', updated_at: now },
+      );
+      const changed = [...committed, ...late];
+      await notifyBoth(tx, changed, now);
+      return transitions(tx, ids, changed);
     },
 
-    markLedgerDone(ids) {
-      for (const id of ids) setLedgerDone.run(id);
+    async abort(tx, aborts, now) {
+      const changed = await abortEach(tx, aborts, now, false);
+      await notifyBoth(tx, changed, now);
+      return transitions(
+        tx,
+        aborts.map((a) => a.transferId),
+        changed,
+      );
     },
 
-    dueForExpiry: (now, limit) => selectDue.all(now, limit).map((r) => r.transfer_id),
-    allReserved: () => selectReserved.all().map(toRecord),
-    ledgerBehind: (before, limit) => selectBehind.all(before, limit).map(toRecord),
+    async expire(tx, ids, now) {
+      const changed = await finish(
+        tx,
+        ids,
+        { state: 'ABORTED', reason: 'TRANSFER_EXPIRED', updated_at: now },
+        { expiredAt: now },
+      );
+      await notifyBoth(tx, changed, now);
+      return transitions(tx, ids, changed);
+    },
+
+    async markLedgerDone(tx, ids) {
+      for (const part of chunks(ids)) {
+        await tx.updateTable('transfers').set({ ledger_done: 1 }).where('transfer_id', 'in', part).execute();
+      }
+    },
+
+    async dueForExpiry(now, limit) {
+      const rows = await db
+        .selectFrom('transfers')
+        .select('transfer_id')
+        .where(RESERVED)
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.transfer_id);
+    },
+
+    async allReserved() {
+      const rows = await db
+        .selectFrom('transfers')
+        .selectAll()
+        .where(RESERVED)
+        .orderBy('expires_at')
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async ledgerBehind(before, limit) {
+      const rows = await db
+        .selectFrom('transfers')
+        .selectAll()
+        .where(LEDGER_BEHIND)
+        .where('updated_at', '<', before)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
   };
 }

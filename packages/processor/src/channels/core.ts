@@ -124,8 +124,8 @@ export function createChannelCore(deps: ChannelCoreDeps) {
 
   return {
     /** The active customer holding this phone number; CUSTOMER_NOT_FOUND or ACCOUNT_BLOCKED otherwise. */
-    customerByPhone(phone: string): Customer {
-      const c = customers.findByPhone(phone);
+    async customerByPhone(phone: string): Promise<Customer> {
+      const c = await customers.findByPhone(phone);
       if (!c) throw new SemopsError('CUSTOMER_NOT_FOUND');
       if (c.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
       return c;
@@ -244,7 +244,11 @@ export function createChannelCore(deps: ChannelCoreDeps) {
         if (t.code === 'deposit') label = 'Deposit';
         else if (t.code === 'payment' && out) {
           try {
-            label = fold((payments.get(customer, t.id).merchant as { name: string }).name, 20, 'Payment');
+            label = fold(
+              ((await payments.get(customer, t.id)).merchant as { name: string }).name,
+              20,
+              'Payment',
+            );
           } catch {
             // a payment made elsewhere: keep the generic label
           }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Ledger } from '@semops/ledger';
-import { loadOrCreateSecret, parse, requireAdmin, type Db } from '@semops/node';
+import { loadOrCreateSecret, parse, requireAdmin, type Sql } from '@semops/node';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from '../payments/service.js';
 import { createChannelCore } from './core.js';
@@ -26,7 +26,7 @@ import { createSmsStore, createStoredSmsGateway } from './sms/store.js';
 import { createUssdMenu } from './ussd/menu.js';
 
 export interface ChannelDeps {
-  readonly db: Db;
+  readonly q: Sql;
   /** The node's data directory: the gateway secret lives in its `secrets/`. */
   readonly dataDir: string;
   readonly customers: CustomerService;
@@ -60,11 +60,11 @@ const smsQuery = z.strictObject({
  */
 export async function registerChannelRoutes(app: FastifyInstance, deps: ChannelDeps): Promise<void> {
   const gatewayToken = loadOrCreateSecret(join(deps.dataDir, 'secrets'), 'sms-gateway-token');
-  const store = createSmsStore(deps.db, deps.now);
+  const store = createSmsStore(deps.q, deps.now);
   const gateway = deps.smsGateway ?? createStoredSmsGateway(store, deps.smsSender ?? 'SEMOPS');
   const core = createChannelCore(deps);
-  const sms = createSmsService({ db: deps.db, core, store, gateway, now: deps.now, log: deps.log });
-  const ussd = createUssdMenu({ db: deps.db, core, customers: deps.customers, now: deps.now });
+  const sms = createSmsService({ q: deps.q, core, store, gateway, now: deps.now, log: deps.log });
+  const ussd = createUssdMenu({ q: deps.q, core, customers: deps.customers, now: deps.now });
 
   await app.register(async (scope) => {
     acceptFormBodies(scope);
@@ -96,7 +96,7 @@ export async function registerChannelRoutes(app: FastifyInstance, deps: ChannelD
       const phone = q.to ?? q.from ?? q.phone;
       const direction = q.to ? 'out' : q.from ? 'in' : undefined;
       return {
-        messages: store.list({
+        messages: await store.list({
           ...(phone ? { phone } : {}),
           ...(direction ? { direction } : {}),
           ...(q.before ? { before: q.before } : {}),

@@ -48,20 +48,20 @@ export function registerCustomerRoutes(
   app.post('/v1/admin/customers/:id/unlock', async (req) => {
     requireAdmin(req, adminToken);
     const { id } = parse(customerParams, req.params);
-    customers.unlockPin(id);
+    await customers.unlockPin(id);
     return { ok: true };
   });
 
   app.post('/v1/admin/customers/:id/activation', async (req) => {
     requireAdmin(req, adminToken);
     const { id } = parse(customerParams, req.params);
-    return { activationCode: customers.reissueActivation(id) };
+    return { activationCode: await customers.reissueActivation(id) };
   });
 
   app.get('/v1/admin/customers/:id', async (req) => {
     requireAdmin(req, adminToken);
     const { id } = parse(customerParams, req.params);
-    const c = customers.get(id);
+    const c = await customers.get(id);
     const b = await customers.balance(id);
     return { ...c, balance: b.balance.toString(), available: b.available.toString() };
   });

@@ -4,7 +4,7 @@
  */
 import { createHmac, randomInt } from 'node:crypto';
 import type { Ledger } from '@semops/ledger';
-import { sha256, type Db } from '@semops/node';
+import { isUniqueViolation, sha256, type Sql } from '@semops/node';
 import {
   SemopsError,
   decryptJson,
@@ -61,7 +61,7 @@ function toCustomer(r: CustomerRow): Customer {
 }
 
 export interface CustomerDeps {
-  readonly db: Db;
+  readonly q: Sql;
   readonly ledger: Ledger;
   readonly pins: PinHasher;
   readonly encryptionKey: Key;
@@ -77,55 +77,23 @@ export function blindAlias(directoryKey: string, phone: string): string {
 }
 
 export function createCustomerService(deps: CustomerDeps) {
-  const { db, ledger, pins, now } = deps;
-  const byId = db.prepare('SELECT * FROM customers WHERE id = ?');
-  const byPhone = db.prepare('SELECT * FROM customers WHERE phone = ?');
-  const insert = db.prepare(
-    `INSERT INTO customers (id, phone, name, currency, account_id, activation_hash, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertAlias = db.prepare(
-    'INSERT OR IGNORE INTO directory_aliases (alias, customer_id) VALUES (?, ?)',
-  );
-  const setActivation = db.prepare('UPDATE customers SET activation_hash = ? WHERE id = ?');
-  const deviceByToken = db.prepare(
-    'SELECT id, customer_id, public_jwk, status FROM devices WHERE token_hash = ?',
-  );
-  const deviceById = db.prepare('SELECT id, customer_id, public_jwk, status FROM devices WHERE id = ?');
-  const insertDevice = db.prepare(
-    'INSERT INTO devices (id, customer_id, public_jwk, token_hash, created_at) VALUES (?, ?, ?, ?, ?)',
-  );
-  const enrolTx = db.prepare(
-    'UPDATE customers SET pin_hash = ?, pin_attempts = 0, pin_locked = 0, activation_hash = NULL WHERE id = ? AND activation_hash = ?',
-  );
-  const pinFail = db.prepare(
-    `UPDATE customers SET pin_attempts = pin_attempts + 1,
-       pin_locked = CASE WHEN pin_attempts + 1 >= ${MAX_PIN_ATTEMPTS} THEN 1 ELSE 0 END WHERE id = ?`,
-  );
-  const pinOk = db.prepare('UPDATE customers SET pin_attempts = 0 WHERE id = ? AND pin_attempts <> 0');
-  const unlock = db.prepare('UPDATE customers SET pin_attempts = 0, pin_locked = 0 WHERE id = ?');
-  const setPin = db.prepare('UPDATE customers SET pin_hash = ? WHERE id = ?');
-  const blockDeviceStmt = db.prepare(
-    "UPDATE devices SET status = 'blocked' WHERE id = ? AND customer_id = ? AND status = 'active'",
-  );
+  const { q, ledger, pins, now } = deps;
   const deviceCache = new Map<string, Device>();
+  type DeviceRow = { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' };
 
-  function row(id: string): CustomerRow {
-    const r = byId.get(id) as CustomerRow | undefined;
+  async function row(id: string): Promise<CustomerRow> {
+    const r = await q.one<CustomerRow>`SELECT * FROM customers WHERE id = ${id}`;
     if (!r) throw new SemopsError('CUSTOMER_NOT_FOUND');
     return r;
   }
+
+  const byPhone = (phone: string) => q.one<CustomerRow>`SELECT * FROM customers WHERE phone = ${phone}`;
 
   function newActivationCode(): string {
     return String(randomInt(0, 100_000_000)).padStart(8, '0');
   }
 
-  async function loadDevice(r: {
-    id: string;
-    customer_id: string;
-    public_jwk: string;
-    status: 'active' | 'blocked';
-  }) {
+  async function loadDevice(r: DeviceRow) {
     const cached = deviceCache.get(r.id);
     if (cached && cached.status === r.status) return cached;
     const d: Device = {
@@ -138,20 +106,20 @@ export function createCustomerService(deps: CustomerDeps) {
     return d;
   }
 
-  return {
-    get(id: string): Customer {
-      return toCustomer(row(id));
+  const service = {
+    async get(id: string): Promise<Customer> {
+      return toCustomer(await row(id));
     },
 
     /** The customer holding a phone number (E.164), if any: SMS and USSD know the customer by the SIM. */
-    findByPhone(phone: string): Customer | undefined {
-      const r = byPhone.get(phone) as CustomerRow | undefined;
+    async findByPhone(phone: string): Promise<Customer | undefined> {
+      const r = await byPhone(phone);
       return r ? toCustomer(r) : undefined;
     },
 
     /** Creates a customer with an account and returns a one-time activation code for the first device. */
     async create(input: { phone: string; name: string; currency: string }) {
-      if (byPhone.get(input.phone)) throw new SemopsError('CUSTOMER_EXISTS');
+      if (await byPhone(input.phone)) throw new SemopsError('CUSTOMER_EXISTS');
       const id = newId('cus');
       const accountId = newId('acc');
       await ledger.createAccount({
@@ -161,29 +129,32 @@ export function createCustomerService(deps: CustomerDeps) {
         code: 'customer',
       });
       const activationCode = newActivationCode();
+      const alias = blindAlias(deps.directoryKey, input.phone);
       try {
-        db.transaction(() => {
-          insert.run(id, input.phone, input.name, input.currency, accountId, sha256(activationCode), now());
-          insertAlias.run(blindAlias(deps.directoryKey, input.phone), id);
-        })();
+        await q.tx(async (t) => {
+          await t.run`INSERT INTO customers (id, phone, name, currency, account_id, activation_hash, created_at)
+            VALUES (${id}, ${input.phone}, ${input.name}, ${input.currency}, ${accountId}, ${sha256(activationCode)}, ${now()})`;
+          await t.run`INSERT INTO directory_aliases (alias, customer_id) VALUES (${alias}, ${id})
+            ON CONFLICT (alias) DO NOTHING`;
+        });
       } catch (e) {
-        if (String(e).includes('UNIQUE')) throw new SemopsError('CUSTOMER_EXISTS');
+        if (isUniqueViolation(e)) throw new SemopsError('CUSTOMER_EXISTS');
         throw e;
       }
       return { customerId: id, accountId, activationCode };
     },
 
     /** A new activation code (to enrol a replacement device). */
-    reissueActivation(id: string): string {
-      row(id);
+    async reissueActivation(id: string): Promise<string> {
+      await row(id);
       const code = newActivationCode();
-      setActivation.run(sha256(code), id);
+      await q.run`UPDATE customers SET activation_hash = ${sha256(code)} WHERE id = ${id}`;
       return code;
     },
 
     /** Cash paid in: funding → customer, idempotent by `depositId`. */
     async deposit(id: string, amount: bigint, depositId: string) {
-      const c = toCustomer(row(id));
+      const c = toCustomer(await row(id));
       await ledger.transfer({
         id: depositId,
         debitAccountId: await deps.fundingAccount(c.currency),
@@ -192,11 +163,11 @@ export function createCustomerService(deps: CustomerDeps) {
         currency: c.currency,
         code: 'deposit',
       });
-      return this.balance(id);
+      return service.balance(id);
     },
 
     async balance(id: string) {
-      const c = toCustomer(row(id));
+      const c = toCustomer(await row(id));
       const a = await ledger.getAccount(c.accountId);
       const balance = a ? a.creditsPosted - a.debitsPosted : 0n;
       const available = a ? balance - a.debitsPending : 0n;
@@ -210,7 +181,7 @@ export function createCustomerService(deps: CustomerDeps) {
     async enrol(input: { phone: string; activationCode: string; devicePublicKey: unknown; pin: string }) {
       if (!isEd25519Jwk(input.devicePublicKey)) throw new SemopsError('DEVICE_KEY_INVALID');
       const pin = await decryptPin(input.pin);
-      const r = byPhone.get(input.phone) as CustomerRow | undefined;
+      const r = await byPhone(input.phone);
       const activationHash = sha256(input.activationCode);
       if (!r || r.activation_hash === null || r.activation_hash !== activationHash) {
         throw new SemopsError('ACTIVATION_INVALID');
@@ -219,29 +190,32 @@ export function createCustomerService(deps: CustomerDeps) {
       const deviceId = newId('dev');
       const accessToken = `at_${randomToken(24)}`;
       const jwk = publicPart(input.devicePublicKey);
-      db.transaction(() => {
-        const changed = enrolTx.run(pins.hash(r.id, pin), r.id, activationHash).changes;
+      await q.tx(async (t) => {
+        // The activation code is used once: whoever clears it first enrols.
+        const changed = await t.run`UPDATE customers SET pin_hash = ${pins.hash(r.id, pin)}, pin_attempts = 0,
+            pin_locked = 0, activation_hash = NULL WHERE id = ${r.id} AND activation_hash = ${activationHash}`;
         if (changed !== 1) throw new SemopsError('ACTIVATION_INVALID');
-        insertDevice.run(deviceId, r.id, JSON.stringify(jwk), sha256(accessToken), now());
-      })();
+        await t.run`INSERT INTO devices (id, customer_id, public_jwk, token_hash, created_at)
+          VALUES (${deviceId}, ${r.id}, ${JSON.stringify(jwk)}, ${sha256(accessToken)}, ${now()})`;
+      });
       return { deviceId, accessToken, customer: { id: r.id, name: r.name, currency: r.currency } };
     },
 
     /** The device behind a wallet access token. */
     async authenticate(token: string | undefined): Promise<{ device: Device; customer: Customer }> {
       if (!token) throw new SemopsError('UNAUTHORIZED');
-      const r = deviceByToken.get(sha256(token)) as
-        { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' } | undefined;
+      const r = await q.one<DeviceRow>`SELECT id, customer_id, public_jwk, status FROM devices
+        WHERE token_hash = ${sha256(token)}`;
       if (!r) throw new SemopsError('UNAUTHORIZED');
       if (r.status !== 'active') throw new SemopsError('DEVICE_BLOCKED');
-      const customer = toCustomer(row(r.customer_id));
+      const customer = toCustomer(await row(r.customer_id));
       if (customer.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
       return { device: await loadDevice(r), customer };
     },
 
     async device(id: string): Promise<Device | undefined> {
-      const r = deviceById.get(id) as
-        { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' } | undefined;
+      const r =
+        await q.one<DeviceRow>`SELECT id, customer_id, public_jwk, status FROM devices WHERE id = ${id}`;
       return r ? loadDevice(r) : undefined;
     },
 
@@ -249,51 +223,60 @@ export function createCustomerService(deps: CustomerDeps) {
      * Checks a PIN. A wrong PIN counts an attempt; the third wrong one locks the PIN. Returns nothing on
      * success and throws PIN_INVALID (with attempts left) or PIN_LOCKED.
      */
-    checkPin(customerId: string, pin: string): void {
-      const r = row(customerId);
+    async checkPin(customerId: string, pin: string): Promise<void> {
+      const r = await row(customerId);
       if (r.pin_locked === 1) throw new SemopsError('PIN_LOCKED');
       if (r.pin_hash !== null && pins.matches(customerId, pin, r.pin_hash)) {
-        pinOk.run(customerId);
+        if (r.pin_attempts !== 0) await q.run`UPDATE customers SET pin_attempts = 0 WHERE id = ${customerId}`;
         return;
       }
-      pinFail.run(customerId);
-      const left = MAX_PIN_ATTEMPTS - (r.pin_attempts + 1);
+      const after = await q.one<{
+        pin_attempts: number;
+      }>`UPDATE customers SET pin_attempts = pin_attempts + 1,
+          pin_locked = CASE WHEN pin_attempts + 1 >= ${MAX_PIN_ATTEMPTS} THEN 1 ELSE 0 END
+        WHERE id = ${customerId} RETURNING pin_attempts`;
+      const left = MAX_PIN_ATTEMPTS - Number(after?.pin_attempts ?? MAX_PIN_ATTEMPTS);
       if (left <= 0) throw new SemopsError('PIN_LOCKED');
       throw new SemopsError('PIN_INVALID', `Wrong PIN; ${left} ${left === 1 ? 'try' : 'tries'} left.`, {
         attemptsLeft: left,
       });
     },
 
-    unlockPin(id: string): void {
-      row(id);
-      unlock.run(id);
+    async unlockPin(id: string): Promise<void> {
+      await row(id);
+      await q.run`UPDATE customers SET pin_attempts = 0, pin_locked = 0 WHERE id = ${id}`;
     },
 
     /**
      * Changes the PIN after checking the current one (a wrong one counts a try, as for a payment). The new
      * PIN is 4 to 6 digits and differs from the current one.
      */
-    changePin(customerId: string, oldPin: string, newPin: string): void {
+    async changePin(customerId: string, oldPin: string, newPin: string): Promise<void> {
       if (!/^\d{4,6}$/.test(newPin)) throw new SemopsError('PIN_FORMAT');
-      this.checkPin(customerId, oldPin);
+      await service.checkPin(customerId, oldPin);
       if (newPin === oldPin) {
         throw new SemopsError('VALIDATION_FAILED', 'The new PIN must differ from the current one.');
       }
-      setPin.run(pins.hash(customerId, newPin), customerId);
+      await q.run`UPDATE customers SET pin_hash = ${pins.hash(customerId, newPin)} WHERE id = ${customerId}`;
     },
 
     /**
      * Blocks a device at once (lost or stolen phone): its access token stops working and any later approval
      * it signs is refused with DEVICE_BLOCKED. The customer enrols a new device with a new activation code.
      */
-    blockDevice(customerId: string, deviceId: string): { deviceId: string; status: 'blocked' } {
-      blockDeviceStmt.run(deviceId, customerId);
+    async blockDevice(
+      customerId: string,
+      deviceId: string,
+    ): Promise<{ deviceId: string; status: 'blocked' }> {
+      await q.run`UPDATE devices SET status = 'blocked'
+        WHERE id = ${deviceId} AND customer_id = ${customerId} AND status = 'active'`;
       deviceCache.delete(deviceId);
       return { deviceId, status: 'blocked' };
     },
 
     decryptPin,
   };
+  return service;
 
   /** Opens a PIN JWE `{ pin }` addressed to this processor and checks its format. */
   async function decryptPin(jwe: string): Promise<string> {

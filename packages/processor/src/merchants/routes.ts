@@ -37,8 +37,8 @@ export function registerMerchantRoutes(
   });
 
   app.get('/v1/merchant/payments', async (req) => {
-    const m = deps.merchants.authenticate(bearer(req));
+    const m = await deps.merchants.authenticate(bearer(req));
     const { limit } = parse(listQuery, req.query ?? {});
-    return { payments: deps.requests.listIncoming(m, limit) };
+    return { payments: await deps.requests.listIncoming(m, limit) };
   });
 }

@@ -2,7 +2,7 @@
  * Merchants: created by the operator with an account, an API key (stored as a digest) and a webhook secret.
  */
 import type { Ledger } from '@semops/ledger';
-import { sha256, type Db } from '@semops/node';
+import { sha256, type Sql } from '@semops/node';
 import { SemopsError, newId, randomToken, type MerchantInfo } from '@semops/protocol';
 
 export interface Merchant {
@@ -45,15 +45,11 @@ export function merchantInfoOf(m: Merchant): MerchantInfo {
   return { id: m.id, name: m.name, city: m.city, category: m.category };
 }
 
-export function createMerchantService(deps: { db: Db; ledger: Ledger; now: () => number }) {
-  const { db, ledger } = deps;
-  const insert = db.prepare(
-    `INSERT INTO merchants (id, name, city, category, currency, account_id, api_key_hash, webhook_url, webhook_secret, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const byKey = db.prepare('SELECT * FROM merchants WHERE api_key_hash = ?');
-  const byId = db.prepare('SELECT * FROM merchants WHERE id = ?');
-  const cache = new Map<string, Merchant>();
+export function createMerchantService(deps: { q: Sql; ledger: Ledger; now: () => number }) {
+  const { q, ledger } = deps;
+  // Merchants do not change once created: cache them by API key digest and by id.
+  const byKey = new Map<string, Merchant>();
+  const byId = new Map<string, Merchant>();
 
   return {
     async create(input: {
@@ -73,37 +69,33 @@ export function createMerchantService(deps: { db: Db; ledger: Ledger; now: () =>
       });
       const apiKey = `sk_${randomToken(24)}`;
       const webhookSecret = `whsec_${randomToken(24)}`;
-      insert.run(
-        id,
-        input.name,
-        input.city,
-        input.category,
-        input.currency,
-        accountId,
-        sha256(apiKey),
-        input.webhookUrl ?? null,
-        webhookSecret,
-        deps.now(),
-      );
+      await q.run`INSERT INTO merchants (id, name, city, category, currency, account_id, api_key_hash, webhook_url,
+          webhook_secret, created_at)
+        VALUES (${id}, ${input.name}, ${input.city}, ${input.category}, ${input.currency}, ${accountId},
+          ${sha256(apiKey)}, ${input.webhookUrl ?? null}, ${webhookSecret}, ${deps.now()})`;
       return { merchantId: id, accountId, apiKey, webhookSecret };
     },
 
-    authenticate(apiKey: string | undefined): Merchant {
+    async authenticate(apiKey: string | undefined): Promise<Merchant> {
       if (!apiKey) throw new SemopsError('UNAUTHORIZED');
       const h = sha256(apiKey);
-      const hit = cache.get(h);
+      const hit = byKey.get(h);
       if (hit) return hit;
-      const r = byKey.get(h) as MerchantRow | undefined;
+      const r = await q.one<MerchantRow>`SELECT * FROM merchants WHERE api_key_hash = ${h}`;
       if (!r) throw new SemopsError('UNAUTHORIZED');
       const m = toMerchant(r);
-      cache.set(h, m);
+      byKey.set(h, m);
       return m;
     },
 
-    get(id: string): Merchant {
-      const r = byId.get(id) as MerchantRow | undefined;
+    async get(id: string): Promise<Merchant> {
+      const hit = byId.get(id);
+      if (hit) return hit;
+      const r = await q.one<MerchantRow>`SELECT * FROM merchants WHERE id = ${id}`;
       if (!r) throw new SemopsError('MERCHANT_NOT_FOUND');
-      return toMerchant(r);
+      const m = toMerchant(r);
+      byId.set(id, m);
+      return m;
     },
   };
 }

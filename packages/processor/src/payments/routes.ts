@@ -32,7 +32,7 @@ export function registerPaymentRoutes(
   app.get('/v1/wallet/payments', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
     const { limit } = parse(listQuery, req.query ?? {});
-    return { payments: payments.list(customer, limit) };
+    return { payments: await payments.list(customer, limit) };
   });
 
   app.get('/v1/wallet/payments/:id', async (req) => {
@@ -44,7 +44,7 @@ export function registerPaymentRoutes(
   app.get('/v1/admin/payments/:id', async (req) => {
     requireAdmin(req, deps.adminToken);
     const { id } = parse(params, req.params);
-    const p = payments.find(id);
+    const p = await payments.find(id);
     if (!p) throw new SemopsError('PAYMENT_NOT_FOUND');
     return p;
   });

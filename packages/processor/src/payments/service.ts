@@ -6,8 +6,7 @@
  */
 import type { Ledger } from '@semops/ledger';
 import { LedgerError } from '@semops/ledger';
-import type { Db } from '@semops/node';
-import { parse } from '@semops/node';
+import { isUniqueViolation, parse, type Sql } from '@semops/node';
 import {
   APPROVAL_TYP,
   MAX_APPROVAL_TTL_MS,
@@ -64,7 +63,7 @@ interface PaymentRow {
 }
 
 export interface PaymentDeps {
-  readonly db: Db;
+  readonly q: Sql;
   readonly ledger: Ledger;
   readonly customers: CustomerService;
   readonly requests: RequestService;
@@ -100,45 +99,30 @@ export function paymentView(p: PaymentRow) {
 }
 
 export function createPaymentService(deps: PaymentDeps) {
-  const { db, ledger, now, processorId } = deps;
-  const getResolution = db.prepare('SELECT token FROM resolutions WHERE customer_id = ? AND request_id = ?');
-  const putResolution = db.prepare(
-    'INSERT OR REPLACE INTO resolutions (customer_id, request_id, token, resolved_at) VALUES (?, ?, ?, ?)',
-  );
-  const insertPayment = db.prepare(
-    `INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference, amount, currency,
-       state, expires_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'NEW', ?, ?, ?)`,
-  );
-  const byNonce = db.prepare('SELECT id FROM payments WHERE nonce = ?');
-  const byId = db.prepare('SELECT * FROM payments WHERE id = ?');
-  const byCustomer = db.prepare(
-    'SELECT * FROM payments WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?',
-  );
-  const setState = db.prepare(
-    'UPDATE payments SET state = ?, reason = ?, receipt = COALESCE(?, receipt), updated_at = ? WHERE id = ? AND state = ?',
-  );
-  // The hub's notification can overtake its answer to the prepare; the receipt then arrives second.
-  const addReceipt = db.prepare('UPDATE payments SET receipt = ? WHERE id = ? AND receipt IS NULL');
-  const inFlight = db.prepare(
-    "SELECT * FROM payments WHERE state IN ('NEW', 'RESERVED') AND created_at < ? ORDER BY created_at LIMIT 500",
-  );
+  const { q, ledger, now, processorId } = deps;
   /** Payments this process is working on right now; reconcile leaves them alone. */
   const active = new Set<string>();
 
-  function row(id: string): PaymentRow | undefined {
-    return byId.get(id) as PaymentRow | undefined;
+  async function row(id: string): Promise<PaymentRow | undefined> {
+    return q.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
   }
 
-  function transition(
+  /** The one way a payment changes state: only from the state the caller saw, so each change happens once. */
+  async function transition(
     id: string,
     from: PaymentState,
     to: PaymentState,
     reason?: string,
     receipt?: string,
-  ): boolean {
-    return setState.run(to, reason ?? null, receipt ?? null, now(), id, from).changes === 1;
+  ): Promise<boolean> {
+    const n = await q.run`UPDATE payments SET state = ${to}, reason = ${reason ?? null},
+        receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${now()}
+      WHERE id = ${id} AND state = ${from}`;
+    return n === 1;
   }
+
+  const paymentIdOfNonce = async (nonce: string) =>
+    (await q.one<{ id: string }>`SELECT id FROM payments WHERE nonce = ${nonce}`)?.id;
 
   // ---- hub batching: prepares issued in the same tick travel in one message ----
   let queue: Array<{
@@ -218,10 +202,10 @@ export function createPaymentService(deps: PaymentDeps) {
       const code =
         e instanceof LedgerError && e.code === 'EXCEEDS_CREDITS' ? 'INSUFFICIENT_FUNDS' : undefined;
       if (!code) throw e;
-      transition(p.id, 'NEW', 'FAILED', code);
+      await transition(p.id, 'NEW', 'FAILED', code);
       throw new SemopsError(code);
     }
-    transition(p.id, 'NEW', 'RESERVED');
+    await transition(p.id, 'NEW', 'RESERVED');
     const prepare: TransferPrepare = {
       transferId: p.id,
       requestId: p.request_id,
@@ -234,7 +218,9 @@ export function createPaymentService(deps: PaymentDeps) {
       const f = await deps.requests.accept(prepare);
       if (f.decision === 'FULFIL' && f.receipt) {
         await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(f.receipt, p));
-        await deps.requests.commit(p.id);
+        // Credit the merchant only if the payer side really committed (reconcile may have voided it).
+        if ((await row(p.id))?.state === 'COMMITTED') await deps.requests.commit(p.id);
+        else await deps.requests.abort(p.id);
       } else {
         await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
       }
@@ -254,14 +240,14 @@ export function createPaymentService(deps: PaymentDeps) {
         } else {
           deps.log('prepare outcome unknown; reconcile will settle it', { paymentId: p.id });
         }
-        return paymentView(row(p.id)!);
+        return paymentView((await row(p.id))!);
       }
       if (r.state === 'COMMITTED')
         await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p));
       else if (r.state === 'ABORTED' || r.error)
         await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
     }
-    return paymentView(row(p.id)!);
+    return paymentView((await row(p.id))!);
   }
 
   /**
@@ -289,25 +275,31 @@ export function createPaymentService(deps: PaymentDeps) {
     reason?: string,
     receipt?: string,
   ): Promise<void> {
-    let p = row(id);
+    let p = await row(id);
     if (!p) return;
     if (p.state === 'NEW') {
       const t = await ledger.getTransfer(id);
-      if (t?.state === 'pending') transition(id, 'NEW', 'RESERVED');
+      if (t?.state === 'pending') await transition(id, 'NEW', 'RESERVED');
       else if (!t) {
-        transition(id, 'NEW', 'FAILED', reason ?? 'TRANSFER_REJECTED');
+        await transition(id, 'NEW', 'FAILED', reason ?? 'TRANSFER_REJECTED');
         return;
       }
-      p = row(id)!;
+      p = (await row(id))!;
     }
-    if (p.state === 'COMMITTED' && receipt && !p.receipt) addReceipt.run(receipt, id);
+    if (p.state === 'COMMITTED' && receipt && !p.receipt) {
+      // The hub's notification can overtake its answer to the prepare; the receipt then arrives second.
+      await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
+    }
     if (p.state !== 'RESERVED') return;
     if (outcome === 'COMMITTED') {
       await ledger.execute([{ kind: 'post', id: `${id}:post`, pendingId: id }]).then(expectSettled);
-      transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
+      await transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
+      // A notification settling the same payment at the same moment may have won the transition without
+      // the receipt; keep the receipt either way.
+      if (receipt) await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
     } else {
       await ledger.execute([{ kind: 'void', id: `${id}:void`, pendingId: id }]).then(expectSettled);
-      transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');
+      await transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');
     }
   }
 
@@ -322,14 +314,15 @@ export function createPaymentService(deps: PaymentDeps) {
    * What every approval must match, whatever its channel: a request this customer resolved, with exactly its
    * payee, currency and amount (dynamic linking), not expired, in the customer's currency. Returns the request.
    */
-  function checkedRequest(
+  async function checkedRequest(
     customer: Customer,
     requestId: string,
     payee: string,
     amount: MoneyWire,
     t0: number,
-  ): RequestToken {
-    const res = getResolution.get(customer.id, requestId) as { token: string } | undefined;
+  ): Promise<RequestToken> {
+    const res = await q.one<{ token: string }>`SELECT token FROM resolutions
+      WHERE customer_id = ${customer.id} AND request_id = ${requestId}`;
     if (!res) throw new SemopsError('RESOLVE_FIRST');
     const t = JSON.parse(res.token) as RequestToken;
     if (payee !== t.processorId) throw new SemopsError('PAYEE_MISMATCH');
@@ -368,37 +361,26 @@ export function createPaymentService(deps: PaymentDeps) {
   ): Promise<ReturnType<typeof paymentView>> {
     const id = newId('pay');
     try {
-      insertPayment.run(
-        id,
-        customer.id,
-        deviceId,
-        nonce,
-        t.requestId,
-        t.processorId,
-        JSON.stringify(t.merchant),
-        t.reference,
-        amount,
-        t.currency,
-        t0 + deps.transferTtlMs,
-        t0,
-        t0,
-      );
+      await q.run`INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference,
+          amount, currency, state, expires_at, created_at, updated_at)
+        VALUES (${id}, ${customer.id}, ${deviceId}, ${nonce}, ${t.requestId}, ${t.processorId},
+          ${JSON.stringify(t.merchant)}, ${t.reference}, ${amount}, ${t.currency}, 'NEW', ${t0 + deps.transferTtlMs},
+          ${t0}, ${t0})`;
     } catch (e) {
-      if (String(e).includes('UNIQUE')) {
-        const p = byNonce.get(nonce) as { id: string } | undefined;
-        throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: p?.id });
+      if (isUniqueViolation(e)) {
+        throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: await paymentIdOfNonce(nonce) });
       }
       throw e;
     }
     active.add(id);
     try {
       try {
-        deps.customers.checkPin(customer.id, pin);
+        await deps.customers.checkPin(customer.id, pin);
       } catch (e) {
-        transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
+        await transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
         throw e;
       }
-      return await execute(row(id)!, customer);
+      return await execute((await row(id))!, customer);
     } finally {
       active.delete(id);
     }
@@ -409,7 +391,9 @@ export function createPaymentService(deps: PaymentDeps) {
     async resolve(customer: Customer, code: string) {
       const t = await fetchToken(parseCode(code));
       if (t.expiresAt <= now()) throw new SemopsError('REQUEST_EXPIRED');
-      putResolution.run(customer.id, t.requestId, JSON.stringify(t), now());
+      await q.run`INSERT INTO resolutions (customer_id, request_id, token, resolved_at)
+        VALUES (${customer.id}, ${t.requestId}, ${JSON.stringify(t)}, ${now()})
+        ON CONFLICT (customer_id, request_id) DO UPDATE SET token = excluded.token, resolved_at = excluded.resolved_at`;
       return {
         requestId: t.requestId,
         processorId: t.processorId,
@@ -444,9 +428,9 @@ export function createPaymentService(deps: PaymentDeps) {
       if (a.expiresAt > t0 + MAX_APPROVAL_TTL_MS + MAX_CLOCK_SKEW_MS) {
         throw new SemopsError('VALIDATION_FAILED', 'An approval may live at most 5 minutes.');
       }
-      const used = byNonce.get(a.nonce) as { id: string } | undefined;
-      if (used) throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: used.id });
-      const t = checkedRequest(customer, a.requestId, a.payee, a.amount, t0);
+      const used = await paymentIdOfNonce(a.nonce);
+      if (used) throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: used });
+      const t = await checkedRequest(customer, a.requestId, a.payee, a.amount, t0);
       const pin = await deps.customers.decryptPin(a.pin);
       return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0);
     },
@@ -467,30 +451,32 @@ export function createPaymentService(deps: PaymentDeps) {
       if (customer.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
       if (!/^\d{4,6}$/.test(pin)) throw new SemopsError('PIN_FORMAT');
       const t0 = now();
-      const t = checkedRequest(customer, request.requestId, request.payee, amount, t0);
+      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0);
       return pay(customer, `channel:${channel}`, `${channel}_${randomToken(16)}`, t, amount.value, pin, t0);
     },
 
-    get(customer: Customer, id: string) {
-      const p = row(id);
+    async get(customer: Customer, id: string) {
+      const p = await row(id);
       if (!p || p.customer_id !== customer.id) throw new SemopsError('PAYMENT_NOT_FOUND');
       return paymentView(p);
     },
 
-    list(customer: Customer, limit = 50) {
-      return (byCustomer.all(customer.id, limit) as PaymentRow[]).map(paymentView);
+    async list(customer: Customer, limit = 50) {
+      const rows = await q.all<PaymentRow>`SELECT * FROM payments WHERE customer_id = ${customer.id}
+        ORDER BY created_at DESC LIMIT ${limit}`;
+      return rows.map(paymentView);
     },
 
     /** Admin view of any payment on this node (payer side or payee side). */
-    find(id: string) {
-      const p = row(id);
+    async find(id: string) {
+      const p = await row(id);
       return p ? { side: 'payer' as const, ...paymentView(p), state: p.state } : undefined;
     },
 
     /** Outcomes announced by the hub, for payments we made and for payments our merchants received. */
     async onEvents(events: readonly TransferEvent[]): Promise<void> {
       for (const e of events) {
-        if (row(e.transferId)) await settle(e.transferId, e.state, e.reason);
+        if (await row(e.transferId)) await settle(e.transferId, e.state, e.reason);
         else if (e.state === 'COMMITTED') await deps.requests.commit(e.transferId);
         else await deps.requests.abort(e.transferId);
       }
@@ -502,8 +488,12 @@ export function createPaymentService(deps: PaymentDeps) {
      */
     async reconcile(olderThanMs = 2000): Promise<number> {
       const cutoff = now() - olderThanMs;
-      const mine = (inFlight.all(cutoff) as PaymentRow[]).filter((p) => !active.has(p.id));
-      const theirs = deps.requests.openIncoming(cutoff);
+      const mine = (
+        await q.all<PaymentRow>`SELECT * FROM payments WHERE state IN ('NEW', 'RESERVED') AND created_at < ${cutoff}
+          ORDER BY created_at LIMIT 500`
+      ).filter((p) => !active.has(p.id));
+      const theirs = await deps.requests.openIncoming(cutoff);
+      const t = now();
       let settled = 0;
       const remote: PaymentRow[] = [];
       for (const p of mine) {
@@ -511,22 +501,25 @@ export function createPaymentService(deps: PaymentDeps) {
           remote.push(p);
           continue;
         }
-        // A payment inside this processor interrupted by a crash: finish what the payee side recorded.
+        // A payment inside this processor interrupted by a crash: once it has expired (so no instance is
+        // still working on it), finish what the payee side recorded.
+        if (p.expires_at >= t) continue;
         if (p.state === 'NEW') await settle(p.id, 'ABORTED', 'INTERRUPTED');
-        else if (deps.requests.hasIncoming(p.id)) {
+        else if (await deps.requests.hasIncoming(p.id)) {
           await settle(p.id, 'COMMITTED');
           await deps.requests.commit(p.id);
         } else await settle(p.id, 'ABORTED', 'INTERRUPTED');
         settled++;
       }
-      const ids = [...remote.map((p) => p.id), ...theirs.filter((i) => !row(i.id)).map((i) => i.id)];
+      const payeeSide: typeof theirs = [];
+      for (const i of theirs) if (!(await row(i.id))) payeeSide.push(i);
+      const ids = [...remote.map((p) => p.id), ...payeeSide.map((i) => i.id)];
       if (ids.length === 0) return settled;
       const status = parse(
         statusResult,
         await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) }),
       );
       const stateOf = new Map(status.transfers.map((s) => [s.transferId, s]));
-      const t = now();
       for (const p of remote) {
         const s = stateOf.get(p.id);
         if (s?.state === 'COMMITTED') await settle(p.id, 'COMMITTED');
@@ -554,7 +547,7 @@ export function createPaymentService(deps: PaymentDeps) {
         } else continue;
         settled++;
       }
-      for (const i of theirs) {
+      for (const i of payeeSide) {
         const s = stateOf.get(i.id);
         if (s?.state === 'COMMITTED') await deps.requests.commit(i.id);
         else if (s?.state === 'ABORTED' || (s?.state === 'UNKNOWN' && i.expiresAt + MAX_CLOCK_SKEW_MS < t)) {

@@ -40,7 +40,7 @@ export function registerRequestRoutes(
   const { merchants, requests } = deps;
 
   app.post('/v1/requests', async (req, reply) => {
-    const m = merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req));
     const body = parse(createRequest, req.body);
     const key = req.headers['idempotency-key'] as string | undefined;
     const view = await deps.idempotency.run(`requests.${m.id}`, key, body, () =>
@@ -59,13 +59,13 @@ export function registerRequestRoutes(
   });
 
   app.get('/v1/requests/:id', async (req) => {
-    const m = merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req));
     const { id } = parse(params, req.params);
     return requests.get(m, id);
   });
 
   app.post('/v1/requests/:id/cancel', async (req) => {
-    const m = merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req));
     const { id } = parse(params, req.params);
     return requests.cancel(m, id);
   });
@@ -73,7 +73,7 @@ export function registerRequestRoutes(
   /** Server-sent events: the request's status now, then on every change, until it is final. */
   app.get('/v1/requests/:id/events', async (req, reply) => {
     const { key } = parse(eventsQuery, req.query ?? {});
-    const m = merchants.authenticate(bearer(req) ?? key);
+    const m = await merchants.authenticate(bearer(req) ?? key);
     const { id } = parse(params, req.params);
     const first = await requests.get(m, id);
     reply.hijack();

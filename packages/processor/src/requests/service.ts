@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Ledger } from '@semops/ledger';
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 import {
   REQUEST_TYP,
   RECEIPT_TYP,
@@ -71,7 +71,7 @@ export interface CreateRequestInput {
 }
 
 export interface RequestDeps {
-  readonly db: Db;
+  readonly q: Sql;
   readonly ledger: Ledger;
   readonly merchants: MerchantService;
   readonly webhooks: WebhookService;
@@ -87,44 +87,13 @@ export interface RequestDeps {
 const FINAL: ReadonlySet<RequestStatus> = new Set(['PAID', 'EXPIRED', 'CANCELLED']);
 
 export function createRequestService(deps: RequestDeps) {
-  const { db, now } = deps;
+  const { q, now } = deps;
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  const insert = db.prepare(
-    `INSERT INTO requests (id, merchant_id, short_code, currency, amount, min_amount, max_amount, reference,
-       description, reusable, status, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'OPEN', ?, ?)`,
-  );
-  const nextSeq = db.prepare(
-    'UPDATE short_code_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1 AS seq',
-  );
-  const byId = db.prepare('SELECT * FROM requests WHERE id = ?');
-  const byCode = db.prepare('SELECT * FROM requests WHERE short_code = ?');
-  const cancelStmt = db.prepare("UPDATE requests SET status = 'CANCELLED' WHERE id = ? AND status = 'OPEN'");
-  const setInFlight = db.prepare('UPDATE requests SET in_flight = ? WHERE id = ? AND in_flight IS NULL');
-  const releaseInFlight = db.prepare('UPDATE requests SET in_flight = NULL WHERE id = ? AND in_flight = ?');
-  const markPaid = db.prepare(
-    "UPDATE requests SET status = 'PAID' WHERE id = ? AND reusable = 0 AND status = 'OPEN'",
-  );
-  const incomingById = db.prepare('SELECT * FROM incoming WHERE id = ?');
-  const incomingByRequest = db.prepare('SELECT * FROM incoming WHERE request_id = ? ORDER BY created_at');
-  const incomingByMerchant = db.prepare(
-    'SELECT * FROM incoming WHERE merchant_id = ? AND state = ? ORDER BY created_at DESC LIMIT ?',
-  );
-  const insertIncoming = db.prepare(
-    `INSERT INTO incoming (id, request_id, merchant_id, payer, amount, currency, state, receipt, expires_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, 'ACCEPTED', ?, ?, ?, ?)`,
-  );
-  const setIncoming = db.prepare(
-    "UPDATE incoming SET state = ?, updated_at = ? WHERE id = ? AND state = 'ACCEPTED'",
-  );
-  const openIncoming = db.prepare(
-    "SELECT id, expires_at FROM incoming WHERE state = 'ACCEPTED' AND created_at < ? LIMIT 500",
-  );
-
-  function row(id: string): RequestRow | undefined {
-    return byId.get(id) as RequestRow | undefined;
+  async function row(id: string): Promise<RequestRow | undefined> {
+    return q.one<RequestRow>`SELECT * FROM requests WHERE id = ${id}`;
   }
+  const incomingById = (id: string) => q.one<IncomingRow>`SELECT * FROM incoming WHERE id = ${id}`;
 
   function statusOf(r: RequestRow): RequestStatus {
     if (r.status === 'OPEN' && r.expires_at <= now()) return 'EXPIRED';
@@ -154,9 +123,11 @@ export function createRequestService(deps: RequestDeps) {
   }
 
   async function view(r: RequestRow) {
-    const m = deps.merchants.get(r.merchant_id);
+    const m = await deps.merchants.get(r.merchant_id);
     const payload = tokenPayload(r, m);
-    const payments = (incomingByRequest.all(r.id) as IncomingRow[]).map(incomingView);
+    const payments = (
+      await q.all<IncomingRow>`SELECT * FROM incoming WHERE request_id = ${r.id} ORDER BY created_at`
+    ).map(incomingView);
     return {
       id: r.id,
       status: statusOf(r),
@@ -201,7 +172,7 @@ export function createRequestService(deps: RequestDeps) {
 
   async function publish(requestId: string): Promise<void> {
     if (events.listenerCount(requestId) === 0) return;
-    const r = row(requestId);
+    const r = await row(requestId);
     if (r) events.emit(requestId, await view(r));
   }
 
@@ -210,14 +181,14 @@ export function createRequestService(deps: RequestDeps) {
     return encryptJson({ receipt }, await deps.encryptionKeyOf(payer));
   }
 
-  function findByRef(ref: RequestRef): RequestRow {
+  async function findByRef(ref: RequestRef): Promise<RequestRow> {
     let r: RequestRow | undefined;
     if ('shortCode' in ref) {
       if (!isShortCode(ref.shortCode)) throw new SemopsError('CODE_INVALID', 'The payment code has a typo.');
-      r = byCode.get(ref.shortCode) as RequestRow | undefined;
+      r = await q.one<RequestRow>`SELECT * FROM requests WHERE short_code = ${ref.shortCode}`;
     } else {
       if (ref.processorId !== deps.processorId) throw new SemopsError('REQUEST_NOT_FOUND');
-      r = row(ref.requestId);
+      r = await row(ref.requestId);
     }
     if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
     return r;
@@ -251,7 +222,7 @@ export function createRequestService(deps: RequestDeps) {
     }
   }
 
-  return {
+  const service = {
     events,
     async create(m: Merchant, input: CreateRequestInput) {
       if (input.currency !== m.currency) {
@@ -264,40 +235,36 @@ export function createRequestService(deps: RequestDeps) {
       }
       const id = newId('req');
       const t = now();
-      const r = db.transaction(() => {
-        const { seq } = nextSeq.get() as { seq: number };
-        const code = makeShortCode(deps.routingPrefix, seq % 1_000_000);
-        insert.run(
-          id,
-          m.id,
-          code,
-          input.currency,
-          input.amount?.toString() ?? null,
-          input.amount === undefined ? (input.minAmount?.toString() ?? null) : null,
-          input.amount === undefined ? (input.maxAmount?.toString() ?? null) : null,
-          input.reference,
-          input.description ?? null,
-          input.reusable ? 1 : 0,
-          t,
-          t + input.expiresInSeconds * 1000,
-        );
-        return row(id)!;
-      })();
-      return view(r);
+      const r = await q.tx(async (tx) => {
+        // The sequence row serialises request creation across instances of this processor.
+        const next = await tx.one<{ seq: number }>`UPDATE short_code_seq SET next = next + 1 WHERE id = 1
+          RETURNING next - 1 AS seq`;
+        const code = makeShortCode(deps.routingPrefix, Number(next?.seq ?? 0) % 1_000_000);
+        const amount = input.amount?.toString() ?? null;
+        const min = input.amount === undefined ? (input.minAmount?.toString() ?? null) : null;
+        const max = input.amount === undefined ? (input.maxAmount?.toString() ?? null) : null;
+        return tx.one<RequestRow>`INSERT INTO requests (id, merchant_id, short_code, currency, amount, min_amount,
+            max_amount, reference, description, reusable, status, created_at, expires_at)
+          VALUES (${id}, ${m.id}, ${code}, ${input.currency}, ${amount}, ${min}, ${max}, ${input.reference},
+            ${input.description ?? null}, ${input.reusable ? 1 : 0}, 'OPEN', ${t}, ${t + input.expiresInSeconds * 1000})
+          RETURNING *`;
+      });
+      return view(r!);
     },
 
     async get(m: Merchant, id: string) {
-      const r = row(id);
+      const r = await row(id);
       if (!r || r.merchant_id !== m.id) throw new SemopsError('REQUEST_NOT_FOUND');
       return view(r);
     },
 
     async cancel(m: Merchant, id: string) {
-      const r = row(id);
+      const r = await row(id);
       if (!r || r.merchant_id !== m.id) throw new SemopsError('REQUEST_NOT_FOUND');
-      if (statusOf(r) === 'OPEN') cancelStmt.run(id);
+      if (statusOf(r) === 'OPEN')
+        await q.run`UPDATE requests SET status = 'CANCELLED' WHERE id = ${id} AND status = 'OPEN'`;
       await publish(id);
-      return view(row(id)!);
+      return view((await row(id))!);
     },
 
     isFinal(status: RequestStatus): boolean {
@@ -305,16 +272,19 @@ export function createRequestService(deps: RequestDeps) {
     },
 
     /** Payments received by a merchant, newest first. */
-    listIncoming(m: Merchant, limit = 100) {
-      return (incomingByMerchant.all(m.id, 'COMMITTED', limit) as IncomingRow[]).map(incomingView);
+    async listIncoming(m: Merchant, limit = 100) {
+      const rows =
+        await q.all<IncomingRow>`SELECT * FROM incoming WHERE merchant_id = ${m.id} AND state = 'COMMITTED'
+        ORDER BY created_at DESC LIMIT ${limit}`;
+      return rows.map(incomingView);
     },
 
     /** The signed token of a payable request (for this processor's own payers). */
     async tokenFor(ref: RequestRef): Promise<string> {
-      const r = findByRef(ref);
+      const r = await findByRef(ref);
       assertPayable(r);
       return signJson(
-        tokenPayload(r, deps.merchants.get(r.merchant_id)),
+        tokenPayload(r, await deps.merchants.get(r.merchant_id)),
         deps.signingKey,
         deps.processorId,
         REQUEST_TYP,
@@ -323,7 +293,7 @@ export function createRequestService(deps: RequestDeps) {
 
     /** `request.lookup` from another processor: the token, encrypted to the requester. */
     async lookupForPeer(ref: RequestRef, requester: string) {
-      const token = await this.tokenFor(ref);
+      const token = await service.tokenFor(ref);
       return { sealed: await encryptJson({ token }, await deps.encryptionKeyOf(requester)) };
     },
 
@@ -337,7 +307,7 @@ export function createRequestService(deps: RequestDeps) {
         decision: 'REJECT',
         error: { code: e.code, message: e.message },
       });
-      const existing = incomingById.get(p.transferId) as IncomingRow | undefined;
+      const existing = await incomingById(p.transferId);
       if (existing) {
         if (
           existing.request_id !== p.requestId ||
@@ -356,11 +326,11 @@ export function createRequestService(deps: RequestDeps) {
       try {
         if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
         if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
-        const r = row(p.requestId);
+        const r = await row(p.requestId);
         if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
         assertPayable(r);
         checkAmount(r, BigInt(p.amount.value), p.amount.currency);
-        const m = deps.merchants.get(r.merchant_id);
+        const m = await deps.merchants.get(r.merchant_id);
         const t = now();
         const receipt: Receipt = {
           receiptId: `rct_${p.transferId.slice(4)}`,
@@ -373,25 +343,19 @@ export function createRequestService(deps: RequestDeps) {
           acceptedAt: t,
         };
         const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
-        db.transaction(() => {
-          const fresh = row(r.id)!;
-          assertPayable(fresh);
-          if (fresh.reusable === 0 && setInFlight.run(p.transferId, r.id).changes !== 1) {
-            throw new SemopsError('REQUEST_ALREADY_PAID');
+        await q.tx(async (tx) => {
+          // A single-use request is held by one transfer at a time: the conditional update decides, also
+          // between instances of this processor.
+          if (r.reusable === 0) {
+            const held = await tx.run`UPDATE requests SET in_flight = ${p.transferId}
+              WHERE id = ${r.id} AND in_flight IS NULL AND status = 'OPEN'`;
+            if (held !== 1) throw new SemopsError('REQUEST_ALREADY_PAID');
           }
-          insertIncoming.run(
-            p.transferId,
-            r.id,
-            m.id,
-            p.payer,
-            p.amount.value,
-            p.amount.currency,
-            jws,
-            p.expiresAt,
-            t,
-            t,
-          );
-        })();
+          await tx.run`INSERT INTO incoming (id, request_id, merchant_id, payer, amount, currency, state, receipt,
+              expires_at, created_at, updated_at)
+            VALUES (${p.transferId}, ${r.id}, ${m.id}, ${p.payer}, ${p.amount.value}, ${p.amount.currency}, 'ACCEPTED',
+              ${jws}, ${p.expiresAt}, ${t}, ${t})`;
+        });
         await publish(r.id);
         return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
       } catch (e) {
@@ -402,9 +366,9 @@ export function createRequestService(deps: RequestDeps) {
 
     /** The transfer is final at the hub: credit the merchant, mark the request paid, notify. Idempotent. */
     async commit(transferId: string): Promise<boolean> {
-      const i = incomingById.get(transferId) as IncomingRow | undefined;
+      const i = await incomingById(transferId);
       if (!i || i.state !== 'ACCEPTED') return false;
-      const m = deps.merchants.get(i.merchant_id);
+      const m = await deps.merchants.get(i.merchant_id);
       // The ledger transfer is idempotent by id, so a crash between it and the state change is repaired by
       // running commit again.
       await deps.ledger.transfer({
@@ -416,14 +380,17 @@ export function createRequestService(deps: RequestDeps) {
         code: 'payment',
         reference: transferId,
       });
-      const changed = db.transaction(() => {
-        const n = setIncoming.run('COMMITTED', now(), transferId).changes;
-        if (n === 1) markPaid.run(i.request_id);
+      const changed = await q.tx(async (tx) => {
+        const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${now()}
+          WHERE id = ${transferId} AND state = 'ACCEPTED'`;
+        if (n === 1) {
+          await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
+        }
         return n;
-      })();
+      });
       if (changed === 1) {
-        const r = row(i.request_id)!;
-        deps.webhooks.enqueue(m, 'payment.completed', {
+        const r = (await row(i.request_id))!;
+        await deps.webhooks.enqueue(m, 'payment.completed', {
           paymentId: transferId,
           requestId: i.request_id,
           amount: { value: i.amount, currency: i.currency },
@@ -437,28 +404,29 @@ export function createRequestService(deps: RequestDeps) {
 
     /** The transfer was aborted: release the request. Idempotent. */
     async abort(transferId: string): Promise<boolean> {
-      const i = incomingById.get(transferId) as IncomingRow | undefined;
+      const i = await incomingById(transferId);
       if (!i || i.state !== 'ACCEPTED') return false;
-      db.transaction(() => {
-        setIncoming.run('ABORTED', now(), transferId);
-        releaseInFlight.run(i.request_id, transferId);
-      })();
+      await q.tx(async (tx) => {
+        await tx.run`UPDATE incoming SET state = 'ABORTED', updated_at = ${now()}
+          WHERE id = ${transferId} AND state = 'ACCEPTED'`;
+        await tx.run`UPDATE requests SET in_flight = NULL WHERE id = ${i.request_id} AND in_flight = ${transferId}`;
+      });
       await publish(i.request_id);
       return true;
     },
 
     /** Accepted transfers still waiting for their outcome (for reconciliation with the hub). */
-    openIncoming(olderThan: number): Array<{ id: string; expiresAt: number }> {
-      return (openIncoming.all(olderThan) as Array<{ id: string; expires_at: number }>).map((r) => ({
-        id: r.id,
-        expiresAt: r.expires_at,
-      }));
+    async openIncoming(olderThan: number): Promise<Array<{ id: string; expiresAt: number }>> {
+      const rows = await q.all<{ id: string; expires_at: number }>`SELECT id, expires_at FROM incoming
+        WHERE state = 'ACCEPTED' AND created_at < ${olderThan} LIMIT 500`;
+      return rows.map((r) => ({ id: r.id, expiresAt: Number(r.expires_at) }));
     },
 
-    hasIncoming(transferId: string): boolean {
-      return incomingById.get(transferId) !== undefined;
+    async hasIncoming(transferId: string): Promise<boolean> {
+      return (await incomingById(transferId)) !== undefined;
     },
   };
+  return service;
 }
 
 export type RequestService = ReturnType<typeof createRequestService>;

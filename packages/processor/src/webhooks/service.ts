@@ -5,10 +5,12 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 import { newId } from '@semops/protocol';
 
 export const MAX_ATTEMPTS = 12;
+/** How long a claimed delivery is left to the instance that claimed it. */
+const CLAIM_MS = 30_000;
 
 export interface WebhookTarget {
   readonly id: string;
@@ -22,26 +24,13 @@ export function signWebhook(secret: string, body: string, t: number): string {
 }
 
 export function createWebhookService(deps: {
-  db: Db;
+  q: Sql;
   now: () => number;
-  secretOf: (merchantId: string) => string;
+  secretOf: (merchantId: string) => Promise<string>;
   intervalMs?: number;
   log?: (msg: string) => void;
 }) {
-  const { db, now } = deps;
-  const insert = db.prepare(
-    `INSERT INTO webhook_deliveries (id, merchant_id, url, body, next_at, status, created_at)
-     VALUES (?, ?, ?, ?, ?, 'PENDING', ?)`,
-  );
-  const due = db.prepare(
-    "SELECT id, merchant_id, url, body, attempts FROM webhook_deliveries WHERE status = 'PENDING' AND next_at <= ? ORDER BY next_at LIMIT 50",
-  );
-  const done = db.prepare(
-    "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ?",
-  );
-  const retry = db.prepare(
-    'UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, status = ? WHERE id = ?',
-  );
+  const { q, now } = deps;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   const inFlight = new Set<string>();
@@ -60,7 +49,7 @@ export function createWebhookService(deps: {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'semops-signature': signWebhook(deps.secretOf(row.merchant_id), row.body, t),
+          'semops-signature': signWebhook(await deps.secretOf(row.merchant_id), row.body, t),
           'semops-event-id': row.id,
         },
         body: row.body,
@@ -69,7 +58,7 @@ export function createWebhookService(deps: {
       });
       await res.body.dump();
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        done.run(row.id);
+        await q.run`UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ${row.id}`;
         return;
       }
       error = `HTTP ${res.statusCode}`;
@@ -78,22 +67,35 @@ export function createWebhookService(deps: {
     }
     const attempts = row.attempts + 1;
     const backoff = Math.min(1000 * 2 ** (attempts - 1), 3_600_000);
-    retry.run(now() + backoff, error, attempts >= MAX_ATTEMPTS ? 'FAILED' : 'PENDING', row.id);
+    const status = attempts >= MAX_ATTEMPTS ? 'FAILED' : 'PENDING';
+    await q.run`UPDATE webhook_deliveries SET attempts = ${attempts}, next_at = ${now() + backoff},
+        last_error = ${error ?? null}, status = ${status} WHERE id = ${row.id}`;
   }
 
   async function tick() {
     if (running) return;
     running = true;
     try {
-      const rows = (
-        due.all(now()) as Array<{
+      const t = now();
+      const candidates = (
+        await q.all<{
           id: string;
           merchant_id: string;
           url: string;
           body: string;
           attempts: number;
-        }>
+          next_at: number;
+        }>`
+          SELECT id, merchant_id, url, body, attempts, next_at FROM webhook_deliveries
+          WHERE status = 'PENDING' AND next_at <= ${t} ORDER BY next_at LIMIT 50`
       ).filter((r) => !inFlight.has(r.id));
+      // Claim each delivery (push its next attempt out) so that other instances of this processor skip it.
+      const rows: typeof candidates = [];
+      for (const r of candidates) {
+        const claimed = await q.run`UPDATE webhook_deliveries SET next_at = ${t + CLAIM_MS}
+          WHERE id = ${r.id} AND status = 'PENDING' AND next_at = ${r.next_at}`;
+        if (claimed === 1) rows.push(r);
+      }
       await Promise.all(
         rows.map(async (r) => {
           inFlight.add(r.id);
@@ -113,11 +115,13 @@ export function createWebhookService(deps: {
 
   return {
     /** Queues an event for a merchant (nothing when it has no webhook URL). */
-    enqueue(m: WebhookTarget, type: string, data: unknown): void {
+    async enqueue(m: WebhookTarget, type: string, data: unknown): Promise<void> {
       if (!m.webhookUrl) return;
       const id = newId('evt');
       const t = now();
-      insert.run(id, m.id, m.webhookUrl, JSON.stringify({ id, type, createdAt: t, data }), t, t);
+      const body = JSON.stringify({ id, type, createdAt: t, data });
+      await q.run`INSERT INTO webhook_deliveries (id, merchant_id, url, body, next_at, status, created_at)
+        VALUES (${id}, ${m.id}, ${m.webhookUrl}, ${body}, ${t}, 'PENDING', ${t})`;
       setImmediate(() => void tick());
     },
     start(): void {

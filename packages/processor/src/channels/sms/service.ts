@@ -3,7 +3,7 @@
  * in the next message, alone, within two minutes (the seeds: the PIN never travels in the same message as
  * the account or the payee). Every inbound text gets exactly one reply; bad input changes nothing.
  */
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 import { SemopsError } from '@semops/protocol';
 import type { Customer } from '../../customers/service.js';
 import { rangeText, say, type ChannelCore, type Quote } from '../core.js';
@@ -20,7 +20,7 @@ export const HELP_TEXT =
   'SEND <phone> <amount>: send money. Send your PIN only when we ask for it.';
 
 export interface SmsServiceDeps {
-  readonly db: Db;
+  readonly q: Sql;
   readonly core: ChannelCore;
   readonly store: SmsStore;
   readonly gateway: SmsGateway;
@@ -41,15 +41,17 @@ interface ConfirmationRow {
 }
 
 export function createSmsService(deps: SmsServiceDeps) {
-  const { db, core, store, gateway, now } = deps;
-  const putConfirmation = db.prepare(
-    `INSERT OR REPLACE INTO sms_confirmations
-       (phone, customer_id, request_id, payee, amount, currency, merchant, expires_at, created_at)
-     VALUES (@phone, @customer_id, @request_id, @payee, @amount, @currency, @merchant, @expires_at, @created_at)`,
-  );
+  const { q: sql, core, store, gateway, now } = deps;
+  const putConfirmation = (r: ConfirmationRow) => sql.run`INSERT INTO sms_confirmations
+      (phone, customer_id, request_id, payee, amount, currency, merchant, expires_at, created_at)
+    VALUES (${r.phone}, ${r.customer_id}, ${r.request_id}, ${r.payee}, ${r.amount}, ${r.currency}, ${r.merchant},
+      ${r.expires_at}, ${r.created_at})
+    ON CONFLICT (phone) DO UPDATE SET customer_id = excluded.customer_id, request_id = excluded.request_id,
+      payee = excluded.payee, amount = excluded.amount, currency = excluded.currency, merchant = excluded.merchant,
+      expires_at = excluded.expires_at, created_at = excluded.created_at`;
   // Taking the confirmation deletes it, so that one PIN pays once even when two arrive together.
-  const takeConfirmation = db.prepare('DELETE FROM sms_confirmations WHERE phone = ? RETURNING *');
-  const dropExpired = db.prepare('DELETE FROM sms_confirmations WHERE expires_at <= ?');
+  const takeConfirmation = (phone: string) =>
+    sql.one<ConfirmationRow>`DELETE FROM sms_confirmations WHERE phone = ${phone} RETURNING *`;
 
   async function payCommand(c: Customer, code: string, typed: string | undefined): Promise<string> {
     let q: Quote;
@@ -68,7 +70,7 @@ export function createSmsService(deps: SmsServiceDeps) {
       return say(e);
     }
     const t = now();
-    putConfirmation.run({
+    await putConfirmation({
       phone: c.phone,
       customer_id: c.id,
       request_id: q.requestId,
@@ -86,7 +88,7 @@ export function createSmsService(deps: SmsServiceDeps) {
   }
 
   async function pinReply(c: Customer, pin: string): Promise<string> {
-    const row = takeConfirmation.get(c.phone) as ConfirmationRow | undefined;
+    const row = await takeConfirmation(c.phone);
     if (!row || row.customer_id !== c.id) {
       return 'No payment is waiting for your PIN. To pay, send PAY <code>.';
     }
@@ -101,7 +103,7 @@ export function createSmsService(deps: SmsServiceDeps) {
     const outcome = await core.pay(c, q, BigInt(row.amount), pin, 'sms');
     if (outcome.error?.code === 'PIN_INVALID') {
       // A wrong PIN leaves the confirmation in place (the lock-out limits tries); it keeps its expiry.
-      putConfirmation.run(row);
+      await putConfirmation(row);
       return `${outcome.text} Reply with your PIN again, or ignore this message to cancel.`;
     }
     return outcome.text;
@@ -110,7 +112,7 @@ export function createSmsService(deps: SmsServiceDeps) {
   async function answer(from: string, cmd: SmsCommand): Promise<string> {
     let c: Customer;
     try {
-      c = core.customerByPhone(from);
+      c = await core.customerByPhone(from);
     } catch (e) {
       return say(e);
     }
@@ -143,7 +145,7 @@ export function createSmsService(deps: SmsServiceDeps) {
      */
     async receive(m: InboundSms): Promise<{ duplicate: boolean; replies: string[] }> {
       const cmd = parseSmsCommand(m.text);
-      const stored = store.record({
+      const stored = await store.record({
         direction: 'in',
         phone: m.from,
         service: m.to,
@@ -165,7 +167,7 @@ export function createSmsService(deps: SmsServiceDeps) {
         // The inbound text is handled either way; failing the webhook would only make the gateway retry it.
         deps.log('sms reply not delivered', { err: e instanceof Error ? e.name : 'unknown' });
       }
-      dropExpired.run(now());
+      await sql.run`DELETE FROM sms_confirmations WHERE expires_at <= ${now()}`;
       return { duplicate: false, replies: [reply] };
     },
   };

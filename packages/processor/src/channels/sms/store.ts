@@ -3,7 +3,7 @@
  * it "sends" by storing, so that the demo pages, the CLI and the operator endpoint show what a phone would
  * receive. A PIN never reaches this table: the SMS service stores an inbound PIN reply as `****`.
  */
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 import { parseInboundSms, type SmsGateway } from '../gateway.js';
 
 export type SmsDirection = 'in' | 'out';
@@ -28,40 +28,40 @@ interface Row {
   created_at: number;
 }
 
-export function createSmsStore(db: Db, now: () => number) {
-  const insert = db.prepare(
-    `INSERT INTO sms_messages (direction, phone, service, text, gateway_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (gateway_id) DO NOTHING`,
-  );
-  const list = db.prepare(
-    `SELECT id, direction, phone, service, text, created_at FROM sms_messages
-     WHERE (@phone IS NULL OR phone = @phone) AND (@direction IS NULL OR direction = @direction)
-       AND (@before IS NULL OR id < @before)
-     ORDER BY id DESC LIMIT @limit`,
-  );
+export function createSmsStore(q: Sql, now: () => number) {
   return {
     /** Stores a text; returns its id, or undefined when the gateway already delivered this message id. */
-    record(m: {
+    async record(m: {
       direction: SmsDirection;
       phone: string;
       service: string;
       text: string;
       gatewayId?: string;
-    }): number | undefined {
-      const r = insert.run(m.direction, m.phone, m.service, m.text, m.gatewayId ?? null, now());
-      return r.changes === 1 ? Number(r.lastInsertRowid) : undefined;
+    }): Promise<number | undefined> {
+      const r = await q.one<{
+        id: number;
+      }>`INSERT INTO sms_messages (direction, phone, service, text, gateway_id, created_at)
+        VALUES (${m.direction}, ${m.phone}, ${m.service}, ${m.text}, ${m.gatewayId ?? null}, ${now()})
+        ON CONFLICT (gateway_id) DO NOTHING RETURNING id`;
+      return r ? Number(r.id) : undefined;
     },
 
     /** Texts newest first, optionally of one phone and one direction, before the id `before`. */
-    list(q: { phone?: string; direction?: SmsDirection; before?: number; limit: number }): StoredSms[] {
-      const params = {
-        phone: q.phone ?? null,
-        direction: q.direction ?? null,
-        before: q.before ?? null,
-        limit: q.limit,
-      };
-      return (list.all(params) as Row[]).map((r) => ({
-        id: r.id,
+    async list(f: {
+      phone?: string;
+      direction?: SmsDirection;
+      before?: number;
+      limit: number;
+    }): Promise<StoredSms[]> {
+      const phone = f.phone ?? null;
+      const direction = f.direction ?? null;
+      const before = f.before ?? null;
+      const rows = await q.all<Row>`SELECT id, direction, phone, service, text, created_at FROM sms_messages
+        WHERE (CAST(${phone} AS TEXT) IS NULL OR phone = ${phone}) AND (CAST(${direction} AS TEXT) IS NULL OR direction = ${direction})
+          AND (CAST(${before} AS BIGINT) IS NULL OR id < ${before})
+        ORDER BY id DESC LIMIT ${f.limit}`;
+      return rows.map((r) => ({
+        id: Number(r.id),
         direction: r.direction,
         phone: r.phone,
         service: r.service,
@@ -82,7 +82,7 @@ export type SmsStore = ReturnType<typeof createSmsStore>;
 export function createStoredSmsGateway(store: SmsStore, sender: string): SmsGateway {
   return {
     async send(to, text) {
-      store.record({ direction: 'out', phone: to, service: sender, text });
+      await store.record({ direction: 'out', phone: to, service: sender, text });
     },
     parseInbound: parseInboundSms,
   };

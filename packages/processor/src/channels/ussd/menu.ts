@@ -13,7 +13,7 @@
  *   6 Change PIN      current PIN → new PIN → new PIN again
  *   0 on any screen below the main menu goes back to it.
  */
-import type { Db } from '@semops/node';
+import type { Sql } from '@semops/node';
 import { SemopsError, parseAmount } from '@semops/protocol';
 import type { Customer, CustomerService } from '../../customers/service.js';
 import { rangeText, say, type ChannelCore, type Quote } from '../core.js';
@@ -30,7 +30,7 @@ const MAX_INPUTS = 12;
 const PIN = /^\d{4,6}$/;
 
 export interface UssdDeps {
-  readonly db: Db;
+  readonly q: Sql;
   readonly core: ChannelCore;
   readonly customers: CustomerService;
   readonly now: () => number;
@@ -98,13 +98,9 @@ function screen(s: Screen, notice?: string): string {
 }
 
 export function createUssdMenu(deps: UssdDeps) {
-  const { db, core, customers, now } = deps;
-  const claim = db.prepare(
-    'INSERT INTO ussd_sessions (session_id, phone, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const claimed = db.prepare('SELECT phone, reply FROM ussd_sessions WHERE session_id = ?');
-  const finish = db.prepare('UPDATE ussd_sessions SET reply = ? WHERE session_id = ?');
-  const prune = db.prepare('DELETE FROM ussd_sessions WHERE created_at < ?');
+  const { q, core, customers, now } = deps;
+  const finish = (reply: string, sessionId: string) =>
+    q.run`UPDATE ussd_sessions SET reply = ${reply} WHERE session_id = ${sessionId}`;
 
   /**
    * Runs the final action of a session once: a retry of the same session gets the first answer (or, while
@@ -112,22 +108,25 @@ export function createUssdMenu(deps: UssdDeps) {
    */
   async function once(req: UssdRequest, action: () => Promise<string>): Promise<string> {
     // Gateways retry within seconds and close sessions within minutes: a day of sessions is plenty.
-    prune.run(now() - SESSION_MEMORY_MS);
-    if (claim.run(req.sessionId, req.phoneNumber, now()).changes !== 1) return earlier(req) ?? BUSY_SESSION;
+    await q.run`DELETE FROM ussd_sessions WHERE created_at < ${now() - SESSION_MEMORY_MS}`;
+    const claimed = await q.run`INSERT INTO ussd_sessions (session_id, phone, created_at)
+      VALUES (${req.sessionId}, ${req.phoneNumber}, ${now()}) ON CONFLICT DO NOTHING`;
+    if (claimed !== 1) return (await earlier(req)) ?? BUSY_SESSION;
     let text: string;
     try {
       text = await action();
     } catch (e) {
-      finish.run(say(e), req.sessionId); // not a SemopsError (those are answers): outcome unknown
+      await finish(say(e), req.sessionId); // not a SemopsError (those are answers): outcome unknown
       throw e;
     }
-    finish.run(text, req.sessionId);
+    await finish(text, req.sessionId);
     return text;
   }
 
   /** The answer of a session that already reached its final action, if it did. */
-  function earlier(req: UssdRequest): string | undefined {
-    const r = claimed.get(req.sessionId) as { phone: string; reply: string | null } | undefined;
+  async function earlier(req: UssdRequest): Promise<string | undefined> {
+    const r = await q.one<{ phone: string; reply: string | null }>`SELECT phone, reply FROM ussd_sessions
+      WHERE session_id = ${req.sessionId}`;
     if (!r) return undefined;
     if (r.phone !== req.phoneNumber) return 'Session error. Please dial again.';
     return r.reply ?? BUSY_SESSION;
@@ -212,7 +211,7 @@ export function createUssdMenu(deps: UssdDeps) {
         return {
           end: await once(req, async () => {
             try {
-              customers.changePin(c.id, s.old, s.next);
+              await customers.changePin(c.id, s.old, s.next);
               return 'Your PIN was changed.';
             } catch (e) {
               if (!(e instanceof SemopsError)) throw e;
@@ -229,12 +228,12 @@ export function createUssdMenu(deps: UssdDeps) {
     async handle(req: UssdRequest): Promise<string> {
       let c: Customer;
       try {
-        c = core.customerByPhone(req.phoneNumber);
+        c = await core.customerByPhone(req.phoneNumber);
       } catch (e) {
         return reply('END', say(e));
       }
       // A retry of a finished session gets its answer without replaying it (the request may be paid now).
-      const done = earlier(req);
+      const done = await earlier(req);
       if (done !== undefined) return reply('END', done);
       const inputs = req.text === '' ? [] : req.text.split('*').map((x) => x.trim());
       if (inputs.length > MAX_INPUTS) return reply('END', 'This session is too long. Please dial again.');

@@ -1,0 +1,12 @@
+/**
+ * The node's ledger on the engine of its store: the SQLite ledger on the store's connection (committing
+ * inside the store's lock), or the PostgreSQL ledger in the store's schema with a pool of its own.
+ */
+import { createPostgresLedger, createSqliteLedger, type Ledger } from '@semops/ledger';
+import type { Store } from './store.js';
+
+export async function createLedgerFor(store: Store): Promise<Ledger> {
+  if (store.sqlite) return createSqliteLedger({ db: store.sqlite, exclusive: (fn) => store.exclusive(fn) });
+  if (!store.pg) throw new Error('The store has neither a SQLite connection nor a PostgreSQL pool.');
+  return createPostgresLedger({ pool: store.pg.url, schema: store.pg.schema });
+}
