@@ -12,8 +12,10 @@ import {
   type IncomingPayment,
   type MerchantApi,
   type PaymentRequest,
+  type Refund,
   type RequestToken,
 } from './api';
+import { RefundPanel, refundedTotal } from './Refund';
 import { SaleView } from './Sale';
 
 const KEY_STORE = 'semops.pos.apiKey';
@@ -152,10 +154,17 @@ function NewSale(props: { merchant: MerchantApi; currency: string; onCreated: (r
 }
 
 function Today(props: {
+  merchant: MerchantApi;
   payments: IncomingPayment[] | undefined;
   error: string | undefined;
   currency: string;
 }) {
+  const [open, setOpen] = useState<string>();
+  const [refunds, setRefunds] = useState<ReadonlyMap<string, Refund[]>>(new Map());
+  const onRefunds = useCallback(
+    (paymentId: string, list: Refund[]) => setRefunds((m) => new Map(m).set(paymentId, list)),
+    [],
+  );
   const start = new Date();
   start.setHours(0, 0, 0, 0);
   const today = (props.payments ?? []).filter(
@@ -164,6 +173,14 @@ function Today(props: {
   const byCurrency = new Map<string, bigint>();
   for (const p of today)
     byCurrency.set(p.amount.currency, (byCurrency.get(p.amount.currency) ?? 0n) + BigInt(p.amount.value));
+  const refundedByCurrency = new Map<string, bigint>();
+  for (const p of today) {
+    const list = refunds.get(p.paymentId);
+    if (!list) continue;
+    const r = BigInt(refundedTotal(list, p.amount.currency).value);
+    if (r > 0n)
+      refundedByCurrency.set(p.amount.currency, (refundedByCurrency.get(p.amount.currency) ?? 0n) + r);
+  }
   return (
     <section className="card" aria-labelledby="today-title">
       <div className="card-title-row">
@@ -174,6 +191,14 @@ function Today(props: {
             .join(' + ') || showMoney({ value: '0', currency: props.currency })}
         </p>
       </div>
+      {refundedByCurrency.size > 0 ? (
+        <p className="refund-summary" data-testid="today-refunded">
+          Refunded today{' '}
+          {[...refundedByCurrency]
+            .map(([currency, value]) => showMoney({ value: value.toString(), currency }, '-'))
+            .join(' + ')}
+        </p>
+      ) : null}
       {props.error ? <Notice kind="error">{props.error}</Notice> : null}
       {props.payments === undefined ? (
         <Spinner label="Loading payments…" />
@@ -183,15 +208,46 @@ function Today(props: {
         <ul className="list" data-testid="today-payments">
           {today.map((p) => {
             const receipt = p.receipt ? decodeJws<{ reference?: string }>(p.receipt) : undefined;
+            const title = receipt?.reference ?? 'Payment';
+            const list = refunds.get(p.paymentId);
+            const refunded = list ? refundedTotal(list, p.amount.currency) : undefined;
             return (
-              <li key={p.paymentId} className="list-row static">
-                <span className="list-main">
-                  <span className="list-title">{receipt?.reference ?? 'Payment'}</span>
-                  <span className="list-detail">
-                    {showTime(p.createdAt)} · <span className="mono">{p.paymentId.slice(0, 14)}…</span>
+              <li key={p.paymentId} data-testid="today-payment" data-payment-id={p.paymentId}>
+                <div className="list-row static">
+                  <span className="list-main">
+                    <span className="list-title">{title}</span>
+                    <span className="list-detail">
+                      {showTime(p.createdAt)} · <span className="mono">{p.paymentId.slice(0, 14)}…</span>
+                      {refunded && BigInt(refunded.value) > 0n ? (
+                        <>
+                          {' · '}
+                          <span data-testid="payment-refunded">refunded {showMoney(refunded)}</span>
+                        </>
+                      ) : null}
+                    </span>
                   </span>
-                </span>
-                <span className="amount in">{showMoney(p.amount, '+')}</span>
+                  <span className="inbox-side">
+                    <span className="amount in">{showMoney(p.amount, '+')}</span>
+                    {open === p.paymentId ? null : (
+                      <button
+                        type="button"
+                        className="button secondary small"
+                        onClick={() => setOpen(p.paymentId)}
+                        aria-label={`Refund ${title}, ${showMoney(p.amount)}`}
+                      >
+                        Refund
+                      </button>
+                    )}
+                  </span>
+                </div>
+                {open === p.paymentId ? (
+                  <RefundPanel
+                    merchant={props.merchant}
+                    payment={p}
+                    onRefunds={onRefunds}
+                    onClose={() => setOpen(undefined)}
+                  />
+                ) : null}
               </li>
             );
           })}
@@ -299,7 +355,12 @@ export function PosApp() {
         ) : (
           <NewSale merchant={merchant} currency={info?.currencies[0] ?? 'EUR'} onCreated={onCreated} />
         )}
-        <Today payments={payments} error={paymentsError} currency={info?.currencies[0] ?? 'EUR'} />
+        <Today
+          merchant={merchant}
+          payments={payments}
+          error={paymentsError}
+          currency={info?.currencies[0] ?? 'EUR'}
+        />
       </main>
     </>
   );

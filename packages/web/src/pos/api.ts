@@ -30,6 +30,15 @@ export interface PaymentRequest {
   payments: IncomingPayment[];
 }
 
+export interface Refund {
+  refundId: string;
+  paymentId: string;
+  amount: MoneyWire;
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
+  error?: string | { code: string; message: string } | null;
+  createdAt?: number;
+}
+
 export function merchantApi(apiKey: string) {
   const token = apiKey;
   return {
@@ -49,6 +58,18 @@ export function merchantApi(apiKey: string) {
     cancel: (id: string) =>
       api<PaymentRequest>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, { token }),
     payments: () => api<{ payments: IncomingPayment[] }>('GET', '/v1/merchant/payments?limit=200', { token }),
+    /**
+     * Refunds a payment, in full without `amount`. The idempotency key makes a retry after a lost answer
+     * return the same refund instead of paying back twice.
+     */
+    refund: (paymentId: string, idempotencyKey: string, amount?: MoneyWire) =>
+      api<Refund>('POST', `/v1/payments/${encodeURIComponent(paymentId)}/refunds`, {
+        token,
+        body: amount ? { amount } : {},
+        headers: { 'idempotency-key': idempotencyKey },
+      }),
+    refunds: (paymentId: string) =>
+      api<{ refunds: Refund[] }>('GET', `/v1/payments/${encodeURIComponent(paymentId)}/refunds`, { token }),
     /** Server-sent events of one request (EventSource cannot send headers: the key goes in the query). */
     events: (id: string) =>
       new EventSource(`/v1/requests/${encodeURIComponent(id)}/events?key=${encodeURIComponent(apiKey)}`),

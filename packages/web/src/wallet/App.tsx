@@ -9,13 +9,19 @@ import { Home } from './Home';
 import { nfcAvailable } from './nfc';
 import { Pay, type CaptureMode } from './Pay';
 import { ReceiptView } from './Receipt';
+import { RequestMoney } from './RequestMoney';
+import { Inbox } from './Inbox';
+import { Send } from './Send';
 import { forgetDevice, loadDevice, type StoredDevice } from './store';
 
 type Screen =
   | { kind: 'home' }
   | { kind: 'pay'; mode: CaptureMode; code?: string | undefined }
   | { kind: 'receipt'; payment: Payment }
-  | { kind: 'device' };
+  | { kind: 'device' }
+  | { kind: 'send' }
+  | { kind: 'request' }
+  | { kind: 'inbox' };
 
 /** A payment code handed over in the page address: `?code=…`, or an https link with `p` and `r`. */
 function codeFromAddress(): string | undefined {
@@ -125,6 +131,32 @@ export function WalletApp() {
           />
         </>
       );
+    case 'send':
+      return (
+        <>
+          <Header title="Send money" subtitle={device.customer.name} onBack={home} />
+          <Send device={device} wallet={wallet} onClose={home} onDeviceGone={onDeviceGone} />
+        </>
+      );
+    case 'request':
+      return (
+        <>
+          <Header title="Request money" subtitle={device.customer.name} onBack={home} />
+          <RequestMoney
+            wallet={wallet}
+            currency={device.customer.currency}
+            onClose={home}
+            onDeviceGone={onDeviceGone}
+          />
+        </>
+      );
+    case 'inbox':
+      return (
+        <>
+          <Header title="Inbox" subtitle={device.customer.name} onBack={home} />
+          <Inbox device={device} wallet={wallet} onClose={home} onDeviceGone={onDeviceGone} />
+        </>
+      );
     case 'receipt':
       return (
         <>
@@ -166,6 +198,9 @@ export function WalletApp() {
           />
           <Home
             wallet={wallet}
+            onSend={() => setScreen({ kind: 'send' })}
+            onRequest={() => setScreen({ kind: 'request' })}
+            onInbox={() => setScreen({ kind: 'inbox' })}
             onScan={() => setScreen({ kind: 'pay', mode: 'scan' })}
             onEnterCode={() => setScreen({ kind: 'pay', mode: 'paste' })}
             onNfc={nfcAvailable() ? () => setScreen({ kind: 'pay', mode: 'nfc' }) : undefined}

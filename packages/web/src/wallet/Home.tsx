@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, messageOf } from '../shared/api';
 import { showMoney, showTime } from '../shared/money';
 import { Notice, Spinner } from '../shared/ui';
-import type { Me, Payment, Transaction, WalletApi } from './api';
+import type { Me, NotificationKind, Payment, Transaction, WalletApi, WalletNotification } from './api';
 
 interface Activity {
   id: string;
@@ -56,8 +56,18 @@ function activityOf(transactions: Transaction[], payments: Payment[]): Activity[
   });
 }
 
+const NOTE_ICON: Record<NotificationKind, { icon: string; out: boolean }> = {
+  'payment.received': { icon: '+', out: false },
+  'refund.received': { icon: '↩', out: false },
+  'payment.sent': { icon: '→', out: true },
+  'request.received': { icon: '?', out: true },
+};
+
 export function Home(props: {
   wallet: WalletApi;
+  onSend: () => void;
+  onRequest: () => void;
+  onInbox: () => void;
   onScan: () => void;
   onEnterCode: () => void;
   onNfc: (() => void) | undefined;
@@ -67,13 +77,24 @@ export function Home(props: {
   const [me, setMe] = useState<Me>();
   const [activity, setActivity] = useState<Activity[]>();
   const [error, setError] = useState<string>();
+  const [notifications, setNotifications] = useState<WalletNotification[]>();
+  const [openRequests, setOpenRequests] = useState(0);
   const { wallet, onDeviceGone } = props;
 
   const load = useCallback(async () => {
     try {
-      const [m, t, p] = await Promise.all([wallet.me(), wallet.transactions(), wallet.payments()]);
+      // Notifications and the inbox are extras: without them (an older processor) the wallet still works.
+      const [m, t, p, n, inbox] = await Promise.all([
+        wallet.me(),
+        wallet.transactions(),
+        wallet.payments(),
+        wallet.notifications().catch(() => undefined),
+        wallet.inbox().catch(() => undefined),
+      ]);
       setMe(m);
       setActivity(activityOf(t.transactions, p.payments));
+      setNotifications(n?.notifications);
+      setOpenRequests(inbox ? inbox.items.filter((i) => i.status === 'OPEN').length : 0);
       setError(undefined);
     } catch (e) {
       if (e instanceof ApiError && (e.code === 'DEVICE_BLOCKED' || e.code === 'UNAUTHORIZED'))
@@ -124,7 +145,56 @@ export function Home(props: {
         </div>
       </section>
 
+      <section className="wallet-actions" aria-label="People">
+        <button type="button" className="button secondary" onClick={props.onSend}>
+          Send money
+        </button>
+        <button type="button" className="button secondary" onClick={props.onRequest}>
+          Request money
+        </button>
+        <button
+          type="button"
+          className="button secondary"
+          onClick={props.onInbox}
+          aria-label={openRequests > 0 ? `Inbox, ${openRequests} to pay` : 'Inbox'}
+        >
+          Inbox
+          {openRequests > 0 ? (
+            <span className="count" aria-hidden="true" data-testid="inbox-count">
+              {openRequests}
+            </span>
+          ) : null}
+        </button>
+      </section>
+
       {error ? <Notice kind="error">{error}</Notice> : null}
+
+      {notifications && notifications.length > 0 ? (
+        <section className="card" aria-labelledby="notifications-title">
+          <h2 id="notifications-title">Notifications</h2>
+          <ul className="list" data-testid="notifications">
+            {notifications.slice(0, 5).map((n) => (
+              <li key={n.id} className="notification-row">
+                <span
+                  className={NOTE_ICON[n.kind]?.out ? 'notification-dot out' : 'notification-dot'}
+                  aria-hidden="true"
+                >
+                  {NOTE_ICON[n.kind]?.icon ?? '•'}
+                </span>
+                <span className="list-main">
+                  <span className="list-title">{n.text}</span>
+                  <span className="list-detail">{showTime(n.createdAt)}</span>
+                </span>
+                {n.amount ? (
+                  <span className={NOTE_ICON[n.kind]?.out ? 'amount' : 'amount in'}>
+                    {showMoney(n.amount)}
+                  </span>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
 
       <section className="card" aria-labelledby="activity-title">
         <h2 id="activity-title">Activity</h2>

@@ -3,36 +3,17 @@
  * merchant, amount, fee and expiry, approve with the PIN pad, and show the receipt.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { MoneyWire } from '@semops/protocol';
 import { ApiError, messageOf } from '../shared/api';
-import { countdown, readAmount, showMoney } from '../shared/money';
-import { Notice, Spinner, useNow } from '../shared/ui';
-import { categoryName, type Payment, type Resolved, type WalletApi } from './api';
-import { signApproval } from './device';
+import { Notice, Spinner } from '../shared/ui';
+import type { Resolved, WalletApi } from './api';
+import { Approve } from './Approve';
 import { nfcAvailable, readNfcLink } from './nfc';
-import { PinPad } from './PinPad';
-import { ReceiptView } from './Receipt';
 import { QrScanner } from './scanner';
 import type { StoredDevice } from './store';
 
 export type CaptureMode = 'paste' | 'scan' | 'nfc';
 
-type Step =
-  | { kind: 'input' }
-  | { kind: 'resolving' }
-  | { kind: 'confirm'; request: Resolved }
-  | { kind: 'pin'; request: Resolved; amount: MoneyWire }
-  | { kind: 'waiting'; request: Resolved; paymentId: string }
-  | { kind: 'done'; payment: Payment };
-
-/** Errors after which the same request cannot be paid: go back to the code. */
-const FINAL_CODES = new Set([
-  'REQUEST_EXPIRED',
-  'REQUEST_ALREADY_PAID',
-  'REQUEST_CANCELLED',
-  'REQUEST_NOT_FOUND',
-  'PIN_LOCKED',
-]);
+type Step = { kind: 'input' } | { kind: 'resolving' } | { kind: 'confirm'; request: Resolved };
 
 export function Pay(props: {
   device: StoredDevice;
@@ -47,8 +28,6 @@ export function Pay(props: {
   const [code, setCode] = useState(props.initialCode ?? '');
   const [step, setStep] = useState<Step>({ kind: 'input' });
   const [error, setError] = useState<string>();
-  const [amountText, setAmountText] = useState('');
-  const now = useNow(1000);
   const autoResolved = useRef(false);
 
   function fail(e: unknown) {
@@ -69,7 +48,6 @@ export function Pay(props: {
     setStep({ kind: 'resolving' });
     try {
       const request = await wallet.resolve(value);
-      setAmountText('');
       setStep({ kind: 'confirm', request });
     } catch (e) {
       setStep({ kind: 'input' });
@@ -108,167 +86,21 @@ export function Pay(props: {
     return () => abort.abort();
   }, [mode, step.kind]);
 
-  function startPin(request: Resolved) {
-    setError(undefined);
-    let amount: MoneyWire | undefined = request.amount;
-    if (!amount) {
-      const read = readAmount(amountText, request.currency);
-      if (typeof read === 'string') {
-        setError(read);
-        return;
-      }
-      const v = BigInt(read.value);
-      if (
-        (request.minAmount && v < BigInt(request.minAmount.value)) ||
-        (request.maxAmount && v > BigInt(request.maxAmount.value))
-      ) {
-        setError(`Enter an amount ${rangeText(request)}.`);
-        return;
-      }
-      amount = read;
-    }
-    setStep({ kind: 'pin', request, amount });
-  }
-
-  async function approve(request: Resolved, amount: MoneyWire, pin: string) {
-    setError(undefined);
-    setStep({ kind: 'waiting', request, paymentId: '' });
-    try {
-      const approval = await signApproval(device, request, amount, pin);
-      let payment = await wallet.pay(approval);
-      const end = Date.now() + 30_000;
-      while (payment.status === 'PENDING' && Date.now() < end) {
-        setStep({ kind: 'waiting', request, paymentId: payment.paymentId });
-        await new Promise((r) => setTimeout(r, 500));
-        payment = await wallet.payment(payment.paymentId);
-      }
-      if (payment.status === 'COMPLETED') setStep({ kind: 'done', payment });
-      else if (payment.status === 'PENDING') {
-        setStep({ kind: 'confirm', request });
-        setError('The payment is still being processed. It will show in your activity when it completes.');
-      } else {
-        setStep({ kind: 'confirm', request });
-        setError(`The payment did not go through (${payment.error ?? 'rejected'}). No money was taken.`);
-      }
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 'PIN_INVALID') {
-        setStep({ kind: 'pin', request, amount });
-      } else if (e instanceof ApiError && FINAL_CODES.has(e.code)) {
-        setStep({ kind: 'input' });
-        setMode('paste');
-      } else {
-        setStep({ kind: 'confirm', request });
-      }
-      fail(e);
-    }
-  }
-
-  if (step.kind === 'done') return <ReceiptView payment={step.payment} onDone={props.onClose} />;
-
-  if (step.kind === 'pin') {
-    return (
-      <main className="content">
-        <section className="card summary-mini">
-          <p>
-            Pay <strong>{showMoney(step.amount)}</strong> to <strong>{step.request.merchant.name}</strong>
-          </p>
-        </section>
-        {error ? (
-          <Notice kind="error" testId="pay-error">
-            {error}
-          </Notice>
-        ) : null}
-        <PinPad
-          title="Enter your PIN"
-          onSubmit={(pin) => void approve(step.request, step.amount, pin)}
-          onCancel={() => setStep({ kind: 'confirm', request: step.request })}
-        />
-      </main>
-    );
-  }
-
-  if (step.kind === 'waiting') {
-    return (
-      <main className="content">
-        <section className="card">
-          <Spinner label={`Paying ${step.request.merchant.name}…`} />
-          <p className="muted">Your processor is sending the payment to the merchant’s processor.</p>
-        </section>
-      </main>
-    );
-  }
-
   if (step.kind === 'confirm') {
-    const r = step.request;
-    const left = countdown(r.expiresAt, now);
     return (
-      <main className="content">
-        <section className="card confirm" aria-labelledby="confirm-title" data-testid="confirm">
-          <p className="eyebrow">Pay to</p>
-          <h2 id="confirm-title" className="merchant-name">
-            {r.merchant.name}
-          </h2>
-          <p className="muted">
-            {r.merchant.city} · {categoryName(r.merchant.category)}
-          </p>
-          {r.amount ? (
-            <p className="confirm-amount" data-testid="confirm-amount">
-              {showMoney(r.amount)}
-            </p>
-          ) : (
-            <label className="field">
-              <span>Amount ({rangeText(r)})</span>
-              <input
-                name="amount"
-                inputMode="decimal"
-                placeholder="0.00"
-                value={amountText}
-                onChange={(e) => setAmountText(e.target.value)}
-              />
-            </label>
-          )}
-          <dl className="facts">
-            <div>
-              <dt>Fee</dt>
-              <dd>{BigInt(r.fee.value) === 0n ? 'No fee' : showMoney(r.fee)}</dd>
-            </div>
-            <div>
-              <dt>Reference</dt>
-              <dd>{r.reference}</dd>
-            </div>
-            {r.description ? (
-              <div>
-                <dt>Details</dt>
-                <dd>{r.description}</dd>
-              </div>
-            ) : null}
-            <div>
-              <dt>Valid for</dt>
-              <dd>{left ?? 'expired'}</dd>
-            </div>
-          </dl>
-          {error ? (
-            <Notice kind="error" testId="pay-error">
-              {error}
-            </Notice>
-          ) : null}
-          <button
-            type="button"
-            className="button primary big"
-            disabled={left === null}
-            onClick={() => startPin(r)}
-          >
-            {left === null ? 'This request has expired' : 'Approve with PIN'}
-          </button>
-          <button type="button" className="button link" onClick={props.onClose}>
-            Cancel
-          </button>
-        </section>
-        <p className="fineprint">
-          Checked by your processor against the signature of {r.processorId}. The merchant does not learn who
-          you are.
-        </p>
-      </main>
+      <Approve
+        device={device}
+        wallet={wallet}
+        request={step.request}
+        onCancel={props.onClose}
+        onDone={props.onClose}
+        onFinal={(message) => {
+          setStep({ kind: 'input' });
+          setMode('paste');
+          setError(message);
+        }}
+        onDeviceGone={onDeviceGone}
+      />
     );
   }
 
@@ -337,11 +169,4 @@ export function Pay(props: {
       </section>
     </main>
   );
-}
-
-function rangeText(r: Resolved): string {
-  if (r.minAmount && r.maxAmount) return `${showMoney(r.minAmount)} to ${showMoney(r.maxAmount)}`;
-  if (r.minAmount) return `at least ${showMoney(r.minAmount)}`;
-  if (r.maxAmount) return `at most ${showMoney(r.maxAmount)}`;
-  return `in ${r.currency}`;
 }

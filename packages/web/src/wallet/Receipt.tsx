@@ -2,7 +2,7 @@
 import { showMoney } from '../shared/money';
 import { decodeReceipt, type Payment } from './api';
 
-export function ReceiptView(props: { payment: Payment; onDone: () => void }) {
+export function ReceiptView(props: { payment: Payment; onDone: () => void; title?: string }) {
   const p = props.payment;
   const r = p.receipt ? decodeReceipt(p.receipt) : undefined;
   const merchant = r?.merchant ?? p.merchant;
@@ -13,10 +13,11 @@ export function ReceiptView(props: { payment: Payment; onDone: () => void }) {
         <div className="receipt-check" aria-hidden="true">
           ✓
         </div>
-        <h2 id="receipt-title">Paid</h2>
+        <h2 id="receipt-title">{props.title ?? 'Paid'}</h2>
         <p className="receipt-amount">{showMoney(r?.amount ?? p.amount)}</p>
         <p className="receipt-merchant">
-          to <strong>{merchant.name}</strong>, {merchant.city}
+          to <strong>{merchant.name}</strong>
+          {merchant.city ? `, ${merchant.city}` : ''}
         </p>
         <dl className="facts">
           <div>

@@ -54,6 +54,34 @@ export interface Resolved {
   reusable: boolean;
   expiresAt: number;
   fee: MoneyWire;
+  /** `p2p` when the payee is a person (POST /v1/wallet/p2p/resolve): the name is masked (`J*** D***`). */
+  kind?: 'p2p';
+}
+
+export type NotificationKind = 'payment.received' | 'payment.sent' | 'request.received' | 'refund.received';
+
+export interface WalletNotification {
+  id: string;
+  kind: NotificationKind;
+  text: string;
+  amount?: MoneyWire;
+  createdAt: number;
+}
+
+export type InboxStatus = 'OPEN' | 'PAID' | 'DECLINED' | 'EXPIRED';
+
+/** A request for money another customer sent to this one (paid by resolving `code`, as any request). */
+export interface InboxItem {
+  id: string;
+  requestId: string;
+  processorId: string;
+  /** Masked name of who asks (`A*** B***`). */
+  from: string;
+  amount: MoneyWire;
+  note?: string | null;
+  status: InboxStatus;
+  createdAt: number;
+  code: string;
 }
 
 export function walletApi(device: StoredDevice) {
@@ -66,6 +94,15 @@ export function walletApi(device: StoredDevice) {
     payment: (id: string) => api<Payment>('GET', `/v1/wallet/payments/${encodeURIComponent(id)}`, { token }),
     resolve: (code: string) => api<Resolved>('POST', '/v1/wallet/resolve', { token, body: { code } }),
     pay: (approval: string) => api<Payment>('POST', '/v1/wallet/payments', { token, body: { approval } }),
+    /** A person to send money to: a phone number (`+43…`) or `name@processor-id`. */
+    p2pResolve: (to: string) => api<Resolved>('POST', '/v1/wallet/p2p/resolve', { token, body: { to } }),
+    requestMoney: (body: { from: string; amount: MoneyWire; note?: string }) =>
+      api<{ requestId: string; status: 'SENT' }>('POST', '/v1/wallet/p2p/requests', { token, body }),
+    inbox: () => api<{ items: InboxItem[] }>('GET', '/v1/wallet/inbox', { token }),
+    decline: (id: string) =>
+      api<unknown>('POST', `/v1/wallet/inbox/${encodeURIComponent(id)}/decline`, { token }),
+    notifications: () =>
+      api<{ notifications: WalletNotification[] }>('GET', '/v1/wallet/notifications', { token }),
     block: () => api<{ deviceId: string; status: 'blocked' }>('POST', '/v1/wallet/device/block', { token }),
   };
 }
@@ -101,6 +138,7 @@ const CATEGORIES: Readonly<Record<string, string>> = {
   '5999': 'Shop',
   '6010': 'Cash (agent)',
   '6011': 'Cash (agent)',
+  '4829': 'Money transfer',
 };
 
 export function categoryName(code: string): string {

@@ -1,0 +1,234 @@
+/**
+ * Approving one resolved request: show who is paid (a merchant, or a person by masked name), the amount
+ * (or ask for it), fee and expiry; approve with the PIN pad; wait for the payee's processor; show the receipt.
+ * Used by paying a code, sending money to a person and paying a request from the inbox.
+ */
+import { useState } from 'react';
+import type { MoneyWire } from '@semops/protocol';
+import { ApiError, messageOf } from '../shared/api';
+import { countdown, readAmount, showMoney } from '../shared/money';
+import { Notice, Spinner, useNow } from '../shared/ui';
+import { categoryName, type Payment, type Resolved, type WalletApi } from './api';
+import { signApproval } from './device';
+import { PinPad } from './PinPad';
+import { ReceiptView } from './Receipt';
+import type { StoredDevice } from './store';
+
+type Step =
+  | { kind: 'confirm' }
+  | { kind: 'pin'; amount: MoneyWire }
+  | { kind: 'waiting' }
+  | { kind: 'done'; payment: Payment };
+
+/** Errors after which the same request cannot be paid: leave this screen. */
+const FINAL_CODES = new Set([
+  'REQUEST_EXPIRED',
+  'REQUEST_ALREADY_PAID',
+  'REQUEST_CANCELLED',
+  'REQUEST_NOT_FOUND',
+  'PIN_LOCKED',
+]);
+
+export function Approve(props: {
+  device: StoredDevice;
+  wallet: WalletApi;
+  request: Resolved;
+  /** The customer leaves without paying. */
+  onCancel: () => void;
+  /** The request cannot be paid any more (expired, paid, cancelled…): leave with this message. */
+  onFinal: (message: string) => void;
+  /** Done on the receipt. */
+  onDone: () => void;
+  onDeviceGone: (e: ApiError) => void;
+}) {
+  const { wallet, device, request: r, onDeviceGone } = props;
+  // A person (send money, or a request from the inbox): money transfer category, masked name.
+  const person = r.kind === 'p2p' || r.merchant.category === '4829';
+  const sending = r.kind === 'p2p';
+  const [step, setStep] = useState<Step>({ kind: 'confirm' });
+  const [error, setError] = useState<string>();
+  const [amountText, setAmountText] = useState('');
+  const now = useNow(1000);
+
+  function fail(e: unknown) {
+    if (e instanceof ApiError && (e.code === 'DEVICE_BLOCKED' || e.code === 'UNAUTHORIZED')) {
+      onDeviceGone(e);
+      return;
+    }
+    setError(messageOf(e));
+  }
+
+  function startPin() {
+    setError(undefined);
+    let amount: MoneyWire | undefined = r.amount;
+    if (!amount) {
+      const read = readAmount(amountText, r.currency);
+      if (typeof read === 'string') {
+        setError(read);
+        return;
+      }
+      const v = BigInt(read.value);
+      if ((r.minAmount && v < BigInt(r.minAmount.value)) || (r.maxAmount && v > BigInt(r.maxAmount.value))) {
+        setError(`Enter an amount ${rangeText(r)}.`);
+        return;
+      }
+      amount = read;
+    }
+    setStep({ kind: 'pin', amount });
+  }
+
+  async function approve(amount: MoneyWire, pin: string) {
+    setError(undefined);
+    setStep({ kind: 'waiting' });
+    try {
+      const approval = await signApproval(device, r, amount, pin);
+      let payment = await wallet.pay(approval);
+      const end = Date.now() + 30_000;
+      while (payment.status === 'PENDING' && Date.now() < end) {
+        await new Promise((res) => setTimeout(res, 500));
+        payment = await wallet.payment(payment.paymentId);
+      }
+      if (payment.status === 'COMPLETED') setStep({ kind: 'done', payment });
+      else if (payment.status === 'PENDING') {
+        setStep({ kind: 'confirm' });
+        setError('The payment is still being processed. It will show in your activity when it completes.');
+      } else {
+        setStep({ kind: 'confirm' });
+        setError(`The payment did not go through (${payment.error ?? 'rejected'}). No money was taken.`);
+      }
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'PIN_INVALID') {
+        setStep({ kind: 'pin', amount });
+      } else if (e instanceof ApiError && FINAL_CODES.has(e.code)) {
+        props.onFinal(e.message);
+        return;
+      } else {
+        setStep({ kind: 'confirm' });
+      }
+      fail(e);
+    }
+  }
+
+  if (step.kind === 'done')
+    return <ReceiptView payment={step.payment} onDone={props.onDone} title={sending ? 'Sent' : 'Paid'} />;
+
+  if (step.kind === 'pin') {
+    return (
+      <main className="content">
+        <section className="card summary-mini">
+          <p>
+            {sending ? 'Send' : 'Pay'} <strong>{showMoney(step.amount)}</strong> to{' '}
+            <strong>{r.merchant.name}</strong>
+          </p>
+        </section>
+        {error ? (
+          <Notice kind="error" testId="pay-error">
+            {error}
+          </Notice>
+        ) : null}
+        <PinPad
+          title="Enter your PIN"
+          onSubmit={(pin) => void approve(step.amount, pin)}
+          onCancel={() => setStep({ kind: 'confirm' })}
+        />
+      </main>
+    );
+  }
+
+  if (step.kind === 'waiting') {
+    return (
+      <main className="content">
+        <section className="card">
+          <Spinner label={`${sending ? 'Sending to' : 'Paying'} ${r.merchant.name}…`} />
+          <p className="muted">
+            Your processor is sending the payment to the {person ? 'recipient’s' : 'merchant’s'} processor.
+          </p>
+        </section>
+      </main>
+    );
+  }
+
+  const left = countdown(r.expiresAt, now);
+  return (
+    <main className="content">
+      <section className="card confirm" aria-labelledby="confirm-title" data-testid="confirm">
+        <p className="eyebrow">{sending ? 'Send to' : 'Pay to'}</p>
+        <h2 id="confirm-title" className="merchant-name" data-testid="payee-name">
+          {r.merchant.name}
+        </h2>
+        <p className="muted">
+          {person
+            ? `Customer of ${r.processorId}${r.merchant.city ? ` · ${r.merchant.city}` : ''}`
+            : [r.merchant.city, categoryName(r.merchant.category)].filter(Boolean).join(' · ')}
+        </p>
+        {r.amount ? (
+          <p className="confirm-amount" data-testid="confirm-amount">
+            {showMoney(r.amount)}
+          </p>
+        ) : (
+          <label className="field">
+            <span>Amount ({rangeText(r)})</span>
+            <input
+              name="amount"
+              className="amount-input"
+              inputMode="decimal"
+              autoComplete="off"
+              placeholder="0.00"
+              value={amountText}
+              onChange={(e) => {
+                setAmountText(e.target.value);
+                setError(undefined);
+              }}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') startPin();
+              }}
+            />
+          </label>
+        )}
+        <dl className="facts">
+          <div>
+            <dt>Fee</dt>
+            <dd>{BigInt(r.fee.value) === 0n ? 'No fee' : showMoney(r.fee)}</dd>
+          </div>
+          <div>
+            <dt>Reference</dt>
+            <dd>{r.reference}</dd>
+          </div>
+          {r.description ? (
+            <div>
+              <dt>Details</dt>
+              <dd>{r.description}</dd>
+            </div>
+          ) : null}
+          <div>
+            <dt>Valid for</dt>
+            <dd>{left ?? 'expired'}</dd>
+          </div>
+        </dl>
+        {error ? (
+          <Notice kind="error" testId="pay-error">
+            {error}
+          </Notice>
+        ) : null}
+        <button type="button" className="button primary big" disabled={left === null} onClick={startPin}>
+          {left === null ? 'This request has expired' : 'Approve with PIN'}
+        </button>
+        <button type="button" className="button link" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </section>
+      <p className="fineprint">
+        {person
+          ? `Checked by your processor with ${r.processorId}, the recipient’s processor. Check the name before you approve.`
+          : `Checked by your processor against the signature of ${r.processorId}. The merchant does not learn who you are.`}
+      </p>
+    </main>
+  );
+}
+
+function rangeText(r: Resolved): string {
+  if (r.minAmount && r.maxAmount) return `${showMoney(r.minAmount)} to ${showMoney(r.maxAmount)}`;
+  if (r.minAmount) return `at least ${showMoney(r.minAmount)}`;
+  if (r.maxAmount) return `at most ${showMoney(r.maxAmount)}`;
+  return `in ${r.currency}`;
+}
