@@ -180,6 +180,47 @@ export class MerchantClient {
       { token: this.apiKey },
     );
   }
+  /** Refunds all (no amount) or part of a completed payment this merchant received. */
+  refund(paymentId: string, amount?: MoneyWire, idempotencyKey?: string) {
+    return json<RefundView>('POST', `${this.url}/v1/payments/${paymentId}/refunds`, {
+      token: this.apiKey,
+      body: amount ? { amount } : {},
+      ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    });
+  }
+  refunds(paymentId: string) {
+    return json<{ refunds: RefundView[] }>('GET', `${this.url}/v1/payments/${paymentId}/refunds`, {
+      token: this.apiKey,
+    });
+  }
+}
+
+export interface RefundView {
+  refundId: string;
+  paymentId: string;
+  amount: MoneyWire;
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
+  error?: string;
+}
+
+export interface WalletNotification {
+  id: string;
+  kind: 'payment.received' | 'payment.sent' | 'request.received' | 'refund.received';
+  text: string;
+  amount?: MoneyWire;
+  createdAt: number;
+}
+
+export interface InboxItem {
+  id: string;
+  requestId: string;
+  processorId: string;
+  from: string;
+  amount: MoneyWire;
+  note: string | null;
+  status: 'OPEN' | 'PAID' | 'DECLINED' | 'EXPIRED';
+  createdAt: number;
+  code: string;
 }
 
 export interface ResolvedRequest {
@@ -331,6 +372,54 @@ export class Wallet {
   async pay(code: string, pin: string, amount?: MoneyWire): Promise<PaymentView> {
     const r = await this.resolve(code);
     return this.submit(await this.approval(r, pin, amount ? { amount } : {}));
+  }
+
+  /** Who a phone number or `name@processor` address is, as the payer may see it (masked name). */
+  p2pResolve(to: string) {
+    return json<ResolvedRequest & { kind: 'p2p' }>('POST', `${this.url}/v1/wallet/p2p/resolve`, {
+      token: this.accessToken,
+      body: { to },
+    });
+  }
+
+  /** Sends money to a person: resolve, show the masked name, approve with PIN. */
+  async sendP2P(to: string, amount: MoneyWire, pin: string): Promise<PaymentView> {
+    const r = await this.p2pResolve(to);
+    return this.submit(await this.approval(r, pin, { amount }));
+  }
+
+  setAlias(alias: string) {
+    return json<{ address: string }>('POST', `${this.url}/v1/wallet/alias`, {
+      token: this.accessToken,
+      body: { alias },
+    });
+  }
+
+  requestMoney(from: string, amount: MoneyWire, note?: string) {
+    return json<{ requestId: string; status: 'SENT' }>('POST', `${this.url}/v1/wallet/p2p/requests`, {
+      token: this.accessToken,
+      body: { from, amount, ...(note ? { note } : {}) },
+    });
+  }
+
+  async inbox(): Promise<InboxItem[]> {
+    return (
+      await json<{ items: InboxItem[] }>('GET', `${this.url}/v1/wallet/inbox`, { token: this.accessToken })
+    ).items;
+  }
+
+  decline(inboxId: string) {
+    return json<InboxItem>('POST', `${this.url}/v1/wallet/inbox/${inboxId}/decline`, {
+      token: this.accessToken,
+    });
+  }
+
+  async notifications(): Promise<WalletNotification[]> {
+    return (
+      await json<{ notifications: WalletNotification[] }>('GET', `${this.url}/v1/wallet/notifications`, {
+        token: this.accessToken,
+      })
+    ).notifications;
   }
 
   payment(id: string) {

@@ -29,6 +29,33 @@ const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 
 const show = (value: bigint) => formatMoney({ value, currency: 'EUR' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `read` until it returns `want` (the payee side commits when the hub's notification arrives). */
+async function eventually<T>(read: () => Promise<T>, want: T, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = await read();
+    if (got === want || Date.now() > end) return got;
+    await sleep(100);
+  }
+}
+
+/**
+ * Retries `fn` while it fails with ALIAS_NOT_FOUND: a new customer's blinded phone number reaches the hub
+ * directory within a sync interval (2 s).
+ */
+async function waitFor<T>(fn: () => Promise<T>, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end || !(e instanceof Error) || !('code' in e) || e.code !== 'ALIAS_NOT_FOUND')
+        throw e;
+      await sleep(200);
+    }
+  }
+}
+
 /** What scenarios share: the network and helpers to make customers and merchants through the admin APIs. */
 export class Ctx {
   private phoneSeq = 0;
@@ -443,6 +470,134 @@ export const SCENARIOS: readonly Scenario[] = [
       expect((await m.client.request(req.id)).status === 'PAID', 'request not paid');
       expect((await ctx.merchantBalance('bank-a', m)) === 7_80n, 'merchant not paid 7.80');
       return `*384# → 2 → ${req.shortCode} → PIN: paid 7.80 EUR mno-b → bank-a in 4 screens (≤160 chars, PIN never shown); retry paid nothing more`;
+    },
+  },
+  {
+    name: 'P2P: send to a phone number at another processor (masked name shown)',
+    async run(ctx) {
+      const payer = await ctx.customer('bank-a', 50_00n, 'Anna Berger');
+      const payee = await ctx.customer('mno-b', 0n, 'Jane Doe');
+      const shown = await waitFor(() => payer.wallet.p2pResolve(payee.phone));
+      expect(shown.kind === 'p2p', `kind ${shown.kind}`);
+      expect(shown.merchant.name === 'J*** D***', `payer sees ${shown.merchant.name}`);
+      expect(shown.processorId === 'mno-b' && shown.amount === undefined, 'payer should enter the amount');
+      const paid = await payer.wallet.submit(
+        await payer.wallet.approval(shown, '1234', { amount: eur(12_50n) }),
+      );
+      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      expect((await payer.wallet.balance()) === 37_50n, 'payer not debited 12.50');
+      const got = await eventually(() => payee.wallet.balance(), 12_50n);
+      expect(got === 12_50n, `payee credited ${got}, not 12.50`);
+      const notes = await payee.wallet.notifications();
+      expect(
+        notes.some((n) => n.kind === 'payment.received' && n.amount?.value === '1250'),
+        'payee was not notified',
+      );
+      return `bank-a → mno-b by phone; payer saw "${shown.merchant.name}"; payee notified: "${notes[0]?.text}"`;
+    },
+  },
+  {
+    name: 'P2P: send inside one processor',
+    async run(ctx) {
+      const payer = await ctx.customer('bank-a', 20_00n, 'Otto Meier');
+      const payee = await ctx.customer('bank-a', 0n, 'Lisa Maria Huber');
+      const { address } = await payee.wallet.setAlias(`lisa${Date.now() % 100000}`);
+      const byAlias = await payer.wallet.p2pResolve(address);
+      expect(byAlias.merchant.name === 'L*** M*** H***', `payer sees ${byAlias.merchant.name}`);
+      const paid = await payer.wallet.submit(
+        await payer.wallet.approval(byAlias, '1234', { amount: eur(5_00n) }),
+      );
+      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      const self = await codeOf(payer.wallet.p2pResolve(payer.phone));
+      expect(self === 'VALIDATION_FAILED', `sending to oneself gave ${self}`);
+      expect((await payee.wallet.balance()) === 5_00n, 'payee not credited');
+      expect((await payer.wallet.balance()) === 15_00n, 'payer not debited');
+      return `5.00 EUR to ${address} (shown "${byAlias.merchant.name}"); to oneself → ${self}`;
+    },
+  },
+  {
+    name: 'request money: payer approves from the inbox',
+    async run(ctx) {
+      const requester = await ctx.customer('mno-b', 0n, 'Clara Fischer');
+      const payer = await ctx.customer('bank-a', 30_00n, 'Paul Wagner');
+      const sent = await waitFor(() => requester.wallet.requestMoney(payer.phone, eur(8_40n), 'pizza'));
+      expect(sent.status === 'SENT', `request ${sent.status}`);
+      const [item] = await payer.wallet.inbox();
+      expect(item?.status === 'OPEN' && item.from === 'C*** F***', `inbox ${JSON.stringify(item)}`);
+      expect(item.amount.value === '840' && item.note === 'pizza', 'wrong amount or note');
+      const paid = await payer.wallet.pay(item.code, '1234');
+      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      expect((await payer.wallet.inbox())[0]?.status === 'PAID', 'inbox item not PAID');
+      expect((await eventually(() => requester.wallet.balance(), 8_40n)) === 8_40n, 'requester not credited');
+      const again = await codeOf(payer.wallet.pay(item.code, '1234'));
+      expect(again === 'REQUEST_ALREADY_PAID', `paying twice gave ${again}`);
+      return `mno-b customer asked bank-a customer for 8.40 EUR; paid from the inbox; twice → ${again}`;
+    },
+  },
+  {
+    name: 'request money: payer declines, nothing moves',
+    async run(ctx) {
+      const requester = await ctx.customer('bank-a', 0n, 'Eva Schmid');
+      const payer = await ctx.customer('mno-b', 30_00n, 'Max Gruber');
+      await waitFor(() => requester.wallet.requestMoney(payer.phone, eur(3_00n)));
+      const [item] = await payer.wallet.inbox();
+      expect(item?.status === 'OPEN', 'nothing in the inbox');
+      const declined = await payer.wallet.decline(item.id);
+      expect(declined.status === 'DECLINED', `decline gave ${declined.status}`);
+      const pay = await codeOf(payer.wallet.pay(item.code, '1234'));
+      expect(pay === 'REQUEST_CANCELLED', `paying a declined request gave ${pay}`);
+      expect((await payer.wallet.balance()) === 30_00n, 'payer balance changed');
+      expect((await requester.wallet.balance()) === 0n, 'requester balance changed');
+      return `declined; paying afterwards → ${pay}; balances unchanged`;
+    },
+  },
+  {
+    name: 'refund: two partial refunds of a cross-processor payment, then one too many is refused',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 50_00n, 'Rita Refund');
+      const m = await ctx.merchant('mno-b', 'Schuh Haus');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(20_00n), reference: 'shoes' });
+      const paid = await c.wallet.pay(req.qr, '1234');
+      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      // The merchant's processor commits when the hub's notification arrives.
+      await eventually(async () => (await m.client.request(req.id)).status, 'PAID');
+      const r1 = await m.client.refund(paid.paymentId, eur(5_00n), `r1-${paid.paymentId}`);
+      const r1again = await m.client.refund(paid.paymentId, eur(5_00n), `r1-${paid.paymentId}`);
+      const r2 = await m.client.refund(paid.paymentId, eur(10_00n));
+      expect(
+        r1.status === 'COMPLETED' && r2.status === 'COMPLETED',
+        `refunds ${r1.status} ${r1.error ?? ''}, ${r2.status} ${r2.error ?? ''}`,
+      );
+      expect(r1again.refundId === r1.refundId, 'the idempotency key did not return the same refund');
+      const tooMuch = await codeOf(m.client.refund(paid.paymentId, eur(5_01n)));
+      expect(tooMuch === 'REFUND_EXCEEDS_PAYMENT', `refunding beyond the payment gave ${tooMuch}`);
+      const bal = await eventually(() => c.wallet.balance(), 45_00n);
+      expect(bal === 45_00n, `customer balance ${bal}`);
+      const { refunds } = await m.client.refunds(paid.paymentId);
+      expect(refunds.length === 2, `${refunds.length} refunds listed`);
+      const refundNotes = await eventually(
+        async () => (await c.wallet.notifications()).filter((n) => n.kind === 'refund.received').length,
+        2,
+      );
+      expect(refundNotes === 2, `customer notified of ${refundNotes} refunds, not 2`);
+      expect(!JSON.stringify(refunds).includes(c.phone), 'the merchant sees the customer');
+      return `paid 20.00, refunded 5.00 + 10.00 via the hub; 5.01 more → ${tooMuch}; customer 30.00 → 45.00`;
+    },
+  },
+  {
+    name: 'refund: full refund inside one processor',
+    async run(ctx) {
+      const c = await ctx.customer('bank-a', 10_00n);
+      const m = await ctx.merchant('bank-a', 'Buchladen');
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(7_00n), reference: 'book' });
+      const paid = await c.wallet.pay(req.deepLink, '1234');
+      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      const r = await m.client.refund(paid.paymentId);
+      expect(r.status === 'COMPLETED' && r.amount.value === '700', `refund ${r.status} ${r.amount.value}`);
+      expect((await c.wallet.balance()) === 10_00n, 'customer not refunded in full');
+      const more = await codeOf(m.client.refund(paid.paymentId));
+      expect(more === 'REFUND_EXCEEDS_PAYMENT', `a second full refund gave ${more}`);
+      return `7.00 paid and refunded in full at bank-a; again → ${more}`;
     },
   },
 ];

@@ -6,6 +6,9 @@ import type { MessageHandler } from '@semops/node';
 import type {
   directoryLookup,
   directoryRegister,
+  inboxDeclined,
+  inboxDeliver,
+  partyLookup,
   prepareBatch,
   requestLookup,
   statusQuery,
@@ -39,6 +42,12 @@ export function messageHandlers(deps: MessageDeps): Record<string, MessageHandle
       const body = env.body as z.infer<typeof directoryLookup>;
       return deps.directory.lookup(body.alias);
     },
+    'party.lookup': async (env) =>
+      deps.requests.relay('party.lookup', env.sender, env.body as z.infer<typeof partyLookup>),
+    'inbox.deliver': async (env) =>
+      deps.requests.relay('inbox.deliver', env.sender, env.body as z.infer<typeof inboxDeliver>),
+    'inbox.declined': async (env) =>
+      deps.requests.relay('inbox.declined', env.sender, env.body as z.infer<typeof inboxDeclined>),
     'request.lookup': async (env) => {
       const body = env.body as z.infer<typeof requestLookup>;
       return deps.requests.lookup(env.sender, body.ref);

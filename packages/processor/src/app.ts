@@ -18,7 +18,15 @@ import {
   registerMessageEndpoint,
   requireAdmin,
 } from '@semops/node';
-import { SemopsError, importEncryptionKey, type TransferEvent } from '@semops/protocol';
+import {
+  SemopsError,
+  importEncryptionKey,
+  type TransferEvent,
+  type inboxDeclined,
+  type inboxDeliver,
+  type partyLookup,
+  type z,
+} from '@semops/protocol';
 import { migrateProcessor } from './db.js';
 import { createHubLink } from './hub/link.js';
 import { createPinHasher } from './customers/pins.js';
@@ -35,6 +43,10 @@ import { createDirectorySync } from './hub/directory.js';
 import { ledgerSummary } from './ledger-summary.js';
 import { registerChannelRoutes } from './channels/routes.js';
 import { registerWebPages } from './web.js';
+import { createNotificationService } from './notifications/service.js';
+import { createP2pService } from './p2p/service.js';
+import { registerP2pRoutes } from './p2p/routes.js';
+import { registerRefundRoutes } from './refunds/routes.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -138,6 +150,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
   });
   const merchants = createMerchantService({ q, ledger, now });
+  const notifications = createNotificationService({ q, now });
   const webhooks = createWebhookService({
     q,
     now,
@@ -148,6 +161,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     q,
     ledger,
     merchants,
+    customers,
+    notifications,
     webhooks,
     processorId: opts.id,
     routingPrefix: opts.routingPrefix,
@@ -168,10 +183,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     encryptionKey: keys.encryptionPrivateKey,
     settlementAccount,
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
+    notifications,
     now,
     log,
   });
   const directory = createDirectorySync({ q, hub, log });
+  const p2p = createP2pService({
+    q,
+    customers,
+    requests,
+    payments,
+    notifications,
+    hub,
+    processorId: opts.id,
+    encryptionKeyOf: (id) => hub.encryptionKey(id),
+    now,
+    log,
+  });
 
   app.get('/v1/info', async () => ({
     id: opts.id,
@@ -191,6 +219,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });
+  registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
+  registerRefundRoutes(app, { merchants, payments, idempotency });
   await registerChannelRoutes(app, {
     q,
     dataDir: opts.dataDir,
@@ -213,6 +243,24 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         if (env.sender !== 'hub' || !body.requester)
           throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
         return requests.lookupForPeer(body.ref, body.requester);
+      },
+      'party.lookup': async (env) => {
+        const body = env.body as z.infer<typeof partyLookup>;
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'party.lookup must come from the hub.');
+        return p2p.partyLookupForPeer(body.alias, body.requester);
+      },
+      'inbox.deliver': async (env) => {
+        const body = env.body as z.infer<typeof inboxDeliver>;
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'inbox.deliver must come from the hub.');
+        return p2p.inboxDeliverForPeer(body.sealed, body.requester);
+      },
+      'inbox.declined': async (env) => {
+        const body = env.body as z.infer<typeof inboxDeclined>;
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'inbox.declined must come from the hub.');
+        return p2p.inboxDeclinedForPeer(body.requestId);
       },
       'transfer.prepare': async (env) => {
         const body = env.body as { transfers: Parameters<typeof requests.accept>[0][] };

@@ -161,6 +161,130 @@ CREATE TABLE ussd_sessions (
 CREATE INDEX ussd_sessions_created ON ussd_sessions(created_at);
 `;
 
+/**
+ * P2P and refunds: a request or an incoming transfer may pay a customer (P2P) instead of a merchant, an
+ * incoming transfer may be a refund of one of our payments, and a payment row may be a merchant's refund
+ * (payer side). SQLite cannot drop NOT NULL, so there the three tables are rebuilt; a new table takes the
+ * foreign keys over by the rename (SQLite 3.26+ rewrites references to a renamed table).
+ */
+const V3_P2P_REFUNDS = ({ digits }: Ddl, engine: 'sqlite' | 'postgres') => `
+ALTER TABLE customers ADD COLUMN alias TEXT;
+CREATE UNIQUE INDEX customers_alias ON customers(alias);
+${
+  engine === 'postgres'
+    ? `
+ALTER TABLE requests ALTER COLUMN merchant_id DROP NOT NULL;
+ALTER TABLE requests ADD COLUMN customer_id TEXT REFERENCES customers(id);
+ALTER TABLE incoming ALTER COLUMN merchant_id DROP NOT NULL;
+ALTER TABLE incoming ALTER COLUMN request_id DROP NOT NULL;
+ALTER TABLE incoming ADD COLUMN customer_id TEXT REFERENCES customers(id);
+ALTER TABLE incoming ADD COLUMN refund_of TEXT;
+ALTER TABLE payments ALTER COLUMN customer_id DROP NOT NULL;
+ALTER TABLE payments ADD COLUMN merchant_id TEXT REFERENCES merchants(id);
+ALTER TABLE payments ADD COLUMN refund_of TEXT;
+`
+    : `
+CREATE TABLE requests_new (
+  id TEXT PRIMARY KEY,
+  merchant_id TEXT REFERENCES merchants(id),
+  short_code TEXT NOT NULL UNIQUE,
+  currency TEXT NOT NULL,
+  amount TEXT CHECK (amount IS NULL OR (${digits('amount')})),
+  min_amount TEXT CHECK (min_amount IS NULL OR (${digits('min_amount')})),
+  max_amount TEXT CHECK (max_amount IS NULL OR (${digits('max_amount')})),
+  reference TEXT NOT NULL,
+  description TEXT,
+  reusable INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('OPEN', 'PAID', 'CANCELLED')),
+  in_flight TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  customer_id TEXT REFERENCES customers(id)
+);
+INSERT INTO requests_new SELECT *, NULL FROM requests;
+CREATE TABLE incoming_new (
+  id TEXT PRIMARY KEY,
+  request_id TEXT REFERENCES requests_new(id),
+  merchant_id TEXT REFERENCES merchants(id),
+  payer TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('ACCEPTED', 'COMMITTED', 'ABORTED')),
+  receipt TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  customer_id TEXT REFERENCES customers(id),
+  refund_of TEXT
+);
+INSERT INTO incoming_new SELECT *, NULL, NULL FROM incoming;
+DROP TABLE incoming;
+DROP TABLE requests;
+ALTER TABLE requests_new RENAME TO requests;
+ALTER TABLE incoming_new RENAME TO incoming;
+CREATE INDEX incoming_request ON incoming(request_id);
+CREATE INDEX incoming_open ON incoming(state) WHERE state = 'ACCEPTED';
+CREATE TABLE payments_new (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT REFERENCES customers(id),
+  device_id TEXT NOT NULL,
+  nonce TEXT NOT NULL UNIQUE,
+  request_id TEXT NOT NULL,
+  payee TEXT NOT NULL,
+  merchant TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('NEW', 'RESERVED', 'COMMITTED', 'ABORTED', 'FAILED')),
+  reason TEXT,
+  receipt TEXT,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  merchant_id TEXT REFERENCES merchants(id),
+  refund_of TEXT
+);
+INSERT INTO payments_new SELECT *, NULL, NULL FROM payments;
+DROP TABLE payments;
+ALTER TABLE payments_new RENAME TO payments;
+CREATE INDEX payments_customer ON payments(customer_id, created_at);
+CREATE INDEX payments_open ON payments(state) WHERE state IN ('NEW', 'RESERVED');
+`
+}
+-- A request pays a merchant or a customer (P2P), never both.
+CREATE INDEX requests_customer ON requests(customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX incoming_refund_of ON incoming(refund_of) WHERE refund_of IS NOT NULL;
+CREATE INDEX payments_refund_of ON payments(refund_of) WHERE refund_of IS NOT NULL;
+-- What a customer is told: money received or sent, a request to pay, a refund.
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  kind TEXT NOT NULL CHECK (kind IN ('payment.received', 'payment.sent', 'request.received', 'refund.received')),
+  text TEXT NOT NULL,
+  amount TEXT,
+  currency TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX notifications_customer ON notifications(customer_id, created_at);
+-- Requests for money other people sent to our customers (request money), as their processor signed them.
+CREATE TABLE inbox (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  request_id TEXT NOT NULL,
+  processor_id TEXT NOT NULL,
+  from_name TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
+  currency TEXT NOT NULL,
+  note TEXT,
+  token TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('OPEN', 'DECLINED')),
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (customer_id, processor_id, request_id)
+);
+CREATE INDEX inbox_customer ON inbox(customer_id, created_at);
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -176,5 +300,6 @@ export async function migrateProcessor(store: Store): Promise<void> {
   await migrateStore(store, 'processor', {
     '0001_core': { up: (db) => script(db, V1(d)) },
     '0002_channels': { up: (db) => script(db, V2_CHANNELS(d)) },
+    '0003_p2p_refunds': { up: (db) => script(db, V3_P2P_REFUNDS(d, store.engine)) },
   });
 }

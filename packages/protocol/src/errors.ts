@@ -88,6 +88,10 @@ export const ERRORS = {
   TRANSFER_CONFLICT: { http: 409, message: 'A transfer with this id exists with other content.' },
   TRANSFER_REJECTED: { http: 422, message: 'The payee processor rejected the transfer.' },
   PAYMENT_NOT_FOUND: { http: 404, message: 'No such payment.' },
+  REFUND_EXCEEDS_PAYMENT: {
+    http: 422,
+    message: 'The refunds would exceed the paid amount; refund at most what is left.',
+  },
   MERCHANT_NOT_FOUND: { http: 404, message: 'No such merchant.' },
 } as const satisfies Record<string, { http: number; message: string }>;
 

@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   rct: 'receipt',
   evt: 'event',
   res: 'resolved request',
+  ntf: 'customer notification',
+  inb: 'inbox item (a request for money)',
 } as const;
 
 export type IdPrefix = keyof typeof ID_PREFIXES;

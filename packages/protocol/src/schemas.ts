@@ -125,6 +125,11 @@ export const transferPrepare = z.strictObject({
   payee: processorId,
   amount: moneyWire,
   expiresAt: z.number().int(),
+  /**
+   * A refund (restitution): the id of the original payment, which the payee of this transfer (the original
+   * payer processor) made. It credits the customer who paid; the merchant never learns who that was.
+   */
+  refundOf: paymentId.optional(),
 });
 export type TransferPrepare = z.infer<typeof transferPrepare>;
 
@@ -193,6 +198,34 @@ export const directoryRegister = z.strictObject({ aliases: z.array(blindedAlias)
 export const directoryLookup = z.strictObject({ alias: blindedAlias });
 export const directoryLookupResult = z.strictObject({ processorId });
 
+/**
+ * `party.lookup` (P2P): payer PP → hub → payee PP (with `requester`). The payee PP finds its customer by the
+ * blinded alias and answers with a short-lived request payable to that customer, its token sealed to the
+ * requester (`{ token }`): the hub learns neither who pays nor who is paid.
+ */
+export const partyLookup = z.strictObject({
+  processorId,
+  alias: blindedAlias,
+  requester: processorId.optional(),
+});
+export const partyLookupResult = requestLookupResult;
+
+/**
+ * `inbox.deliver` (request money): requester PP → hub → payer PP. `sealed` is a JWE to the payer PP of
+ * `{ alias, token }`: the blinded alias of the payer and the signed request payable to the requester.
+ */
+export const inboxDeliver = z.strictObject({
+  processorId,
+  sealed: compactJwe,
+  requester: processorId.optional(),
+});
+/** `inbox.declined`: payer PP → hub → requester PP, best effort: the payer declined the request. */
+export const inboxDeclined = z.strictObject({
+  processorId,
+  requestId,
+  requester: processorId.optional(),
+});
+
 /** The message types and their body schemas. */
 export const MESSAGE_BODIES = {
   'request.lookup': requestLookup,
@@ -201,6 +234,9 @@ export const MESSAGE_BODIES = {
   'transfer.status': statusQuery,
   'directory.register': directoryRegister,
   'directory.lookup': directoryLookup,
+  'party.lookup': partyLookup,
+  'inbox.deliver': inboxDeliver,
+  'inbox.declined': inboxDeclined,
 } as const;
 export type MessageType = keyof typeof MESSAGE_BODIES;
 

@@ -10,7 +10,15 @@ import type { ParticipantService } from '../participants/service.js';
 
 export interface RequestRouter {
   lookup(requester: string, ref: RequestRef): Promise<{ sealed: string }>;
+  /**
+   * Relays a message between processors (`party.lookup`, `inbox.deliver`, `inbox.declined`): forwards the
+   * body to `body.processorId` with `requester` set to the sender and returns the answer as it came. The
+   * bodies carry blinded aliases and JWEs only, nothing the hub can read.
+   */
+  relay(type: RelayedType, requester: string, body: { processorId: string }): Promise<unknown>;
 }
+
+export type RelayedType = 'party.lookup' | 'inbox.deliver' | 'inbox.declined';
 
 export function createRequestRouter(deps: {
   participants: ParticipantService;
@@ -18,6 +26,21 @@ export function createRequestRouter(deps: {
   timeoutMs?: number;
 }): RequestRouter {
   return {
+    async relay(type, requester, body) {
+      const to = deps.participants.get(body.processorId);
+      if (!to) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${body.processorId}.`);
+      if (to.id === requester) {
+        throw new SemopsError('VALIDATION_FAILED', 'A processor does not relay messages to itself.');
+      }
+      return deps.client.send(
+        to.baseUrl,
+        to.id,
+        type,
+        { ...body, requester },
+        deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
+      );
+    },
+
     async lookup(requester, ref) {
       const payee =
         'processorId' in ref

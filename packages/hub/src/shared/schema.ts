@@ -36,6 +36,8 @@ export type HubTransferState = 'RESERVED' | 'COMMITTED' | 'ABORTED';
 export interface TransfersTable {
   transfer_id: string;
   request_id: string;
+  /** The original payment a refund pays back (null for a payment). */
+  refund_of: ColumnType<string | null, string | null | undefined, string | null>;
   payer: string;
   payee: string;
   /** Decimal minor units. */
@@ -152,6 +154,11 @@ export function hubMigrations(engine: Engine): Record<string, Migration> {
           .column('updated_at')
           .where(sql<boolean>`ledger_done = 0 AND state IN ('COMMITTED', 'ABORTED')`)
           .execute();
+      },
+    },
+    '0005_refunds': {
+      async up(db) {
+        await db.schema.alterTable('transfers').addColumn('refund_of', 'text').execute();
       },
     },
     '0004_outbox': {

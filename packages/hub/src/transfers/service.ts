@@ -458,6 +458,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         const t: TransferPrepare = {
           transferId: r.transferId,
           requestId: r.requestId,
+          ...(r.refundOf === undefined ? {} : { refundOf: r.refundOf }),
           payer: r.payer,
           payee: r.payee,
           amount: r.amount,

@@ -28,6 +28,8 @@ export type { HubTransferState };
 export interface TransferRecord {
   readonly transferId: string;
   readonly requestId: string;
+  /** The original payment, when this transfer is a refund of it. */
+  readonly refundOf?: string;
   readonly payer: string;
   readonly payee: string;
   readonly amount: { readonly value: string; readonly currency: string };
@@ -55,6 +57,7 @@ function toRecord(r: Row): TransferRecord {
   return {
     transferId: r.transfer_id,
     requestId: r.request_id,
+    ...(r.refund_of === null ? {} : { refundOf: r.refund_of }),
     payer: r.payer,
     payee: r.payee,
     amount: { value: r.amount, currency: r.currency },
@@ -81,6 +84,8 @@ export function contentHash(t: TransferPrepare): string {
         t.amount.value,
         t.amount.currency,
         t.expiresAt,
+        // Absent for payments, so their digests stay what they were before refunds existed.
+        ...(t.refundOf === undefined ? [] : [t.refundOf]),
       ]),
     )
     .digest('hex');
@@ -249,6 +254,7 @@ export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferSto
             part.map((t) => ({
               transfer_id: t.transferId,
               request_id: t.requestId,
+              refund_of: t.refundOf ?? null,
               payer: t.payer,
               payee: t.payee,
               amount: t.amount.value,

@@ -46,6 +46,7 @@ interface CustomerRow {
   pin_attempts: number;
   pin_locked: number;
   activation_hash: string | null;
+  alias: string | null;
 }
 
 function toCustomer(r: CustomerRow): Customer {
@@ -75,6 +76,23 @@ export interface CustomerDeps {
 export function blindAlias(directoryKey: string, phone: string): string {
   return createHmac('sha256', directoryKey).update(phone).digest('hex');
 }
+
+/**
+ * A name as a payer may see it before paying a person: initials only.
+ * @example maskName('Jane Doe') // 'J*** D***'
+ */
+export function maskName(name: string): string {
+  return name
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0)
+    .slice(0, 3)
+    .map((w) => `${[...w][0]!.toUpperCase()}***`)
+    .join(' ');
+}
+
+/** A customer's phone-less alias: lower-case letters, digits, dots, dashes and underscores. */
+export const ALIAS_RE = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
 export function createCustomerService(deps: CustomerDeps) {
   const { q, ledger, pins, now } = deps;
@@ -272,6 +290,46 @@ export function createCustomerService(deps: CustomerDeps) {
         WHERE id = ${deviceId} AND customer_id = ${customerId} AND status = 'active'`;
       deviceCache.delete(deviceId);
       return { deviceId, status: 'blocked' };
+    },
+
+    /**
+     * Sets the customer's phone-less alias; others then reach them as `alias@<processor id>`. The blinded
+     * address is published in the hub directory like a phone number.
+     */
+    async setAlias(customerId: string, alias: string, processorId: string): Promise<{ address: string }> {
+      if (!ALIAS_RE.test(alias)) {
+        throw new SemopsError('VALIDATION_FAILED', 'An alias is 2 to 32 of a-z, 0-9, ".", "-" and "_".');
+      }
+      const current = await row(customerId);
+      const address = `${alias}@${processorId}`;
+      try {
+        await q.tx(async (t) => {
+          await t.run`UPDATE customers SET alias = ${alias} WHERE id = ${customerId}`;
+          if (current.alias && current.alias !== alias) {
+            const old = blindAlias(deps.directoryKey, `${current.alias}@${processorId}`);
+            await t.run`DELETE FROM directory_aliases WHERE alias = ${old} AND customer_id = ${customerId}`;
+          }
+          await t.run`INSERT INTO directory_aliases (alias, customer_id)
+            VALUES (${blindAlias(deps.directoryKey, address)}, ${customerId}) ON CONFLICT (alias) DO NOTHING`;
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new SemopsError('VALIDATION_FAILED', 'This alias is taken.');
+        throw e;
+      }
+      return { address };
+    },
+
+    /** The customer behind a blinded phone number or address, if it is ours. */
+    async findByBlindedAlias(alias: string): Promise<Customer | undefined> {
+      const r =
+        await q.one<CustomerRow>`SELECT c.* FROM directory_aliases d JOIN customers c ON c.id = d.customer_id
+        WHERE d.alias = ${alias}`;
+      return r ? toCustomer(r) : undefined;
+    },
+
+    /** The blinded directory alias of a phone number or `name@processor` address. */
+    blind(phoneOrAddress: string): string {
+      return blindAlias(deps.directoryKey, phoneOrAddress);
     },
 
     decryptPin,

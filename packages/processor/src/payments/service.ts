@@ -36,8 +36,10 @@ import {
 } from '@semops/protocol';
 import type { Customer, CustomerService, Device } from '../customers/service.js';
 import type { RequestService } from '../requests/service.js';
+import { merchantInfoOf, type Merchant } from '../merchants/service.js';
 import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
+import { moneyText, type NotificationService } from '../notifications/service.js';
 
 export type PaymentState = 'NEW' | 'RESERVED' | 'COMMITTED' | 'ABORTED' | 'FAILED';
 
@@ -46,7 +48,10 @@ export type PinChannel = 'sms' | 'ussd';
 
 interface PaymentRow {
   id: string;
-  customer_id: string;
+  /** The customer who pays; null for a merchant's refund (`merchant_id`, `refund_of`). */
+  customer_id: string | null;
+  merchant_id: string | null;
+  refund_of: string | null;
   device_id: string;
   request_id: string;
   payee: string;
@@ -73,6 +78,8 @@ export interface PaymentDeps {
   readonly encryptionKey: Key;
   readonly settlementAccount: (currency: string) => Promise<string>;
   readonly transferTtlMs: number;
+  /** Tells the customer of every payment made (`payment.sent`). */
+  readonly notifications?: NotificationService;
   readonly now: () => number;
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
 }
@@ -94,6 +101,19 @@ export function paymentView(p: PaymentRow) {
     amount: { value: p.amount, currency: p.currency },
     ...(p.reason ? { error: p.reason } : {}),
     ...(p.receipt ? { receipt: p.receipt } : {}),
+    createdAt: p.created_at,
+  };
+}
+
+/** What a merchant sees of a refund it made: never who received it. */
+export function refundView(p: PaymentRow) {
+  const { status, error } = paymentView(p);
+  return {
+    refundId: p.id,
+    paymentId: p.refund_of ?? '',
+    amount: { value: p.amount, currency: p.currency },
+    status,
+    ...(error ? { error } : {}),
     createdAt: p.created_at,
   };
 }
@@ -163,11 +183,22 @@ export function createPaymentService(deps: PaymentDeps) {
     if (local) {
       token = await deps.requests.tokenFor(ref);
     } else {
-      const res = parse(requestLookupResult, await deps.hub.send('request.lookup', { ref }));
-      const opened = (await decryptJson(res.sealed, deps.encryptionKey)) as { token?: unknown } | null;
-      if (typeof opened?.token !== 'string') throw new SemopsError('REQUEST_TOKEN_INVALID');
-      token = opened.token;
+      token = await openSealedToken(
+        parse(requestLookupResult, await deps.hub.send('request.lookup', { ref })).sealed,
+      );
     }
+    return verifiedToken(token, ref);
+  }
+
+  /** Opens `{ token }` sealed to this processor by another one. */
+  async function openSealedToken(sealed: string): Promise<string> {
+    const opened = (await decryptJson(sealed, deps.encryptionKey)) as { token?: unknown } | null;
+    if (typeof opened?.token !== 'string') throw new SemopsError('REQUEST_TOKEN_INVALID');
+    return opened.token;
+  }
+
+  /** Checks a request token's signature by the processor it names (and, given a ref, that it answers it). */
+  async function verifiedToken(token: string, ref?: RequestRef): Promise<RequestToken> {
     const { kid } = peekJws(token);
     const key = await deps.hub.resolveKey(kid);
     if (!key)
@@ -175,6 +206,7 @@ export function createPaymentService(deps: PaymentDeps) {
     const payload = requestToken.safeParse(await verifyJson(token, key, REQUEST_TYP));
     if (!payload.success || payload.data.processorId !== kid) throw new SemopsError('REQUEST_TOKEN_INVALID');
     const t = payload.data;
+    if (!ref) return t;
     const matches =
       'shortCode' in ref
         ? t.shortCode === ref.shortCode
@@ -185,18 +217,18 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   /** Reserve → prepare → settle; returns the final or pending view. */
-  async function execute(p: PaymentRow, customer: Customer): Promise<ReturnType<typeof paymentView>> {
+  async function execute(p: PaymentRow, debitAccountId: string): Promise<ReturnType<typeof paymentView>> {
     const amount = BigInt(p.amount);
     try {
       await ledger.transfer({
         id: p.id,
-        debitAccountId: customer.accountId,
+        debitAccountId,
         creditAccountId: await deps.settlementAccount(p.currency),
         amount,
         currency: p.currency,
         pending: true,
-        code: 'payment',
-        reference: p.request_id,
+        code: p.refund_of === null ? 'payment' : 'refund',
+        reference: p.refund_of ?? p.request_id,
       });
     } catch (e) {
       const code =
@@ -213,6 +245,7 @@ export function createPaymentService(deps: PaymentDeps) {
       payee: p.payee,
       amount: { value: p.amount, currency: p.currency },
       expiresAt: p.expires_at,
+      ...(p.refund_of === null ? {} : { refundOf: p.refund_of }),
     };
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
@@ -293,7 +326,17 @@ export function createPaymentService(deps: PaymentDeps) {
     if (p.state !== 'RESERVED') return;
     if (outcome === 'COMMITTED') {
       await ledger.execute([{ kind: 'post', id: `${id}:post`, pendingId: id }]).then(expectSettled);
-      await transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
+      const done = await transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
+      if (done && p.customer_id !== null) {
+        const amount = { value: p.amount, currency: p.currency };
+        const to = (JSON.parse(p.merchant) as { name?: string }).name ?? p.payee;
+        await deps.notifications?.record(
+          p.customer_id,
+          'payment.sent',
+          `You paid ${moneyText(amount)} to ${to}.`,
+          amount,
+        );
+      }
       // A notification settling the same payment at the same moment may have won the transition without
       // the receipt; keep the receipt either way.
       if (receipt) await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
@@ -325,6 +368,7 @@ export function createPaymentService(deps: PaymentDeps) {
       WHERE customer_id = ${customer.id} AND request_id = ${requestId}`;
     if (!res) throw new SemopsError('RESOLVE_FIRST');
     const t = JSON.parse(res.token) as RequestToken;
+    await assertNotDeclined(customer, t.processorId, t.requestId);
     if (payee !== t.processorId) throw new SemopsError('PAYEE_MISMATCH');
     if (amount.currency !== t.currency) throw new SemopsError('CURRENCY_MISMATCH');
     const value = BigInt(amount.value);
@@ -380,34 +424,118 @@ export function createPaymentService(deps: PaymentDeps) {
         await transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
         throw e;
       }
-      return await execute((await row(id))!, customer);
+      return await execute((await row(id))!, customer.accountId);
     } finally {
       active.delete(id);
     }
   }
 
+  /** Remembers a verified request for this customer and returns what to show them. */
+  async function remember(customer: Customer, t: RequestToken) {
+    if (t.expiresAt <= now()) throw new SemopsError('REQUEST_EXPIRED');
+    await assertNotDeclined(customer, t.processorId, t.requestId);
+    await q.run`INSERT INTO resolutions (customer_id, request_id, token, resolved_at)
+        VALUES (${customer.id}, ${t.requestId}, ${JSON.stringify(t)}, ${now()})
+        ON CONFLICT (customer_id, request_id) DO UPDATE SET token = excluded.token, resolved_at = excluded.resolved_at`;
+    return {
+      requestId: t.requestId,
+      processorId: t.processorId,
+      merchant: t.merchant,
+      currency: t.currency,
+      ...(t.amount ? { amount: t.amount } : {}),
+      ...(t.minAmount ? { minAmount: t.minAmount } : {}),
+      ...(t.maxAmount ? { maxAmount: t.maxAmount } : {}),
+      reference: t.reference,
+      ...(t.description ? { description: t.description } : {}),
+      reusable: t.reusable,
+      expiresAt: t.expiresAt,
+      fee: { value: '0', currency: t.currency },
+    };
+  }
+
+  /** A request for money the customer declined in their inbox can no longer be paid. */
+  async function assertNotDeclined(customer: Customer, payee: string, requestId: string): Promise<void> {
+    const declined = await q.one<{ id: string }>`SELECT id FROM inbox WHERE customer_id = ${customer.id}
+      AND processor_id = ${payee} AND request_id = ${requestId} AND status = 'DECLINED'`;
+    if (declined) throw new SemopsError('REQUEST_CANCELLED', 'You declined this request for money.');
+  }
+
+  /** The refunds of a merchant's payment recorded here (as payer of the refund). */
+  async function refundsOf(paymentId: string): Promise<PaymentRow[]> {
+    return q.all<PaymentRow>`SELECT * FROM payments WHERE refund_of = ${paymentId} ORDER BY created_at, id`;
+  }
+
   return {
     /** Fetches, verifies and remembers a payment request for this customer; returns what to show them. */
     async resolve(customer: Customer, code: string) {
-      const t = await fetchToken(parseCode(code));
-      if (t.expiresAt <= now()) throw new SemopsError('REQUEST_EXPIRED');
-      await q.run`INSERT INTO resolutions (customer_id, request_id, token, resolved_at)
-        VALUES (${customer.id}, ${t.requestId}, ${JSON.stringify(t)}, ${now()})
-        ON CONFLICT (customer_id, request_id) DO UPDATE SET token = excluded.token, resolved_at = excluded.resolved_at`;
-      return {
-        requestId: t.requestId,
-        processorId: t.processorId,
-        merchant: t.merchant,
-        currency: t.currency,
-        ...(t.amount ? { amount: t.amount } : {}),
-        ...(t.minAmount ? { minAmount: t.minAmount } : {}),
-        ...(t.maxAmount ? { maxAmount: t.maxAmount } : {}),
-        reference: t.reference,
-        ...(t.description ? { description: t.description } : {}),
-        reusable: t.reusable,
-        expiresAt: t.expiresAt,
-        fee: { value: '0', currency: t.currency },
-      };
+      return remember(customer, await fetchToken(parseCode(code)));
+    },
+
+    /** Like `resolve`, for a token another processor sealed to us (P2P `party.lookup`) or we made. */
+    async resolveToken(customer: Customer, token: string) {
+      return remember(customer, await verifiedToken(token));
+    },
+
+    openSealedToken,
+    verifiedToken,
+    /** Opens a JWE another processor sealed to this one. */
+    openSealed: (sealed: string): Promise<unknown> => decryptJson(sealed, deps.encryptionKey),
+
+    /**
+     * A merchant refunds (part of) a completed payment it received: the merchant's account is reserved and
+     * the refund travels, keyed by the payment id, to the processor of the customer who paid. The merchant
+     * never learns who that was. Several partial refunds may add up to the paid amount.
+     */
+    async refund(m: Merchant, paymentId: string, amount?: MoneyWire) {
+      const i = await q.one<{
+        id: string;
+        payer: string;
+        amount: string;
+        currency: string;
+        request_id: string;
+      }>`
+        SELECT id, payer, amount, currency, request_id FROM incoming
+        WHERE id = ${paymentId} AND merchant_id = ${m.id} AND state = 'COMMITTED' AND refund_of IS NULL`;
+      if (!i) throw new SemopsError('PAYMENT_NOT_FOUND');
+      if (amount && amount.currency !== i.currency) throw new SemopsError('CURRENCY_MISMATCH');
+      const id = newId('pay');
+      const t0 = now();
+      const reference = `refund of ${paymentId}`;
+      await q.tx(async (tx) => {
+        // Lock the payment's row so that concurrent refunds of it are checked one after another.
+        await tx.run`UPDATE incoming SET updated_at = updated_at WHERE id = ${paymentId}`;
+        const earlier = await tx.all<{ amount: string }>`SELECT amount FROM payments
+          WHERE refund_of = ${paymentId} AND state NOT IN ('ABORTED', 'FAILED')`;
+        const left = BigInt(i.amount) - earlier.reduce((s, e) => s + BigInt(e.amount), 0n);
+        const value = amount ? BigInt(amount.value) : left;
+        if (value <= 0n || value > left) {
+          throw new SemopsError('REFUND_EXCEEDS_PAYMENT', undefined, {
+            refundable: { value: (left < 0n ? 0n : left).toString(), currency: i.currency },
+          });
+        }
+        await tx.run`INSERT INTO payments (id, customer_id, merchant_id, refund_of, device_id, nonce, request_id, payee,
+            merchant, reference, amount, currency, state, expires_at, created_at, updated_at)
+          VALUES (${id}, NULL, ${m.id}, ${paymentId}, ${'merchant'}, ${`refund_${id}`}, ${i.request_id}, ${i.payer},
+            ${JSON.stringify(merchantInfoOf(m))}, ${reference}, ${value.toString()}, ${i.currency}, 'NEW',
+            ${t0 + deps.transferTtlMs}, ${t0}, ${t0})`;
+      });
+      active.add(id);
+      try {
+        await execute((await row(id))!, m.accountId).catch((e: unknown) => {
+          // INSUFFICIENT_FUNDS and the like: the row says FAILED with the code.
+          if (!(e instanceof SemopsError)) throw e;
+        });
+      } finally {
+        active.delete(id);
+      }
+      return refundView((await row(id))!);
+    },
+
+    async listRefunds(m: Merchant, paymentId: string) {
+      const i = await q.one<{ id: string }>`SELECT id FROM incoming
+        WHERE id = ${paymentId} AND merchant_id = ${m.id} AND refund_of IS NULL`;
+      if (!i) throw new SemopsError('PAYMENT_NOT_FOUND');
+      return (await refundsOf(paymentId)).filter((r) => r.merchant_id === m.id).map(refundView);
     },
 
     /** Executes a device-signed, PIN-carrying approval. */
@@ -535,6 +663,7 @@ export function createPaymentService(deps: PaymentDeps) {
               payee: p.payee,
               amount: { value: p.amount, currency: p.currency },
               expiresAt: p.expires_at,
+              ...(p.refund_of === null ? {} : { refundOf: p.refund_of }),
             })
               .then((r) =>
                 r.state === 'COMMITTED' || r.state === 'ABORTED'

@@ -19,6 +19,7 @@ import {
   signJson,
   type FulfilResult,
   type Key,
+  type MerchantInfo,
   type Receipt,
   type RequestRef,
   type RequestToken,
@@ -26,12 +27,16 @@ import {
 } from '@semops/protocol';
 import { merchantInfoOf, type Merchant, type MerchantService } from '../merchants/service.js';
 import type { WebhookService } from '../webhooks/service.js';
+import { maskName, type Customer, type CustomerService } from '../customers/service.js';
+import { moneyText, type NotificationService } from '../notifications/service.js';
 
 export type RequestStatus = 'OPEN' | 'PAID' | 'EXPIRED' | 'CANCELLED';
 
 interface RequestRow {
   id: string;
-  merchant_id: string;
+  /** The payee: a merchant, or (P2P) a customer. */
+  merchant_id: string | null;
+  customer_id: string | null;
   short_code: string;
   currency: string;
   amount: string | null;
@@ -48,8 +53,11 @@ interface RequestRow {
 
 interface IncomingRow {
   id: string;
-  request_id: string;
-  merchant_id: string;
+  /** Null for a refund, which pays back one of our customers' payments (`refund_of`). */
+  request_id: string | null;
+  merchant_id: string | null;
+  customer_id: string | null;
+  refund_of: string | null;
   payer: string;
   amount: string;
   currency: string;
@@ -74,6 +82,8 @@ export interface RequestDeps {
   readonly q: Sql;
   readonly ledger: Ledger;
   readonly merchants: MerchantService;
+  readonly customers: CustomerService;
+  readonly notifications: NotificationService;
   readonly webhooks: WebhookService;
   readonly processorId: string;
   readonly routingPrefix: string;
@@ -100,7 +110,17 @@ export function createRequestService(deps: RequestDeps) {
     return r.status;
   }
 
-  function tokenPayload(r: RequestRow, m: Merchant): RequestToken {
+  /** What a payer sees of the payee: the merchant, or a customer's masked name (P2P). */
+  async function payeeOf(r: RequestRow): Promise<{ info: MerchantInfo; merchant?: Merchant }> {
+    if (r.merchant_id !== null) {
+      const merchant = await deps.merchants.get(r.merchant_id);
+      return { info: merchantInfoOf(merchant), merchant };
+    }
+    const c = await deps.customers.get(r.customer_id ?? '');
+    return { info: { id: 'p2p', name: maskName(c.name), city: '', category: P2P_CATEGORY } };
+  }
+
+  function tokenPayload(r: RequestRow, payee: MerchantInfo): RequestToken {
     const money = (v: string | null) => (v === null ? undefined : { value: v, currency: r.currency });
     const amount = money(r.amount);
     const minAmount = money(r.min_amount);
@@ -108,7 +128,7 @@ export function createRequestService(deps: RequestDeps) {
     return {
       requestId: r.id,
       processorId: deps.processorId,
-      merchant: merchantInfoOf(m),
+      merchant: payee,
       currency: r.currency,
       ...(amount ? { amount } : {}),
       ...(minAmount ? { minAmount } : {}),
@@ -123,7 +143,7 @@ export function createRequestService(deps: RequestDeps) {
   }
 
   async function view(r: RequestRow) {
-    const m = await deps.merchants.get(r.merchant_id);
+    const { info: m } = await payeeOf(r);
     const payload = tokenPayload(r, m);
     const payments = (
       await q.all<IncomingRow>`SELECT * FROM incoming WHERE request_id = ${r.id} ORDER BY created_at`
@@ -163,6 +183,7 @@ export function createRequestService(deps: RequestDeps) {
     return {
       paymentId: i.id,
       requestId: i.request_id,
+      ...(i.refund_of === null ? {} : { refundOf: i.refund_of }),
       amount: { value: i.amount, currency: i.currency },
       status: i.state === 'COMMITTED' ? 'COMPLETED' : i.state === 'ABORTED' ? 'FAILED' : 'PENDING',
       receipt: i.receipt,
@@ -222,6 +243,30 @@ export function createRequestService(deps: RequestDeps) {
     }
   }
 
+  /** Stores a new request payable to a merchant or a customer. */
+  async function insert(payee: { merchantId: string } | { customerId: string }, input: CreateRequestInput) {
+    const id = newId('req');
+    const t = now();
+    const merchantId = 'merchantId' in payee ? payee.merchantId : null;
+    const customerId = 'customerId' in payee ? payee.customerId : null;
+    const r = await q.tx(async (tx) => {
+      // The sequence row serialises request creation across instances of this processor.
+      const next = await tx.one<{ seq: number }>`UPDATE short_code_seq SET next = next + 1 WHERE id = 1
+        RETURNING next - 1 AS seq`;
+      const code = makeShortCode(deps.routingPrefix, Number(next?.seq ?? 0) % 1_000_000);
+      const amount = input.amount?.toString() ?? null;
+      const min = input.amount === undefined ? (input.minAmount?.toString() ?? null) : null;
+      const max = input.amount === undefined ? (input.maxAmount?.toString() ?? null) : null;
+      return tx.one<RequestRow>`INSERT INTO requests (id, merchant_id, customer_id, short_code, currency, amount,
+          min_amount, max_amount, reference, description, reusable, status, created_at, expires_at)
+        VALUES (${id}, ${merchantId}, ${customerId}, ${code}, ${input.currency}, ${amount}, ${min}, ${max},
+          ${input.reference}, ${input.description ?? null}, ${input.reusable ? 1 : 0}, 'OPEN', ${t},
+          ${t + input.expiresInSeconds * 1000})
+        RETURNING *`;
+    });
+    return r!;
+  }
+
   const service = {
     events,
     async create(m: Merchant, input: CreateRequestInput) {
@@ -233,23 +278,21 @@ export function createRequestService(deps: RequestDeps) {
           throw new SemopsError('VALIDATION_FAILED', 'minAmount must not exceed maxAmount.');
         }
       }
-      const id = newId('req');
-      const t = now();
-      const r = await q.tx(async (tx) => {
-        // The sequence row serialises request creation across instances of this processor.
-        const next = await tx.one<{ seq: number }>`UPDATE short_code_seq SET next = next + 1 WHERE id = 1
-          RETURNING next - 1 AS seq`;
-        const code = makeShortCode(deps.routingPrefix, Number(next?.seq ?? 0) % 1_000_000);
-        const amount = input.amount?.toString() ?? null;
-        const min = input.amount === undefined ? (input.minAmount?.toString() ?? null) : null;
-        const max = input.amount === undefined ? (input.maxAmount?.toString() ?? null) : null;
-        return tx.one<RequestRow>`INSERT INTO requests (id, merchant_id, short_code, currency, amount, min_amount,
-            max_amount, reference, description, reusable, status, created_at, expires_at)
-          VALUES (${id}, ${m.id}, ${code}, ${input.currency}, ${amount}, ${min}, ${max}, ${input.reference},
-            ${input.description ?? null}, ${input.reusable ? 1 : 0}, 'OPEN', ${t}, ${t + input.expiresInSeconds * 1000})
-          RETURNING *`;
-      });
-      return view(r!);
+      return view(await insert({ merchantId: m.id }, input));
+    },
+
+    /**
+     * A request payable to one of our customers (P2P send, request money): single-use; the payer sees the
+     * customer's masked name only.
+     */
+    async createForCustomer(c: Customer, input: Omit<CreateRequestInput, 'currency' | 'reusable'>) {
+      return view(await insert({ customerId: c.id }, { ...input, currency: c.currency, reusable: false }));
+    },
+
+    /** `inbox.declined`: the payer declined a request for money; it can no longer be paid. */
+    async declineForPeer(requestId: string): Promise<void> {
+      await q.run`UPDATE requests SET status = 'CANCELLED'
+        WHERE id = ${requestId} AND customer_id IS NOT NULL AND status = 'OPEN' AND in_flight IS NULL`;
     },
 
     async get(m: Merchant, id: string) {
@@ -284,7 +327,7 @@ export function createRequestService(deps: RequestDeps) {
       const r = await findByRef(ref);
       assertPayable(r);
       return signJson(
-        tokenPayload(r, await deps.merchants.get(r.merchant_id)),
+        tokenPayload(r, (await payeeOf(r)).info),
         deps.signingKey,
         deps.processorId,
         REQUEST_TYP,
@@ -302,6 +345,7 @@ export function createRequestService(deps: RequestDeps) {
      * Idempotent by transfer id. Accepting a single-use request holds it for this transfer until commit or abort.
      */
     async accept(p: TransferPrepare): Promise<FulfilResult> {
+      if (p.refundOf !== undefined) return acceptRefund(p, p.refundOf);
       const reject = (e: SemopsError): FulfilResult => ({
         transferId: p.transferId,
         decision: 'REJECT',
@@ -310,6 +354,7 @@ export function createRequestService(deps: RequestDeps) {
       const existing = await incomingById(p.transferId);
       if (existing) {
         if (
+          existing.refund_of !== null ||
           existing.request_id !== p.requestId ||
           existing.amount !== p.amount.value ||
           existing.payer !== p.payer
@@ -330,14 +375,14 @@ export function createRequestService(deps: RequestDeps) {
         if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
         assertPayable(r);
         checkAmount(r, BigInt(p.amount.value), p.amount.currency);
-        const m = await deps.merchants.get(r.merchant_id);
+        const { info } = await payeeOf(r);
         const t = now();
         const receipt: Receipt = {
           receiptId: `rct_${p.transferId.slice(4)}`,
           paymentId: p.transferId,
           requestId: r.id,
           processorId: deps.processorId,
-          merchant: merchantInfoOf(m),
+          merchant: info,
           amount: p.amount,
           reference: r.reference,
           acceptedAt: t,
@@ -351,10 +396,10 @@ export function createRequestService(deps: RequestDeps) {
               WHERE id = ${r.id} AND in_flight IS NULL AND status = 'OPEN'`;
             if (held !== 1) throw new SemopsError('REQUEST_ALREADY_PAID');
           }
-          await tx.run`INSERT INTO incoming (id, request_id, merchant_id, payer, amount, currency, state, receipt,
-              expires_at, created_at, updated_at)
-            VALUES (${p.transferId}, ${r.id}, ${m.id}, ${p.payer}, ${p.amount.value}, ${p.amount.currency}, 'ACCEPTED',
-              ${jws}, ${p.expiresAt}, ${t}, ${t})`;
+          await tx.run`INSERT INTO incoming (id, request_id, merchant_id, customer_id, payer, amount, currency, state,
+              receipt, expires_at, created_at, updated_at)
+            VALUES (${p.transferId}, ${r.id}, ${r.merchant_id}, ${r.customer_id}, ${p.payer}, ${p.amount.value},
+              ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t})`;
         });
         await publish(r.id);
         return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
@@ -368,27 +413,50 @@ export function createRequestService(deps: RequestDeps) {
     async commit(transferId: string): Promise<boolean> {
       const i = await incomingById(transferId);
       if (!i || i.state !== 'ACCEPTED') return false;
-      const m = await deps.merchants.get(i.merchant_id);
+      const m = i.merchant_id === null ? undefined : await deps.merchants.get(i.merchant_id);
+      const c = i.customer_id === null ? undefined : await deps.customers.get(i.customer_id);
+      const creditAccountId = m?.accountId ?? c?.accountId;
+      if (!creditAccountId) throw new SemopsError('INTERNAL', `incoming ${transferId} has no payee`);
       // The ledger transfer is idempotent by id, so a crash between it and the state change is repaired by
       // running commit again.
       await deps.ledger.transfer({
         id: `in:${transferId}`,
         debitAccountId: await deps.settlementAccount(i.currency),
-        creditAccountId: m.accountId,
+        creditAccountId,
         amount: BigInt(i.amount),
         currency: i.currency,
-        code: 'payment',
+        code: i.refund_of === null ? 'payment' : 'refund',
         reference: transferId,
       });
       const changed = await q.tx(async (tx) => {
         const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${now()}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
-        if (n === 1) {
+        if (n === 1 && i.request_id !== null) {
           await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
         }
         return n;
       });
-      if (changed === 1) {
+      const amount = { value: i.amount, currency: i.currency };
+      if (changed === 1 && c) {
+        if (i.refund_of !== null) {
+          const from = await refundedMerchantName(i.refund_of);
+          await deps.notifications.record(
+            c.id,
+            'refund.received',
+            `Refund of ${moneyText(amount)} from ${from}.`,
+            amount,
+          );
+        } else {
+          await deps.notifications.record(
+            c.id,
+            'payment.received',
+            `You received ${moneyText(amount)}.`,
+            amount,
+          );
+        }
+      }
+      if (changed === 1 && i.request_id !== null) await publish(i.request_id);
+      if (changed === 1 && m && i.request_id !== null) {
         const r = (await row(i.request_id))!;
         await deps.webhooks.enqueue(m, 'payment.completed', {
           paymentId: transferId,
@@ -397,7 +465,6 @@ export function createRequestService(deps: RequestDeps) {
           reference: r.reference,
           receipt: i.receipt,
         });
-        await publish(i.request_id);
       }
       return changed === 1;
     },
@@ -409,9 +476,11 @@ export function createRequestService(deps: RequestDeps) {
       await q.tx(async (tx) => {
         await tx.run`UPDATE incoming SET state = 'ABORTED', updated_at = ${now()}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
-        await tx.run`UPDATE requests SET in_flight = NULL WHERE id = ${i.request_id} AND in_flight = ${transferId}`;
+        if (i.request_id !== null) {
+          await tx.run`UPDATE requests SET in_flight = NULL WHERE id = ${i.request_id} AND in_flight = ${transferId}`;
+        }
       });
-      await publish(i.request_id);
+      if (i.request_id !== null) await publish(i.request_id);
       return true;
     },
 
@@ -426,7 +495,100 @@ export function createRequestService(deps: RequestDeps) {
       return (await incomingById(transferId)) !== undefined;
     },
   };
+  /** The display name of the merchant a customer paid, for the refund notification. */
+  async function refundedMerchantName(paymentId: string): Promise<string> {
+    const p = await q.one<{ merchant: string }>`SELECT merchant FROM payments WHERE id = ${paymentId}`;
+    try {
+      return (JSON.parse(p?.merchant ?? '{}') as { name?: string }).name ?? 'a merchant';
+    } catch {
+      return 'a merchant';
+    }
+  }
+
+  /**
+   * A refund of one of our customers' payments, coming back from the processor that was paid. Accepted only
+   * for a COMMITTED outgoing payment to that processor, in its currency, with enough left unrefunded; the
+   * receipt (signed by us) names the merchant, never the customer.
+   */
+  async function acceptRefund(p: TransferPrepare, refundOf: string): Promise<FulfilResult> {
+    const reject = (e: SemopsError): FulfilResult => ({
+      transferId: p.transferId,
+      decision: 'REJECT',
+      error: { code: e.code, message: e.message },
+    });
+    const existing = await incomingById(p.transferId);
+    if (existing) {
+      if (
+        existing.refund_of !== refundOf ||
+        existing.amount !== p.amount.value ||
+        existing.payer !== p.payer
+      ) {
+        return reject(new SemopsError('TRANSFER_CONFLICT'));
+      }
+      if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
+      return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(existing.receipt, p.payer) };
+    }
+    try {
+      if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
+      if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
+      const orig = await q.one<{
+        customer_id: string | null;
+        payee: string;
+        amount: string;
+        currency: string;
+        state: string;
+        refund_of: string | null;
+        merchant: string;
+        reference: string;
+      }>`SELECT customer_id, payee, amount, currency, state, refund_of, merchant, reference FROM payments
+        WHERE id = ${refundOf}`;
+      if (
+        !orig ||
+        orig.state !== 'COMMITTED' ||
+        orig.refund_of !== null ||
+        orig.customer_id === null ||
+        orig.payee !== p.payer
+      ) {
+        throw new SemopsError('PAYMENT_NOT_FOUND', 'No completed payment to that processor has this id.');
+      }
+      if (orig.currency !== p.amount.currency) throw new SemopsError('CURRENCY_MISMATCH');
+      const t = now();
+      const receipt: Receipt = {
+        receiptId: `rct_${p.transferId.slice(4)}`,
+        paymentId: p.transferId,
+        requestId: p.requestId,
+        processorId: deps.processorId,
+        merchant: JSON.parse(orig.merchant) as MerchantInfo,
+        amount: p.amount,
+        reference: `refund of ${refundOf}`,
+        acceptedAt: t,
+      };
+      const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
+      await q.tx(async (tx) => {
+        // Lock the original payment's row so that concurrent refunds of it are checked one after another.
+        await tx.run`UPDATE payments SET updated_at = updated_at WHERE id = ${refundOf}`;
+        const earlier = await tx.all<{ amount: string }>`SELECT amount FROM incoming
+          WHERE refund_of = ${refundOf} AND state <> 'ABORTED'`;
+        const refunded = earlier.reduce((sum, e) => sum + BigInt(e.amount), 0n);
+        if (refunded + BigInt(p.amount.value) > BigInt(orig.amount)) {
+          throw new SemopsError('REFUND_EXCEEDS_PAYMENT');
+        }
+        await tx.run`INSERT INTO incoming (id, request_id, merchant_id, customer_id, refund_of, payer, amount, currency,
+            state, receipt, expires_at, created_at, updated_at)
+          VALUES (${p.transferId}, NULL, NULL, ${orig.customer_id}, ${refundOf}, ${p.payer}, ${p.amount.value},
+            ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t})`;
+      });
+      return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
+    } catch (e) {
+      if (e instanceof SemopsError) return reject(e);
+      throw e;
+    }
+  }
+
   return service;
 }
+
+/** Merchant category code of money transfers between persons, as shown for a P2P payee. */
+export const P2P_CATEGORY = '4829';
 
 export type RequestService = ReturnType<typeof createRequestService>;

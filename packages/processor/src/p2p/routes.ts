@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { bearer, parse } from '@semops/node';
+import { idPattern, moneyWire, phoneNumber } from '@semops/protocol';
+import type { CustomerService } from '../customers/service.js';
+import type { NotificationService } from '../notifications/service.js';
+import { ADDRESS_RE, type P2pService } from './service.js';
+
+const party = z.union([
+  phoneNumber,
+  z.string().regex(ADDRESS_RE, 'a phone number in E.164 form or a name@processor address'),
+]);
+const resolveBody = z.strictObject({ to: party });
+const aliasBody = z.strictObject({
+  alias: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, '2 to 32 of a-z, 0-9, ".", "-" and "_"'),
+});
+const requestBody = z.strictObject({
+  from: party,
+  amount: moneyWire,
+  note: z.string().trim().max(140).optional(),
+});
+const inboxParams = z.strictObject({ id: z.string().regex(idPattern('inb'), 'an inbox item id inb_…') });
+const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+/** Wallet endpoints for P2P send, request money, the inbox and notifications. */
+export function registerP2pRoutes(
+  app: FastifyInstance,
+  deps: {
+    customers: CustomerService;
+    p2p: P2pService;
+    notifications: NotificationService;
+    processorId: string;
+  },
+): void {
+  const { customers, p2p } = deps;
+
+  app.post('/v1/wallet/p2p/resolve', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { to } = parse(resolveBody, req.body);
+    return p2p.resolve(customer, to);
+  });
+
+  app.post('/v1/wallet/alias', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { alias } = parse(aliasBody, req.body);
+    return customers.setAlias(customer.id, alias, deps.processorId);
+  });
+
+  app.post('/v1/wallet/p2p/requests', async (req, reply) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const body = parse(requestBody, req.body);
+    return reply.code(201).send(await p2p.requestMoney(customer, body.from, body.amount, body.note));
+  });
+
+  app.get('/v1/wallet/inbox', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { limit } = parse(listQuery, req.query ?? {});
+    return { items: await p2p.inbox(customer, limit) };
+  });
+
+  app.post('/v1/wallet/inbox/:id/decline', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { id } = parse(inboxParams, req.params);
+    return p2p.decline(customer, id);
+  });
+
+  app.get('/v1/wallet/notifications', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { limit } = parse(listQuery, req.query ?? {});
+    return { notifications: await deps.notifications.list(customer.id, limit) };
+  });
+}
