@@ -5,15 +5,18 @@
  *   semops request --merchant KEY --amount 4.20   create a payment request in the running demo
  *   semops pay CODE --as CUSTOMER [--pin 1234] [--amount 4.20]
  *   semops balances                               balances of the demo customers and merchants
+ *   semops verify-receipt JWS [--key-url URL | --key FILE] [--at TIME]
+ *                                                 check a parking permit or ticket offline
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SemopsError, formatMoney, parseAmount } from '@semops/protocol';
+import { SemopsError, formatMoney, parseAmount, type JWK } from '@semops/protocol';
 import { MerchantClient, Wallet } from './clients.js';
 import { closeHttp } from './http.js';
 import { loadState, runDemo, type DemoState } from './demo.js';
 import { runScenarios, type ScenarioResult } from './scenarios.js';
+import { checkReceipt } from './scenarios-usecases.js';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
 
 const HELP = `semops — the SEMOPS mobile payment network
@@ -28,6 +31,10 @@ Commands:
   pay CODE --as KEY [--pin P] [--amount X]
                                         pay a request as a demo customer (anna, ben, clara)
   balances                              balances of the demo customers
+  verify-receipt JWS [--key-url URL | --key FILE] [--at TIME] [--json]
+                                        check a signed parking permit, ticket or receipt offline with the
+                                        processor's public key (its /v1/info, fetched once, or a JWK file);
+                                        prints valid / expired / invalid; exit 0 only when valid (at TIME)
 `;
 
 function demoDir(v: string | undefined): string {
@@ -75,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       pin: { type: 'string' },
       seconds: { type: 'string' },
+      'key-url': { type: 'string' },
+      key: { type: 'string' },
+      at: { type: 'string' },
     },
   });
   switch (command) {
@@ -170,6 +180,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatLedgerBench(result));
       return 0;
     }
+    case 'verify-receipt':
+      return verifyReceiptCommand(positionals[0], values);
     case undefined:
     case 'help':
     case '--help':
@@ -179,6 +191,63 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Unknown command ${command}.\n\n${HELP}`);
       return 2;
   }
+}
+
+/**
+ * `semops verify-receipt`: the key comes from a JWK file (or a saved /v1/info answer) or one fetch of the
+ * processor's /v1/info; everything else is offline.
+ */
+async function verifyReceiptCommand(
+  jws: string | undefined,
+  values: { 'key-url'?: string; key?: string; at?: string; json?: boolean },
+): Promise<number> {
+  if (!jws) throw new Error('usage: semops verify-receipt JWS [--key-url URL | --key FILE] [--at TIME]');
+  const text = jws === '-' ? readFileSync(0, 'utf8').trim() : jws;
+  let source: unknown;
+  if (values.key) source = JSON.parse(readFileSync(values.key, 'utf8')) as unknown;
+  else if (values['key-url']) {
+    const res = await fetch(values['key-url']);
+    if (!res.ok) throw new Error(`${values['key-url']} answered ${res.status}`);
+    source = await res.json();
+  } else throw new Error("give the processor's key: --key-url http://processor/v1/info or --key FILE");
+  const jwk = (
+    typeof source === 'object' && source !== null && 'signingKey' in source ? source.signingKey : source
+  ) as JWK;
+  const at =
+    values.at === undefined
+      ? Date.now()
+      : /^\d+$/.test(values.at)
+        ? Number(values.at)
+        : Date.parse(values.at);
+  if (!Number.isFinite(at)) throw new Error('--at takes epoch milliseconds or an ISO date');
+  const result = await checkReceipt(text, jwk, at);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const r = result.receipt;
+    const lines = [`${result.status.toUpperCase()}${result.reason ? `: ${result.reason}` : ''}`];
+    if (r) {
+      const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+      const fields: Array<[string, string | undefined]> = [
+        ['kind', r.kind ?? 'receipt'],
+        ['zone', r.zone],
+        ['event', r.event],
+        ['minutes', r.minutes?.toString()],
+        ['valid from', iso(r.validFrom)],
+        ['valid until', iso(r.validUntil)],
+        ['amount', formatMoney({ value: BigInt(r.amount.value), currency: r.amount.currency })],
+        ['merchant', `${r.merchant.name}, ${r.merchant.city}`],
+        ['reference', r.reference],
+        ['receipt', r.receiptId],
+        ['payment', r.paymentId],
+        ['signed by', r.processorId],
+        ['accepted at', iso(r.acceptedAt)],
+      ];
+      for (const [k, v] of fields) if (v !== undefined) lines.push(`  ${k.padEnd(12)} ${v}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return result.status === 'valid' ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

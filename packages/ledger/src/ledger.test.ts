@@ -4,6 +4,11 @@ import { LedgerError, type LedgerErrorCode } from './errors.js';
 import { LEDGER_STORES, describeStore, snapshot, type TestLedger } from './test-helpers.js';
 import type { AccountRule, Ledger, LedgerCommand, LedgerResult, Transfer, TransferInput } from './types.js';
 
+// Said once per run, here in the main suite; each skipped suite also carries the reason in its title.
+for (const store of LEDGER_STORES) {
+  if (store.skip !== undefined) console.warn(`[ledger tests] ${store.name} suites skipped: ${store.skip}`);
+}
+
 const codeOf = (r: LedgerResult | undefined): LedgerErrorCode | 'OK' =>
   r?.ok === true ? 'OK' : (r?.code ?? 'OK');
 

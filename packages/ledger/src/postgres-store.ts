@@ -59,10 +59,13 @@ export function planBatch(jobs: readonly Job[], now: number, extraAccounts: read
   return { accountIds, transferIds, pendingIds, dueAt };
 }
 
-/** A unique violation, deadlock or serialization failure: the batch may simply run again. */
+/**
+ * A deadlock (two instances inserting the same new ids in opposite orders wait for each other) or a
+ * serialization failure: the batch may simply run again.
+ */
 export function isRetryable(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return code === '23505' || code === '40P01' || code === '40001';
+  return code === '40P01' || code === '40001';
 }
 
 export class PostgresBatch implements BatchStore<AccountState> {

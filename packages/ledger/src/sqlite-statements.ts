@@ -2,7 +2,7 @@
 // prepared once; they read integers as bigint (safeIntegers) without changing the caller's default.
 import type Database from 'better-sqlite3';
 import type { AccountState, TransferRecord } from './records.js';
-import type { AccountRule, TransferKind, TransferState } from './types.js';
+import type { AccountRule, CurrencyTotals, TransferKind, TransferState } from './types.js';
 
 /** An account with what the SQLite store keeps beside its sums (see schema version 2). */
 export interface SqliteAccount extends AccountState {
@@ -240,7 +240,7 @@ export function toRecord(row: TransferRow): TransferRecord {
   };
 }
 
-export function toTotals(row: TotalsRow) {
+export function toTotals(row: TotalsRow): CurrencyTotals {
   return {
     currency: row.currency,
     debitsPosted: row.debits_posted,

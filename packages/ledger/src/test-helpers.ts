@@ -104,7 +104,6 @@ const skipReason =
   problem === undefined
     ? undefined
     : `no PostgreSQL at ${safeUrl} (${problem}); set SEMOPS_TEST_PG_URL to run these tests`;
-if (skipReason !== undefined) console.warn(`[ledger tests] PostgreSQL suites skipped: ${skipReason}`);
 
 /**
  * Schemas already migrated and emptied, for the next ledger: creating the tables costs ~100 ms of DDL,
@@ -132,7 +131,9 @@ async function giveBack(scratch: ScratchSchema): Promise<void> {
   adminPool ??= new pg.Pool({ connectionString: PG_TEST_URL, max: 2 });
   const s = quoteSchema(scratch.schema);
   // The tables exist once a ledger has been opened in the schema.
-  await adminPool.query(`DELETE FROM ${s}.ledger_transfers; DELETE FROM ${s}.ledger_accounts`);
+  await adminPool.query(
+    `DELETE FROM ${s}.ledger_pending_timeouts; DELETE FROM ${s}.ledger_transfers; DELETE FROM ${s}.ledger_accounts`,
+  );
   idleSchemas.push(scratch);
 }
 
