@@ -239,6 +239,10 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
         processors.set(spec.id, Object.assign(node, { admin, spec }));
       }),
     );
+    // Keep the order of the specs whatever order the processes became ready in.
+    const started = new Map(processors);
+    processors.clear();
+    for (const spec of specs) processors.set(spec.id, started.get(spec.id)!);
     // Liquidity is deposited once, on the first start of the network.
     const funded = join(opts.dir, 'network', 'liquidity.done');
     if (!existsSync(funded)) {
