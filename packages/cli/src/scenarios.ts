@@ -11,6 +11,8 @@ import { call, codeOf } from './http.js';
 import pg from 'pg';
 import { schemaName } from '@semops/node';
 import { startNetwork, type Network } from './network.js';
+import { USE_CASE_SCENARIOS } from './scenarios-usecases.js';
+import { ACCOUNT_SCENARIOS } from './scenarios-account.js';
 
 export interface ScenarioResult {
   readonly name: string;
@@ -600,6 +602,8 @@ export const SCENARIOS: readonly Scenario[] = [
       return `7.00 paid and refunded in full at bank-a; again → ${more}`;
     },
   },
+  ...USE_CASE_SCENARIOS,
+  ...ACCOUNT_SCENARIOS,
 ];
 
 /**

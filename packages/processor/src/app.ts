@@ -21,6 +21,7 @@ import {
 import {
   SemopsError,
   importEncryptionKey,
+  importSigningKey,
   type TransferEvent,
   type inboxDeclined,
   type inboxDeliver,
@@ -47,6 +48,9 @@ import { createNotificationService } from './notifications/service.js';
 import { createP2pService } from './p2p/service.js';
 import { registerP2pRoutes } from './p2p/routes.js';
 import { registerRefundRoutes } from './refunds/routes.js';
+import { createLimitService } from './limits/service.js';
+import { createVoucherService } from './vouchers/service.js';
+import { registerAccountRoutes } from './customers/account-routes.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -140,6 +144,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const fundingAccount = systemAccount('funding');
 
   const idempotency = await createIdempotencyStore(store);
+  const notifications = createNotificationService({ q, now });
+  const limits = createLimitService({ q, now });
   const customers = createCustomerService({
     q,
     ledger,
@@ -148,9 +154,11 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     directoryKey,
     fundingAccount,
     now,
+    limits,
+    notifications,
   });
+  const vouchers = createVoucherService({ q, ledger, customers, limits, notifications, fundingAccount, now });
   const merchants = createMerchantService({ q, ledger, now });
-  const notifications = createNotificationService({ q, now });
   const webhooks = createWebhookService({
     q,
     now,
@@ -171,6 +179,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     encryptionKeyOf: (id) => hub.encryptionKey(id),
     settlementAccount,
     now,
+    verifyingKey: await importSigningKey(keys.signingPublicJwk),
   });
   const payments = createPaymentService({
     q,
@@ -184,6 +193,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     settlementAccount,
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
     notifications,
+    limits,
     now,
     log,
   });
@@ -216,6 +226,16 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     return ledgerSummary(q, ledger);
   });
   registerCustomerRoutes(app, { customers, ledger, adminToken, idempotency });
+  registerAccountRoutes(app, {
+    q,
+    ledger,
+    customers,
+    limits,
+    vouchers,
+    currency: opts.currencies[0] ?? 'EUR',
+    adminToken,
+    idempotency,
+  });
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });

@@ -285,6 +285,42 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_customer ON inbox(customer_id, created_at);
 `;
 
+const V4_ACCOUNTS = ({ digits }: Ddl) => `
+-- Prepaid e-money and KYC tiers: bank customers have no tier limits; e-money customers the tier's.
+ALTER TABLE customers ADD COLUMN kind TEXT NOT NULL DEFAULT 'bank' CHECK (kind IN ('bank', 'emoney'));
+ALTER TABLE customers ADD COLUMN tier INTEGER NOT NULL DEFAULT 1 CHECK (tier BETWEEN 0 AND 3);
+-- Limits the customer set for themselves (minor units), never above the tier's; NULL = the tier's.
+ALTER TABLE customers ADD COLUMN own_per_transaction TEXT;
+ALTER TABLE customers ADD COLUMN own_daily TEXT;
+-- Top-up vouchers: only the SHA-256 of a code is kept; a code is used once.
+CREATE TABLE vouchers (
+  code_hash TEXT PRIMARY KEY,
+  batch_id TEXT NOT NULL,
+  amount TEXT NOT NULL CHECK (${digits('amount')}),
+  currency TEXT NOT NULL,
+  used_by TEXT REFERENCES customers(id),
+  used_at BIGINT,
+  created_at BIGINT NOT NULL
+);
+`;
+
+/** Use cases: parking tariffs and tickets on requests, shop return URLs, and tickets already used. */
+const V5_USE_CASES = `
+ALTER TABLE requests ADD COLUMN kind TEXT;
+ALTER TABLE requests ADD COLUMN zone TEXT;
+ALTER TABLE requests ADD COLUMN event TEXT;
+ALTER TABLE requests ADD COLUMN tariff_per_minute TEXT;
+ALTER TABLE requests ADD COLUMN tariff_min_minutes INTEGER;
+ALTER TABLE requests ADD COLUMN tariff_max_minutes INTEGER;
+ALTER TABLE requests ADD COLUMN return_url TEXT;
+CREATE TABLE used_tickets (
+  ticket_id TEXT PRIMARY KEY,
+  merchant_id TEXT NOT NULL,
+  payment_id TEXT NOT NULL,
+  used_at BIGINT NOT NULL
+);
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -301,5 +337,7 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0001_core': { up: (db) => script(db, V1(d)) },
     '0002_channels': { up: (db) => script(db, V2_CHANNELS(d)) },
     '0003_p2p_refunds': { up: (db) => script(db, V3_P2P_REFUNDS(d, store.engine)) },
+    '0004_accounts': { up: (db) => script(db, V4_ACCOUNTS(d)) },
+    '0005_use_cases': { up: (db) => script(db, V5_USE_CASES) },
   });
 }

@@ -43,6 +43,11 @@ export const ERRORS = {
     http: 400,
     message: 'The payment request token is invalid or not signed by its processor.',
   },
+  TICKET_INVALID: {
+    http: 422,
+    message: 'The ticket is not a valid ticket of this merchant, signed by this processor and paid.',
+  },
+  TICKET_ALREADY_USED: { http: 409, message: 'This ticket was already used; a ticket is accepted once.' },
   CODE_INVALID: { http: 400, message: 'Not a SEMOPS payment code, link, QR payload or token.' },
   AMOUNT_REQUIRED: { http: 400, message: 'This request lets the payer choose the amount; enter one.' },
   AMOUNT_INVALID: { http: 400, message: 'The amount is not a positive number of minor units in range.' },
@@ -78,6 +83,9 @@ export const ERRORS = {
   // Money
   INSUFFICIENT_FUNDS: { http: 422, message: 'Not enough money in the account for this payment.' },
   LIMIT_EXCEEDED: { http: 422, message: 'The payment exceeds a limit of the account.' },
+  LIMIT_ABOVE_TIER: { http: 422, message: 'A limit you set cannot exceed the limit of your tier.' },
+  VOUCHER_INVALID: { http: 404, message: 'This voucher code is not valid.' },
+  VOUCHER_USED: { http: 409, message: 'This voucher code has already been used.' },
   NET_DEBIT_CAP_EXCEEDED: {
     http: 422,
     message: 'The payer processor has not enough liquidity at the hub for this payment; retry later.',

@@ -72,6 +72,19 @@ export const requestToken = z.strictObject({
   shortCode,
   issuedAt: z.number().int(),
   expiresAt: z.number().int(),
+  /** Use cases: a parking zone (with a per-minute tariff) or an event ticket; absent for a plain payment. */
+  kind: z.enum(['parking', 'ticket']).optional(),
+  zone: z.string().max(80).optional(),
+  event: z.string().max(140).optional(),
+  tariff: z
+    .strictObject({
+      perMinute: minorUnits,
+      minMinutes: z.number().int().min(1).max(525_600),
+      maxMinutes: z.number().int().min(1).max(525_600),
+    })
+    .optional(),
+  /** Online checkout: where the wallet may send the customer back after the payment. */
+  returnUrl: z.string().max(2000).optional(),
 });
 export type RequestToken = z.infer<typeof requestToken>;
 export const REQUEST_TYP = 'semops-request+jws';
@@ -86,6 +99,13 @@ export const receipt = z.strictObject({
   amount: moneyWire,
   reference: z.string().max(140),
   acceptedAt: z.number().int(),
+  /** A parking permit or event ticket: what the receipt entitles to, checked offline by its signature. */
+  kind: z.enum(['parking', 'ticket']).optional(),
+  zone: z.string().max(80).optional(),
+  event: z.string().max(140).optional(),
+  minutes: z.number().int().positive().optional(),
+  validFrom: z.number().int().optional(),
+  validUntil: z.number().int().optional(),
 });
 export type Receipt = z.infer<typeof receipt>;
 export const RECEIPT_TYP = 'semops-receipt+jws';

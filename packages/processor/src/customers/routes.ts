@@ -9,6 +9,8 @@ const createCustomer = z.strictObject({
   phone: phoneNumber,
   name: z.string().trim().min(1).max(100),
   currency: currencyCode,
+  kind: z.enum(['bank', 'emoney']).optional(),
+  tier: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
 });
 const deposit = z.strictObject({ amount: minorUnits });
 const enrol = z.strictObject({
@@ -81,6 +83,8 @@ export function registerCustomerRoutes(
         phone: customer.phone,
         currency: customer.currency,
         pinLocked: customer.pinLocked,
+        kind: customer.kind,
+        tier: customer.tier,
       },
       balance: { value: b.balance.toString(), currency: b.currency },
       available: { value: b.available.toString(), currency: b.currency },

@@ -17,6 +17,8 @@ import {
   type Key,
 } from '@semops/protocol';
 import { MAX_PIN_ATTEMPTS, type PinHasher } from './pins.js';
+import type { CustomerKind, LimitService, Tier } from '../limits/service.js';
+import { moneyText, type NotificationService } from '../notifications/service.js';
 
 export interface Customer {
   readonly id: string;
@@ -26,6 +28,9 @@ export interface Customer {
   readonly accountId: string;
   readonly status: 'active' | 'blocked';
   readonly pinLocked: boolean;
+  /** A bank account or a prepaid e-money account (bound by its KYC tier's limits). */
+  readonly kind: CustomerKind;
+  readonly tier: Tier;
 }
 
 export interface Device {
@@ -47,6 +52,8 @@ interface CustomerRow {
   pin_locked: number;
   activation_hash: string | null;
   alias: string | null;
+  kind: CustomerKind;
+  tier: number;
 }
 
 function toCustomer(r: CustomerRow): Customer {
@@ -57,7 +64,9 @@ function toCustomer(r: CustomerRow): Customer {
     currency: r.currency,
     accountId: r.account_id,
     status: r.status,
-    pinLocked: r.pin_locked === 1,
+    pinLocked: Number(r.pin_locked) === 1,
+    kind: r.kind,
+    tier: Number(r.tier) as Tier,
   };
 }
 
@@ -70,6 +79,10 @@ export interface CustomerDeps {
   readonly directoryKey: string;
   readonly fundingAccount: (currency: string) => Promise<string>;
   readonly now: () => number;
+  /** Tier limits: a deposit beyond the maximum balance is refused. */
+  readonly limits?: LimitService;
+  /** Deposits are recorded as notifications when given. */
+  readonly notifications?: NotificationService;
 }
 
 /** The blinded directory alias of a phone number: the hub sees this, never the number. */
@@ -136,7 +149,7 @@ export function createCustomerService(deps: CustomerDeps) {
     },
 
     /** Creates a customer with an account and returns a one-time activation code for the first device. */
-    async create(input: { phone: string; name: string; currency: string }) {
+    async create(input: { phone: string; name: string; currency: string; kind?: CustomerKind; tier?: Tier }) {
       if (await byPhone(input.phone)) throw new SemopsError('CUSTOMER_EXISTS');
       const id = newId('cus');
       const accountId = newId('acc');
@@ -150,8 +163,10 @@ export function createCustomerService(deps: CustomerDeps) {
       const alias = blindAlias(deps.directoryKey, input.phone);
       try {
         await q.tx(async (t) => {
-          await t.run`INSERT INTO customers (id, phone, name, currency, account_id, activation_hash, created_at)
-            VALUES (${id}, ${input.phone}, ${input.name}, ${input.currency}, ${accountId}, ${sha256(activationCode)}, ${now()})`;
+          await t.run`INSERT INTO customers (id, phone, name, currency, account_id, activation_hash, created_at,
+              kind, tier)
+            VALUES (${id}, ${input.phone}, ${input.name}, ${input.currency}, ${accountId}, ${sha256(activationCode)},
+              ${now()}, ${input.kind ?? 'bank'}, ${input.tier ?? 1})`;
           await t.run`INSERT INTO directory_aliases (alias, customer_id) VALUES (${alias}, ${id})
             ON CONFLICT (alias) DO NOTHING`;
         });
@@ -159,7 +174,7 @@ export function createCustomerService(deps: CustomerDeps) {
         if (isUniqueViolation(e)) throw new SemopsError('CUSTOMER_EXISTS');
         throw e;
       }
-      return { customerId: id, accountId, activationCode };
+      return { customerId: id, accountId, activationCode, kind: input.kind ?? 'bank', tier: input.tier ?? 1 };
     },
 
     /** A new activation code (to enrol a replacement device). */
@@ -170,9 +185,13 @@ export function createCustomerService(deps: CustomerDeps) {
       return code;
     },
 
-    /** Cash paid in: funding → customer, idempotent by `depositId`. */
+    /**
+     * Cash paid in: funding → customer, idempotent by `depositId`. Refused with LIMIT_EXCEEDED beyond the
+     * maximum balance of an e-money customer's tier.
+     */
     async deposit(id: string, amount: bigint, depositId: string) {
       const c = toCustomer(await row(id));
+      if (deps.limits) await deps.limits.checkCredit(id, (await service.balance(id)).balance, amount);
       await ledger.transfer({
         id: depositId,
         debitAccountId: await deps.fundingAccount(c.currency),
@@ -181,6 +200,14 @@ export function createCustomerService(deps: CustomerDeps) {
         currency: c.currency,
         code: 'deposit',
       });
+      const money = { value: amount.toString(), currency: c.currency };
+      await deps.notifications?.record(
+        id,
+        'payment.received',
+        `Deposit of ${moneyText(money)} to your account.`,
+        money,
+        `ntf_${depositId}`,
+      );
       return service.balance(id);
     },
 
@@ -290,6 +317,18 @@ export function createCustomerService(deps: CustomerDeps) {
         WHERE id = ${deviceId} AND customer_id = ${customerId} AND status = 'active'`;
       deviceCache.delete(deviceId);
       return { deviceId, status: 'blocked' };
+    },
+
+    /**
+     * Blocks every active device of a customer (lost phone reported to the operator); returns their ids.
+     */
+    async blockAllDevices(customerId: string): Promise<{ blocked: string[] }> {
+      await row(customerId);
+      const rows = await q.all<{ id: string }>`SELECT id FROM devices
+        WHERE customer_id = ${customerId} AND status = 'active'`;
+      await q.run`UPDATE devices SET status = 'blocked' WHERE customer_id = ${customerId} AND status = 'active'`;
+      for (const r of rows) deviceCache.delete(r.id);
+      return { blocked: rows.map((r) => r.id) };
     },
 
     /**

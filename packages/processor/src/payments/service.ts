@@ -40,6 +40,7 @@ import { merchantInfoOf, type Merchant } from '../merchants/service.js';
 import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
+import type { LimitService } from '../limits/service.js';
 
 export type PaymentState = 'NEW' | 'RESERVED' | 'COMMITTED' | 'ABORTED' | 'FAILED';
 
@@ -78,6 +79,8 @@ export interface PaymentDeps {
   readonly encryptionKey: Key;
   readonly settlementAccount: (currency: string) => Promise<string>;
   readonly transferTtlMs: number;
+  /** Tier and own spending limits, checked after the payment is recorded and before funds are reserved. */
+  readonly limits?: LimitService;
   /** Tells the customer of every payment made (`payment.sent`). */
   readonly notifications?: NotificationService;
   readonly now: () => number;
@@ -420,6 +423,7 @@ export function createPaymentService(deps: PaymentDeps) {
     try {
       try {
         await deps.customers.checkPin(customer.id, pin);
+        await deps.limits?.check(customer.id, BigInt(amount));
       } catch (e) {
         await transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
         throw e;
@@ -449,6 +453,11 @@ export function createPaymentService(deps: PaymentDeps) {
       ...(t.description ? { description: t.description } : {}),
       reusable: t.reusable,
       expiresAt: t.expiresAt,
+      ...(t.kind ? { kind: t.kind } : {}),
+      ...(t.zone ? { zone: t.zone } : {}),
+      ...(t.event ? { event: t.event } : {}),
+      ...(t.tariff ? { tariff: t.tariff } : {}),
+      ...(t.returnUrl ? { returnUrl: t.returnUrl } : {}),
       fee: { value: '0', currency: t.currency },
     };
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, type IdempotencyStore } from '@semops/node';
-import { currencyCode, moneyWire, requestId } from '@semops/protocol';
+import { currencyCode, minorUnits, moneyWire, requestId } from '@semops/protocol';
 import type { MerchantService } from '../merchants/service.js';
 import type { RequestService } from './service.js';
 
@@ -15,6 +15,49 @@ const createRequest = z
     description: z.string().max(500).optional(),
     expiresInSeconds: z.number().int().min(1).max(86_400).default(900),
     reusable: z.boolean().default(false),
+    /** Use cases: a parking zone (optionally with a per-minute tariff) or an event ticket. */
+    kind: z.enum(['parking', 'ticket']).optional(),
+    zone: z.string().trim().min(1).max(80).optional(),
+    event: z.string().trim().min(1).max(140).optional(),
+    tariff: z
+      .strictObject({
+        perMinute: minorUnits,
+        minMinutes: z.number().int().min(1).max(525_600),
+        maxMinutes: z.number().int().min(1).max(525_600),
+      })
+      .refine((t) => t.minMinutes <= t.maxMinutes, 'minMinutes must not exceed maxMinutes')
+      .optional(),
+    /** Online checkout: where the wallet may send the customer back after paying. */
+    returnUrl: z
+      .string()
+      .max(2000)
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), 'an http or https URL')
+      .optional(),
+  })
+  .refine((r) => r.kind !== 'parking' || r.zone !== undefined, {
+    message: 'a parking request needs a zone',
+    path: ['zone'],
+  })
+  .refine((r) => r.kind !== 'ticket' || r.event !== undefined, {
+    message: 'a ticket request needs an event',
+    path: ['event'],
+  })
+  .refine((r) => r.zone === undefined || r.kind === 'parking', {
+    message: 'zone is for parking requests',
+    path: ['zone'],
+  })
+  .refine((r) => r.event === undefined || r.kind === 'ticket', {
+    message: 'event is for ticket requests',
+    path: ['event'],
+  })
+  .refine((r) => !r.tariff || r.kind === 'parking', {
+    message: 'a tariff is for parking requests',
+    path: ['tariff'],
+  })
+  .refine((r) => !(r.tariff && (r.amount || r.minAmount || r.maxAmount)), {
+    message: 'give either a tariff or amounts, not both',
+    path: ['tariff'],
   })
   .refine(
     (r) => !(r.amount && (r.minAmount || r.maxAmount)),
@@ -25,6 +68,7 @@ const createRequest = z
     'every amount must be in the request currency',
   );
 const params = z.strictObject({ id: requestId });
+const validateTicket = z.strictObject({ ticket: z.string().min(1).max(16_000) });
 /** EventSource cannot send headers, so the events stream also takes the merchant API key as `?key=`. */
 const eventsQuery = z.strictObject({
   key: z
@@ -53,9 +97,29 @@ export function registerRequestRoutes(
         ...(body.description ? { description: body.description } : {}),
         expiresInSeconds: body.expiresInSeconds,
         reusable: body.reusable,
+        ...(body.kind ? { kind: body.kind } : {}),
+        ...(body.zone ? { zone: body.zone } : {}),
+        ...(body.event ? { event: body.event } : {}),
+        ...(body.tariff
+          ? {
+              tariff: {
+                perMinute: BigInt(body.tariff.perMinute),
+                minMinutes: body.tariff.minMinutes,
+                maxMinutes: body.tariff.maxMinutes,
+              },
+            }
+          : {}),
+        ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
       }),
     );
     return reply.code(201).send(view);
+  });
+
+  /** A gate scanner: checks a ticket this merchant sold and accepts it once. */
+  app.post('/v1/tickets/validate', async (req) => {
+    const m = await merchants.authenticate(bearer(req));
+    const { ticket } = parse(validateTicket, req.body);
+    return requests.validateTicket(m, ticket);
   });
 
   app.get('/v1/requests/:id', async (req) => {

@@ -16,7 +16,9 @@ import {
   makeDeepLink,
   makeShortCode,
   newId,
+  receipt as receiptSchema,
   signJson,
+  verifyJson,
   type FulfilResult,
   type Key,
   type MerchantInfo,
@@ -49,6 +51,13 @@ interface RequestRow {
   in_flight: string | null;
   created_at: number;
   expires_at: number;
+  kind: 'parking' | 'ticket' | null;
+  zone: string | null;
+  event: string | null;
+  tariff_per_minute: string | null;
+  tariff_min_minutes: number | null;
+  tariff_max_minutes: number | null;
+  return_url: string | null;
 }
 
 interface IncomingRow {
@@ -76,7 +85,22 @@ export interface CreateRequestInput {
   readonly description?: string;
   readonly expiresInSeconds: number;
   readonly reusable: boolean;
+  /** A parking zone (optionally with a per-minute tariff) or an event ticket. */
+  readonly kind?: 'parking' | 'ticket';
+  readonly zone?: string;
+  readonly event?: string;
+  readonly tariff?: Tariff;
+  readonly returnUrl?: string;
 }
+
+/** A parking tariff: the payer pays a whole number of minutes between minMinutes and maxMinutes. */
+export interface Tariff {
+  readonly perMinute: bigint;
+  readonly minMinutes: number;
+  readonly maxMinutes: number;
+}
+
+const MINUTE = 60_000;
 
 export interface RequestDeps {
   readonly q: Sql;
@@ -92,6 +116,8 @@ export interface RequestDeps {
   readonly encryptionKeyOf: (processorId: string) => Promise<Key>;
   readonly settlementAccount: (currency: string) => Promise<string>;
   readonly now: () => number;
+  /** This processor's public signing key, to check tickets it signed (else they are compared as stored). */
+  readonly verifyingKey?: Key;
 }
 
 const FINAL: ReadonlySet<RequestStatus> = new Set(['PAID', 'EXPIRED', 'CANCELLED']);
@@ -139,6 +165,26 @@ export function createRequestService(deps: RequestDeps) {
       shortCode: r.short_code,
       issuedAt: now(),
       expiresAt: r.expires_at,
+      ...useCaseFields(r),
+    };
+  }
+
+  /** The optional use-case fields of a request, as its token and view show them. */
+  function useCaseFields(r: RequestRow) {
+    return {
+      ...(r.kind === null ? {} : { kind: r.kind }),
+      ...(r.zone === null ? {} : { zone: r.zone }),
+      ...(r.event === null ? {} : { event: r.event }),
+      ...(r.tariff_per_minute === null
+        ? {}
+        : {
+            tariff: {
+              perMinute: r.tariff_per_minute,
+              minMinutes: Number(r.tariff_min_minutes),
+              maxMinutes: Number(r.tariff_max_minutes),
+            },
+          }),
+      ...(r.return_url === null ? {} : { returnUrl: r.return_url }),
     };
   }
 
@@ -160,6 +206,7 @@ export function createRequestService(deps: RequestDeps) {
       reusable: r.reusable === 1,
       createdAt: r.created_at,
       expiresAt: r.expires_at,
+      ...useCaseFields(r),
       token: await signJson(payload, deps.signingKey, deps.processorId, REQUEST_TYP),
       qr: encodeEmvQr({
         dynamic: r.reusable === 0,
@@ -241,6 +288,26 @@ export function createRequestService(deps: RequestDeps) {
     ) {
       throw new SemopsError('AMOUNT_OUT_OF_RANGE');
     }
+    if (r.tariff_per_minute !== null && amount % BigInt(r.tariff_per_minute) !== 0n) {
+      throw new SemopsError(
+        'AMOUNT_OUT_OF_RANGE',
+        `Parking is paid by the minute (${r.tariff_per_minute} minor units a minute): pay a whole number of minutes.`,
+      );
+    }
+  }
+
+  /** What a receipt entitles to: a parking permit for the paid minutes, or an event ticket. */
+  function entitlement(r: RequestRow, amount: bigint, acceptedAt: number): Partial<Receipt> {
+    if (r.kind === 'ticket') return { kind: 'ticket', ...(r.event === null ? {} : { event: r.event }) };
+    if (r.kind !== 'parking') return {};
+    const minutes = r.tariff_per_minute === null ? undefined : Number(amount / BigInt(r.tariff_per_minute));
+    return {
+      kind: 'parking',
+      ...(r.zone === null ? {} : { zone: r.zone }),
+      ...(minutes === undefined
+        ? {}
+        : { minutes, validFrom: acceptedAt, validUntil: acceptedAt + minutes * MINUTE }),
+    };
   }
 
   /** Stores a new request payable to a merchant or a customer. */
@@ -257,11 +324,15 @@ export function createRequestService(deps: RequestDeps) {
       const amount = input.amount?.toString() ?? null;
       const min = input.amount === undefined ? (input.minAmount?.toString() ?? null) : null;
       const max = input.amount === undefined ? (input.maxAmount?.toString() ?? null) : null;
+      const tariff = input.tariff;
       return tx.one<RequestRow>`INSERT INTO requests (id, merchant_id, customer_id, short_code, currency, amount,
-          min_amount, max_amount, reference, description, reusable, status, created_at, expires_at)
+          min_amount, max_amount, reference, description, reusable, status, created_at, expires_at, kind, zone,
+          event, tariff_per_minute, tariff_min_minutes, tariff_max_minutes, return_url)
         VALUES (${id}, ${merchantId}, ${customerId}, ${code}, ${input.currency}, ${amount}, ${min}, ${max},
           ${input.reference}, ${input.description ?? null}, ${input.reusable ? 1 : 0}, 'OPEN', ${t},
-          ${t + input.expiresInSeconds * 1000})
+          ${t + input.expiresInSeconds * 1000}, ${input.kind ?? null}, ${input.zone ?? null},
+          ${input.event ?? null}, ${tariff?.perMinute.toString() ?? null}, ${tariff?.minMinutes ?? null},
+          ${tariff?.maxMinutes ?? null}, ${input.returnUrl ?? null})
         RETURNING *`;
     });
     return r!;
@@ -277,6 +348,32 @@ export function createRequestService(deps: RequestDeps) {
         if (input.minAmount > input.maxAmount) {
           throw new SemopsError('VALIDATION_FAILED', 'minAmount must not exceed maxAmount.');
         }
+      }
+      const t = input.tariff;
+      if (t !== undefined) {
+        if (input.kind !== 'parking') {
+          throw new SemopsError('VALIDATION_FAILED', 'A tariff is for parking requests (kind "parking").');
+        }
+        if (input.amount !== undefined || input.minAmount !== undefined || input.maxAmount !== undefined) {
+          throw new SemopsError('VALIDATION_FAILED', 'Give either a tariff or amounts, not both.');
+        }
+        if (t.perMinute <= 0n || t.minMinutes < 1 || t.minMinutes > t.maxMinutes) {
+          throw new SemopsError(
+            'VALIDATION_FAILED',
+            'The tariff needs perMinute > 0 and 1 ≤ minMinutes ≤ maxMinutes.',
+          );
+        }
+        // The payable range follows from the tariff, so that wallets show it and accept() checks it.
+        return view(
+          await insert(
+            { merchantId: m.id },
+            {
+              ...input,
+              minAmount: t.perMinute * BigInt(t.minMinutes),
+              maxAmount: t.perMinute * BigInt(t.maxMinutes),
+            },
+          ),
+        );
       }
       return view(await insert({ merchantId: m.id }, input));
     },
@@ -386,6 +483,7 @@ export function createRequestService(deps: RequestDeps) {
           amount: p.amount,
           reference: r.reference,
           acceptedAt: t,
+          ...entitlement(r, BigInt(p.amount.value), t),
         };
         const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
         await q.tx(async (tx) => {
@@ -493,6 +591,54 @@ export function createRequestService(deps: RequestDeps) {
 
     async hasIncoming(transferId: string): Promise<boolean> {
       return (await incomingById(transferId)) !== undefined;
+    },
+
+    /**
+     * A ticket at the gate: signed by this processor, for an event of this merchant, paid (committed), and
+     * accepted once — a second presentation is TICKET_ALREADY_USED, also across instances of this processor.
+     */
+    async validateTicket(m: Merchant, ticket: string) {
+      const invalid = (why: string) => new SemopsError('TICKET_INVALID', why);
+      let payload: Receipt;
+      try {
+        // Without the public key the ticket is only trusted when it equals the stored receipt (below).
+        const raw: unknown = deps.verifyingKey
+          ? await verifyJson(ticket, deps.verifyingKey, RECEIPT_TYP)
+          : JSON.parse(Buffer.from(ticket.split('.')[1] ?? '', 'base64url').toString('utf8'));
+        const parsed = receiptSchema.safeParse(raw);
+        if (!parsed.success) throw invalid('The ticket content is not a receipt.');
+        payload = parsed.data;
+      } catch (e) {
+        if (e instanceof SemopsError && e.code === 'TICKET_INVALID') throw e;
+        throw invalid('The ticket signature does not verify.');
+      }
+      if (payload.kind !== 'ticket' || payload.processorId !== deps.processorId) {
+        throw invalid('This is not a ticket issued here.');
+      }
+      const i = await incomingById(payload.paymentId);
+      // The stored receipt is the one this processor signed: byte equality also rules out any forgery.
+      if (!i || i.receipt !== ticket || i.merchant_id !== m.id) {
+        throw invalid('This ticket was not sold by this merchant.');
+      }
+      if (i.state !== 'COMMITTED') throw invalid('This ticket was never paid.');
+      const t = now();
+      const n = await q.run`INSERT INTO used_tickets (ticket_id, merchant_id, payment_id, used_at)
+        VALUES (${payload.receiptId}, ${m.id}, ${payload.paymentId}, ${t})
+        ON CONFLICT (ticket_id) DO NOTHING`;
+      if (n !== 1) {
+        const used = await q.one<{ used_at: number }>`SELECT used_at FROM used_tickets
+          WHERE ticket_id = ${payload.receiptId}`;
+        throw new SemopsError('TICKET_ALREADY_USED', undefined, { usedAt: Number(used?.used_at ?? 0) });
+      }
+      return {
+        valid: true,
+        ticketId: payload.receiptId,
+        paymentId: payload.paymentId,
+        requestId: payload.requestId,
+        ...(payload.event === undefined ? {} : { event: payload.event }),
+        amount: payload.amount,
+        usedAt: t,
+      };
     },
   };
   /** The display name of the merchant a customer paid, for the refund notification. */
