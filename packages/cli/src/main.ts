@@ -27,6 +27,8 @@ Commands:
                                         with --postgres every node keeps its tables in PostgreSQL, one schema per node)
   scenarios [--json] [--only TEXT] [--postgres URL]
                                         run every payment scenario on a fresh network; exit 1 if any fails
+  bench ledger [--json] [--seconds N]   ledger throughput with group commit vs one transaction per command,
+                                        on SQLite and (when reachable) PostgreSQL
   request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books)
   pay CODE --as KEY [--pin P] [--amount X]
                                         pay a request as a demo customer (anna, ben, clara)
