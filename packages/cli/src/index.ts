@@ -5,3 +5,7 @@ export * from './clients.js';
 export * from './network.js';
 export * from './http.js';
 export { SCENARIOS, runScenarios, Ctx, type Scenario, type ScenarioResult } from './scenarios.js';
+export * from './clients-account.js';
+export * from './clients-agents.js';
+export * from './clients-bills.js';
+export * from './clients-mandates.js';

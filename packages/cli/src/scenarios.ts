@@ -13,6 +13,9 @@ import { schemaName } from '@semops/node';
 import { startNetwork, type Network } from './network.js';
 import { USE_CASE_SCENARIOS } from './scenarios-usecases.js';
 import { ACCOUNT_SCENARIOS } from './scenarios-account.js';
+import { MANDATE_SCENARIOS } from './scenarios-mandates.js';
+import { AGENT_SCENARIOS } from './scenarios-agents.js';
+import { BILL_SCENARIOS } from './scenarios-bills.js';
 
 export interface ScenarioResult {
   readonly name: string;
@@ -604,6 +607,9 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   ...USE_CASE_SCENARIOS,
   ...ACCOUNT_SCENARIOS,
+  ...AGENT_SCENARIOS,
+  ...MANDATE_SCENARIOS,
+  ...BILL_SCENARIOS,
 ];
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { MessageHandler } from '@semops/node';
 import type {
+  billerLookup,
   directoryLookup,
   directoryRegister,
   inboxDeclined,
@@ -48,6 +49,8 @@ export function messageHandlers(deps: MessageDeps): Record<string, MessageHandle
       deps.requests.relay('inbox.deliver', env.sender, env.body as z.infer<typeof inboxDeliver>),
     'inbox.declined': async (env) =>
       deps.requests.relay('inbox.declined', env.sender, env.body as z.infer<typeof inboxDeclined>),
+    'biller.lookup': async (env) =>
+      deps.requests.relay('biller.lookup', env.sender, env.body as z.infer<typeof billerLookup>),
     'request.lookup': async (env) => {
       const body = env.body as z.infer<typeof requestLookup>;
       return deps.requests.lookup(env.sender, body.ref);

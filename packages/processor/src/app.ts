@@ -51,6 +51,9 @@ import { registerRefundRoutes } from './refunds/routes.js';
 import { createLimitService } from './limits/service.js';
 import { createVoucherService } from './vouchers/service.js';
 import { registerAccountRoutes } from './customers/account-routes.js';
+import { setupMandates } from './mandates/index.js';
+import { registerAgentRoutes } from './agents/routes.js';
+import { registerBills } from './bills/routes.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -241,6 +244,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerPaymentRoutes(app, { customers, payments, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
   registerRefundRoutes(app, { merchants, payments, idempotency });
+  const bills = await registerBills(app, {
+    ...{ q, merchants, requests, customers, payments, notifications, hub, now, log, adminToken },
+    ...{ processorId: opts.id, routingPrefix: opts.routingPrefix, kind: opts.kind },
+    ...{ currency: opts.currencies[0] ?? 'EUR', encryptionKeyOf: (id: string) => hub.encryptionKey(id) },
+  });
+  const mandates = setupMandates(app, { q, customers, payments, now, log });
   await registerChannelRoutes(app, {
     q,
     dataDir: opts.dataDir,
@@ -251,6 +260,22 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
     log,
   });
+  registerAgentRoutes(app, {
+    q,
+    ledger,
+    merchants,
+    requests,
+    customers,
+    limits,
+    notifications,
+    pins: createPinHasher(pinKey),
+    hub,
+    fundingAccount,
+    now,
+    log,
+    adminToken,
+    idempotency,
+  });
   await registerWebPages(app);
   const replay = await createReplayGuard(store);
   registerMessageEndpoint(app, {
@@ -258,6 +283,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     resolveKey: (id) => hub.resolveKey(id),
     replay,
     handlers: {
+      ...bills.handlers,
       'request.lookup': async (env) => {
         const body = env.body as { ref: Parameters<typeof requests.lookupForPeer>[0]; requester?: string };
         if (env.sender !== 'hub' || !body.requester)
@@ -303,6 +329,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
   webhooks.start();
+  mandates.start();
   directory.start();
   let reconciling = false;
   const reconcile = async () => {
@@ -328,6 +355,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ledger,
     async close() {
       clearInterval(reconcileTimer);
+      await mandates.stop();
       webhooks.stop();
       directory.stop();
       await app.close();

@@ -4,6 +4,9 @@
  */
 import { sql } from 'kysely';
 import { ddl, migrateStore, type AnyDb, type Store } from '@semops/node';
+import { V7_BILLS } from './bills/schema.js';
+import { MANDATES_SQL } from './mandates/schema.js';
+import { AGENTS_MIGRATION } from './agents/sql.js';
 
 type Ddl = ReturnType<typeof ddl>;
 
@@ -339,5 +342,8 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0003_p2p_refunds': { up: (db) => script(db, V3_P2P_REFUNDS(d, store.engine)) },
     '0004_accounts': { up: (db) => script(db, V4_ACCOUNTS(d)) },
     '0005_use_cases': { up: (db) => script(db, V5_USE_CASES) },
+    '0006_agents': { up: (db) => script(db, AGENTS_MIGRATION) },
+    '0007_bills': { up: (db) => script(db, V7_BILLS) },
+    '0008_mandates': { up: (db) => script(db, MANDATES_SQL) },
   });
 }

@@ -101,6 +101,29 @@ export const ERRORS = {
     message: 'The refunds would exceed the paid amount; refund at most what is left.',
   },
   MERCHANT_NOT_FOUND: { http: 404, message: 'No such merchant.' },
+  // Bills and airtime
+  BILLER_NOT_FOUND: { http: 404, message: 'No biller has that biller code.' },
+  BILLER_CODE_TAKEN: { http: 409, message: 'That biller code is already registered.' },
+  ACCOUNT_REFERENCE_INVALID: {
+    http: 422,
+    message: 'The account number does not have the form this biller expects.',
+  },
+  AIRTIME_NOT_AVAILABLE: {
+    http: 404,
+    message: 'No mobile operator on the network serves that phone number.',
+  },
+  // Mandates (scheduled and recurring payments)
+  MANDATE_NOT_FOUND: { http: 404, message: 'No such mandate of this customer.' },
+  MANDATE_EXCEEDS_BOUND: {
+    http: 422,
+    message: 'The instalment amount exceeds the maximum the mandate allows.',
+  },
+  // Agents (cash-in and cash-out)
+  AGENT_NOT_FOUND: { http: 404, message: 'No such agent.' },
+  CASH_IN_NOT_SUPPORTED: {
+    http: 422,
+    message: 'Cash-in is only for customers of this processor; the customer can visit an agent of their own.',
+  },
 } as const satisfies Record<string, { http: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -246,6 +246,17 @@ export const inboxDeclined = z.strictObject({
   requester: processorId.optional(),
 });
 
+/**
+ * `biller.lookup` (bills, airtime): payer PP → hub → payee PP (with `requester`). `sealed` is a JWE to the
+ * payee PP of `{ billerCode, account, amount? }` or `{ airtime: phone, amount }`; the answer is a single-use
+ * request for that biller with the account (or phone) as reference, its token sealed to the requester.
+ */
+export const billerLookup = z.strictObject({
+  processorId,
+  sealed: compactJwe,
+  requester: processorId.optional(),
+});
+
 /** The message types and their body schemas. */
 export const MESSAGE_BODIES = {
   'request.lookup': requestLookup,
@@ -257,6 +268,7 @@ export const MESSAGE_BODIES = {
   'party.lookup': partyLookup,
   'inbox.deliver': inboxDeliver,
   'inbox.declined': inboxDeclined,
+  'biller.lookup': billerLookup,
 } as const;
 export type MessageType = keyof typeof MESSAGE_BODIES;
 
@@ -265,3 +277,31 @@ export const phoneNumber = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/, 'a phone number in E.164 form, e.g. +43660123456');
 export const pinText = z.string().regex(/^\d{4,6}$/, '4 to 6 digits');
+
+/** How often a mandate pays: a calendar step, or a number of seconds (tests), at most a year. */
+const MAX_MANDATE_INTERVAL_S = 366 * 86_400;
+export const mandateInterval = z.union([
+  z.enum(['daily', 'weekly', 'monthly']),
+  z.number().int().min(1).max(MAX_MANDATE_INTERVAL_S),
+]);
+/**
+ * Payload of a customer's mandate (scheduled or recurring payment) for a reusable request, signed once by the
+ * device key (typ `semops-mandate+jws`, kid = device id) with the PIN: each instalment pays `amount` (at most
+ * `maxAmount`) to `payee`, at most once per `interval` from `startAt`, until `endAt` or `count` instalments.
+ */
+export const mandate = z.strictObject({
+  deviceId: z.string().max(40),
+  requestId,
+  payee: processorId,
+  maxAmount: moneyWire,
+  amount: moneyWire,
+  interval: mandateInterval,
+  startAt: z.number().int(),
+  endAt: z.number().int().optional(),
+  count: z.number().int().min(1).max(10_000).optional(),
+  nonce: z.string().regex(/^[\w-]{16,64}$/, '16 to 64 url-safe characters'),
+  expiresAt: z.number().int(),
+  pin: compactJwe,
+});
+export type Mandate = z.infer<typeof mandate>;
+export const MANDATE_TYP = 'semops-mandate+jws';

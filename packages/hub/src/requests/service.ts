@@ -18,7 +18,7 @@ export interface RequestRouter {
   relay(type: RelayedType, requester: string, body: { processorId: string }): Promise<unknown>;
 }
 
-export type RelayedType = 'party.lookup' | 'inbox.deliver' | 'inbox.declined';
+export type RelayedType = 'party.lookup' | 'inbox.deliver' | 'inbox.declined' | 'biller.lookup';
 
 export function createRequestRouter(deps: {
   participants: ParticipantService;

@@ -403,7 +403,8 @@ export function createPaymentService(deps: PaymentDeps) {
     nonce: string,
     t: RequestToken,
     amount: string,
-    pin: string,
+    /** null: an instalment of a mandate, whose PIN was checked when it was approved. */
+    pin: string | null,
     t0: number,
   ): Promise<ReturnType<typeof paymentView>> {
     const id = newId('pay');
@@ -422,7 +423,7 @@ export function createPaymentService(deps: PaymentDeps) {
     active.add(id);
     try {
       try {
-        await deps.customers.checkPin(customer.id, pin);
+        if (pin !== null) await deps.customers.checkPin(customer.id, pin);
         await deps.limits?.check(customer.id, BigInt(amount));
       } catch (e) {
         await transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
@@ -590,6 +591,23 @@ export function createPaymentService(deps: PaymentDeps) {
       const t0 = now();
       const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0);
       return pay(customer, `channel:${channel}`, `${channel}_${randomToken(16)}`, t, amount.value, pin, t0);
+    },
+
+    /**
+     * Pays one instalment of a mandate (PIN and device signature checked when it was approved): the same request
+     * checks, limits and execution as an approval, once per `nonce` (derived from mandate and sequence).
+     * With `nonce` null it only checks the request and returns it (when the mandate is approved).
+     */
+    async payInstalment(
+      customer: Customer,
+      deviceId: string,
+      request: { readonly requestId: string; readonly payee: string },
+      amount: MoneyWire,
+      nonce: string | null,
+    ) {
+      const t0 = now();
+      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0);
+      return nonce === null ? t : pay(customer, deviceId, nonce, t, amount.value, null, t0);
     },
 
     async get(customer: Customer, id: string) {

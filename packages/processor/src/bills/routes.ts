@@ -1,0 +1,85 @@
+/**
+ * Routes of bill payment and airtime top-up, and the `biller.lookup` message handler; `registerBills`
+ * wires the service into a processor (one call from the composition root).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { bearer, parse, requireAdmin, type MessageHandler } from '@semops/node';
+import { SemopsError, idPattern, moneyWire, phoneNumber, type billerLookup } from '@semops/protocol';
+import { ACCOUNT_RE, BILLER_CODE_RE, createBillService, type BillDeps } from './service.js';
+
+const minor = z.string().regex(/^[1-9]\d{0,15}$/, 'a positive whole number of minor units');
+const registerBody = z.strictObject({
+  merchantId: z.string().regex(idPattern('mer'), 'a merchant id mer_…'),
+  billerCode: z.string().regex(BILLER_CODE_RE, '5 to 12 digits'),
+  accountPattern: z.string().min(1).max(200).optional(),
+  minAmount: minor.optional(),
+  maxAmount: minor.optional(),
+});
+const billBody = z.strictObject({
+  billerCode: z.string().regex(BILLER_CODE_RE, '5 to 12 digits'),
+  account: z.string().regex(ACCOUNT_RE, '1 to 64 letters, digits, spaces, ".", "/" or "-"'),
+  amount: moneyWire.optional(),
+});
+const airtimeBody = z.strictObject({ phone: phoneNumber, amount: moneyWire });
+const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(100) });
+
+export async function registerBills(
+  app: FastifyInstance,
+  deps: BillDeps & { adminToken: string; sweepIntervalMs?: number },
+): Promise<{ handlers: Record<string, MessageHandler> }> {
+  const bills = createBillService(deps);
+  const { customers, merchants } = deps;
+
+  app.post('/v1/admin/billers', async (req, reply) => {
+    requireAdmin(req, deps.adminToken);
+    return reply.code(201).send(await bills.register(parse(registerBody, req.body)));
+  });
+  app.get('/v1/admin/airtime-topups', async (req) => {
+    requireAdmin(req, deps.adminToken);
+    const { limit } = parse(listQuery, req.query ?? {});
+    await bills.sweepAirtime();
+    return { topups: await bills.topups(limit) };
+  });
+  app.get('/v1/biller/payments', async (req) => {
+    const m = await merchants.authenticate(bearer(req));
+    const { limit } = parse(listQuery, req.query ?? {});
+    return { payments: await bills.billerPayments(m, limit) };
+  });
+  app.post('/v1/wallet/bills/resolve', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const b = parse(billBody, req.body);
+    return bills.resolveBill(customer, b.billerCode, b.account, b.amount);
+  });
+  app.post('/v1/wallet/airtime', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const b = parse(airtimeBody, req.body);
+    return bills.resolveAirtime(customer, b.phone, b.amount);
+  });
+
+  if (deps.kind === 'mno') {
+    await bills.airtimeBiller();
+    let sweeping = false;
+    const timer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      bills
+        .sweepAirtime()
+        .catch((e: unknown) => deps.log('airtime sweep failed; will retry', { err: String(e) }))
+        .finally(() => (sweeping = false));
+    }, deps.sweepIntervalMs ?? 250);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+
+  return {
+    handlers: {
+      'biller.lookup': async (env) => {
+        const body = env.body as z.infer<typeof billerLookup>;
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'biller.lookup must come from the hub.');
+        return bills.billerLookupForPeer(body.sealed, body.requester);
+      },
+    },
+  };
+}
