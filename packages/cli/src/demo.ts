@@ -2,6 +2,7 @@
  * `semops demo`: the hub, `bank-a` and `mno-b` as separate processes with their data under `.semops/`,
  * demo customers, merchants and balances seeded on first start, kept across restarts.
  */
+import { saveInto, seedUseCases, useCaseLines, type DemoUseCases } from './demo-usecases.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMoney } from '@semops/protocol';
@@ -33,6 +34,7 @@ export interface DemoMerchant {
 export interface DemoState {
   customers: DemoCustomer[];
   merchants: DemoMerchant[];
+  useCases?: DemoUseCases;
 }
 
 const CUSTOMERS = [
@@ -126,6 +128,13 @@ export async function runDemo(dir: string, basePort: number, postgres?: string):
   for (const m of state.merchants)
     lines.push(`  ${m.key.padEnd(6)} ${m.name.padEnd(16)} at ${m.processorId}  API key ${m.apiKey}`);
   lines.push(...(await webPageLines(net, state)));
+  try {
+    const fresh = loadState(net.dir) ?? state;
+    const u = await seedUseCases(net, fresh.useCases, saveInto(statePath(net.dir), fresh));
+    lines.push(...useCaseLines(u));
+  } catch (e) {
+    lines.push('', `(use-case demo data not available: ${e instanceof Error ? e.message : String(e)})`);
+  }
   // Example web shop with the SEMOPS checkout button (packages/cli/src/shop), on port base+9.
   try {
     const shop = await startDemoShop(net, statePath(dir), basePort + 9);
