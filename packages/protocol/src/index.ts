@@ -11,4 +11,5 @@ export * from './envelope.js';
 export * from './schemas.js';
 export * from './links.js';
 export * from './emv.js';
+export * from './fx.js';
 export { z } from 'zod';

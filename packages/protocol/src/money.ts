@@ -88,7 +88,7 @@ export interface MoneyWire {
 }
 
 /** Largest amount SEMOPS accepts in one payment or account: fits a signed 64-bit column. */
-export const MAX_MINOR_UNITS = 9_000_000_000_000_000n;
+export const MAX_MINOR_UNITS = 9_000_000_000_000_000_000n;
 
 export function money(value: bigint, currency: string): Money {
   return { value, currency };
