@@ -233,12 +233,29 @@ export interface ResolvedRequest {
   maxAmount?: MoneyWire;
   reference: string;
   expiresAt: number;
+  /** A request in another currency than the customer's: the conversion shown before the PIN. */
+  quote?: FxQuoteView;
+  fee?: MoneyWire;
+}
+
+/** An FX quote as the customer sees it: rate, fee and total in their own currency, valid until `expiresAt`. */
+export interface FxQuoteView {
+  quoteId: string;
+  amount: MoneyWire;
+  converted: MoneyWire;
+  fee: MoneyWire;
+  total: MoneyWire;
+  rate: string;
+  expiresAt: number;
 }
 
 export interface PaymentView {
   paymentId: string;
   status: 'COMPLETED' | 'PENDING' | 'FAILED';
   amount: MoneyWire;
+  /** Converted payments: what the customer's account was debited, in its currency (fee included). */
+  charged?: MoneyWire;
+  fx?: { rate: string; fee: MoneyWire };
   error?: string;
   receipt?: string;
 }
@@ -345,10 +362,13 @@ export class Wallet {
       requestId?: string;
       expiresAt?: number;
       nonce?: string;
+      /** The FX quote the customer accepted (default: the one shown at resolve). */
+      quoteId?: string;
     } = {},
   ): Promise<string> {
     const amount = overrides.amount ?? r.amount;
     if (!amount) throw new Error('this request needs an amount');
+    const quoteId = overrides.quoteId ?? r.quote?.quoteId;
     const payload = {
       deviceId: this.deviceId,
       requestId: overrides.requestId ?? r.requestId,
@@ -357,6 +377,7 @@ export class Wallet {
       nonce: overrides.nonce ?? randomToken(16),
       expiresAt: overrides.expiresAt ?? Date.now() + 60_000,
       pin: await encryptJson({ pin }, this.processorKey),
+      ...(quoteId ? { quoteId } : {}),
     };
     return signJson(payload, this.deviceKey, this.deviceId, APPROVAL_TYP);
   }
@@ -368,10 +389,26 @@ export class Wallet {
     });
   }
 
-  /** Resolve, approve with PIN and submit: what a customer does after scanning a code. */
+  /** A quote for paying `amount` of a resolved request from an account in another currency. */
+  quote(requestId: string, amount: MoneyWire) {
+    return json<FxQuoteView>('POST', `${this.url}/v1/wallet/quotes`, {
+      token: this.accessToken,
+      body: { requestId, amount },
+    });
+  }
+
+  /**
+   * Resolve, approve with PIN and submit: what a customer does after scanning a code. A request in another
+   * currency is paid at the quote shown (asked for here when the customer typed the amount).
+   */
   async pay(code: string, pin: string, amount?: MoneyWire): Promise<PaymentView> {
     const r = await this.resolve(code);
-    return this.submit(await this.approval(r, pin, amount ? { amount } : {}));
+    const home = (await this.me()).balance.currency;
+    const quoteId =
+      amount && r.currency !== home ? (await this.quote(r.requestId, amount)).quoteId : r.quote?.quoteId;
+    return this.submit(
+      await this.approval(r, pin, { ...(amount ? { amount } : {}), ...(quoteId ? { quoteId } : {}) }),
+    );
   }
 
   /** Who a phone number or `name@processor` address is, as the payer may see it (masked name). */

@@ -41,11 +41,13 @@ const CUSTOMERS = [
   { key: 'anna', name: 'Anna Berger', phone: '+436641000001', processorId: 'bank-a', balance: 500_00n },
   { key: 'ben', name: 'Ben Okafor', phone: '+436761000002', processorId: 'mno-b', balance: 200_00n },
   { key: 'clara', name: 'Clara Novak', phone: '+436641000003', processorId: 'bank-a', balance: 75_00n },
+  { key: 'dora', name: 'Dóra Kovács', phone: '+36301000004', processorId: 'bank-c', balance: 100_000_00n },
 ] as const;
 
 const MERCHANTS = [
   { key: 'cafe', name: 'Café Central', city: 'Wien', category: '5812', processorId: 'mno-b' },
   { key: 'books', name: 'Bookshop Hofer', city: 'Graz', category: '5942', processorId: 'bank-a' },
+  { key: 'bistro', name: 'Bistro Buda', city: 'Budapest', category: '5812', processorId: 'bank-c' },
 ] as const;
 
 export function statePath(dir: string): string {
@@ -57,12 +59,14 @@ export function loadState(dir: string): DemoState | undefined {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as DemoState) : undefined;
 }
 
-/** Seeds demo data once; later starts reuse it. */
+/** Seeds demo data once (and what a newer version added since); later starts reuse it. */
 export async function seed(net: Network): Promise<DemoState> {
   const existing = loadState(net.dir);
-  if (existing) return existing;
-  const state: DemoState = { customers: [], merchants: [] };
-  for (const c of CUSTOMERS) {
+  const state: DemoState = existing ?? { customers: [], merchants: [] };
+  const missingCustomers = CUSTOMERS.filter((c) => !state.customers.some((s) => s.key === c.key));
+  const missingMerchants = MERCHANTS.filter((m) => !state.merchants.some((s) => s.key === m.key));
+  if (existing && missingCustomers.length === 0 && missingMerchants.length === 0) return existing;
+  for (const c of missingCustomers) {
     const p = net.processors.get(c.processorId)!;
     const created = await p.admin.createCustomer({ phone: c.phone, name: c.name, currency: p.spec.currency });
     await p.admin.deposit(created.customerId, c.balance);
@@ -77,7 +81,7 @@ export async function seed(net: Network): Promise<DemoState> {
       wallet: wallet.export(),
     });
   }
-  for (const m of MERCHANTS) {
+  for (const m of missingMerchants) {
     const p = net.processors.get(m.processorId)!;
     const created = await p.admin.createMerchant({
       name: m.name,

@@ -7,6 +7,8 @@
  *   semops balances                               balances of the demo customers and merchants
  *   semops verify-receipt JWS [--key-url URL | --key FILE] [--at TIME]
  *                                                 check a parking permit or ticket offline
+ *   semops rates | fx-config | fees | windows | report | liquidity | reconcile …
+ *                                                 the operator's settlement commands (operator.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,12 +20,13 @@ import { loadState, runDemo, type DemoState } from './demo.js';
 import { runScenarios, type ScenarioResult } from './scenarios.js';
 import { checkReceipt } from './scenarios-usecases.js';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
+import { OPERATOR_HELP, isOperatorCommand, operatorMain } from './operator.js';
 
 const HELP = `semops — the SEMOPS mobile payment network
 
 Commands:
   demo [--dir DIR] [--port N] [--postgres URL]
-                                        run hub, bank-a and mno-b (data in DIR, default .semops; ports from N, default 4000;
+                                        run hub, bank-a, mno-b and bank-c (data in DIR, default .semops; ports from N, default 4000;
                                         with --postgres every node keeps its tables in PostgreSQL, one schema per node)
   scenarios [--json] [--only TEXT] [--postgres URL]
                                         run every payment scenario on a fresh network; exit 1 if any fails
@@ -37,7 +40,8 @@ Commands:
                                         check a signed parking permit, ticket or receipt offline with the
                                         processor's public key (its /v1/info, fetched once, or a JWK file);
                                         prints valid / expired / invalid; exit 0 only when valid (at TIME)
-`;
+
+${OPERATOR_HELP}`;
 
 function demoDir(v: string | undefined): string {
   return resolve(v ?? process.env.SEMOPS_DIR ?? '.semops');
@@ -68,6 +72,8 @@ function printTable(results: readonly ScenarioResult[]): void {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The operator commands parse their own options: bad input exits 2 before any request.
+  if (isOperatorCommand(command)) return operatorMain(command, rest);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

@@ -19,13 +19,23 @@ export interface ProcessorSpec {
   readonly id: string;
   readonly name: string;
   readonly kind: 'bank' | 'mno';
+  /** The currency its customers' and merchants' accounts are held in. */
   readonly currency: string;
   readonly routingPrefix: string;
   readonly country: string;
-  /** Liquidity deposited at the hub (net debit cap), minor units. */
+  /** Liquidity deposited at the hub (net debit cap) in `currency`, minor units. */
   readonly liquidity: bigint;
+  /** Further currencies it clears at the hub (to pay merchants abroad), with the liquidity deposited in each. */
+  readonly clears?: Readonly<Record<string, bigint>>;
+  /** Its currency conversion: spread over the network's reference rates file, fixed fee, quote validity. */
+  readonly fx?: { readonly spreadBps: number; readonly feeFixed?: bigint; readonly quoteTtlMs?: number };
   readonly port?: number;
 }
+
+/** The reference rates every processor of the demo network converts at (before its own spread). */
+export const REFERENCE_RATES = `# base,quote,rate: 1 base = rate quote (daily reference rates)
+EUR,HUF,392.45
+`;
 
 export const DEMO_PROCESSORS: readonly ProcessorSpec[] = [
   {
@@ -45,6 +55,19 @@ export const DEMO_PROCESSORS: readonly ProcessorSpec[] = [
     routingPrefix: '202',
     country: 'AT',
     liquidity: 1_000_000_00n,
+    clears: { HUF: 400_000_000_00n },
+    fx: { spreadBps: 40 },
+  },
+  {
+    id: 'bank-c',
+    name: 'Bank C',
+    kind: 'bank',
+    currency: 'HUF',
+    routingPrefix: '303',
+    country: 'HU',
+    liquidity: 400_000_000_00n,
+    clears: { EUR: 1_000_000_00n },
+    fx: { spreadBps: 50, feeFixed: 100_00n },
   },
 ];
 
@@ -74,6 +97,8 @@ export interface NetworkOptions {
   readonly processors?: readonly ProcessorSpec[];
   readonly hubPort?: number;
   readonly transferTtlMs?: number;
+  /** Close settlement windows on this schedule, e.g. `1h` (default: only by command). */
+  readonly settlementInterval?: string;
   /**
    * `postgres://…` to run every node on PostgreSQL (one schema per node, named `<schemaPrefix><node>`);
    * default: each node's SQLite file in its data directory.
@@ -182,6 +207,9 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   }
   const directoryKey = readFileSync(keyPath, 'utf8').trim();
   const hubDir = join(opts.dir, 'hub');
+  // The reference rates file the processors reload when it changes (an operator replaces it daily).
+  const ratesFile = join(opts.dir, 'network', 'rates.csv');
+  if (!existsSync(ratesFile)) writeFileSync(ratesFile, REFERENCE_RATES);
   const processorArgs = (spec: ProcessorSpec, dataDir: string, port: number, extra: string[] = []) => [
     '--id',
     spec.id,
@@ -189,8 +217,17 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     spec.name,
     '--kind',
     spec.kind,
-    '--currency',
-    spec.currency,
+    ...[spec.currency, ...Object.keys(spec.clears ?? {})].flatMap((c) => ['--currency', c]),
+    ...(spec.fx
+      ? [
+          '--rates-file',
+          ratesFile,
+          '--fx-spread-bps',
+          String(spec.fx.spreadBps),
+          ...(spec.fx.feeFixed ? ['--fx-fee', `${spec.currency}:${spec.fx.feeFixed}`] : []),
+          ...(spec.fx.quoteTtlMs ? ['--quote-ttl-ms', String(spec.fx.quoteTtlMs)] : []),
+        ]
+      : []),
     '--prefix',
     spec.routingPrefix,
     '--country',
@@ -212,7 +249,13 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   const hubNode = await startNode(
     'hub',
     HUB_MAIN,
-    (port) => ['--data-dir', hubDir, '--port', String(port)],
+    (port) => [
+      '--data-dir',
+      hubDir,
+      '--port',
+      String(port),
+      ...(opts.settlementInterval ? ['--settlement-interval', opts.settlementInterval] : []),
+    ],
     hubDir,
     dbEnv('hub'),
     opts.hubPort ?? 0,
@@ -243,17 +286,21 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     const started = new Map(processors);
     processors.clear();
     for (const spec of specs) processors.set(spec.id, started.get(spec.id)!);
-    // Liquidity is deposited once, on the first start of the network.
-    const funded = join(opts.dir, 'network', 'liquidity.done');
-    if (!existsSync(funded)) {
-      for (const spec of specs) {
-        await hub.admin.liquidity(
-          spec.id,
-          { value: spec.liquidity.toString(), currency: spec.currency },
-          'deposit',
-        );
+    // Liquidity is deposited once per processor and currency, on the first start that has them.
+    const fundedPath = join(opts.dir, 'network', 'liquidity.json');
+    const funded = new Set<string>(
+      existsSync(fundedPath) ? (JSON.parse(readFileSync(fundedPath, 'utf8')) as string[]) : [],
+    );
+    for (const spec of specs) {
+      for (const [currency, value] of [
+        [spec.currency, spec.liquidity] as const,
+        ...Object.entries(spec.clears ?? {}),
+      ]) {
+        if (funded.has(`${spec.id}:${currency}`)) continue;
+        await hub.admin.liquidity(spec.id, { value: value.toString(), currency }, 'deposit');
+        funded.add(`${spec.id}:${currency}`);
+        writeFileSync(fundedPath, JSON.stringify([...funded]));
       }
-      writeFileSync(funded, new Date().toISOString());
     }
   } catch (e) {
     await Promise.all([...processors.values()].map((p) => p.stop()));

@@ -16,6 +16,7 @@ import { ACCOUNT_SCENARIOS } from './scenarios-account.js';
 import { MANDATE_SCENARIOS } from './scenarios-mandates.js';
 import { AGENT_SCENARIOS } from './scenarios-agents.js';
 import { BILL_SCENARIOS } from './scenarios-bills.js';
+import { CROSS_BORDER_SCENARIOS } from './scenarios-crossborder.js';
 
 export interface ScenarioResult {
   readonly name: string;
@@ -122,11 +123,12 @@ export class Ctx {
         if (t.debitsPending !== '0' || t.creditsPending !== '0')
           problems.push(`${p.id} ${t.currency}: pending ${t.debitsPending}`);
       }
-      const settlement = l.byKind.find((k) => k.kind === 'settlement' && k.currency === p.spec.currency);
-      const pos = positions.find((x) => x.processorId === p.id && x.currency === p.spec.currency);
-      const a = BigInt(settlement?.balance ?? '0');
-      const b = BigInt(pos?.position ?? '0');
-      if (a !== b) problems.push(`${p.id}: settlement account ${a} ≠ hub position ${b}`);
+      for (const pos of positions.filter((x) => x.processorId === p.id)) {
+        const settlement = l.byKind.find((k) => k.kind === 'settlement' && k.currency === pos.currency);
+        const a = BigInt(settlement?.balance ?? '0');
+        const b = BigInt(pos.position);
+        if (a !== b) problems.push(`${p.id}: settlement account ${a} ≠ hub position ${b} ${pos.currency}`);
+      }
     }
     return problems.length ? problems.join('; ') : undefined;
   }
@@ -610,6 +612,8 @@ export const SCENARIOS: readonly Scenario[] = [
   ...AGENT_SCENARIOS,
   ...MANDATE_SCENARIOS,
   ...BILL_SCENARIOS,
+  // Last: they close the settlement window that holds every earlier scenario's transfers and reconcile it.
+  ...CROSS_BORDER_SCENARIOS,
 ];
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Composition root of the hub: opens its store (SQLite or PostgreSQL), keys and ledger, wires the bounded
- * contexts (participants, directory, positions, transfers, notifications, request routing) and serves HTTP.
+ * contexts (participants, directory, positions, fees, transfers, notifications, settlement, request routing)
+ * and serves HTTP.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ import {
 } from '@semops/node';
 import { createDirectoryService } from './directory/service.js';
 import { createDirectoryStore } from './directory/store.js';
+import { registerFeeRoutes } from './fees/routes.js';
+import { createFeeService } from './fees/service.js';
+import { createFeeStore } from './fees/store.js';
 import { messageHandlers } from './messages.js';
 import { createNotifier } from './notifications/service.js';
 import { createOutboxStore } from './notifications/store.js';
@@ -28,6 +32,9 @@ import { createParticipantStore } from './participants/store.js';
 import { registerPositionRoutes } from './positions/routes.js';
 import { createPositionService } from './positions/service.js';
 import { createRequestRouter } from './requests/service.js';
+import { registerSettlementRoutes } from './settlement/routes.js';
+import { createSettlementService } from './settlement/service.js';
+import { createSettlementStore } from './settlement/store.js';
 import { migrateHub } from './shared/schema.js';
 import { createWriter } from './shared/writer.js';
 import { registerTransferRoutes } from './transfers/routes.js';
@@ -58,6 +65,13 @@ export interface HubOptions {
   readonly expiryIntervalMs?: number;
   /** Longest wait for a payee processor's answer to a prepare (default 10 s). */
   readonly forwardTimeoutMs?: number;
+  /**
+   * Close the open settlement window on a schedule: at every multiple of this many milliseconds (epoch-aligned,
+   * so `3_600_000` closes on the hour, UTC), when the window has transfers. Unset: only by command.
+   */
+  readonly settlementIntervalMs?: number;
+  /** First retry of an unacknowledged `settlement.notice` or a deferred booking (default 1 s, doubling to 5 min). */
+  readonly settlementRetryMs?: number;
 }
 
 export interface Hub {
@@ -125,10 +139,13 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     openAccounts: (pid, currencies) => positions.openAccounts(pid, currencies),
     now,
   });
+  // Processors registered before settlement existed lack their `stl` accounts: open what is missing.
+  for (const p of participants.list()) await positions.openAccounts(p.id, p.currencies);
   const resolveKey = (id: string) => participants.signingKey(id);
   const client = createNodeClient({ signer, resolveKey, now, timeoutMs: opts.forwardTimeoutMs ?? 10_000 });
   const outbox = createOutboxStore(db);
   const notifier = createNotifier({ store: outbox, writer, client, participants, log: app.log });
+  const fees = createFeeService({ store: createFeeStore(db), writer, participants, now });
   const transfers = createTransferService({
     store: createTransferStore(db, outbox),
     writer,
@@ -136,9 +153,23 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     participants,
     client,
     notifier,
+    fees,
     log: app.log,
     now,
     ...(opts.forwardTimeoutMs === undefined ? {} : { forwardTimeoutMs: opts.forwardTimeoutMs }),
+  });
+  const settlement = createSettlementService({
+    store: createSettlementStore(db),
+    writer,
+    ledger,
+    positions,
+    participants,
+    client,
+    followLedger: (ids) => transfers.followLedger(ids),
+    log: app.log,
+    now,
+    ...(opts.settlementIntervalMs === undefined ? {} : { intervalMs: opts.settlementIntervalMs }),
+    ...(opts.settlementRetryMs === undefined ? {} : { retryMs: opts.settlementRetryMs }),
   });
   const directory = createDirectoryService({ store: createDirectoryStore(db), writer, now });
   const requests = createRequestRouter({ participants, client });
@@ -146,6 +177,8 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
   registerPositionRoutes(app, { positions, adminToken, idempotency: await createIdempotencyStore(store) });
   registerTransferRoutes(app, { transfers, adminToken });
+  registerFeeRoutes(app, { fees, adminToken });
+  registerSettlementRoutes(app, { settlement, adminToken });
   registerMessageEndpoint(app, {
     signer,
     resolveKey,
@@ -157,6 +190,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   // Finish what a previous run left half-done before taking new work.
   await transfers.sweep({ startup: true });
   await notifier.start();
+  await settlement.start();
 
   let sweeping: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -179,8 +213,10 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     clearInterval(timer);
     await sweeping;
     await app.close();
+    const stopping = settlement.stop();
     // Abort calls still waiting on processors: everything they would settle is recovered after a restart.
     await client.close();
+    await stopping;
     await transfers.close();
     await notifier.close();
     await writer.drain();

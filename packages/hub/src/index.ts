@@ -1,6 +1,7 @@
 /**
  * @semops/hub — the SEMOPS hub: participant registry and key directory, alias directory, request routing,
- * positions with net debit caps, and the clearing of transfers between processors.
+ * positions with net debit caps, the clearing of transfers between processors, the fee schedule, and
+ * settlement windows with their multilateral net reports.
  *
  * @example
  * import { createHub } from '@semops/hub';
@@ -10,3 +11,14 @@ export { createHub, type Hub, type HubOptions } from './app.js';
 export type { PositionView } from './positions/service.js';
 export type { TransferRecord, HubTransferState } from './transfers/store.js';
 export { MAX_TRANSFER_TTL_MS } from './transfers/service.js';
+export type { FeeEntry } from './fees/schedule.js';
+export type {
+  CurrencyTotal,
+  FeeLine,
+  Instruction,
+  PositionLineWire,
+  SettlementStatus,
+  WindowReport,
+} from './settlement/report.js';
+export type { WindowTransferView, WindowView } from './settlement/service.js';
+export { parseInterval } from './settlement/interval.js';

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 /**
  * Process entry of the hub:
- *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H]
- * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST). SEMOPS_DATABASE_URL chooses the store: `postgres://…`
- * (schema `hub`) or a SQLite file (default `<dataDir>/hub.db`). Prints one JSON line when ready and writes it
- * to `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
+ *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H] [--settlement-interval 1h]
+ * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST, SEMOPS_SETTLEMENT_INTERVAL). SEMOPS_DATABASE_URL chooses the
+ * store: `postgres://…` (schema `hub`) or a SQLite file (default `<dataDir>/hub.db`). Prints one JSON line
+ * when ready and writes it to `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
+ *
+ * `--settlement-interval` closes the open settlement window at every multiple of the interval (epoch-aligned,
+ * UTC) when it has transfers: `90s`, `15m`, `1h`, `1d` (from 1 s to 7 days). Without it windows close only by
+ * command.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHub } from './app.js';
+import { parseInterval } from './settlement/interval.js';
 
 function fail(message: string): never {
   process.stderr.write(`hub: ${message}\n`);
@@ -22,6 +27,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'settlement-interval': { type: 'string' },
     },
     strict: true,
   });
@@ -31,8 +37,19 @@ async function main(): Promise<void> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`invalid port ${portText}`);
   const host = values.host ?? process.env.SEMOPS_HOST ?? '127.0.0.1';
+  const intervalText = values['settlement-interval'] ?? (process.env.SEMOPS_SETTLEMENT_INTERVAL || undefined);
+  const settlementIntervalMs = intervalText === undefined ? undefined : parseInterval(intervalText);
+  if (intervalText !== undefined && settlementIntervalMs === undefined) {
+    fail(`invalid --settlement-interval ${intervalText}: use e.g. 90s, 15m, 1h or 1d (1 s to 7 days)`);
+  }
 
-  const hub = await createHub({ dataDir, port, host, logger: true });
+  const hub = await createHub({
+    dataDir,
+    port,
+    host,
+    logger: true,
+    ...(settlementIntervalMs === undefined ? {} : { settlementIntervalMs }),
+  });
   const ready = JSON.stringify({ event: 'ready', id: hub.id, url: hub.url, pid: process.pid });
   writeFileSync(join(dataDir, 'node.json'), `${ready}\n`);
   process.stdout.write(`${ready}\n`);

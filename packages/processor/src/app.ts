@@ -2,6 +2,7 @@
  * Composition root of a payment processor node (a bank or a mobile operator): opens its database and ledger,
  * loads its keys and secrets, links to the hub, wires the services and routes, and starts its workers.
  */
+import { createHouseAccounts } from './house-accounts.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -54,6 +55,9 @@ import { registerAccountRoutes } from './customers/account-routes.js';
 import { setupMandates } from './mandates/index.js';
 import { registerAgentRoutes } from './agents/routes.js';
 import { registerBills } from './bills/routes.js';
+import { createFxService, type FxOptions } from './fx/service.js';
+import { registerFxRoutes } from './fx/routes.js';
+import { setupSettlement } from './settlement/routes.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -76,6 +80,8 @@ export interface ProcessorOptions {
   /** Lifetime of a prepared transfer before the hub aborts it. */
   readonly transferTtlMs?: number;
   readonly reconcileIntervalMs?: number;
+  /** Currency conversion for customers paying requests in another currency (rates, spread, fee, quotes). */
+  readonly fx?: FxOptions;
   readonly logger?: boolean;
   readonly now?: () => number;
 }
@@ -132,19 +138,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     },
   });
 
-  const systemAccount = (code: 'settlement' | 'funding') => {
-    const made = new Set<string>();
-    return async (currency: string) => {
-      const id = `${code}:${currency}`;
-      if (!made.has(id)) {
-        await ledger.createAccount({ id, currency, rule: 'none', code });
-        made.add(id);
-      }
-      return id;
-    };
-  };
-  const settlementAccount = systemAccount('settlement');
-  const fundingAccount = systemAccount('funding');
+  const house = createHouseAccounts(ledger);
+  const settlementAccount = house.settlement;
+  const fundingAccount = house.funding;
 
   const idempotency = await createIdempotencyStore(store);
   const notifications = createNotificationService({ q, now });
@@ -180,10 +176,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     country: opts.country,
     signingKey: keys.signingKey,
     encryptionKeyOf: (id) => hub.encryptionKey(id),
-    settlementAccount,
+    house,
     now,
     verifyingKey: await importSigningKey(keys.signingPublicJwk),
   });
+  const fx = createFxService({ q, now, log, ...(opts.fx ? { options: opts.fx } : {}) });
+  await fx.init();
   const payments = createPaymentService({
     q,
     ledger,
@@ -194,6 +192,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     routingPrefix: opts.routingPrefix,
     encryptionKey: keys.encryptionPrivateKey,
     settlementAccount,
+    house,
+    fx,
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
     notifications,
     limits,
@@ -242,6 +242,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
   registerRequestRoutes(app, { merchants, requests, idempotency });
   registerPaymentRoutes(app, { customers, payments, adminToken });
+  registerFxRoutes(app, { fx, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
   registerRefundRoutes(app, { merchants, payments, idempotency });
   const bills = await registerBills(app, {
@@ -276,6 +277,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     adminToken,
     idempotency,
   });
+  const settlement = setupSettlement(app, { q, ledger, house, processorId: opts.id, now, log, adminToken });
   await registerWebPages(app);
   const replay = await createReplayGuard(store);
   registerMessageEndpoint(app, {
@@ -284,6 +286,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     replay,
     handlers: {
       ...bills.handlers,
+      ...settlement.handlers,
       'request.lookup': async (env) => {
         const body = env.body as { ref: Parameters<typeof requests.lookupForPeer>[0]; requester?: string };
         if (env.sender !== 'hub' || !body.requester)
@@ -329,6 +332,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
   webhooks.start();
+  fx.start();
   mandates.start();
   directory.start();
   let reconciling = false;
@@ -355,6 +359,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ledger,
     async close() {
       clearInterval(reconcileTimer);
+      fx.stop();
       await mandates.stop();
       webhooks.stop();
       directory.stop();

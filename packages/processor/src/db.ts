@@ -7,6 +7,7 @@ import { ddl, migrateStore, type AnyDb, type Store } from '@semops/node';
 import { V7_BILLS } from './bills/schema.js';
 import { MANDATES_SQL } from './mandates/schema.js';
 import { AGENTS_MIGRATION } from './agents/sql.js';
+import { FX_MIGRATION } from './fx/schema.js';
 
 type Ddl = ReturnType<typeof ddl>;
 
@@ -324,6 +325,27 @@ CREATE TABLE used_tickets (
 );
 `;
 
+/**
+ * Cross-border settlement (issue 5), payee side and settlement: the hub's fees of each incoming purchase
+ * (merchant service charge and the interchange paid out of it), when an incoming transfer committed here, how
+ * a refund of a converted payment was booked back in the customer's currency (fixed once, so that a re-run
+ * commit books exactly the same), and the settlement windows the hub told this processor to book.
+ */
+const V10_SETTLEMENT = `
+ALTER TABLE incoming ADD COLUMN msc TEXT NOT NULL DEFAULT '0';
+ALTER TABLE incoming ADD COLUMN interchange TEXT NOT NULL DEFAULT '0';
+ALTER TABLE incoming ADD COLUMN committed_at BIGINT;
+ALTER TABLE incoming ADD COLUMN refund_fx TEXT;
+CREATE INDEX incoming_committed ON incoming(committed_at) WHERE committed_at IS NOT NULL;
+CREATE TABLE settlements (
+  window_id TEXT PRIMARY KEY,
+  opened_at BIGINT NOT NULL,
+  closed_at BIGINT NOT NULL,
+  positions TEXT NOT NULL,
+  booked_at BIGINT NOT NULL
+);
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -345,5 +367,7 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0006_agents': { up: (db) => script(db, AGENTS_MIGRATION) },
     '0007_bills': { up: (db) => script(db, V7_BILLS) },
     '0008_mandates': { up: (db) => script(db, MANDATES_SQL) },
+    '0009_fx': { up: (db) => script(db, FX_MIGRATION) },
+    '0010_settlement': { up: (db) => script(db, V10_SETTLEMENT) },
   });
 }

@@ -1,17 +1,19 @@
 /**
  * The operator's view of the books: per currency and account kind, posted balance and pending amounts. A
  * double-entry ledger sums to zero per currency; the scenarios check that and compare the settlement
- * account with the hub's position.
+ * account with the hub's position. House accounts (settlement, funding, fx, fxmargin, fees, interchange,
+ * nostro) appear by kind; customers and merchants summed per kind.
  */
 import type { Ledger } from '@semops/ledger';
 import type { Sql } from '@semops/node';
+import { HOUSE_ACCOUNT_KINDS } from './house-accounts.js';
 
 export async function ledgerSummary(q: Sql, ledger: Ledger) {
   const rows = await q.all<{ id: string }>`SELECT account_id AS id FROM customers
     UNION ALL SELECT account_id AS id FROM merchants`;
   const ids = rows.map((r) => r.id);
   const totals = await ledger.totals();
-  for (const t of totals) ids.push(`settlement:${t.currency}`, `funding:${t.currency}`);
+  for (const t of totals) for (const kind of HOUSE_ACCOUNT_KINDS) ids.push(`${kind}:${t.currency}`);
   const accounts = await ledger.getAccounts(ids);
   const sums = new Map<string, { balance: bigint; debitsPending: bigint; creditsPending: bigint }>();
   for (const a of accounts) {

@@ -101,6 +101,24 @@ export const ERRORS = {
     message: 'The refunds would exceed the paid amount; refund at most what is left.',
   },
   MERCHANT_NOT_FOUND: { http: 404, message: 'No such merchant.' },
+  // Currency conversion, fees and settlement
+  QUOTE_EXPIRED: {
+    http: 409,
+    message: 'The exchange-rate quote has expired; check the new quote and approve again.',
+  },
+  QUOTE_NOT_FOUND: { http: 404, message: 'No such quote for this customer and request; quote again.' },
+  QUOTE_MISMATCH: {
+    http: 409,
+    message: 'The approval does not match the quote shown (request, amount or currency); quote again.',
+  },
+  RATE_NOT_AVAILABLE: {
+    http: 422,
+    message: 'This processor has no exchange rate for that currency pair; pay in your own currency.',
+  },
+  RATES_FILE_INVALID: { http: 422, message: 'The rates file could not be read; see details for the line.' },
+  FEE_SCHEDULE_INVALID: { http: 422, message: 'The fee schedule is not valid; see details.' },
+  WINDOW_NOT_FOUND: { http: 404, message: 'No settlement window with that id.' },
+  WINDOW_EMPTY: { http: 409, message: 'The open settlement window has no transfers yet; nothing to close.' },
   // Bills and airtime
   BILLER_NOT_FOUND: { http: 404, message: 'No biller has that biller code.' },
   BILLER_CODE_TAKEN: { http: 409, message: 'That biller code is already registered.' },

@@ -14,6 +14,7 @@ import {
   parseRate,
   quote,
   rateFor,
+  refundConversion,
   requote,
   splitFee,
   type FxQuoteRequest,
@@ -363,6 +364,94 @@ describe('splitFee', () => {
         const parts = splitFee(fee, { payeeMsc: 10_000 - interchangeBps, payerInterchange: interchangeBps });
         expect((parts.payeeMsc ?? 0n) + (parts.payerInterchange ?? 0n)).toBe(fee);
       }),
+    );
+  });
+});
+
+describe('refundConversion (refund of a converted payment)', () => {
+  const paid = quote(req(), NOW); // 10.00 EUR paid with 4044.13 HUF (3944.13 converted + 100.00 fee)
+  const original = {
+    amount: 1000n,
+    targetCurrency: 'EUR',
+    payerCurrency: 'HUF',
+    rate: paid.rate.rate,
+    mid: eurHuf.rate,
+  };
+
+  it('refunds at the original customer rate, rounded down; the fee stays', () => {
+    const r = refundConversion(original, 0n, 1000n);
+    // 10.00 EUR × 394.41225 = 3944.1225 HUF → 3944.12 HUF back (the customer paid 3944.13 for it)
+    expect(r).toEqual({ customerCredit: 394412n, fxReversal: 392450n, marginReversal: 1962n });
+    expect(r.fxReversal).toBe(paid.legs.fxPositionCredit.value);
+    expect(r.marginReversal).toBeLessThanOrEqual(paid.legs.fxMarginCredit.value);
+  });
+
+  it('adds partial refunds up to exactly the full refund', () => {
+    const a = refundConversion(original, 0n, 333n);
+    const b = refundConversion(original, 333n, 333n);
+    const c = refundConversion(original, 666n, 334n);
+    const full = refundConversion(original, 0n, 1000n);
+    expect(a.customerCredit + b.customerCredit + c.customerCredit).toBe(full.customerCredit);
+    expect(a.fxReversal + b.fxReversal + c.fxReversal).toBe(full.fxReversal);
+  });
+
+  it('refuses refunds beyond the payment and non-positive refunds', () => {
+    expect(() => refundConversion(original, 900n, 101n)).toThrow(/exceed/);
+    expect(() => refundConversion(original, 0n, 0n)).toThrow(/positive/);
+    expect(() => refundConversion(original, -1n, 1n)).toThrow(/negative/);
+  });
+
+  it('never pays back more than was charged and, in total, reverses the FX position exactly (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 15n }),
+        arbPair,
+        arbRate,
+        fc.integer({ min: 0, max: 9999 }),
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 }),
+        (amount, [target, payer], mid, spreadBps, weights) => {
+          const request = req({
+            amount: { value: amount, currency: target },
+            payerCurrency: payer,
+            rate: { base: target, quote: payer, rate: mid },
+            spreadBps,
+            feeFixed: { value: 0n, currency: payer },
+          });
+          // Only payments that can be quoted at all (the converted total fits the money ceiling).
+          fc.pre(convert(amount, target, payer, applySpread(mid, spreadBps), 'up') <= MAX_MINOR_UNITS);
+          const q = quote(request, NOW);
+          const p = { amount, targetCurrency: target, payerCurrency: payer, rate: q.rate.rate, mid };
+          // Split the amount into partial refunds by the weights (the last one takes the rest).
+          const sum = BigInt(weights.reduce((s, w) => s + w, 0));
+          const parts: bigint[] = [];
+          let left = amount;
+          for (const [i, w] of weights.entries()) {
+            const part = i === weights.length - 1 ? left : (amount * BigInt(w)) / sum;
+            if (part > 0n) parts.push(part);
+            left -= part;
+          }
+          let before = 0n;
+          let credited = 0n;
+          let fx = 0n;
+          let margin = 0n;
+          for (const part of parts) {
+            const r = refundConversion(p, before, part);
+            expect(r.customerCredit).toBeGreaterThanOrEqual(0n);
+            expect(r.customerCredit - r.fxReversal - r.marginReversal).toBe(0n); // balanced per refund
+            before += part;
+            credited += r.customerCredit;
+            fx += r.fxReversal;
+            margin += r.marginReversal;
+          }
+          expect(before).toBe(amount);
+          expect(credited).toBeLessThanOrEqual(q.payerAmount.value); // never more than charged
+          expect(q.payerAmount.value - credited).toBeLessThanOrEqual(1n); // less than one unit kept
+          expect(fx).toBe(q.legs.fxPositionCredit.value); // position closed exactly
+          expect(margin).toBeGreaterThanOrEqual(0n);
+          expect(margin).toBeLessThanOrEqual(q.legs.fxMarginCredit.value);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

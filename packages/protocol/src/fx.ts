@@ -4,6 +4,7 @@
  * and a fee split that always sums to the total. Pure functions over bigint; no floating point anywhere.
  * See docs/settlement.md for the model and a worked example.
  */
+import { SemopsError } from './errors.js';
 import { currencyInfo, MAX_MINOR_UNITS, type Money } from './money.js';
 
 /** An exact positive rational `num / den`, always reduced (gcd 1) with `den > 0`. */
@@ -266,10 +267,9 @@ export function isQuoteValid(q: FxQuote, now: number): boolean {
 }
 
 /** Thrown when an expired quote would be applied. */
-export class FxQuoteExpiredError extends Error {
-  readonly code = 'QUOTE_EXPIRED';
+export class FxQuoteExpiredError extends SemopsError {
   constructor(readonly expiresAt: number) {
-    super('The exchange-rate quote has expired; re-quote and ask the customer again.');
+    super('QUOTE_EXPIRED', undefined, { expiresAt });
     this.name = 'FxQuoteExpiredError';
   }
 }
@@ -348,4 +348,54 @@ export function legSums(legs: FxLegs): Record<string, bigint> {
   add(legs.fxPositionDebit, 1n);
   add(legs.hubTransfer, -1n);
   return out;
+}
+
+/** The conversion of a paid cross-currency payment, as the payer processor recorded it. */
+export interface ConvertedPayment {
+  /** What the merchant received, in minor units of `targetCurrency`. */
+  readonly amount: bigint;
+  readonly targetCurrency: string;
+  readonly payerCurrency: string;
+  /** The customer rate of the quote: 1 major target = `rate` major payer (spread included). */
+  readonly rate: Rate;
+  /** The mid rate of the quote, same direction. */
+  readonly mid: Rate;
+}
+
+/** How a refund of a converted payment is booked back in the payer's currency (all minor units). */
+export interface RefundConversion {
+  /** Credited to the customer: at the original customer rate, rounded down. */
+  readonly customerCredit: bigint;
+  /** Debited from the FX position in the payer currency: the mid-rate share, rounded down. */
+  readonly fxReversal: bigint;
+  /**
+   * Debited from the FX margin: `customerCredit − fxReversal`, the spread given back. Over a full refund it is
+   * at least 0 and at most the margin taken; a single partial refund may show −1 (a credit) from rounding.
+   */
+  readonly marginReversal: bigint;
+}
+
+/**
+ * A refund of `refund` minor units (target currency) of a converted payment, after `refundedBefore` was
+ * already refunded. The rule: the customer gets the refunded part back **at the original quote's customer
+ * rate, rounded down** — never at today's rate, so neither side carries the rate movement of the days between,
+ * and never more than was charged for that part; the fixed fee is not refunded. Rounding is applied to the
+ * running total (cumulative floors), so any sequence of partial refunds adds up to exactly the full refund,
+ * and a full refund reverses the FX position exactly (`fxReversal` sums to the original position credit).
+ * Throws RangeError when the refunds would exceed the amount or an amount is not positive.
+ * @example refundConversion({ amount: 1000n, targetCurrency: 'EUR', payerCurrency: 'HUF', rate, mid }, 0n, 1000n)
+ */
+export function refundConversion(
+  p: ConvertedPayment,
+  refundedBefore: bigint,
+  refund: bigint,
+): RefundConversion {
+  if (refund <= 0n) throw new RangeError('the refund must be positive');
+  if (refundedBefore < 0n) throw new RangeError('refundedBefore must not be negative');
+  if (refundedBefore + refund > p.amount) throw new RangeError('the refunds exceed the payment');
+  const at = (v: bigint, r: Rate) => convert(v, p.targetCurrency, p.payerCurrency, r, 'down');
+  const after = refundedBefore + refund;
+  const customerCredit = at(after, p.rate) - at(refundedBefore, p.rate);
+  const fxReversal = at(after, p.mid) - at(refundedBefore, p.mid);
+  return { customerCredit, fxReversal, marginReversal: customerCredit - fxReversal };
 }

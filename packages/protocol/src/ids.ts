@@ -19,6 +19,8 @@ export const ID_PREFIXES = {
   res: 'resolved request',
   ntf: 'customer notification',
   inb: 'inbox item (a request for money)',
+  fxq: 'FX quote shown to a customer',
+  win: 'settlement window',
 } as const;
 
 export type IdPrefix = keyof typeof ID_PREFIXES;

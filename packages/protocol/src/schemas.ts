@@ -17,6 +17,12 @@ export const minorUnits = z
   .regex(/^[1-9]\d{0,18}$/, 'a positive whole number of minor units, as a string')
   .refine((v) => /^\d+$/.test(v) && BigInt(v) <= MAX_MINOR_UNITS, 'at most 9000000000000000000');
 
+/** Zero or positive minor units as a decimal string, at most 9e18 (fees, margins). */
+export const nonNegativeMinorUnits = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,18})$/, 'a whole number of minor units (0 or more), as a string')
+  .refine((v) => BigInt(v) <= MAX_MINOR_UNITS, 'at most 9000000000000000000');
+
 export const moneyWire = z.strictObject({ value: minorUnits, currency: currencyCode });
 export type MoneyWireT = z.infer<typeof moneyWire>;
 
@@ -119,6 +125,11 @@ export const approval = z.strictObject({
   nonce: z.string().regex(/^[\w-]{16,64}$/, '16 to 64 url-safe characters'),
   expiresAt: z.number().int(),
   pin: compactJwe,
+  /**
+   * Cross-currency payments: the id of the FX quote the customer was shown (rate, fee, total in their own
+   * currency). The payer processor refuses the approval when that quote has expired (QUOTE_EXPIRED).
+   */
+  quoteId: z.string().regex(idPattern('fxq'), 'a quote id fxq_…').optional(),
 });
 export type Approval = z.infer<typeof approval>;
 export const APPROVAL_TYP = 'semops-approval+jws';
@@ -138,6 +149,13 @@ export const requestLookup = z.strictObject({ ref: requestRef, requester: proces
 /** Answer: the signed request token, encrypted to the requester so the hub relays what it cannot read. */
 export const requestLookupResult = z.strictObject({ sealed: compactJwe });
 
+/** The fees the hub applies to a transfer, in minor units of the transfer's currency. */
+export const transferFees = z.strictObject({
+  msc: nonNegativeMinorUnits,
+  interchange: nonNegativeMinorUnits,
+});
+export type TransferFees = z.infer<typeof transferFees>;
+
 export const transferPrepare = z.strictObject({
   transferId: paymentId,
   requestId,
@@ -150,6 +168,28 @@ export const transferPrepare = z.strictObject({
    * payer processor) made. It credits the customer who paid; the merchant never learns who that was.
    */
   refundOf: paymentId.optional(),
+  /**
+   * What the transfer pays for: `purchase` (a merchant's request; the hub's fee schedule applies) or `p2p`
+   * (a person, a refund: no fees). Absent means `p2p`. The payee processor checks it against its request.
+   */
+  purpose: z.enum(['purchase', 'p2p']).optional(),
+  /**
+   * Set by the hub only (it overwrites what a payer sends): the fees of the hub's schedule for this transfer,
+   * in the transfer's currency — the merchant service charge the payee processor keeps and the interchange
+   * it pays to the payer processor out of it.
+   */
+  fees: transferFees.optional(),
+  /**
+   * Set by a payer processor that converted the customer's money: the amount debited in the customer's
+   * currency and the FX margin it kept. Reported in the settlement report; never names the customer.
+   */
+  fx: z
+    .strictObject({
+      source: moneyWire,
+      margin: z.strictObject({ value: nonNegativeMinorUnits, currency: currencyCode }),
+      rate: z.string().max(40),
+    })
+    .optional(),
 });
 export type TransferPrepare = z.infer<typeof transferPrepare>;
 
@@ -181,6 +221,8 @@ export const prepareResult = z.strictObject({
   state: transferState,
   receipt: compactJwe.optional(),
   error: errorInfo.optional(),
+  /** The hub's fees for the transfer (purchases): the payer processor books the interchange it receives. */
+  fees: transferFees.optional(),
 });
 export const prepareResultBatch = z.strictObject({ results: z.array(prepareResult).max(500) });
 export type PrepareResult = z.infer<typeof prepareResult>;
@@ -190,6 +232,7 @@ export const transferEvent = z.strictObject({
   transferId: paymentId,
   state: z.enum(['COMMITTED', 'ABORTED']),
   reason: z.string().max(40).optional(),
+  fees: transferFees.optional(),
 });
 export const notifyBatch = z.strictObject({ events: z.array(transferEvent).min(1).max(500) });
 export type TransferEvent = z.infer<typeof transferEvent>;
@@ -206,9 +249,27 @@ export const statusResult = z.strictObject({
       payee: processorId.optional(),
       expiresAt: z.number().int().optional(),
       reason: z.string().max(40).optional(),
+      fees: transferFees.optional(),
     }),
   ),
 });
+
+/** A signed amount of minor units (a net settlement position): `-1250`, `0`, `4990`. */
+export const signedMinorUnits = z.string().regex(/^(0|-?[1-9]\d{0,18})$/, 'a signed integer of minor units');
+
+/**
+ * `settlement.notice`: hub → each processor when a settlement window closes: its net position per currency
+ * for the window (positive: it receives; negative: it pays). The processor books it against its settlement
+ * account, idempotently by window and currency, and answers `{ booked: true }`.
+ */
+export const settlementNotice = z.strictObject({
+  windowId: z.string().regex(idPattern('win'), 'a window id win_…'),
+  openedAt: z.number().int(),
+  closedAt: z.number().int(),
+  positions: z.array(z.strictObject({ currency: currencyCode, net: signedMinorUnits })).max(200),
+});
+export type SettlementNotice = z.infer<typeof settlementNotice>;
+export const settlementNoticeResult = z.strictObject({ booked: z.boolean() });
 
 /** Blinded alias of a phone number or address (HMAC-SHA256 hex with the network's directory key). */
 export const blindedAlias = z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits');
@@ -269,6 +330,7 @@ export const MESSAGE_BODIES = {
   'inbox.deliver': inboxDeliver,
   'inbox.declined': inboxDeclined,
   'biller.lookup': billerLookup,
+  'settlement.notice': settlementNotice,
 } as const;
 export type MessageType = keyof typeof MESSAGE_BODIES;
 

@@ -1,6 +1,7 @@
 /**
  * The notification outbox: one row per final transfer outcome per processor to tell, written in the same
- * transaction as the state change, deleted once the processor acknowledged it. Survives restarts.
+ * transaction as the state change, deleted once the processor acknowledged it. Survives restarts. The fees of
+ * a transfer are read from its record when the event is sent.
  */
 import type { TransferEvent } from '@semops/protocol';
 import { chunks, type HubDb } from '../shared/schema.js';
@@ -50,9 +51,17 @@ export function createOutboxStore(db: HubDb): OutboxStore {
     async next(processorId, limit) {
       const rows = await db
         .selectFrom('outbox')
-        .select(['seq', 'transfer_id', 'state', 'reason'])
-        .where('processor_id', '=', processorId)
-        .orderBy('seq')
+        .leftJoin('transfers', 'transfers.transfer_id', 'outbox.transfer_id')
+        .select([
+          'outbox.seq',
+          'outbox.transfer_id',
+          'outbox.state',
+          'outbox.reason',
+          'transfers.fee_msc',
+          'transfers.fee_interchange',
+        ])
+        .where('outbox.processor_id', '=', processorId)
+        .orderBy('outbox.seq')
         .limit(limit)
         .execute();
       return rows.map((r) => ({
@@ -61,6 +70,9 @@ export function createOutboxStore(db: HubDb): OutboxStore {
           transferId: r.transfer_id,
           state: r.state,
           ...(r.reason === null ? {} : { reason: r.reason }),
+          ...(r.fee_msc === null || r.fee_interchange === null
+            ? {}
+            : { fees: { msc: r.fee_msc, interchange: r.fee_interchange } }),
         },
       }));
     },

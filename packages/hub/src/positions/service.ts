@@ -5,6 +5,10 @@
  *   balance rule is the net debit cap: a reservation beyond the available amount is refused by the ledger.
  * - `liq:<pid>:<CUR>` (rule none): the source of deposits and the sink of withdrawals, so that liquidity
  *   is read straight from the ledger (debits − credits) and the sum of all accounts stays zero.
+ * - `stl:<pid>:<CUR>` (rule none): the processor's side of each closed settlement window. A processor that
+ *   pays in settles its net debit (stl → pos), one that is paid out gives up its net credit (pos → stl), so
+ *   that after settlement its position is back to zero and its available amount back to its liquidity
+ *   (less what it has reserved since). Liquidity (deposits − withdrawals) does not change.
  */
 import { SemopsError, newId, type MoneyWireT } from '@semops/protocol';
 import type { Account, Ledger } from '@semops/ledger';
@@ -14,6 +18,8 @@ export const positionAccountId = (processorId: string, currency: string): string
   `pos:${processorId}:${currency}`;
 export const liquidityAccountId = (processorId: string, currency: string): string =>
   `liq:${processorId}:${currency}`;
+export const settlementAccountId = (processorId: string, currency: string): string =>
+  `stl:${processorId}:${currency}`;
 
 /** One processor's standing in one currency; every amount is a decimal string of minor units. */
 export interface PositionView {
@@ -21,7 +27,10 @@ export interface PositionView {
   readonly currency: string;
   /** Deposits minus withdrawals. */
   readonly liquidity: string;
-  /** Net amount owed from committed transfers: positive when the processor owes, negative when owed. */
+  /**
+   * Net amount owed from committed transfers and interchange not yet settled: positive when the processor
+   * owes, negative when owed; zero again once its settlement is booked.
+   */
   readonly position: string;
   /** Sent transfers reserved but not yet committed or aborted. */
   readonly reserved: string;
@@ -36,7 +45,7 @@ export interface LiquidityInput {
 }
 
 export interface PositionService {
-  /** Opens the two accounts per currency (idempotent). */
+  /** Opens the position, liquidity and settlement accounts per currency (idempotent). */
   openAccounts(processorId: string, currencies: readonly string[]): Promise<void>;
   /** Moves prefunded liquidity in or out; a withdrawal beyond `available` changes nothing. */
   changeLiquidity(input: LiquidityInput): Promise<PositionView>;
@@ -91,6 +100,13 @@ export function createPositionService(deps: PositionServiceDeps): PositionServic
             currency,
             rule: 'none' as const,
             code: 'liquidity',
+          },
+          {
+            kind: 'createAccount' as const,
+            id: settlementAccountId(processorId, currency),
+            currency,
+            rule: 'none' as const,
+            code: 'settlement',
           },
         ]),
       );

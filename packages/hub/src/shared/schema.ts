@@ -3,11 +3,14 @@
  * PostgreSQL: text, bigint epoch milliseconds, decimal-text amounts, 0/1 integer flags. The ledger's tables
  * are the ledger's own (`@semops/ledger`).
  */
-import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
+import { PostgresAdapter, sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
 import { migrateStore, type Engine, type Store } from '@semops/node';
+import { newId } from '@semops/protocol';
 
 /** A bigint column of epoch milliseconds: PostgreSQL returns BIGINT as a string, so read it with `millis`. */
 type Millis = ColumnType<number | string, number, number>;
+/** A nullable column added by a later migration (optional on insert). */
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
 export interface ParticipantsTable {
   id: string;
@@ -52,6 +55,15 @@ export interface TransfersTable {
   ledger_done: ColumnType<number, number | undefined, number>;
   created_at: Millis;
   updated_at: Millis;
+  /** What the payer said the transfer pays for (`purchase`, `p2p`); null when it did not say (p2p). */
+  purpose: Nullable<'purchase' | 'p2p'>;
+  /** The hub's fees, fixed at prepare (decimal minor units of `currency`); null when none apply. */
+  fee_msc: Nullable<string>;
+  fee_interchange: Nullable<string>;
+  /** The payer's conversion as JSON (`{ source, margin, rate }`), for the settlement report; null if none. */
+  fx: Nullable<string>;
+  /** The settlement window the transfer committed in (set in the same UPDATE as COMMITTED). */
+  window_id: Nullable<string>;
 }
 
 export interface OutboxTable {
@@ -64,11 +76,70 @@ export interface OutboxTable {
   created_at: Millis;
 }
 
+/** One row per fee schedule entry; the whole schedule is replaced at once. */
+export interface FeeScheduleTable {
+  /** A processor id or `*`. */
+  payee: string;
+  /** An ISO 4217 code or `*`. */
+  currency: string;
+  msc_bps: number;
+  /** Decimal minor units. */
+  msc_fixed: string;
+  interchange_bps: number;
+  updated_at: Millis;
+}
+
+export type WindowState = 'OPEN' | 'CLOSED';
+
+/** Settlement windows: exactly one OPEN (a partial unique index), the others CLOSED with their report. */
+export interface SettlementWindowsTable {
+  window_id: string;
+  /** 1, 2, 3, … in the order the windows opened. */
+  seq: number;
+  state: WindowState;
+  opened_at: Millis;
+  closed_at: Nullable<number | string>;
+  /** Committed transfers of the window, counted when it closed. */
+  transfers: Nullable<number>;
+}
+
+/** A closed window's report: one row per processor and currency, amounts in decimal minor units. */
+export interface SettlementPositionsTable {
+  window_id: string;
+  processor_id: string;
+  currency: string;
+  sent: string;
+  received: string;
+  interchange_paid: string;
+  interchange_received: string;
+  msc: string;
+  fx_margin: string;
+  transfers: number;
+  /** Signed: positive receives, negative pays. */
+  net: string;
+  /** When the hub's ledger booked the settlement (`stl` ↔ `pos`); null while still to do. */
+  booked_at: Nullable<number | string>;
+}
+
+/** `settlement.notice` deliveries: one per processor with transfers in a closed window, until acknowledged. */
+export interface SettlementNoticesTable {
+  window_id: string;
+  processor_id: string;
+  attempts: number;
+  next_at: Millis;
+  delivered_at: Nullable<number | string>;
+  last_error: Nullable<string>;
+}
+
 export interface HubTables {
   participants: ParticipantsTable;
   directory: DirectoryTable;
   transfers: TransfersTable;
   outbox: OutboxTable;
+  fee_schedule: FeeScheduleTable;
+  settlement_windows: SettlementWindowsTable;
+  settlement_positions: SettlementPositionsTable;
+  settlement_notices: SettlementNoticesTable;
 }
 
 /** The hub's database, or a transaction on it. */
@@ -76,6 +147,11 @@ export type HubDb = Kysely<HubTables>;
 
 /** Reads a bigint column (a string on PostgreSQL) as a number. */
 export const millis = (v: number | string): number => Number(v);
+
+/** The engine behind a hub database (for the few statements that differ, such as row locks). */
+export function engineOf(db: HubDb): Engine {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
 
 /**
  * The migrations, in order. Tables are created only when missing: a hub database made before these
@@ -181,6 +257,110 @@ export function hubMigrations(engine: Engine): Record<string, Migration> {
           .ifNotExists()
           .on('outbox')
           .columns(['processor_id', 'seq'])
+          .execute();
+      },
+    },
+    '0006_fee_schedule': {
+      async up(db) {
+        await db.schema
+          .createTable('fee_schedule')
+          .ifNotExists()
+          .addColumn('payee', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('msc_bps', 'integer', (c) => c.notNull().check(sql`msc_bps BETWEEN 0 AND 10000`))
+          .addColumn('msc_fixed', 'text', (c) => c.notNull())
+          .addColumn('interchange_bps', 'integer', (c) =>
+            c.notNull().check(sql`interchange_bps BETWEEN 0 AND 10000`),
+          )
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('fee_schedule_pk', ['payee', 'currency'])
+          .execute();
+      },
+    },
+    '0007_settlement': {
+      async up(db) {
+        for (const column of ['purpose', 'fee_msc', 'fee_interchange', 'fx', 'window_id']) {
+          await db.schema.alterTable('transfers').addColumn(column, 'text').execute();
+        }
+        await db.schema
+          .createIndex('transfers_by_window')
+          .ifNotExists()
+          .on('transfers')
+          .columns(['window_id', 'transfer_id'])
+          .execute();
+        await db.schema
+          .createTable('settlement_windows')
+          .ifNotExists()
+          .addColumn('window_id', 'text', (c) => c.primaryKey())
+          .addColumn('seq', 'integer', (c) => c.notNull().unique())
+          .addColumn('state', 'text', (c) => c.notNull().check(sql`state IN ('OPEN', 'CLOSED')`))
+          .addColumn('opened_at', 'bigint', (c) => c.notNull())
+          .addColumn('closed_at', 'bigint')
+          .addColumn('transfers', 'integer')
+          .addCheckConstraint('settlement_windows_closed', sql`(state = 'OPEN') = (closed_at IS NULL)`)
+          .execute();
+        // At most one OPEN window, whatever races between hub instances.
+        await db.schema
+          .createIndex('settlement_windows_one_open')
+          .ifNotExists()
+          .unique()
+          .on('settlement_windows')
+          .column('state')
+          .where(sql.ref('state'), '=', 'OPEN')
+          .execute();
+        // The first window holds every transfer committed before windows existed, so that its settlement
+        // brings every position back to zero.
+        const first = newId('win');
+        await db
+          .insertInto('settlement_windows')
+          .values({ window_id: first, seq: 1, state: 'OPEN', opened_at: Date.now() })
+          .execute();
+        await db
+          .updateTable('transfers')
+          .set({ window_id: first })
+          .where('state', '=', 'COMMITTED')
+          .execute();
+        await db.schema
+          .createTable('settlement_positions')
+          .ifNotExists()
+          .addColumn('window_id', 'text', (c) => c.notNull())
+          .addColumn('processor_id', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('sent', 'text', (c) => c.notNull())
+          .addColumn('received', 'text', (c) => c.notNull())
+          .addColumn('interchange_paid', 'text', (c) => c.notNull())
+          .addColumn('interchange_received', 'text', (c) => c.notNull())
+          .addColumn('msc', 'text', (c) => c.notNull())
+          .addColumn('fx_margin', 'text', (c) => c.notNull())
+          .addColumn('transfers', 'integer', (c) => c.notNull())
+          .addColumn('net', 'text', (c) => c.notNull())
+          .addColumn('booked_at', 'bigint')
+          .addPrimaryKeyConstraint('settlement_positions_pk', ['window_id', 'processor_id', 'currency'])
+          .execute();
+        await db.schema
+          .createIndex('settlement_positions_unbooked')
+          .ifNotExists()
+          .on('settlement_positions')
+          .column('window_id')
+          .where(sql<boolean>`booked_at IS NULL`)
+          .execute();
+        await db.schema
+          .createTable('settlement_notices')
+          .ifNotExists()
+          .addColumn('window_id', 'text', (c) => c.notNull())
+          .addColumn('processor_id', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_at', 'bigint', (c) => c.notNull())
+          .addColumn('delivered_at', 'bigint')
+          .addColumn('last_error', 'text')
+          .addPrimaryKeyConstraint('settlement_notices_pk', ['window_id', 'processor_id'])
+          .execute();
+        await db.schema
+          .createIndex('settlement_notices_due')
+          .ifNotExists()
+          .on('settlement_notices')
+          .column('next_at')
+          .where(sql<boolean>`delivered_at IS NULL`)
           .execute();
       },
     },

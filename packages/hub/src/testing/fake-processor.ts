@@ -1,7 +1,8 @@
 /**
  * A stand-in payment processor for the hub's tests: real Ed25519 / X25519 keys, a real HTTP server with the
  * shared message endpoint, and switchable behaviour (fulfil, reject, never answer; acknowledge notifications
- * or fail). Not a processor implementation: it only records what the hub sends it.
+ * or fail; book settlement notices, fail them, or not know them). Not a processor implementation: it only
+ * records what the hub sends it.
  */
 import {
   RECEIPT_TYP,
@@ -19,6 +20,7 @@ import {
   type KeyPairJwk,
   type Participant,
   type Receipt,
+  type SettlementNotice,
   type TransferEvent,
   type TransferPrepare,
 } from '@semops/protocol';
@@ -26,6 +28,11 @@ import { createNodeClient, createServer, registerMessageEndpoint, type NodeClien
 import type { AddressInfo } from 'node:net';
 
 export type PrepareMode = 'fulfil' | 'slow-fulfil' | 'reject' | 'hang' | 'no-receipt';
+/**
+ * How `settlement.notice` is answered: booked, an error answer, `{ booked: false }`, or as by a processor that
+ * does not handle the message yet (UNKNOWN_MESSAGE_TYPE).
+ */
+export type NoticeMode = 'book' | 'error' | 'not-booked' | 'unknown';
 
 export interface FakeProcessor {
   readonly id: string;
@@ -42,8 +49,13 @@ export interface FakeProcessor {
   slowMs: number;
   /** Whether `transfer.notify` is acknowledged. */
   notifyOk: boolean;
+  noticeMode: NoticeMode;
   readonly prepares: TransferPrepare[][];
   readonly notifications: TransferEvent[];
+  /** Settlement notices booked (each window once, however often it came). */
+  readonly notices: SettlementNotice[];
+  /** How many notices arrived, booked or not. */
+  noticeCalls: number;
   readonly lookups: unknown[];
   /** Lets this fake seal `request.lookup` answers to another processor. */
   knowEncryptionKey(processorId: string, key: Key): void;
@@ -111,8 +123,11 @@ export async function createFakeProcessor(opts: {
     slowMs: 400,
     lookupError: undefined,
     notifyOk: true,
+    noticeMode: 'book',
     prepares: [],
     notifications: [],
+    notices: [],
+    noticeCalls: 0,
     lookups: [],
     knowEncryptionKey: (id, key) => void requesterEncryptionKeys.set(id, key),
     participant: (routingPrefix, currencies = ['EUR']) => ({
@@ -188,6 +203,21 @@ export async function createFakeProcessor(opts: {
         if (!self.notifyOk) throw new SemopsError('UNAVAILABLE');
         self.notifications.push(...(env.body as { events: TransferEvent[] }).events);
         return { ok: true };
+      },
+      'settlement.notice': async (env: Envelope) => {
+        self.noticeCalls += 1;
+        const notice = env.body as SettlementNotice;
+        switch (self.noticeMode) {
+          case 'unknown':
+            throw new SemopsError('UNKNOWN_MESSAGE_TYPE', 'This node does not handle settlement.notice.');
+          case 'error':
+            throw new SemopsError('UNAVAILABLE');
+          case 'not-booked':
+            return { booked: false };
+          case 'book':
+            if (!self.notices.some((n) => n.windowId === notice.windowId)) self.notices.push(notice);
+            return { booked: true };
+        }
       },
       'request.lookup': async (env: Envelope) => {
         self.lookups.push(env.body);

@@ -1,8 +1,8 @@
 /**
  * Test fixture: a real hub in a temporary directory and two fake processors registered with it
- * (`bank-a`, routing prefix 101, and `mno-b`, prefix 202, both clearing EUR). The hub's store is SQLite in
- * that directory unless `databaseUrl` says `postgres://…` (then pass a `schema` of its own; it is dropped by
- * `close`).
+ * (`bank-a`, routing prefix 101, and `mno-b`, prefix 202, both clearing EUR), optionally a third (`bank-c`,
+ * prefix 303) and other currencies. The hub's store is SQLite in that directory unless `databaseUrl` says
+ * `postgres://…` (then pass a `schema` of its own; it is dropped by `close`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ export interface TestNetwork {
   readonly dataDir: string;
   readonly a: FakeProcessor;
   readonly b: FakeProcessor;
+  /** `bank-c`, with `{ third: true }`. */
+  readonly c: FakeProcessor | undefined;
   /** Calls the hub's HTTP API; `token` defaults to the admin token (pass null for none). */
   http<T = Record<string, unknown>>(
     method: string,
@@ -44,7 +46,17 @@ export interface TestNetwork {
   close(): Promise<void>;
 }
 
-export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<TestNetwork> {
+export interface NetworkOptions {
+  /** The currencies every processor clears (default EUR). */
+  readonly currencies?: string[];
+  /** Also start and register `bank-c`. */
+  readonly third?: boolean;
+}
+
+export async function startNetwork(
+  opts: Partial<HubOptions> = {},
+  netOpts: NetworkOptions = {},
+): Promise<TestNetwork> {
   const dataDir = mkdtempSync(join(tmpdir(), 'semops-hub-'));
   const hubOpts: HubOptions = {
     dataDir,
@@ -87,14 +99,22 @@ export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<Test
   await loadHubKey();
   const a = await createFakeProcessor({ id: 'bank-a', hubUrl: () => hub.url, hubKey: () => hubKey });
   const b = await createFakeProcessor({ id: 'mno-b', hubUrl: () => hub.url, hubKey: () => hubKey });
-  b.knowEncryptionKey('bank-a', await importEncryptionKey(a.encryption.publicJwk));
-  a.knowEncryptionKey('mno-b', await importEncryptionKey(b.encryption.publicJwk));
+  const c = netOpts.third
+    ? await createFakeProcessor({ id: 'bank-c', hubUrl: () => hub.url, hubKey: () => hubKey })
+    : undefined;
+  const all = c ? [a, b, c] : [a, b];
+  for (const p of all) {
+    for (const q of all) {
+      if (p !== q) p.knowEncryptionKey(q.id, await importEncryptionKey(q.encryption.publicJwk));
+    }
+  }
 
   const net: TestNetwork = {
     hub,
     dataDir,
     a,
     b,
+    c,
     async http<T>(method: string, path: string, body?: unknown, token?: string | null) {
       const headers: Record<string, string> = {};
       const auth = token === undefined ? net.hub.adminToken : token;
@@ -142,14 +162,16 @@ export async function startNetwork(opts: Partial<HubOptions> = {}): Promise<Test
       await hub.close();
       await a.close();
       await b.close();
+      await c?.close();
       await discard();
     },
   };
-  for (const [p, prefix] of [
-    [a, '101'],
-    [b, '202'],
-  ] as const) {
-    const r = await net.http('PUT', `/v1/admin/participants/${p.id}`, p.participant(prefix));
+  for (const [p, prefix] of [[a, '101'], [b, '202'], ...(c ? ([[c, '303']] as const) : [])] as const) {
+    const r = await net.http(
+      'PUT',
+      `/v1/admin/participants/${p.id}`,
+      p.participant(prefix, netOpts.currencies),
+    );
     if (r.status !== 201) throw new Error(`registration failed: ${JSON.stringify(r.body)}`);
   }
   return net;

@@ -1,7 +1,8 @@
 /**
  * The ledger commands that make the hub's positions follow a transfer: a pending transfer pos:payer →
  * pos:payee reserves it (keyed by the transfer id, so re-issuing it is a replay), a post commits it, a void
- * releases it.
+ * releases it. A committed purchase with interchange also moves the interchange back, pos:payee → pos:payer,
+ * as a single-phase transfer `<id>:ic` booked atomically with the post.
  */
 import type { LedgerCommand, LedgerErrorCode } from '@semops/ledger';
 import type { ErrorCode, TransferPrepare } from '@semops/protocol';
@@ -44,3 +45,20 @@ export const SETTLED: Record<'post' | 'void', readonly LedgerErrorCode[]> = {
   post: ['PENDING_ALREADY_POSTED'],
   void: ['PENDING_ALREADY_VOIDED', 'PENDING_NOT_FOUND', 'PENDING_EXPIRED'],
 };
+
+/** The interchange of a committed transfer, payee → payer (`<id>:ic`), or undefined when it has none. */
+export function interchangeTransfer(r: TransferRecord): LedgerCommand | undefined {
+  if (r.state !== 'COMMITTED' || r.fees === undefined) return undefined;
+  const amount = BigInt(r.fees.interchange);
+  if (amount <= 0n) return undefined;
+  return {
+    kind: 'transfer',
+    id: `${r.transferId}:ic`,
+    debitAccountId: positionAccountId(r.payee, r.amount.currency),
+    creditAccountId: positionAccountId(r.payer, r.amount.currency),
+    amount,
+    currency: r.amount.currency,
+    code: 'interchange',
+    reference: r.requestId,
+  };
+}

@@ -13,11 +13,14 @@ export function errorInfo(code: string, message?: string): { code: string; messa
 /** What the payer is told about a transfer in its current state. */
 export function resultOf(r: TransferRecord, message?: string): PrepareResult {
   const state = r.state;
+  const fees = r.fees === undefined ? {} : { fees: r.fees };
   if (state === 'COMMITTED' && r.receipt !== undefined)
-    return { transferId: r.transferId, state, receipt: r.receipt };
-  if (state === 'ABORTED')
-    return { transferId: r.transferId, state, error: errorInfo(r.reason ?? 'TRANSFER_REJECTED', message) };
-  return { transferId: r.transferId, state };
+    return { transferId: r.transferId, state, receipt: r.receipt, ...fees };
+  if (state === 'ABORTED') {
+    const error = errorInfo(r.reason ?? 'TRANSFER_REJECTED', message);
+    return { transferId: r.transferId, state, error, ...fees };
+  }
+  return { transferId: r.transferId, state, ...fees };
 }
 
 /** `work`'s result, or an empty map when it takes longer than `ms` (work keeps running). */

@@ -10,6 +10,11 @@
  *
  * The hub's transfer table is the source of truth for states; the ledger follows it with idempotent post and
  * void commands keyed by the transfer id, replayed after a crash (`sweep`).
+ *
+ * Purchases carry the hub's fees (fees/schedule.ts), fixed at prepare and stored with the transfer; the hub
+ * sends them to the payee in the forwarded prepare (replacing anything the payer sent) and to both processors
+ * in results, notifications and status. At commit the interchange moves back from the payee's position to the
+ * payer's in the same atomic ledger step as the post of the reservation.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '@semops/ledger';
@@ -20,13 +25,15 @@ import {
   type ErrorCode,
   type FulfilResult,
   type PrepareResult,
+  type TransferFees,
   type TransferPrepare,
   type TransferState,
 } from '@semops/protocol';
+import type { FeeService } from '../fees/service.js';
 import type { Notifier } from '../notifications/service.js';
 import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
-import { SETTLED, refusalCode, reservation, settlement } from './ledger.js';
+import { SETTLED, interchangeTransfer, refusalCode, reservation, settlement } from './ledger.js';
 import { errorInfo, resultOf, withDeadline } from './results.js';
 import {
   contentHash,
@@ -53,6 +60,7 @@ export interface StatusEntry {
   readonly payee?: string;
   readonly expiresAt?: number;
   readonly reason?: string;
+  readonly fees?: TransferFees;
 }
 
 export interface TransferService {
@@ -72,6 +80,11 @@ export interface TransferService {
    * lost), so that the outcome comes without waiting for expiry. Does not wait for the answers.
    */
   resumeForwarding(): Promise<void>;
+  /**
+   * Makes the ledger follow these transfers' final states now (post with interchange, or void) where it has
+   * not yet; true when it has for all of them.
+   */
+  followLedger(transferIds: readonly string[]): Promise<boolean>;
   /** Waits for exchanges with payees that outlived the payer's answer. */
   close(): Promise<void>;
 }
@@ -83,13 +96,41 @@ export interface TransferServiceDeps {
   readonly participants: ParticipantService;
   readonly client: NodeClient;
   readonly notifier: Notifier;
+  readonly fees: FeeService;
   readonly log: FastifyBaseLogger;
   readonly now: () => number;
   /** Longest wait for a payee's answer (default 10 s); never beyond the earliest expiry of the batch. */
   readonly forwardTimeoutMs?: number;
 }
 
+/** `forward` is the prepare as the payee gets it (see `toPayee`). */
 type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
+
+/**
+ * A prepare as the hub records it and the payee gets it: the hub's fees instead of any the payer sent. The
+ * payer's conversion (`fx`) is for the hub's report only and is not passed on.
+ */
+function withHubFees(t: TransferPrepare, fees: TransferFees | undefined): TransferPrepare {
+  const { fees: _sent, ...rest } = t;
+  return fees === undefined ? rest : { ...rest, fees };
+}
+
+function toPayee(t: TransferPrepare): TransferPrepare {
+  const { fx: _fx, ...rest } = t;
+  return rest;
+}
+
+/** What is wrong with a payer's conversion report, if anything. */
+function fxProblem(t: TransferPrepare): string | undefined {
+  if (!t.fx) return undefined;
+  const { source, margin } = t.fx;
+  if (source.currency !== margin.currency)
+    return 'fx.source and fx.margin must both be in the currency the customer paid in.';
+  if (source.currency === t.amount.currency)
+    return 'fx describes a conversion: its currency must differ from the transfer currency.';
+  if (BigInt(margin.value) > BigInt(source.value)) return 'fx.margin cannot exceed fx.source.';
+  return undefined;
+}
 
 function refusal(transferId: string, code: ErrorCode, message?: string): PrepareResult {
   return { transferId, state: 'ABORTED', error: errorInfo(code, message) };
@@ -118,22 +159,56 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   /** Exchanges with payees still running after the payer got its answer. */
   const background = new Set<Promise<unknown>>();
 
-  /** Makes the ledger follow final states: post a commit, void an abort. */
-  const settleLedger = async (records: readonly TransferRecord[]): Promise<void> => {
+  /**
+   * A commit with interchange: the post of the reservation and the interchange transfer back, atomically.
+   * Replayed, both are replays. True when the ledger holds both.
+   */
+  const postWithInterchange = async (r: TransferRecord): Promise<boolean> => {
+    const ic = interchangeTransfer(r);
+    const { command } = settlement(r);
+    if (!ic) return false;
+    const [post, back] = await ledger.executeAtomic([command, ic]);
+    if (post?.ok && back?.ok) return true;
+    // Posted before under another command id: book the interchange alone (idempotent by its id).
+    if (post && !post.ok && SETTLED.post.includes(post.code)) {
+      const [alone] = await ledger.execute([ic]);
+      if (alone?.ok) return true;
+    }
+    log.error(
+      {
+        transferId: r.transferId,
+        op: 'post',
+        code: post && !post.ok ? post.code : back && !back.ok ? back.code : undefined,
+      },
+      'ledger did not follow the transfer state',
+    );
+    return false;
+  };
+
+  /** Makes the ledger follow final states: post a commit (with its interchange), void an abort. */
+  const settleLedger = async (records: readonly TransferRecord[]): Promise<string[]> => {
     const todo = records.filter((r) => !r.ledgerDone && (r.state === 'COMMITTED' || r.state === 'ABORTED'));
-    if (todo.length === 0) return;
-    const plan = todo.map(settlement);
-    const results = await ledger.execute(plan.map((p) => p.command));
+    if (todo.length === 0) return [];
+    const paired = todo.filter((r) => r.state === 'COMMITTED' && interchangeTransfer(r) !== undefined);
+    const single = todo.filter((r) => !paired.includes(r));
     const done: string[] = [];
-    results.forEach((res, i) => {
-      const r = todo[i]!;
-      const { op } = plan[i]!;
-      if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
-      else
-        log.error(
-          { transferId: r.transferId, op, code: res.code },
-          'ledger did not follow the transfer state',
-        );
+    if (single.length > 0) {
+      const plan = single.map(settlement);
+      const results = await ledger.execute(plan.map((p) => p.command));
+      results.forEach((res, i) => {
+        const r = single[i]!;
+        const { op } = plan[i]!;
+        if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
+        else
+          log.error(
+            { transferId: r.transferId, op, code: res.code },
+            'ledger did not follow the transfer state',
+          );
+      });
+    }
+    const pairs = await Promise.all(paired.map(postWithInterchange));
+    pairs.forEach((ok, i) => {
+      if (ok) done.push(paired[i]!.transferId);
     });
     // Not awaited: the flag only saves a replay of the (idempotent) post or void after a restart, so it rides
     // along with the next batch of writes.
@@ -142,6 +217,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         .write((tx) => store.markLedgerDone(tx, done))
         .catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
     }
+    return done;
   };
 
   /** After transitions committed: ledger, then notifications. */
@@ -178,6 +254,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     if (t.expiresAt > at + MAX_TRANSFER_TTL_MS) {
       return refused(t.transferId, 'VALIDATION_FAILED', 'expiresAt is more than 24 hours away.');
     }
+    const fx = fxProblem(t);
+    if (fx) return refused(t.transferId, 'VALIDATION_FAILED', fx);
     return undefined;
   };
 
@@ -186,10 +264,11 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     if (r.contentHash !== contentHash(t)) {
       return refused(t.transferId, 'TRANSFER_CONFLICT', 'A transfer with this id exists with other content.');
     }
-    // A payer retrying a reservation whose payee never answered: ask the payee again.
+    // A payer retrying a reservation whose payee never answered: ask the payee again, with the fees fixed
+    // when it was first prepared.
     if (r.state === 'RESERVED' && r.expiresAt > now() && !forwarding.has(t.transferId)) {
       forwarding.add(t.transferId);
-      return { forward: t };
+      return { forward: toPayee(withHubFees(t, r.fees)) };
     }
     return { result: resultOf(r) };
   };
@@ -202,13 +281,16 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   const admitNow = async (transfers: readonly TransferPrepare[]): Promise<Map<string, Admission>> => {
     const out = new Map<string, Admission>();
     const at = now();
-    const valid: TransferPrepare[] = [];
+    const checked: TransferPrepare[] = [];
     const invalid = new Map<string, Admission>();
     for (const t of transfers) {
       const refusal = validate(t, at);
       if (refusal) invalid.set(t.transferId, refusal);
-      else valid.push(t);
+      else checked.push(t);
     }
+    // The fees are fixed now, for the life of the transfer (a retry of a known id keeps its recorded ones).
+    const fees = await deps.fees.forPrepares(checked);
+    const valid = checked.map((t) => withHubFees(t, fees.get(t.transferId)));
     // Insert first: a new transfer (the usual case) costs no read; one the hub knows is left as it is.
     const inserted =
       valid.length === 0
@@ -234,7 +316,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       const res = results[i];
       if (res?.ok) {
         forwarding.add(t.transferId);
-        out.set(t.transferId, { forward: t });
+        out.set(t.transferId, { forward: toPayee(t) });
         return;
       }
       const reason = refusalCode(res?.code);
@@ -439,11 +521,19 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
           payee: r.payee,
           expiresAt: r.expiresAt,
           ...(r.reason === undefined ? {} : { reason: r.reason }),
+          ...(r.fees === undefined ? {} : { fees: r.fees }),
         };
       });
     },
 
     get: (transferId) => store.get(transferId),
+
+    async followLedger(transferIds) {
+      const records = [...(await store.getMany(transferIds)).values()];
+      const todo = records.filter((r) => !r.ledgerDone);
+      const done = new Set(await settleLedger(todo));
+      return todo.every((r) => done.has(r.transferId));
+    },
 
     async close() {
       await Promise.allSettled([...background]);
@@ -463,6 +553,8 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
           payee: r.payee,
           amount: r.amount,
           expiresAt: r.expiresAt,
+          ...(r.purpose === undefined ? {} : { purpose: r.purpose }),
+          ...(r.fees === undefined ? {} : { fees: r.fees }),
         };
         const g = groups.get(r.payee) ?? [];
         g.push(t);

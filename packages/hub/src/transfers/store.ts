@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Selectable, type UpdateObject } from 'kysely';
-import type { TransferEvent, TransferPrepare } from '@semops/protocol';
+import type { MoneyWireT, TransferEvent, TransferFees, TransferPrepare } from '@semops/protocol';
 import type { OutboxStore } from '../notifications/store.js';
+import { windowForCommit } from '../settlement/store.js';
 import {
   chunks,
   millis,
@@ -43,6 +44,21 @@ export interface TransferRecord {
   readonly ledgerDone: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** What the payer said the transfer pays for (absent: p2p). */
+  readonly purpose?: 'purchase' | 'p2p';
+  /** The hub's fees, fixed at prepare (purchases under the fee schedule). */
+  readonly fees?: TransferFees;
+  /** The payer's conversion, as it reported it (for the settlement report). */
+  readonly fx?: TransferFx;
+  /** The settlement window the transfer committed in (COMMITTED only). */
+  readonly windowId?: string;
+}
+
+/** What a converting payer processor reports about a transfer (`TransferPrepare.fx`). */
+export interface TransferFx {
+  readonly source: MoneyWireT;
+  readonly margin: MoneyWireT;
+  readonly rate: string;
 }
 
 /** The result of a transition: whether it changed the transfer, and the record after it. */
@@ -69,7 +85,23 @@ function toRecord(r: Row): TransferRecord {
     ledgerDone: r.ledger_done === 1,
     createdAt: millis(r.created_at),
     updatedAt: millis(r.updated_at),
+    ...(r.purpose === null ? {} : { purpose: r.purpose }),
+    ...(r.fee_msc === null || r.fee_interchange === null
+      ? {}
+      : { fees: { msc: r.fee_msc, interchange: r.fee_interchange } }),
+    ...(r.fx === null ? {} : { fx: JSON.parse(r.fx) as TransferFx }),
+    ...(r.window_id === null ? {} : { windowId: r.window_id }),
   };
+}
+
+/** The fees of a transfers row, as sent on the wire. */
+export function feesOf(r: {
+  fee_msc: string | null;
+  fee_interchange: string | null;
+}): TransferFees | undefined {
+  return r.fee_msc === null || r.fee_interchange === null
+    ? undefined
+    : { msc: r.fee_msc, interchange: r.fee_interchange };
 }
 
 /** Digest of what a prepare asks for: the same transfer id with another digest is a conflict. */
@@ -86,6 +118,9 @@ export function contentHash(t: TransferPrepare): string {
         t.expiresAt,
         // Absent for payments, so their digests stay what they were before refunds existed.
         ...(t.refundOf === undefined ? [] : [t.refundOf]),
+        // Likewise for what came with cross-border settlement. Not the fees: the hub sets those.
+        ...(t.purpose === undefined ? [] : [{ purpose: t.purpose }]),
+        ...(t.fx === undefined ? [] : [{ fx: [t.fx.source, t.fx.margin, t.fx.rate] }]),
       ]),
     )
     .digest('hex');
@@ -112,7 +147,7 @@ export interface TransferStore {
   getMany(transferIds: readonly string[], tx?: HubDb): Promise<Map<string, TransferRecord>>;
   /**
    * Records accepted prepares (distinct ids), RESERVED, just before the ledger reserves them; answers the
-   * ids that were new (an id already known is left as it is).
+   * ids that were new (an id already known is left as it is). Their `fees` must be the hub's own.
    */
   insertReserved(tx: HubDb, transfers: readonly TransferPrepare[], now: number): Promise<Set<string>>;
   /**
@@ -190,10 +225,12 @@ export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferSto
     outbox.enqueue(
       tx,
       changed.flatMap((r) => {
+        const fees = feesOf(r);
         const event: TransferEvent = {
           transferId: r.transfer_id,
           state: r.state as FinalState,
           ...(r.reason === null ? {} : { reason: r.reason }),
+          ...(fees === undefined ? {} : { fees }),
         };
         return [r.payer, r.payee].map((processorId) => ({ processorId, event }));
       }),
@@ -264,6 +301,10 @@ export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferSto
               content_hash: contentHash(t),
               created_at: now,
               updated_at: now,
+              purpose: t.purpose ?? null,
+              fee_msc: t.fees?.msc ?? null,
+              fee_interchange: t.fees?.interchange ?? null,
+              fx: t.fx === undefined ? null : JSON.stringify(t.fx),
             })),
           )
           .onConflict((oc) => oc.column('transfer_id').doNothing())
@@ -286,6 +327,11 @@ export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferSto
     async commit(tx, fulfilments, receivedAt, now) {
       const ids = fulfilments.map((f) => f.transferId);
       const committed: Row[] = [];
+      // The open settlement window, locked against its close until this transaction ends: every transfer
+      // committed here belongs to a window whose report is not yet made (see settlement/store.ts).
+      const window = fulfilments.length === 0 ? undefined : await windowForCommit(tx);
+      // Never before the window opened (a commit that waited for a close): commit times stay inside windows.
+      const committedAt = Math.max(now, window?.openedAt ?? 0);
       for (const part of chunks(fulfilments)) {
         // Each transfer gets its own receipt in the one UPDATE.
         const receipt = sql<string>`CASE transfer_id ${sql.join(
@@ -296,7 +342,7 @@ export function createTransferStore(db: HubDb, outbox: OutboxStore): TransferSto
           ...(await finish(
             tx,
             part.map((f) => f.transferId),
-            { state: 'COMMITTED', receipt, updated_at: now },
+            { state: 'COMMITTED', receipt, updated_at: committedAt, window_id: window?.windowId ?? null },
             { liveAt: receivedAt },
           )),
         );

@@ -2,7 +2,9 @@
  * What SMS and USSD share: the customer behind a phone number, a payment request turned into what a
  * feature phone shows, the amount a customer typed, payment by PIN, balance, mini statement, and the short
  * text each failure becomes. The operator's network authenticates the SIM, so the phone number is the
- * customer's identity here and the PIN the second factor.
+ * customer's identity here and the PIN the second factor. A request in another currency is shown with its FX
+ * quote (total in the customer's currency, fee, rate) before the PIN is asked; the PIN then pays at that quote
+ * only while it holds, and an expired one is answered with the new quote.
  */
 import type { Ledger } from '@semops/ledger';
 import {
@@ -16,6 +18,7 @@ import {
 } from '@semops/protocol';
 import type { Customer, CustomerService } from '../customers/service.js';
 import type { PaymentService, PinChannel } from '../payments/service.js';
+import type { FxQuoteView } from '../fx/service.js';
 import { fitLines, fold, showDay, showMerchant, showMoney } from './text.js';
 
 export interface ChannelCoreDeps {
@@ -44,6 +47,22 @@ export interface PaymentOutcome {
   readonly text: string;
   /** The receipt id (or payment id) of a completed payment. */
   readonly receiptId?: string;
+  /** The quote had expired (or was used): nothing was paid; this is the new one to show. */
+  readonly requote?: FxQuoteView;
+}
+
+/**
+ * An FX quote in a few words: `4044.13 HUF incl. fee 100.00 HUF, 1 EUR = 394.412250 HUF` (without the fee
+ * part when there is none).
+ */
+export function quoteText(v: FxQuoteView): string {
+  const fee = BigInt(v.fee.value) > 0n ? ` incl. fee ${showMoney(v.fee.value, v.fee.currency)}` : '';
+  return `${showMoney(v.total.value, v.total.currency)}${fee}, ${v.rate}`;
+}
+
+/** Seconds a quote still holds at `now`, rounded (at least 1). */
+export function quoteSeconds(v: FxQuoteView, now: number): number {
+  return Math.max(1, Math.round((v.expiresAt - now) / 1000));
 }
 
 const BUSY = 'The service is busy. Nothing was paid; please try again later.';
@@ -64,6 +83,10 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
   AMOUNT_INVALID: 'That amount is not valid.',
   AMOUNT_MISMATCH: 'The amount differs from what the merchant asks.',
   CURRENCY_MISMATCH: 'This request is in another currency than your account.',
+  RATE_NOT_AVAILABLE: 'This request is in a currency we cannot convert to. Nothing was paid.',
+  QUOTE_EXPIRED: 'The exchange rate expired. Nothing was paid; start the payment again.',
+  QUOTE_NOT_FOUND: 'Please start the payment again to see the exchange rate.',
+  QUOTE_MISMATCH: 'Please start the payment again to see the exchange rate.',
   PIN_FORMAT: 'A PIN has 4 to 6 digits.',
   PIN_LOCKED: 'Your PIN is locked after too many wrong tries. Contact your provider to unlock it.',
   INSUFFICIENT_FUNDS: 'Not enough money in your account. Nothing was paid.',
@@ -131,9 +154,12 @@ export function createChannelCore(deps: ChannelCoreDeps) {
       return c;
     },
 
-    /** Resolves a code typed on the phone (short code, or anything the wallet accepts). */
+    /**
+     * Resolves a code typed on the phone (short code, or anything the wallet accepts). No FX quote yet: that
+     * is made when the amount is shown with the PIN prompt (`fxQuote`).
+     */
     async quote(customer: Customer, code: string): Promise<Quote> {
-      const r = await payments.resolve(customer, code);
+      const r = await payments.resolve(customer, code, { quote: false });
       const big = (m: MoneyWire | undefined) => (m === undefined ? undefined : BigInt(m.value));
       const amount = big(r.amount);
       const minAmount = big(r.minAmount);
@@ -183,6 +209,20 @@ export function createChannelCore(deps: ChannelCoreDeps) {
       return value;
     },
 
+    /** A new FX quote for paying `amount` of the request, or undefined when it is in the customer's currency. */
+    async fxQuote(customer: Customer, q: Quote, amount: bigint): Promise<FxQuoteView | undefined> {
+      if (q.currency === customer.currency) return undefined;
+      return payments.quote(customer, q.requestId, { value: amount.toString(), currency: q.currency });
+    },
+
+    /** Whether the quote last shown for this request and amount still holds (always true without conversion). */
+    quoteHolds(customer: Customer, q: Quote, amount: bigint): Promise<boolean> {
+      return payments.latestQuoteHolds(customer, q.requestId, {
+        value: amount.toString(),
+        currency: q.currency,
+      });
+    },
+
     /** Pays a quote with the PIN; every expected failure comes back as a FAILED outcome with its text. */
     async pay(
       customer: Customer,
@@ -203,9 +243,10 @@ export function createChannelCore(deps: ChannelCoreDeps) {
         if (view.status === 'COMPLETED') {
           const rct = receiptIdOf(view.receipt) ?? view.paymentId;
           const b = await customers.balance(customer.id);
+          const paid = view.fx ? `${money} (${showMoney(view.charged.value, view.charged.currency)})` : money;
           return {
             status: 'COMPLETED',
-            text: `Paid ${money} to ${q.merchant}. Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
+            text: `Paid ${paid} to ${q.merchant}. Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
             receiptId: rct,
           };
         }
@@ -219,6 +260,15 @@ export function createChannelCore(deps: ChannelCoreDeps) {
         return { status: 'FAILED', text: say(new SemopsError(code)) };
       } catch (e) {
         if (!(e instanceof SemopsError)) throw e;
+        const requote = (e.details as { quote?: FxQuoteView } | undefined)?.quote;
+        if (requote && (e.code === 'QUOTE_EXPIRED' || e.code === 'QUOTE_NOT_FOUND')) {
+          return {
+            status: 'FAILED',
+            text: `The exchange rate expired; nothing was paid. New: ${quoteText(requote)}.`,
+            error: e,
+            requote,
+          };
+        }
         return { status: 'FAILED', text: say(e), error: e };
       }
     },
@@ -233,7 +283,25 @@ export function createChannelCore(deps: ChannelCoreDeps) {
 
     /** The last `n` movements of the account, newest first, fitted into `max` characters. */
     async statementText(customer: Customer, n: number, max: number): Promise<string> {
-      const transfers = await ledger.listTransfers(customer.accountId, { limit: n * 3 });
+      const listed = await ledger.listTransfers(customer.accountId, { limit: n * 6 });
+      // A converted payment debits the customer in up to three legs (`<id>:fx`, `:fxm`, `:fee`): one line.
+      const transfers: typeof listed = [];
+      const byPayment = new Map<string, number>();
+      for (const t of listed) {
+        const m = /^(pay_\w+):(fx|fxm|fee)$/.exec(t.id);
+        if (!m || t.pendingId !== undefined) {
+          transfers.push(t);
+          continue;
+        }
+        const at = byPayment.get(m[1]!);
+        if (at === undefined) {
+          byPayment.set(m[1]!, transfers.length);
+          transfers.push({ ...t, id: m[1]! });
+        } else {
+          const first = transfers[at]!;
+          transfers[at] = { ...first, amount: first.amount + t.amount };
+        }
+      }
       const lines: Array<{ head: string; label: string }> = [];
       for (const t of transfers) {
         if (lines.length >= n) break;

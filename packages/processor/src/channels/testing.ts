@@ -7,13 +7,34 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  APPROVAL_TYP,
   encryptJson,
   generateSigningKeys,
   importEncryptionKey,
+  importSigningKey,
   publicPart,
+  randomToken,
+  signJson,
   type JWK,
+  type MoneyWire,
 } from '@semops/protocol';
 import { createProcessor, type ProcessorNode } from '../app.js';
+import type { FxOptions } from '../fx/service.js';
+
+/** A customer made by the test node, with its enrolled device (access token and key) for wallet calls. */
+export interface TestCustomer {
+  readonly id: string;
+  readonly phone: string;
+  readonly token: string;
+  readonly deviceId: string;
+  /** A device approval of `amount` for a resolved request, signed as the wallet does. */
+  approval(
+    r: { readonly requestId: string; readonly processorId: string },
+    amount: MoneyWire,
+    pin: string,
+    quoteId?: string,
+  ): Promise<string>;
+}
 
 export interface TestNode {
   readonly node: ProcessorNode;
@@ -21,12 +42,12 @@ export interface TestNode {
   /** Milliseconds added to the real clock. */
   advance(ms: number): void;
   call<T = unknown>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; body: T; text: string }>;
-  customer(balance: bigint, pin?: string): Promise<{ id: string; phone: string }>;
-  merchant(name: string): Promise<{ apiKey: string }>;
+  customer(balance: bigint, pin?: string, currency?: string): Promise<TestCustomer>;
+  merchant(name: string, currency?: string): Promise<{ apiKey: string }>;
   request(
     apiKey: string,
     body: Record<string, unknown>,
@@ -41,7 +62,7 @@ export interface TestNode {
 
 let phoneSeq = 0;
 
-export async function startTestNode(): Promise<TestNode> {
+export async function startTestNode(opts: { fx?: FxOptions } = {}): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), 'semops-channels-'));
   let offset = 0;
   const node = await createProcessor({
@@ -58,6 +79,7 @@ export async function startTestNode(): Promise<TestNode> {
     // Logs go to <dir>/logs, so that tests can check that no PIN ever reaches them.
     logger: true,
     now: () => Date.now() + offset,
+    ...(opts.fx ? { fx: opts.fx } : {}),
   });
   const gatewayToken = readFileSync(join(dir, 'secrets', 'sms-gateway-token.secret'), 'utf8').trim();
   const admin = node.adminToken;
@@ -90,11 +112,11 @@ export async function startTestNode(): Promise<TestNode> {
       }
       return { status: res.statusCode, body: body as never, text: res.body };
     },
-    async customer(balance, pin = '1234') {
+    async customer(balance, pin = '1234', currency = 'EUR') {
       const phone = `+43660${String(process.pid % 1000).padStart(3, '0')}${String(phoneSeq++).padStart(4, '0')}`;
       const c = await t.call<{ customerId: string; activationCode: string }>('POST', '/v1/admin/customers', {
         token: admin,
-        body: { phone, name: 'Test Customer', currency: 'EUR' },
+        body: { phone, name: 'Test Customer', currency },
       });
       if (balance > 0n) {
         await t.call('POST', `/v1/admin/customers/${c.body.customerId}/deposits`, {
@@ -104,7 +126,7 @@ export async function startTestNode(): Promise<TestNode> {
       }
       const info = await t.call<{ encryptionKey: JWK }>('GET', '/v1/info');
       const keys = await generateSigningKeys();
-      const enrolled = await t.call('POST', '/v1/wallet/enrol', {
+      const enrolled = await t.call<{ deviceId: string; accessToken: string }>('POST', '/v1/wallet/enrol', {
         body: {
           phone,
           activationCode: c.body.activationCode,
@@ -113,12 +135,33 @@ export async function startTestNode(): Promise<TestNode> {
         },
       });
       if (enrolled.status !== 201) throw new Error(`enrol failed: ${enrolled.text}`);
-      return { id: c.body.customerId, phone };
+      const { deviceId, accessToken } = enrolled.body;
+      const deviceKey = await importSigningKey(keys.privateJwk);
+      const processorKey = await importEncryptionKey(info.body.encryptionKey);
+      return {
+        id: c.body.customerId,
+        phone,
+        token: accessToken,
+        deviceId,
+        async approval(r, amount, typedPin, quoteId) {
+          const payload = {
+            deviceId,
+            requestId: r.requestId,
+            payee: r.processorId,
+            amount,
+            nonce: randomToken(16),
+            expiresAt: Date.now() + offset + 60_000,
+            pin: await encryptJson({ pin: typedPin }, processorKey),
+            ...(quoteId ? { quoteId } : {}),
+          };
+          return signJson(payload, deviceKey, deviceId, APPROVAL_TYP);
+        },
+      };
     },
-    async merchant(name) {
+    async merchant(name, currency = 'EUR') {
       const m = await t.call<{ apiKey: string }>('POST', '/v1/admin/merchants', {
         token: admin,
-        body: { name, city: 'Wien', category: '5812', currency: 'EUR' },
+        body: { name, city: 'Wien', category: '5812', currency },
       });
       return { apiKey: m.body.apiKey };
     },

@@ -96,7 +96,8 @@ export function createLimitService(deps: {
   }
 
   async function spentSince(customerId: string, since: number): Promise<bigint> {
-    const rows = await q.all<{ amount: string }>`SELECT amount FROM payments
+    // `charged`: the total in the customer's currency (a converted payment's `amount` is the merchant's).
+    const rows = await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
       WHERE customer_id = ${customerId} AND created_at >= ${since}
         AND state IN ('NEW', 'RESERVED', 'COMMITTED')`;
     return rows.reduce((s, r) => s + BigInt(r.amount), 0n);

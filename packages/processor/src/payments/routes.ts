@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, requireAdmin } from '@semops/node';
-import { SemopsError, compactJws, paymentId } from '@semops/protocol';
+import { SemopsError, compactJws, idPattern, moneyWire, paymentId, requestId } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from './service.js';
 
 const resolveBody = z.strictObject({ code: z.string().trim().min(1).max(8192) });
 const approveBody = z.strictObject({ approval: compactJws });
 const params = z.strictObject({ id: paymentId });
+const quoteBody = z.strictObject({ requestId, amount: moneyWire });
+const quoteParams = z.strictObject({ id: z.string().regex(idPattern('fxq'), 'a quote id fxq_…') });
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 export function registerPaymentRoutes(
@@ -20,6 +22,19 @@ export function registerPaymentRoutes(
     const { customer } = await customers.authenticate(bearer(req));
     const { code } = parse(resolveBody, req.body);
     return payments.resolve(customer, code);
+  });
+
+  // A quote for a request in another currency: an amount the customer typed, or a new quote after expiry.
+  app.post('/v1/wallet/quotes', async (req, reply) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const body = parse(quoteBody, req.body);
+    return reply.code(201).send(await payments.quote(customer, body.requestId, body.amount));
+  });
+
+  app.get('/v1/wallet/quotes/:id', async (req) => {
+    const { customer } = await customers.authenticate(bearer(req));
+    const { id } = parse(quoteParams, req.params);
+    return payments.getQuote(customer, id);
   });
 
   app.post('/v1/wallet/payments', async (req, reply) => {

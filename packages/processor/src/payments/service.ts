@@ -2,10 +2,10 @@
  * Payments on the payer side: resolve a request (fetched from the payee processor through the hub and
  * checked against its signature), approve it (device signature + PIN, bound to request, amount, currency and
  * payee), reserve the funds, prepare the transfer at the hub, and settle it — post or void — when the
- * outcome is known, also after a crash (reconcile).
+ * outcome is known, also after a crash (reconcile). A request in another currency than the customer's is
+ * converted at a quote the customer was shown before the PIN (`fx.ts` beside this file, `../fx/`).
  */
 import type { Ledger } from '@semops/ledger';
-import { LedgerError } from '@semops/ledger';
 import { isUniqueViolation, parse, type Sql } from '@semops/node';
 import {
   APPROVAL_TYP,
@@ -32,10 +32,22 @@ import {
   type RequestRef,
   type RequestToken,
   type TransferEvent,
+  type TransferFees,
   type TransferPrepare,
 } from '@semops/protocol';
 import type { Customer, CustomerService, Device } from '../customers/service.js';
-import type { RequestService } from '../requests/service.js';
+import { P2P_CATEGORY, type RequestService } from '../requests/service.js';
+import type { HouseAccounts } from '../house-accounts.js';
+import { quoteView, type FxQuoteView, type FxService, type StoredQuote } from '../fx/service.js';
+import {
+  expectSettled,
+  interchangeCommand,
+  paymentFxFrom,
+  paymentFxOf,
+  reservationCommands,
+  reservationOutcome,
+  settleCommands,
+} from './fx.js';
 import { merchantInfoOf, type Merchant } from '../merchants/service.js';
 import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
@@ -66,6 +78,12 @@ interface PaymentRow {
   expires_at: number;
   created_at: number;
   updated_at: number;
+  /** A converted payment: JSON `PaymentFx` (fx.ts). */
+  fx: string | null;
+  /** Total debited in the customer's currency (minor units); what spending limits count. */
+  charged: string | null;
+  /** The hub's fees (JSON `TransferFees`) once known. */
+  fees: string | null;
 }
 
 export interface PaymentDeps {
@@ -78,6 +96,10 @@ export interface PaymentDeps {
   readonly routingPrefix: string;
   readonly encryptionKey: Key;
   readonly settlementAccount: (currency: string) => Promise<string>;
+  /** House accounts: FX position, FX margin, fee income and interchange legs. */
+  readonly house: HouseAccounts;
+  /** Rates and quotes for requests in another currency than the customer's. */
+  readonly fx: FxService;
   readonly transferTtlMs: number;
   /** Tier and own spending limits, checked after the payment is recorded and before funds are reserved. */
   readonly limits?: LimitService;
@@ -87,8 +109,9 @@ export interface PaymentDeps {
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
-/** What the customer sees of a payment. */
+/** What the customer sees of a payment: `charged` is what their account was debited, in its currency. */
 export function paymentView(p: PaymentRow) {
+  const fx = paymentFxOf(p);
   return {
     paymentId: p.id,
     status:
@@ -102,6 +125,8 @@ export function paymentView(p: PaymentRow) {
     merchant: JSON.parse(p.merchant) as unknown,
     reference: p.reference,
     amount: { value: p.amount, currency: p.currency },
+    charged: fx ? fx.source : { value: p.charged ?? p.amount, currency: p.currency },
+    ...(fx ? { fx: { quoteId: fx.quoteId, rate: fx.rateShown, fee: fx.fee } } : {}),
     ...(p.reason ? { error: p.reason } : {}),
     ...(p.receipt ? { receipt: p.receipt } : {}),
     createdAt: p.created_at,
@@ -142,6 +167,16 @@ export function createPaymentService(deps: PaymentDeps) {
         receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${now()}
       WHERE id = ${id} AND state = ${from}`;
     return n === 1;
+  }
+
+  /**
+   * A payment refused before anything was reserved (wrong PIN, a limit, funds): FAILED, and its quote is
+   * free again — the customer may retry at the price they were shown while it holds.
+   */
+  async function fail(p: PaymentRow, code: string): Promise<void> {
+    await transition(p.id, 'NEW', 'FAILED', code);
+    const fx = paymentFxOf(p);
+    if (fx) await deps.fx.release(fx.quoteId, p.id);
   }
 
   const paymentIdOfNonce = async (nonce: string) =>
@@ -219,37 +254,42 @@ export function createPaymentService(deps: PaymentDeps) {
     return t;
   }
 
-  /** Reserve → prepare → settle; returns the final or pending view. */
-  async function execute(p: PaymentRow, debitAccountId: string): Promise<ReturnType<typeof paymentView>> {
-    const amount = BigInt(p.amount);
-    try {
-      await ledger.transfer({
-        id: p.id,
-        debitAccountId,
-        creditAccountId: await deps.settlementAccount(p.currency),
-        amount,
-        currency: p.currency,
-        pending: true,
-        code: p.refund_of === null ? 'payment' : 'refund',
-        reference: p.refund_of ?? p.request_id,
-      });
-    } catch (e) {
-      const code =
-        e instanceof LedgerError && e.code === 'EXCEEDS_CREDITS' ? 'INSUFFICIENT_FUNDS' : undefined;
-      if (!code) throw e;
-      await transition(p.id, 'NEW', 'FAILED', code);
-      throw new SemopsError(code);
-    }
-    await transition(p.id, 'NEW', 'RESERVED');
-    const prepare: TransferPrepare = {
+  /**
+   * The prepare the hub gets for a payment (the same on every retry): a merchant's request is a purchase (the
+   * hub's fee schedule applies), a person's a P2P transfer, a refund neither; a conversion reports the total
+   * debited in the customer's currency and the FX margin kept.
+   */
+  function prepareOf(p: PaymentRow): TransferPrepare {
+    const fx = paymentFxOf(p);
+    const category = (JSON.parse(p.merchant) as { category?: string }).category;
+    return {
       transferId: p.id,
       requestId: p.request_id,
       payer: processorId,
       payee: p.payee,
       amount: { value: p.amount, currency: p.currency },
-      expiresAt: p.expires_at,
-      ...(p.refund_of === null ? {} : { refundOf: p.refund_of }),
+      expiresAt: Number(p.expires_at),
+      ...(p.refund_of === null
+        ? { purpose: category === P2P_CATEGORY ? ('p2p' as const) : ('purchase' as const) }
+        : { refundOf: p.refund_of }),
+      // The wire amount is positive: a conversion without margin (no spread, exact) reports nothing.
+      ...(fx && BigInt(fx.marginCredit.value) > 0n
+        ? { fx: { source: fx.source, margin: fx.marginCredit, rate: fx.rateShown.slice(0, 40) } }
+        : {}),
     };
+  }
+
+  /** Reserve → prepare → settle; returns the final or pending view. */
+  async function execute(p: PaymentRow, debitAccountId: string): Promise<ReturnType<typeof paymentView>> {
+    // All legs or none: a conversion debits the customer's total and funds the transfer in the target currency.
+    const results = await ledger.executeAtomic(await reservationCommands(p, debitAccountId, deps.house));
+    const refused = reservationOutcome(results);
+    if (refused) {
+      await fail(p, refused);
+      throw new SemopsError(refused);
+    }
+    await transition(p.id, 'NEW', 'RESERVED');
+    const prepare = prepareOf(p);
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
       if (f.decision === 'FULFIL' && f.receipt) {
@@ -279,7 +319,7 @@ export function createPaymentService(deps: PaymentDeps) {
         return paymentView((await row(p.id))!);
       }
       if (r.state === 'COMMITTED')
-        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p));
+        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p), r.fees);
       else if (r.state === 'ABORTED' || r.error)
         await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
     }
@@ -304,15 +344,25 @@ export function createPaymentService(deps: PaymentDeps) {
     return undefined;
   }
 
-  /** Applies the network's outcome to a payment exactly once: post or void the reservation. */
+  /**
+   * Applies the network's outcome to a payment exactly once: post or void the reservation (every leg of a
+   * conversion together). With the hub's `fees`, a committed purchase also books the interchange received.
+   */
   async function settle(
     id: string,
     outcome: 'COMMITTED' | 'ABORTED',
     reason?: string,
     receipt?: string,
+    fees?: TransferFees,
   ): Promise<void> {
     let p = await row(id);
     if (!p) return;
+    if (fees && outcome === 'COMMITTED' && p.fees === null) {
+      // Kept on the row so that a crash between here and the ledger still books the interchange later.
+      await q.run`UPDATE payments SET fees = ${JSON.stringify(fees)} WHERE id = ${id} AND fees IS NULL`;
+      p = (await row(id))!;
+    }
+    const knownFees = p.fees === null ? undefined : (JSON.parse(p.fees) as TransferFees);
     if (p.state === 'NEW') {
       const t = await ledger.getTransfer(id);
       if (t?.state === 'pending') await transition(id, 'NEW', 'RESERVED');
@@ -326,39 +376,42 @@ export function createPaymentService(deps: PaymentDeps) {
       // The hub's notification can overtake its answer to the prepare; the receipt then arrives second.
       await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
     }
+    if (p.state === 'COMMITTED' && outcome === 'COMMITTED') {
+      // Fees learnt after the commit (from a later notification or status): the interchange, once by its id.
+      const ic = await interchangeCommand(p, knownFees, deps.house);
+      if (ic) await ledger.executeAtomic([ic]).then(expectSettled);
+    }
     if (p.state !== 'RESERVED') return;
     if (outcome === 'COMMITTED') {
-      await ledger.execute([{ kind: 'post', id: `${id}:post`, pendingId: id }]).then(expectSettled);
+      const ic = await interchangeCommand(p, knownFees, deps.house);
+      await ledger.executeAtomic([...settleCommands(p, 'post'), ...(ic ? [ic] : [])]).then(expectSettled);
       const done = await transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
       if (done && p.customer_id !== null) {
         const amount = { value: p.amount, currency: p.currency };
+        const fx = paymentFxOf(p);
         const to = (JSON.parse(p.merchant) as { name?: string }).name ?? p.payee;
         await deps.notifications?.record(
           p.customer_id,
           'payment.sent',
-          `You paid ${moneyText(amount)} to ${to}.`,
-          amount,
+          fx
+            ? `You paid ${moneyText(amount)} (${moneyText(fx.source)}) to ${to}.`
+            : `You paid ${moneyText(amount)} to ${to}.`,
+          fx?.source ?? amount,
         );
       }
       // A notification settling the same payment at the same moment may have won the transition without
       // the receipt; keep the receipt either way.
       if (receipt) await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
     } else {
-      await ledger.execute([{ kind: 'void', id: `${id}:void`, pendingId: id }]).then(expectSettled);
+      await ledger.executeAtomic(settleCommands(p, 'void')).then(expectSettled);
       await transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');
-    }
-  }
-
-  function expectSettled(results: Awaited<ReturnType<Ledger['execute']>>): void {
-    const r = results[0];
-    if (r && !r.ok && r.code !== 'PENDING_ALREADY_POSTED' && r.code !== 'PENDING_ALREADY_VOIDED') {
-      throw new SemopsError('INTERNAL', `ledger refused to settle: ${r.code}`);
     }
   }
 
   /**
    * What every approval must match, whatever its channel: a request this customer resolved, with exactly its
-   * payee, currency and amount (dynamic linking), not expired, in the customer's currency. Returns the request.
+   * payee, currency and amount (dynamic linking), not expired, and in the customer's currency unless
+   * `convert` (the approval then needs a quote). Returns the request.
    */
   async function checkedRequest(
     customer: Customer,
@@ -366,6 +419,7 @@ export function createPaymentService(deps: PaymentDeps) {
     payee: string,
     amount: MoneyWire,
     t0: number,
+    convert: boolean,
   ): Promise<RequestToken> {
     const res = await q.one<{ token: string }>`SELECT token FROM resolutions
       WHERE customer_id = ${customer.id} AND request_id = ${requestId}`;
@@ -384,7 +438,7 @@ export function createPaymentService(deps: PaymentDeps) {
       throw new SemopsError('AMOUNT_OUT_OF_RANGE');
     }
     if (t.expiresAt <= t0) throw new SemopsError('REQUEST_EXPIRED');
-    if (customer.currency !== t.currency) {
+    if (customer.currency !== t.currency && !convert) {
       throw new SemopsError(
         'CURRENCY_MISMATCH',
         `Your account is in ${customer.currency}; this request is in ${t.currency}.`,
@@ -393,9 +447,71 @@ export function createPaymentService(deps: PaymentDeps) {
     return t;
   }
 
+  /** A new quote for paying `amount` of request `t` from the customer's account (stored, shown). */
+  async function newQuote(customer: Customer, t: RequestToken, amount: MoneyWire): Promise<FxQuoteView> {
+    return quoteView(
+      await deps.fx.create({
+        customerId: customer.id,
+        requestId: t.requestId,
+        payee: t.processorId,
+        amount: { value: BigInt(amount.value), currency: amount.currency },
+        payerCurrency: customer.currency,
+      }),
+    );
+  }
+
   /**
-   * Records an approved payment under its nonce (accepted once), checks the PIN — a wrong one fails the
-   * payment and counts a try — and executes it.
+   * The quote an approval applies: this customer's, for exactly this request, payee and amount, unused and
+   * still valid at `t0`. Otherwise QUOTE_NOT_FOUND / QUOTE_MISMATCH / QUOTE_EXPIRED, the first and the last
+   * with a fresh quote in `details.quote` to show the customer instead. An expired quote is never applied.
+   */
+  async function quoteToApply(
+    customer: Customer,
+    t: RequestToken,
+    amount: MoneyWire,
+    s: StoredQuote | undefined,
+    t0: number,
+  ): Promise<StoredQuote> {
+    if (!s || s.customerId !== customer.id) {
+      throw new SemopsError(
+        'QUOTE_NOT_FOUND',
+        `This request is in ${t.currency} and your account in ${customer.currency}: approve it with the quote you were shown.`,
+        { quote: await newQuote(customer, t, amount) },
+      );
+    }
+    if (
+      s.requestId !== t.requestId ||
+      s.payee !== t.processorId ||
+      s.amount.currency !== amount.currency ||
+      s.amount.value !== BigInt(amount.value) ||
+      s.payerCurrency !== customer.currency
+    ) {
+      throw new SemopsError('QUOTE_MISMATCH', undefined, { stored: quoteView(s) });
+    }
+    if (s.paymentId !== null) {
+      throw new SemopsError(
+        'QUOTE_EXPIRED',
+        'That quote was already used for a payment; check the new quote and approve again.',
+        { quote: await newQuote(customer, t, amount), stored: quoteView(s) },
+      );
+    }
+    if (!(s.quotedAt <= t0 && t0 < s.expiresAt)) {
+      throw new SemopsError('QUOTE_EXPIRED', undefined, {
+        quote: await newQuote(customer, t, amount),
+        stored: quoteView(s),
+      });
+    }
+    return s;
+  }
+
+  /** The latest quote the customer was shown for this request and amount (SMS and USSD show one at a time). */
+  const latestQuote = (customer: Customer, t: RequestToken, amount: MoneyWire) =>
+    deps.fx.latest(customer.id, t.requestId, { value: BigInt(amount.value), currency: amount.currency });
+
+  /**
+   * Records an approved payment under its nonce (accepted once) — with the quote it applies, which it takes
+   * for itself in the same transaction —, checks the PIN (a wrong one fails the payment and counts a try)
+   * and the limits (on the total in the customer's currency), and executes it.
    */
   async function pay(
     customer: Customer,
@@ -406,17 +522,39 @@ export function createPaymentService(deps: PaymentDeps) {
     /** null: an instalment of a mandate, whose PIN was checked when it was approved. */
     pin: string | null,
     t0: number,
+    /** The quote of a conversion (checked by `quoteToApply`). */
+    quote?: StoredQuote,
   ): Promise<ReturnType<typeof paymentView>> {
     const id = newId('pay');
+    const fx = quote ? JSON.stringify(paymentFxFrom(quote)) : null;
+    const charged = quote ? quote.total.toString() : amount;
+    let taken = true;
     try {
-      await q.run`INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference,
-          amount, currency, state, expires_at, created_at, updated_at)
-        VALUES (${id}, ${customer.id}, ${deviceId}, ${nonce}, ${t.requestId}, ${t.processorId},
-          ${JSON.stringify(t.merchant)}, ${t.reference}, ${amount}, ${t.currency}, 'NEW', ${t0 + deps.transferTtlMs},
-          ${t0}, ${t0})`;
+      await q.tx(async (tx) => {
+        await tx.run`INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference,
+            amount, currency, state, expires_at, created_at, updated_at, fx, charged)
+          VALUES (${id}, ${customer.id}, ${deviceId}, ${nonce}, ${t.requestId}, ${t.processorId},
+            ${JSON.stringify(t.merchant)}, ${t.reference}, ${amount}, ${t.currency}, 'NEW', ${t0 + deps.transferTtlMs},
+            ${t0}, ${t0}, ${fx}, ${charged})`;
+        if (quote && !(await deps.fx.claim(tx, quote.id, id, t0))) {
+          taken = false;
+          throw new SemopsError('QUOTE_EXPIRED');
+        }
+      });
     } catch (e) {
       if (isUniqueViolation(e)) {
         throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: await paymentIdOfNonce(nonce) });
+      }
+      if (!taken && quote) {
+        // Another payment took the quote a moment ago: this one shows a new quote instead.
+        throw new SemopsError(
+          'QUOTE_EXPIRED',
+          'That quote was already used for a payment; check the new quote and approve again.',
+          {
+            quote: await newQuote(customer, t, { value: amount, currency: t.currency }),
+            stored: quoteView(quote),
+          },
+        );
       }
       throw e;
     }
@@ -424,9 +562,9 @@ export function createPaymentService(deps: PaymentDeps) {
     try {
       try {
         if (pin !== null) await deps.customers.checkPin(customer.id, pin);
-        await deps.limits?.check(customer.id, BigInt(amount));
+        await deps.limits?.check(customer.id, BigInt(charged));
       } catch (e) {
-        await transition(id, 'NEW', 'FAILED', e instanceof SemopsError ? e.code : 'PIN_INVALID');
+        await fail((await row(id))!, e instanceof SemopsError ? e.code : 'PIN_INVALID');
         throw e;
       }
       return await execute((await row(id))!, customer.accountId);
@@ -435,10 +573,17 @@ export function createPaymentService(deps: PaymentDeps) {
     }
   }
 
-  /** Remembers a verified request for this customer and returns what to show them. */
-  async function remember(customer: Customer, t: RequestToken) {
+  /**
+   * Remembers a verified request for this customer and returns what to show them. A request in another
+   * currency needs a rate (RATE_NOT_AVAILABLE otherwise); its `fee` is the conversion fee in the customer's
+   * currency, and a fixed amount comes with a `quote` (unless `withQuote` is false: SMS and USSD quote when
+   * they show the amount).
+   */
+  async function remember(customer: Customer, t: RequestToken, withQuote = true) {
     if (t.expiresAt <= now()) throw new SemopsError('REQUEST_EXPIRED');
     await assertNotDeclined(customer, t.processorId, t.requestId);
+    const converts = customer.currency !== t.currency;
+    if (converts) await deps.fx.rate(t.currency, customer.currency);
     await q.run`INSERT INTO resolutions (customer_id, request_id, token, resolved_at)
         VALUES (${customer.id}, ${t.requestId}, ${JSON.stringify(t)}, ${now()})
         ON CONFLICT (customer_id, request_id) DO UPDATE SET token = excluded.token, resolved_at = excluded.resolved_at`;
@@ -459,7 +604,10 @@ export function createPaymentService(deps: PaymentDeps) {
       ...(t.event ? { event: t.event } : {}),
       ...(t.tariff ? { tariff: t.tariff } : {}),
       ...(t.returnUrl ? { returnUrl: t.returnUrl } : {}),
-      fee: { value: '0', currency: t.currency },
+      fee: converts
+        ? { value: (await deps.fx.feeFor(customer.currency)).value.toString(), currency: customer.currency }
+        : { value: '0', currency: t.currency },
+      ...(converts && t.amount && withQuote ? { quote: await newQuote(customer, t, t.amount) } : {}),
     };
   }
 
@@ -476,14 +624,57 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   return {
-    /** Fetches, verifies and remembers a payment request for this customer; returns what to show them. */
-    async resolve(customer: Customer, code: string) {
-      return remember(customer, await fetchToken(parseCode(code)));
+    /**
+     * Fetches, verifies and remembers a payment request for this customer; returns what to show them (with
+     * the FX quote of a fixed amount in another currency, unless `opts.quote` is false).
+     */
+    async resolve(customer: Customer, code: string, opts: { quote?: boolean } = {}) {
+      return remember(customer, await fetchToken(parseCode(code)), opts.quote ?? true);
+    },
+
+    /**
+     * A quote for paying `amount` of a request the customer resolved from their account in another currency:
+     * for an amount they typed, or again after a quote expired. Stored; valid for the configured time.
+     */
+    async quote(customer: Customer, requestId: string, amount: MoneyWire): Promise<FxQuoteView> {
+      const res = await q.one<{ token: string }>`SELECT token FROM resolutions
+        WHERE customer_id = ${customer.id} AND request_id = ${requestId}`;
+      if (!res) throw new SemopsError('RESOLVE_FIRST');
+      const payee = (JSON.parse(res.token) as RequestToken).processorId;
+      const t = await checkedRequest(customer, requestId, payee, amount, now(), true);
+      if (t.currency === customer.currency) {
+        throw new SemopsError(
+          'VALIDATION_FAILED',
+          `This request is in your account's currency (${t.currency}); there is nothing to convert.`,
+        );
+      }
+      return newQuote(customer, t, amount);
+    },
+
+    /**
+     * Whether the customer's latest quote for this request and amount still holds (unused, not expired): SMS
+     * and USSD check before asking for the PIN again. True when no conversion is needed.
+     */
+    async latestQuoteHolds(customer: Customer, requestId: string, amount: MoneyWire): Promise<boolean> {
+      if (amount.currency === customer.currency) return true;
+      const s = await deps.fx.latest(customer.id, requestId, {
+        value: BigInt(amount.value),
+        currency: amount.currency,
+      });
+      const t = now();
+      return s !== undefined && s.paymentId === null && s.quotedAt <= t && t < s.expiresAt;
     },
 
     /** Like `resolve`, for a token another processor sealed to us (P2P `party.lookup`) or we made. */
     async resolveToken(customer: Customer, token: string) {
       return remember(customer, await verifiedToken(token));
+    },
+
+    /** The FX quote shown to a customer, if it is theirs. */
+    async getQuote(customer: Customer, quoteId: string): Promise<FxQuoteView> {
+      const s = await deps.fx.get(quoteId);
+      if (!s || s.customerId !== customer.id) throw new SemopsError('QUOTE_NOT_FOUND');
+      return quoteView(s);
     },
 
     openSealedToken,
@@ -568,15 +759,27 @@ export function createPaymentService(deps: PaymentDeps) {
       }
       const used = await paymentIdOfNonce(a.nonce);
       if (used) throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: used });
-      const t = await checkedRequest(customer, a.requestId, a.payee, a.amount, t0);
+      const t = await checkedRequest(customer, a.requestId, a.payee, a.amount, t0, true);
+      // A conversion applies the quote the device says the customer saw (before the PIN counts a try).
+      const quote =
+        t.currency === customer.currency
+          ? undefined
+          : await quoteToApply(
+              customer,
+              t,
+              a.amount,
+              a.quoteId ? await deps.fx.get(a.quoteId) : undefined,
+              t0,
+            );
       const pin = await deps.customers.decryptPin(a.pin);
-      return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0);
+      return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0, quote);
     },
 
     /**
      * Executes an approval by PIN alone, for SMS and USSD: there the operator's network has authenticated
      * the SIM the message came from, which stands in for the device signature. The same checks as for a
-     * device approval bind it to what the customer was shown (request, payee, currency, amount).
+     * device approval bind it to what the customer was shown (request, payee, currency, amount) — for a
+     * conversion, the latest quote shown for that request and amount, which must still hold.
      * @example await payments.approveWithPin(customer, { requestId, payee: 'mno-b' }, { value: '1250', currency: 'EUR' }, pin, 'sms')
      */
     async approveWithPin(
@@ -589,8 +792,13 @@ export function createPaymentService(deps: PaymentDeps) {
       if (customer.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
       if (!/^\d{4,6}$/.test(pin)) throw new SemopsError('PIN_FORMAT');
       const t0 = now();
-      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0);
-      return pay(customer, `channel:${channel}`, `${channel}_${randomToken(16)}`, t, amount.value, pin, t0);
+      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0, true);
+      const quote =
+        t.currency === customer.currency
+          ? undefined
+          : await quoteToApply(customer, t, amount, await latestQuote(customer, t, amount), t0);
+      const nonce = `${channel}_${randomToken(16)}`;
+      return pay(customer, `channel:${channel}`, nonce, t, amount.value, pin, t0, quote);
     },
 
     /**
@@ -606,7 +814,8 @@ export function createPaymentService(deps: PaymentDeps) {
       nonce: string | null,
     ) {
       const t0 = now();
-      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0);
+      // No one is there to see a quote: an instalment is paid in the customer's own currency only.
+      const t = await checkedRequest(customer, request.requestId, request.payee, amount, t0, false);
       return nonce === null ? t : pay(customer, deviceId, nonce, t, amount.value, null, t0);
     },
 
@@ -625,13 +834,15 @@ export function createPaymentService(deps: PaymentDeps) {
     /** Admin view of any payment on this node (payer side or payee side). */
     async find(id: string) {
       const p = await row(id);
-      return p ? { side: 'payer' as const, ...paymentView(p), state: p.state } : undefined;
+      if (!p) return undefined;
+      const fees = p.fees === null ? undefined : (JSON.parse(p.fees) as TransferFees);
+      return { side: 'payer' as const, ...paymentView(p), state: p.state, ...(fees ? { fees } : {}) };
     },
 
     /** Outcomes announced by the hub, for payments we made and for payments our merchants received. */
     async onEvents(events: readonly TransferEvent[]): Promise<void> {
       for (const e of events) {
-        if (await row(e.transferId)) await settle(e.transferId, e.state, e.reason);
+        if (await row(e.transferId)) await settle(e.transferId, e.state, e.reason, undefined, e.fees);
         else if (e.state === 'COMMITTED') await deps.requests.commit(e.transferId);
         else await deps.requests.abort(e.transferId);
       }
@@ -677,24 +888,16 @@ export function createPaymentService(deps: PaymentDeps) {
       const stateOf = new Map(status.transfers.map((s) => [s.transferId, s]));
       for (const p of remote) {
         const s = stateOf.get(p.id);
-        if (s?.state === 'COMMITTED') await settle(p.id, 'COMMITTED');
+        if (s?.state === 'COMMITTED') await settle(p.id, 'COMMITTED', undefined, undefined, s.fees);
         else if (s?.state === 'ABORTED') await settle(p.id, 'ABORTED', s.reason);
         else if (s?.state === 'UNKNOWN' || !s) {
           if (p.expires_at + MAX_CLOCK_SKEW_MS < t) await settle(p.id, 'ABORTED', 'TRANSFER_EXPIRED');
           else if (p.state === 'RESERVED') {
             // The hub never got the prepare: send it again (idempotent by transfer id).
-            void prepareAtHub({
-              transferId: p.id,
-              requestId: p.request_id,
-              payer: processorId,
-              payee: p.payee,
-              amount: { value: p.amount, currency: p.currency },
-              expiresAt: p.expires_at,
-              ...(p.refund_of === null ? {} : { refundOf: p.refund_of }),
-            })
+            void prepareAtHub(prepareOf(p))
               .then((r) =>
                 r.state === 'COMMITTED' || r.state === 'ABORTED'
-                  ? settle(p.id, r.state, r.error?.code)
+                  ? settle(p.id, r.state, r.error?.code, undefined, r.fees)
                   : undefined,
               )
               .catch(() => undefined);

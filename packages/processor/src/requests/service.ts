@@ -31,6 +31,17 @@ import { merchantInfoOf, type Merchant, type MerchantService } from '../merchant
 import type { WebhookService } from '../webhooks/service.js';
 import { maskName, type Customer, type CustomerService } from '../customers/service.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
+import type { HouseAccounts } from '../house-accounts.js';
+import {
+  book,
+  checkPurposeAndFees,
+  convertedRefundCommands,
+  expectedPurpose,
+  fixRefundConversion,
+  parseOriginalFx,
+  paymentInCommands,
+  type RefundFx,
+} from './payee-bookings.js';
 
 export type RequestStatus = 'OPEN' | 'PAID' | 'EXPIRED' | 'CANCELLED';
 
@@ -74,6 +85,14 @@ interface IncomingRow {
   receipt: string;
   expires_at: number;
   created_at: number;
+  updated_at: number;
+  /** The hub's merchant service charge (purchases), kept out of the merchant's credit; '0' otherwise. */
+  msc: string;
+  /** The interchange paid out of the MSC to the payer processor; '0' otherwise. */
+  interchange: string;
+  committed_at: number | null;
+  /** A refund of a converted payment: how it was booked back in the customer's currency (RefundFx JSON). */
+  refund_fx: string | null;
 }
 
 export interface CreateRequestInput {
@@ -114,7 +133,8 @@ export interface RequestDeps {
   readonly country: string;
   readonly signingKey: Key;
   readonly encryptionKeyOf: (processorId: string) => Promise<Key>;
-  readonly settlementAccount: (currency: string) => Promise<string>;
+  /** The house accounts (settlement, fees, interchange, fx, fxmargin) the commit bookings use. */
+  readonly house: HouseAccounts;
   readonly now: () => number;
   /** This processor's public signing key, to check tickets it signed (else they are compared as stored). */
   readonly verifyingKey?: Key;
@@ -232,9 +252,18 @@ export function createRequestService(deps: RequestDeps) {
       requestId: i.request_id,
       ...(i.refund_of === null ? {} : { refundOf: i.refund_of }),
       amount: { value: i.amount, currency: i.currency },
+      ...(i.merchant_id === null ? {} : feeView(i)),
       status: i.state === 'COMMITTED' ? 'COMPLETED' : i.state === 'ABORTED' ? 'FAILED' : 'PENDING',
       receipt: i.receipt,
       createdAt: i.created_at,
+    };
+  }
+
+  /** A merchant's payment: the gross amount above, the fee (MSC) taken, and the net credited. */
+  function feeView(i: IncomingRow) {
+    return {
+      fee: { value: i.msc, currency: i.currency },
+      net: { value: (BigInt(i.amount) - BigInt(i.msc)).toString(), currency: i.currency },
     };
   }
 
@@ -458,6 +487,8 @@ export function createRequestService(deps: RequestDeps) {
         ) {
           return reject(new SemopsError('TRANSFER_CONFLICT'));
         }
+        const conflict = sameFees(existing, p, expectedPurpose(existing));
+        if (conflict) return reject(conflict);
         if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
         return {
           transferId: p.transferId,
@@ -470,6 +501,7 @@ export function createRequestService(deps: RequestDeps) {
         if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
         const r = await row(p.requestId);
         if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
+        const fees = checkPurposeAndFees(p, expectedPurpose(r), `Request ${r.id}`);
         assertPayable(r);
         checkAmount(r, BigInt(p.amount.value), p.amount.currency);
         const { info } = await payeeOf(r);
@@ -495,9 +527,10 @@ export function createRequestService(deps: RequestDeps) {
             if (held !== 1) throw new SemopsError('REQUEST_ALREADY_PAID');
           }
           await tx.run`INSERT INTO incoming (id, request_id, merchant_id, customer_id, payer, amount, currency, state,
-              receipt, expires_at, created_at, updated_at)
+              receipt, expires_at, created_at, updated_at, msc, interchange)
             VALUES (${p.transferId}, ${r.id}, ${r.merchant_id}, ${r.customer_id}, ${p.payer}, ${p.amount.value},
-              ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t})`;
+              ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t}, ${fees.msc.toString()},
+              ${fees.interchange.toString()})`;
         });
         await publish(r.id);
         return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
@@ -507,7 +540,11 @@ export function createRequestService(deps: RequestDeps) {
       }
     },
 
-    /** The transfer is final at the hub: credit the merchant, mark the request paid, notify. Idempotent. */
+    /**
+     * The transfer is final at the hub: book it (merchant credited with the amount less the MSC, the MSC to fee
+     * income, the interchange out through settlement; a refund of a converted payment back in the customer's
+     * currency at the original rate), mark the request paid, notify. Idempotent, also after a crash.
+     */
     async commit(transferId: string): Promise<boolean> {
       const i = await incomingById(transferId);
       if (!i || i.state !== 'ACCEPTED') return false;
@@ -515,19 +552,20 @@ export function createRequestService(deps: RequestDeps) {
       const c = i.customer_id === null ? undefined : await deps.customers.get(i.customer_id);
       const creditAccountId = m?.accountId ?? c?.accountId;
       if (!creditAccountId) throw new SemopsError('INTERNAL', `incoming ${transferId} has no payee`);
-      // The ledger transfer is idempotent by id, so a crash between it and the state change is repaired by
-      // running commit again.
-      await deps.ledger.transfer({
-        id: `in:${transferId}`,
-        debitAccountId: await deps.settlementAccount(i.currency),
-        creditAccountId,
-        amount: BigInt(i.amount),
-        currency: i.currency,
-        code: i.refund_of === null ? 'payment' : 'refund',
-        reference: transferId,
-      });
+      // The bookings are idempotent by id and atomic, so a crash between them and the state change is repaired
+      // by running commit again; a converted refund's amounts are fixed (stored) before they are booked.
+      const converted = i.refund_of === null || !c ? null : await convertedRefund(i, c);
+      const fees = { msc: BigInt(i.msc), interchange: BigInt(i.interchange) };
+      await book(
+        deps.ledger,
+        converted
+          ? await convertedRefundCommands(deps.house, i, converted, creditAccountId)
+          : await paymentInCommands(deps.house, i, fees, creditAccountId),
+        `incoming ${transferId}`,
+      );
+      const t = now();
       const changed = await q.tx(async (tx) => {
-        const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${now()}
+        const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${t}, committed_at = ${t}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
         if (n === 1 && i.request_id !== null) {
           await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
@@ -538,11 +576,18 @@ export function createRequestService(deps: RequestDeps) {
       if (changed === 1 && c) {
         if (i.refund_of !== null) {
           const from = await refundedMerchantName(i.refund_of);
+          // A converted payment is refunded in the customer's own currency: tell them what they got.
+          const credited = converted
+            ? { value: converted.customerCredit, currency: converted.payerCurrency }
+            : amount;
+          const how = converted
+            ? ` (${moneyText(amount)}${converted.rateShown ? ` at the rate you paid, ${converted.rateShown}` : ' at the rate you paid'})`
+            : '';
           await deps.notifications.record(
             c.id,
             'refund.received',
-            `Refund of ${moneyText(amount)} from ${from}.`,
-            amount,
+            `Refund of ${moneyText(credited)} from ${from}${how}.`,
+            credited,
           );
         } else {
           await deps.notifications.record(
@@ -559,7 +604,8 @@ export function createRequestService(deps: RequestDeps) {
         await deps.webhooks.enqueue(m, 'payment.completed', {
           paymentId: transferId,
           requestId: i.request_id,
-          amount: { value: i.amount, currency: i.currency },
+          amount,
+          ...feeView(i),
           reference: r.reference,
           receipt: i.receipt,
         });
@@ -652,6 +698,52 @@ export function createRequestService(deps: RequestDeps) {
   }
 
   /**
+   * A re-sent prepare must carry the purpose and fees the first one had: the fees are fixed at prepare time.
+   * Returns the conflict to reject with, if any.
+   */
+  function sameFees(
+    existing: IncomingRow,
+    p: TransferPrepare,
+    expected: 'purchase' | 'p2p',
+  ): SemopsError | null {
+    let fees;
+    try {
+      fees = checkPurposeAndFees(p, expected, `Transfer ${p.transferId}`);
+    } catch (e) {
+      if (e instanceof SemopsError) return e;
+      throw e;
+    }
+    if (fees.msc.toString() !== existing.msc || fees.interchange.toString() !== existing.interchange) {
+      return new SemopsError(
+        'TRANSFER_CONFLICT',
+        `Transfer ${p.transferId} was prepared with fees msc ${existing.msc}, interchange ${existing.interchange}; ` +
+          `it was sent again with msc ${fees.msc}, interchange ${fees.interchange}.`,
+      );
+    }
+    return null;
+  }
+
+  /**
+   * A refund of one of our customers' payments that was converted from their currency: fixes (once) and
+   * returns how it is booked back at the original rate. Null for a same-currency payment.
+   */
+  async function convertedRefund(i: IncomingRow, c: Customer): Promise<RefundFx | null> {
+    if (i.refund_of === null) return null;
+    const orig = await q.one<{ amount: string; currency: string; fx?: string | null }>`SELECT * FROM payments
+      WHERE id = ${i.refund_of}`;
+    if (!orig) throw new SemopsError('INTERNAL', `the refunded payment ${i.refund_of} is gone`);
+    const fx = parseOriginalFx(orig.fx, c.currency);
+    if (!fx) return null;
+    if (fx.payerCurrency !== c.currency) {
+      throw new SemopsError(
+        'INTERNAL',
+        `payment ${i.refund_of} was converted from ${fx.payerCurrency}, but the customer's account is in ${c.currency}`,
+      );
+    }
+    return fixRefundConversion(q, { ...i, refund_of: i.refund_of }, orig, fx);
+  }
+
+  /**
    * A refund of one of our customers' payments, coming back from the processor that was paid. Accepted only
    * for a COMMITTED outgoing payment to that processor, in its currency, with enough left unrefunded; the
    * receipt (signed by us) names the merchant, never the customer.
@@ -671,12 +763,15 @@ export function createRequestService(deps: RequestDeps) {
       ) {
         return reject(new SemopsError('TRANSFER_CONFLICT'));
       }
+      const conflict = sameFees(existing, p, 'p2p');
+      if (conflict) return reject(conflict);
       if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
       return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(existing.receipt, p.payer) };
     }
     try {
       if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
       if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
+      checkPurposeAndFees(p, 'p2p', `A refund (of ${refundOf})`);
       const orig = await q.one<{
         customer_id: string | null;
         payee: string;

@@ -2,13 +2,18 @@
  * Approving one resolved request: show who is paid (a merchant, or a person by masked name), the amount
  * (or ask for it), fee and expiry; approve with the PIN pad; wait for the payee's processor; show the receipt.
  * Used by paying a code, sending money to a person and paying a request from the inbox.
+ *
+ * A request in another currency than the account's is shown with its exchange-rate quote — what the account
+ * is debited (fee included), the rate, the fee, how long the price holds — before the PIN pad opens; a typed
+ * amount is quoted first. The approval names the quote; when it expired meanwhile, the processor answers
+ * with a new one, which is shown for the customer to approve again.
  */
 import { useState } from 'react';
 import type { MoneyWire } from '@semops/protocol';
 import { ApiError, messageOf } from '../shared/api';
 import { countdown, readAmount, showMoney } from '../shared/money';
 import { Notice, Spinner, useNow } from '../shared/ui';
-import { categoryName, type Payment, type Resolved, type WalletApi } from './api';
+import { categoryName, type FxQuote, type Payment, type Resolved, type WalletApi } from './api';
 import { signApproval } from './device';
 import { PinPad } from './PinPad';
 import { ReceiptView } from './Receipt';
@@ -16,7 +21,7 @@ import type { StoredDevice } from './store';
 
 type Step =
   | { kind: 'confirm' }
-  | { kind: 'pin'; amount: MoneyWire }
+  | { kind: 'pin'; amount: MoneyWire; quote?: FxQuote }
   | { kind: 'waiting' }
   | { kind: 'done'; payment: Payment };
 
@@ -49,6 +54,11 @@ export function Approve(props: {
   const [error, setError] = useState<string>();
   const [amountText, setAmountText] = useState('');
   const now = useNow(1000);
+  // Paying from an account in another currency: the quote shown, and whether one is being fetched.
+  const converts = r.currency !== device.customer.currency;
+  const [quote, setQuote] = useState<FxQuote | undefined>(r.quote);
+  const [quoting, setQuoting] = useState(false);
+  const quoteLeft = quote ? countdown(quote.expiresAt, now) : null;
 
   function fail(e: unknown) {
     if (e instanceof ApiError && (e.code === 'DEVICE_BLOCKED' || e.code === 'UNAUTHORIZED')) {
@@ -74,14 +84,35 @@ export function Approve(props: {
       }
       amount = read;
     }
+    if (converts) {
+      // The PIN pad opens only under a quote for exactly this amount that still holds.
+      const shown = quote && quote.amount.value === amount.value && quote.expiresAt > Date.now();
+      if (!shown) {
+        void fetchQuote(amount);
+        return;
+      }
+      setStep({ kind: 'pin', amount, quote });
+      return;
+    }
     setStep({ kind: 'pin', amount });
   }
 
-  async function approve(amount: MoneyWire, pin: string) {
+  async function fetchQuote(amount: MoneyWire) {
+    setQuoting(true);
+    try {
+      setQuote(await wallet.quote(r.requestId, amount));
+    } catch (e) {
+      fail(e);
+    } finally {
+      setQuoting(false);
+    }
+  }
+
+  async function approve(amount: MoneyWire, pin: string, shown?: FxQuote) {
     setError(undefined);
     setStep({ kind: 'waiting' });
     try {
-      const approval = await signApproval(device, r, amount, pin);
+      const approval = await signApproval(device, r, amount, pin, shown?.quoteId);
       let payment = await wallet.pay(approval);
       const end = Date.now() + 30_000;
       while (payment.status === 'PENDING' && Date.now() < end) {
@@ -97,8 +128,17 @@ export function Approve(props: {
         setError(`The payment did not go through (${payment.error ?? 'rejected'}). No money was taken.`);
       }
     } catch (e) {
+      const fresh = e instanceof ApiError ? (e.details as { quote?: FxQuote } | undefined)?.quote : undefined;
+      if (e instanceof ApiError && (e.code === 'QUOTE_EXPIRED' || e.code === 'QUOTE_NOT_FOUND') && fresh) {
+        // Nothing was paid: show the new price and let the customer decide again.
+        setQuote(fresh);
+        setStep({ kind: 'confirm' });
+        setError('The exchange rate quote expired. Check the new amount and approve again.');
+        return;
+      }
+      if (e instanceof ApiError && e.code === 'QUOTE_MISMATCH') setQuote(undefined);
       if (e instanceof ApiError && e.code === 'PIN_INVALID') {
-        setStep({ kind: 'pin', amount });
+        setStep({ kind: 'pin', amount, ...(shown ? { quote: shown } : {}) });
       } else if (e instanceof ApiError && FINAL_CODES.has(e.code)) {
         props.onFinal(e.message);
         return;
@@ -120,6 +160,11 @@ export function Approve(props: {
             {sending ? 'Send' : 'Pay'} <strong>{showMoney(step.amount)}</strong> to{' '}
             <strong>{r.merchant.name}</strong>
           </p>
+          {step.quote ? (
+            <p data-testid="pin-fx">
+              You pay <strong>{showMoney(step.quote.total)}</strong> ({step.quote.rate})
+            </p>
+          ) : null}
         </section>
         {error ? (
           <Notice kind="error" testId="pay-error">
@@ -128,7 +173,7 @@ export function Approve(props: {
         ) : null}
         <PinPad
           title="Enter your PIN"
-          onSubmit={(pin) => void approve(step.amount, pin)}
+          onSubmit={(pin) => void approve(step.amount, pin, step.quote)}
           onCancel={() => setStep({ kind: 'confirm' })}
         />
       </main>
@@ -178,6 +223,7 @@ export function Approve(props: {
               onChange={(e) => {
                 setAmountText(e.target.value);
                 setError(undefined);
+                if (!r.amount) setQuote(undefined);
               }}
               onKeyDown={(e) => {
                 if (e.key === 'Enter') startPin();
@@ -185,10 +231,37 @@ export function Approve(props: {
             />
           </label>
         )}
+        {converts && quote ? (
+          <dl className="facts fx-quote" data-testid="fx-quote">
+            <div>
+              <dt>You pay</dt>
+              <dd data-testid="fx-total">
+                <strong>{showMoney(quote.total)}</strong>
+              </dd>
+            </div>
+            <div>
+              <dt>Exchange rate</dt>
+              <dd data-testid="fx-rate">{quote.rate}</dd>
+            </div>
+            <div>
+              <dt>Price valid for</dt>
+              <dd data-testid="fx-valid">{quoteLeft ?? 'expired: get a new price'}</dd>
+            </div>
+          </dl>
+        ) : null}
+        {converts && !quote ? (
+          <p className="muted" data-testid="fx-pending">
+            {r.amount
+              ? `Your account is in ${device.customer.currency}: get the price before you approve.`
+              : `Your account is in ${device.customer.currency}: enter the amount to see what you pay.`}
+          </p>
+        ) : null}
         <dl className="facts">
           <div>
-            <dt>Fee</dt>
-            <dd>{BigInt(r.fee.value) === 0n ? 'No fee' : showMoney(r.fee)}</dd>
+            <dt>{converts ? 'Conversion fee' : 'Fee'}</dt>
+            <dd data-testid="fee">
+              {BigInt((quote?.fee ?? r.fee).value) === 0n ? 'No fee' : showMoney(quote?.fee ?? r.fee)}
+            </dd>
           </div>
           <div>
             <dt>Reference</dt>
@@ -210,8 +283,22 @@ export function Approve(props: {
             {error}
           </Notice>
         ) : null}
-        <button type="button" className="button primary big" disabled={left === null} onClick={startPin}>
-          {left === null ? 'This request has expired' : 'Approve with PIN'}
+        <button
+          type="button"
+          className="button primary big"
+          disabled={left === null || quoting}
+          onClick={startPin}
+          data-testid="approve"
+        >
+          {left === null
+            ? 'This request has expired'
+            : quoting
+              ? 'Getting the price…'
+              : converts && (!quote || quoteLeft === null)
+                ? quote
+                  ? 'Get a new price'
+                  : `Show the price in ${device.customer.currency}`
+                : 'Approve with PIN'}
         </button>
         <button type="button" className="button link" onClick={props.onCancel}>
           Cancel

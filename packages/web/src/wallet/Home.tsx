@@ -16,21 +16,35 @@ interface Activity {
   payment?: Payment | undefined;
 }
 
+/** A leg of a converted payment on the customer's account: `<payment>:fx`, `:fxm` (margin), `:fee`. */
+const FX_LEG = /^(pay_[0-9A-Z]+):(fx|fxm|fee)$/;
+
 /**
  * One row per money movement. The ledger lists a two-phase transfer (a payment's reservation) and the
- * transfer that posted or voided it (`<id>:post`, `<id>:void`); the customer sees one payment.
+ * transfer that posted or voided it (`<id>:post`, `<id>:void`); the customer sees one payment. A payment
+ * converted from the customer's currency debits up to three legs, shown as one row at their total.
  */
 function activityOf(transactions: Transaction[], payments: Payment[]): Activity[] {
   const byId = new Map(payments.map((p) => [p.paymentId, p]));
   const seen = new Set<string>();
   const rows: Transaction[] = [];
+  const rowOf = new Map<string, number>();
   for (const t of transactions) {
     const base = t.id.replace(/:(post|void)$/, '');
     if (seen.has(base)) continue;
     seen.add(base);
     const own = transactions.find((x) => x.id === base) ?? t;
     const voided = own.state === 'voided' || transactions.some((x) => x.id === `${base}:void`);
-    rows.push({ ...own, id: base, state: voided ? 'voided' : own.state });
+    const key = FX_LEG.exec(base)?.[1] ?? base;
+    const at = rowOf.get(key);
+    if (at !== undefined) {
+      const first = rows[at]!;
+      const value = (BigInt(first.amount.value) + BigInt(own.amount.value)).toString();
+      rows[at] = { ...first, amount: { value, currency: first.amount.currency } };
+      continue;
+    }
+    rowOf.set(key, rows.length);
+    rows.push({ ...own, id: key, state: voided ? 'voided' : own.state });
   }
   return rows.map((t) => {
     const p = byId.get(t.id);

@@ -20,6 +20,15 @@ export function ReceiptView(props: { payment: Payment; onDone: () => void; title
           {merchant.city ? `, ${merchant.city}` : ''}
         </p>
         <dl className="facts">
+          {p.fx && p.charged ? (
+            <div>
+              <dt>Charged</dt>
+              <dd data-testid="charged">
+                {showMoney(p.charged)} ({p.fx.rate}
+                {BigInt(p.fx.fee.value) > 0n ? `, fee ${showMoney(p.fx.fee)}` : ''})
+              </dd>
+            </div>
+          ) : null}
           <div>
             <dt>Time</dt>
             <dd>{at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })}</dd>

@@ -27,6 +27,24 @@ export interface MerchantInfo {
   category: string;
 }
 
+/**
+ * An exchange-rate quote for a request in another currency than the customer's: what the merchant gets
+ * (`amount`), what the customer pays in their currency (`total` = `converted` + `fee`) and the rate, valid
+ * until `expiresAt`. The approval names it; an expired one is refused with a new one (QUOTE_EXPIRED).
+ */
+export interface FxQuote {
+  quoteId: string;
+  requestId: string;
+  amount: MoneyWire;
+  converted: MoneyWire;
+  fee: MoneyWire;
+  total: MoneyWire;
+  /** `1 EUR = 394.412250 HUF` */
+  rate: string;
+  quotedAt: number;
+  expiresAt: number;
+}
+
 export interface Payment {
   paymentId: string;
   status: 'COMPLETED' | 'PENDING' | 'FAILED';
@@ -35,6 +53,10 @@ export interface Payment {
   merchant: MerchantInfo;
   reference: string;
   amount: MoneyWire;
+  /** What the customer's account was debited, in its currency (fee included). */
+  charged?: MoneyWire;
+  /** A converted payment: the rate and the fee it was made at. */
+  fx?: { quoteId: string; rate: string; fee: MoneyWire };
   error?: string;
   receipt?: string;
   createdAt: number;
@@ -53,7 +75,10 @@ export interface Resolved {
   description?: string;
   reusable: boolean;
   expiresAt: number;
+  /** Charged by the customer's processor, in the customer's currency (the conversion fee). */
   fee: MoneyWire;
+  /** A fixed amount in another currency: the conversion to show before the PIN. */
+  quote?: FxQuote;
   /** `p2p` when the payee is a person (POST /v1/wallet/p2p/resolve): the name is masked (`J*** D***`). */
   kind?: 'p2p';
 }
@@ -94,6 +119,9 @@ export function walletApi(device: StoredDevice) {
     payment: (id: string) => api<Payment>('GET', `/v1/wallet/payments/${encodeURIComponent(id)}`, { token }),
     resolve: (code: string) => api<Resolved>('POST', '/v1/wallet/resolve', { token, body: { code } }),
     pay: (approval: string) => api<Payment>('POST', '/v1/wallet/payments', { token, body: { approval } }),
+    /** A quote for paying `amount` of a resolved request in another currency (a typed amount, or again). */
+    quote: (requestId: string, amount: MoneyWire) =>
+      api<FxQuote>('POST', '/v1/wallet/quotes', { token, body: { requestId, amount } }),
     /** A person to send money to: a phone number (`+43…`) or `name@processor-id`. */
     p2pResolve: (to: string) => api<Resolved>('POST', '/v1/wallet/p2p/resolve', { token, body: { to } }),
     requestMoney: (body: { from: string; amount: MoneyWire; note?: string }) =>

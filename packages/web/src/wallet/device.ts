@@ -79,13 +79,15 @@ export async function enrolDevice(input: {
 
 /**
  * The approval of one payment: signed by the device key (`kid` = device id, `typ semops-approval+jws`),
- * bound to request, payee and amount, with a fresh nonce and a short expiry, carrying the PIN as a JWE.
+ * bound to request, payee and amount, with a fresh nonce and a short expiry, carrying the PIN as a JWE and,
+ * for a request in another currency, the id of the exchange-rate quote the customer was shown.
  */
 export async function signApproval(
   device: StoredDevice,
   request: { requestId: string; processorId: string },
   amount: MoneyWire,
   pin: string,
+  quoteId?: string,
 ): Promise<string> {
   const payload = {
     deviceId: device.deviceId,
@@ -95,6 +97,7 @@ export async function signApproval(
     nonce: randomToken(16),
     expiresAt: Date.now() + APPROVAL_TTL_MS,
     pin: await encryptPin(pin),
+    ...(quoteId ? { quoteId } : {}),
   };
   return signJson(payload, device.privateKey, device.deviceId, APPROVAL_TYP);
 }

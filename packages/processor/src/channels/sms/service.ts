@@ -2,11 +2,16 @@
  * Payments by SMS. `PAY <code> [amount]` resolves the merchant's request and asks for the PIN; the PIN comes
  * in the next message, alone, within two minutes (the seeds: the PIN never travels in the same message as
  * the account or the payee). Every inbound text gets exactly one reply; bad input changes nothing.
+ *
+ * A request in another currency is confirmed with its FX quote (total in the customer's currency, fee, rate);
+ * the PIN pays at that quote while it holds. Later, nothing is paid and the reply shows the new quote, for
+ * which the customer sends the PIN again.
  */
 import type { Sql } from '@semops/node';
 import { SemopsError } from '@semops/protocol';
 import type { Customer } from '../../customers/service.js';
-import { rangeText, say, type ChannelCore, type Quote } from '../core.js';
+import { quoteSeconds, quoteText, rangeText, say, type ChannelCore, type Quote } from '../core.js';
+import type { FxQuoteView } from '../../fx/service.js';
 import type { InboundSms, SmsGateway } from '../gateway.js';
 import { MAX_SCREEN, clip, fold, showMoney } from '../text.js';
 import { parseSmsCommand, storedText, type SmsCommand } from './parser.js';
@@ -53,6 +58,21 @@ export function createSmsService(deps: SmsServiceDeps) {
   const takeConfirmation = (phone: string) =>
     sql.one<ConfirmationRow>`DELETE FROM sms_confirmations WHERE phone = ${phone} RETURNING *`;
 
+  /** The first text that fits one SMS (the last one clipped when none does). */
+  const fitting = (...texts: string[]) =>
+    texts.find((t) => [...t].length <= MAX_SCREEN) ?? clip(texts.at(-1)!, MAX_SCREEN);
+
+  /** What a converted payment asks before the PIN: merchant's amount, total in the customer's currency, rate. */
+  function fxAsk(q: Quote, amount: bigint, fx: FxQuoteView): string {
+    const money = showMoney(amount, q.currency);
+    const ask = `Reply with your PIN within ${quoteSeconds(fx, now())}s to approve.`;
+    return fitting(
+      `Pay ${money} to ${q.merchant}: ${quoteText(fx)}. ${ask}`,
+      `Pay ${money}: ${quoteText(fx)}. ${ask}`,
+      `Pay ${money}: ${quoteText(fx)}. Reply with PIN.`,
+    );
+  }
+
   async function payCommand(c: Customer, code: string, typed: string | undefined): Promise<string> {
     let q: Quote;
     let amount: bigint;
@@ -69,6 +89,12 @@ export function createSmsService(deps: SmsServiceDeps) {
       }
       return say(e);
     }
+    let fx: FxQuoteView | undefined;
+    try {
+      fx = await core.fxQuote(c, q, amount);
+    } catch (e) {
+      return say(e);
+    }
     const t = now();
     await putConfirmation({
       phone: c.phone,
@@ -81,6 +107,7 @@ export function createSmsService(deps: SmsServiceDeps) {
       expires_at: t + CONFIRMATION_TTL_MS,
       created_at: t,
     });
+    if (fx) return fxAsk(q, amount, fx);
     const what = `Pay ${showMoney(amount, q.currency)} to ${q.merchant}`;
     const ask = '? Reply with your PIN within 2 minutes to approve; ignore this to cancel.';
     const ref = q.reference ? ` (ref ${clip(fold(q.reference, 40), 20)})` : '';
@@ -101,6 +128,20 @@ export function createSmsService(deps: SmsServiceDeps) {
       currency: row.currency,
     };
     const outcome = await core.pay(c, q, BigInt(row.amount), pin, 'sms');
+    if (outcome.requote) {
+      // Nothing was paid and no PIN try counted: the customer sees the new quote and may send the PIN again.
+      await putConfirmation({
+        ...row,
+        expires_at: Math.max(Number(row.expires_at), now() + CONFIRMATION_TTL_MS),
+      });
+      const v = outcome.requote;
+      const ask = `Reply with your PIN within ${quoteSeconds(v, now())}s to pay.`;
+      return fitting(
+        `The exchange rate expired; nothing was paid. New: ${quoteText(v)}. ${ask}`,
+        `Rate expired, nothing paid. New: ${quoteText(v)}. ${ask}`,
+        `Rate expired. New: ${quoteText(v)}. Reply with PIN.`,
+      );
+    }
     if (outcome.error?.code === 'PIN_INVALID') {
       // A wrong PIN leaves the confirmation in place (the lock-out limits tries); it keeps its expiry.
       await putConfirmation(row);

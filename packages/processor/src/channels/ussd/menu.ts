@@ -5,6 +5,11 @@
  * input of a session, once per session id, so a gateway retry never acts twice. Nothing the customer typed
  * is ever shown back, and every reply fits in 160 characters.
  *
+ * A request in another currency shows its FX quote on the PIN screen (total in the customer's currency, fee,
+ * rate); each time that screen is shown it carries a new quote, and the PIN pays at the quote shown last. If
+ * that quote has expired by the time the PIN arrives, nothing is paid and the PIN screen comes back with a new
+ * quote (the replayed session then holds two PINs; the first one only asked for the new quote).
+ *
  *   1 Send money      phone → amount → (arrives with person-to-person payments)
  *   2 Pay merchant    code → [amount] → PIN
  *   3 Withdraw cash   agent till number → [amount] → PIN   (a payment to the agent's till request)
@@ -19,6 +24,7 @@ import type { Customer, CustomerService } from '../../customers/service.js';
 import { rangeText, say, type ChannelCore, type Quote } from '../core.js';
 import { normalizePhone, type UssdRequest } from '../gateway.js';
 import { MAX_SCREEN, clip, showMoney } from '../text.js';
+import type { FxQuoteView } from '../../fx/service.js';
 
 const BUSY_SESSION = 'Your request is being processed. Dial again to check your balance.';
 
@@ -28,6 +34,8 @@ const SESSION_MEMORY_MS = 24 * 60 * 60_000;
 /** Longest session, in inputs, that the menu replays. */
 const MAX_INPUTS = 12;
 const PIN = /^\d{4,6}$/;
+/** Shown above the PIN screen when the quote expired before the PIN came. */
+const RATE_EXPIRED = 'Rate expired. New quote:';
 
 export interface UssdDeps {
   readonly q: Sql;
@@ -44,7 +52,14 @@ type Screen =
   | { readonly at: 'send.amount' }
   | { readonly at: 'pay.code'; readonly kind: PayKind }
   | { readonly at: 'pay.amount'; readonly kind: PayKind; readonly quote: Quote }
-  | { readonly at: 'pay.pin'; readonly kind: PayKind; readonly quote: Quote; readonly amount: bigint }
+  | {
+      readonly at: 'pay.pin';
+      readonly kind: PayKind;
+      readonly quote: Quote;
+      readonly amount: bigint;
+      /** The FX quote shown with the PIN prompt (a request in another currency; set when shown). */
+      readonly fx?: FxQuoteView;
+    }
   | { readonly at: 'pin.old' }
   | { readonly at: 'pin.new'; readonly old: string }
   | { readonly at: 'pin.repeat'; readonly old: string; readonly next: string };
@@ -74,6 +89,7 @@ function prompt(s: Screen): string {
       return `${s.quote.merchant}\nEnter amount (${rangeText(s.quote)}):\n0 Back`;
     case 'pay.pin': {
       const money = showMoney(s.amount, s.quote.currency);
+      if (s.fx) return fxPinPrompt(s.kind, money, s.quote.merchant, s.fx);
       const what =
         s.kind === 'pay'
           ? `Pay ${money} to ${s.quote.merchant}?`
@@ -87,6 +103,24 @@ function prompt(s: Screen): string {
     case 'pin.repeat':
       return 'Enter new PIN again:\n0 Back';
   }
+}
+
+/**
+ * The PIN screen of a converted payment: the merchant's amount, what the customer pays in their currency
+ * (fee included), the rate. The merchant's name gives way first when the screen is full.
+ */
+function fxPinPrompt(kind: PayKind, money: string, merchant: string, fx: FxQuoteView): string {
+  const fee = BigInt(fx.fee.value) > 0n ? ` incl. fee ${showMoney(fx.fee.value, fx.fee.currency)}` : '';
+  const pays = `= ${showMoney(fx.total.value, fx.total.currency)}${fee}`;
+  const verb = kind === 'pay' ? `Pay ${money}` : `Withdraw ${money}`;
+  const where = kind === 'pay' ? ` to ${merchant}` : ` at ${merchant}`;
+  const room = MAX_SCREEN - 4;
+  const candidates = [
+    `${verb}${where}\n${pays}\n${fx.rate}\nEnter PIN to approve:\n0 Back`,
+    `${verb}\n${pays}\n${fx.rate}\nEnter PIN to approve:\n0 Back`,
+    `${verb}\n${pays}\n${fx.rate}\nPIN:\n0 Back`,
+  ];
+  return candidates.find((c) => [...c].length <= room) ?? candidates.at(-1)!;
 }
 
 /** A screen with an optional notice above it, cut to fit: the notice gives way before the prompt. */
@@ -187,7 +221,16 @@ export function createUssdMenu(deps: UssdDeps) {
         }
       case 'pay.pin': {
         if (!PIN.test(x)) return { screen: s, notice: say(new SemopsError('PIN_FORMAT')) };
-        if (!last) return { end: 'This session has ended. Please dial again.' };
+        const converts = s.quote.currency !== c.currency;
+        // A PIN followed by more input: for a conversion, it was answered with a new quote (below).
+        if (!last) {
+          return converts
+            ? { screen: s, notice: RATE_EXPIRED }
+            : { end: 'This session has ended. Please dial again.' };
+        }
+        // Never pay at a quote that no longer holds: show the new one and ask again (nothing acted yet).
+        if (converts && !(await core.quoteHolds(c, s.quote, s.amount)))
+          return { screen: s, notice: RATE_EXPIRED };
         return {
           end: await once(req, async () => {
             const o = await core.pay(c, s.quote, s.amount, x, 'ussd');
@@ -244,6 +287,15 @@ export function createUssdMenu(deps: UssdDeps) {
         if ('end' in r) return reply('END', r.end);
         s = r.screen;
         notice = r.notice;
+      }
+      if (s.at === 'pay.pin' && s.quote.currency !== c.currency) {
+        // Every PIN screen of a conversion shows a new quote: the one the PIN will pay at.
+        try {
+          const fx = await core.fxQuote(c, s.quote, s.amount);
+          s = fx ? { ...s, fx } : s;
+        } catch (e) {
+          return reply('END', say(e));
+        }
       }
       return screen(s, notice);
     },

@@ -1,0 +1,300 @@
+/**
+ * Operator clients for cross-border settlement (issue 5): the hub's fee schedule, settlement windows,
+ * reports (JSON and CSV), window transfers and liquidity; a processor's exchange rates, FX configuration,
+ * booked settlements and reconciliation. Every call needs the node's admin token. Amounts are minor-unit
+ * strings as on the wire; the command line turns them into `12.50 EUR` for people.
+ */
+import { errorFromBody, type MoneyWire } from '@semops/protocol';
+import { call, json, type CallOptions } from './http.js';
+import type { HubPosition } from './clients.js';
+
+/** One line of the hub's fee schedule; `'*'` matches any payee or currency (most specific line wins). */
+export interface FeeEntry {
+  readonly payee: string;
+  readonly currency: string;
+  /** Merchant service charge, basis points of the transfer amount (0..10000). */
+  readonly mscBps: number;
+  /** Fixed part of the merchant service charge, minor units of `currency` (`'0'` when `currency` is `'*'`). */
+  readonly mscFixed: string;
+  /** Share of the merchant service charge paid to the payer processor, basis points (0..10000). */
+  readonly interchangeBps: number;
+}
+
+export interface SettlementWindow {
+  readonly windowId: string;
+  readonly state: 'OPEN' | 'CLOSED';
+  readonly openedAt: number;
+  readonly closedAt?: number;
+  /** Committed transfers in the window. */
+  readonly transfers: number;
+}
+
+/** The fees of one transfer, minor units of the transfer's currency. */
+export interface TransferFeesView {
+  readonly msc: string;
+  readonly interchange: string;
+}
+
+/** A transfer the hub committed in a window. */
+export interface WindowTransfer {
+  readonly transferId: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: MoneyWire;
+  readonly fees?: TransferFeesView;
+  readonly committedAt: number;
+}
+
+/** The hub's operator view of one transfer. */
+export interface HubTransferView {
+  readonly transferId: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: MoneyWire;
+  readonly state: string;
+  readonly refundOf?: string;
+  readonly reason?: string;
+  /** The settlement window it was committed in (COMMITTED only). */
+  readonly windowId?: string;
+  readonly fees?: TransferFeesView;
+  readonly createdAt?: number;
+  readonly updatedAt?: number;
+}
+
+/** One processor's totals in one currency for a window; amounts are minor-unit strings, `net` signed. */
+export interface ReportPosition {
+  readonly processorId: string;
+  readonly currency: string;
+  readonly sent: string;
+  readonly received: string;
+  readonly interchangePaid: string;
+  readonly interchangeReceived: string;
+  /** Merchant service charge kept as payee (information; already inside `received`). */
+  readonly msc: string;
+  /** FX margin the processor kept converting for its customers (information, in the customer currency). */
+  readonly fxMargin: string;
+  readonly transfers: number;
+  /** received − sent + interchangeReceived − interchangePaid: positive receives, negative pays. */
+  readonly net: string;
+}
+
+/** A net money movement that settles the window: `from` pays `amount` (minor units) of `currency` to `to`. */
+export interface SettlementInstruction {
+  readonly currency: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: string;
+}
+
+/** The fees of one transfer of a window (transfers with fees or an FX margin). */
+export interface ReportFee {
+  readonly transferId: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: MoneyWire;
+  /** Merchant service charge and interchange, minor units of the transfer's currency. */
+  readonly msc: string;
+  readonly interchange: string;
+  /** The converting payer processor's FX margin, in its customers' currency. */
+  readonly fxMargin?: MoneyWire;
+}
+
+/** Per currency: how many transfers, their volume, the interchange, and the sum of the nets (always 0). */
+export interface ReportCurrencyTotal {
+  readonly currency: string;
+  readonly transfers: number;
+  readonly volume: string;
+  readonly interchange: string;
+  readonly net: string;
+}
+
+/** Where a processor's settlement of a closed window stands at the hub. */
+export interface ReportSettlementStatus {
+  readonly processorId: string;
+  readonly booked: boolean;
+  /** Undefined when the processor gets no notice (no transfers in the window). */
+  readonly noticeDelivered?: boolean;
+  readonly noticeAttempts?: number;
+  readonly lastError?: string;
+}
+
+/** A window's multilateral net settlement report. */
+export interface SettlementReport {
+  readonly windowId: string;
+  /** A CLOSED window's report is final; an OPEN one's is the report so far. */
+  readonly state: 'OPEN' | 'CLOSED';
+  readonly openedAt: number;
+  readonly closedAt?: number;
+  readonly transfers: number;
+  readonly currencies: readonly ReportCurrencyTotal[];
+  /** One row per processor and currency; per currency the nets sum to zero. */
+  readonly positions: readonly ReportPosition[];
+  /** The net money movements that settle the window. */
+  readonly instructions: readonly SettlementInstruction[];
+  /** Every fee that made up the totals, per transfer. */
+  readonly fees: readonly ReportFee[];
+  /** Closed windows: each processor's settlement booking and notice. */
+  readonly settlement?: readonly ReportSettlementStatus[];
+}
+
+/** The positions of a report in a stable order: by currency, then processor. */
+export function reportPositions(report: Pick<SettlementReport, 'positions'>): ReportPosition[] {
+  return [...report.positions].sort(
+    (a, b) => a.currency.localeCompare(b.currency) || a.processorId.localeCompare(b.processorId),
+  );
+}
+
+/** A processor's exchange rate: 1 `base` = `rate` `quote` (a decimal string). */
+export interface FxRateEntry {
+  readonly base: string;
+  readonly quote: string;
+  readonly rate: string;
+  /** Where it came from: the rates file or the operator. */
+  readonly source?: string;
+}
+
+export interface FxSettings {
+  readonly rates: readonly FxRateEntry[];
+  readonly spreadBps: number;
+  /** Fixed fee per customer currency, minor units. */
+  readonly feeFixed: Readonly<Record<string, string>>;
+  readonly quoteTtlMs: number;
+  readonly ratesFile?: string;
+  readonly loadedAt?: number;
+  /** Why the rates file last failed to load (the rates in force were kept). */
+  readonly ratesFileError?: string;
+}
+
+export interface FxConfigChange {
+  readonly spreadBps?: number;
+  readonly feeFixed?: Readonly<Record<string, string>>;
+  readonly quoteTtlMs?: number;
+}
+
+/** A settlement a processor booked on the hub's notice. */
+export interface BookedSettlement {
+  readonly windowId: string;
+  readonly openedAt: number;
+  readonly closedAt: number;
+  readonly positions: ReadonlyArray<{ readonly currency: string; readonly net: string }>;
+  readonly bookedAt: number;
+}
+
+/** One difference between the hub's view of a window and a processor's ledger. */
+export interface ProcessorDifference {
+  readonly kind: string;
+  readonly transferId?: string;
+  readonly currency?: string;
+  readonly expected?: string;
+  readonly actual?: string;
+  readonly message: string;
+}
+
+export interface ReconcileRequest {
+  readonly window: { readonly windowId: string; readonly openedAt: number; readonly closedAt: number };
+  readonly transfers: readonly WindowTransfer[];
+  readonly positions?: ReadonlyArray<{ readonly currency: string; readonly net: string }>;
+}
+
+export interface ReconcileAnswer {
+  readonly processorId: string;
+  readonly differences: readonly ProcessorDifference[];
+}
+
+/** GETs a text body (CSV); a non-2xx answer throws the typed error. */
+async function text(url: string, opts: CallOptions): Promise<string> {
+  const r = await call<unknown>('GET', url, opts);
+  if (r.status < 200 || r.status >= 300) throw errorFromBody(r.body, r.status);
+  if (r.body === undefined) return '';
+  return typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+}
+
+/** The hub's settlement operator API. */
+export class SettlementAdmin {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+  private call<T>(method: string, path: string, opts: CallOptions = {}) {
+    return json<T>(method, this.url + path, { ...opts, token: this.token });
+  }
+  async fees(): Promise<FeeEntry[]> {
+    return (await this.call<{ entries: FeeEntry[] }>('GET', '/v1/admin/fees')).entries;
+  }
+  /** Replaces the whole fee schedule. */
+  async setFees(entries: readonly FeeEntry[]): Promise<FeeEntry[]> {
+    return (await this.call<{ entries: FeeEntry[] }>('PUT', '/v1/admin/fees', { body: { entries } })).entries;
+  }
+  async windows(): Promise<SettlementWindow[]> {
+    return (await this.call<{ windows: SettlementWindow[] }>('GET', '/v1/admin/settlement/windows')).windows;
+  }
+  /** Closes the open window (or the given one, which must be the open one) and returns its report. */
+  closeWindow(windowId?: string) {
+    return this.call<SettlementReport>('POST', '/v1/admin/settlement/windows/close', {
+      body: windowId ? { windowId } : {},
+    });
+  }
+  report(windowId: string) {
+    return this.call<SettlementReport>(
+      'GET',
+      `/v1/admin/settlement/windows/${encodeURIComponent(windowId)}/report`,
+    );
+  }
+  /** The report as CSV, one row per currency and processor. */
+  reportCsv(windowId: string): Promise<string> {
+    return text(`${this.url}/v1/admin/settlement/windows/${encodeURIComponent(windowId)}/report?format=csv`, {
+      token: this.token,
+    });
+  }
+  async windowTransfers(windowId: string): Promise<WindowTransfer[]> {
+    return (
+      await this.call<{ transfers: WindowTransfer[] }>(
+        'GET',
+        `/v1/admin/settlement/windows/${encodeURIComponent(windowId)}/transfers`,
+      )
+    ).transfers;
+  }
+  transfer(transferId: string) {
+    return this.call<HubTransferView>('GET', `/v1/admin/transfers/${encodeURIComponent(transferId)}`);
+  }
+  async positions(): Promise<HubPosition[]> {
+    return (await this.call<{ positions: HubPosition[] }>('GET', '/v1/admin/positions')).positions;
+  }
+  /** Tops up or withdraws a processor's liquidity (net debit cap) in one currency. */
+  liquidity(processorId: string, amount: MoneyWire, direction: 'deposit' | 'withdraw') {
+    return this.call<HubPosition>('POST', '/v1/admin/liquidity', {
+      body: { processorId, amount, direction },
+    });
+  }
+}
+
+/** A processor's FX and settlement operator API. */
+export class FxAdmin {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+  private call<T>(method: string, path: string, opts: CallOptions = {}) {
+    return json<T>(method, this.url + path, { ...opts, token: this.token });
+  }
+  fx() {
+    return this.call<FxSettings>('GET', '/v1/admin/fx');
+  }
+  /** Replaces the rates table. */
+  setRates(rates: ReadonlyArray<Pick<FxRateEntry, 'base' | 'quote' | 'rate'>>) {
+    return this.call<FxSettings>('PUT', '/v1/admin/fx/rates', { body: { rates } });
+  }
+  setConfig(change: FxConfigChange) {
+    return this.call<FxSettings>('PUT', '/v1/admin/fx/config', { body: change });
+  }
+  /** Re-reads the rates file; an invalid file (RATES_FILE_INVALID) keeps the old rates. */
+  reload() {
+    return this.call<FxSettings>('POST', '/v1/admin/fx/reload', { body: {} });
+  }
+  async settlements(): Promise<BookedSettlement[]> {
+    return (await this.call<{ windows: BookedSettlement[] }>('GET', '/v1/admin/settlement')).windows;
+  }
+  reconcile(request: ReconcileRequest) {
+    return this.call<ReconcileAnswer>('POST', '/v1/admin/reconcile', { body: request });
+  }
+}

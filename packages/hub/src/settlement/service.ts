@@ -1,0 +1,469 @@
+/**
+ * Settlement windows at the hub (docs/settlement.md):
+ *
+ * - Exactly one window is OPEN; every transfer that commits belongs to it (window_id is set in the same UPDATE
+ *   as COMMITTED; see store.ts for why a close can never miss or gain a transfer).
+ * - Closing a window (operator command, or the schedule at every `intervalMs` boundary when the window has
+ *   transfers) makes its multilateral net report, stores it, and opens the next window, in one transaction.
+ * - Then the hub books each processor's net in its ledger (`stl:<pid>:<CUR>` ↔ `pos:<pid>:<CUR>`, id
+ *   `<windowId>:<pid>:<CUR>`), and sends each processor with transfers in the window a `settlement.notice`,
+ *   retried with back-off until it answers `{ booked: true }`. Both survive restarts: what is left to do is in
+ *   the hub's tables and the sweep finishes it.
+ *
+ * A payout (pos → stl) the net debit cap does not allow yet — the processor has already reserved or sent,
+ * since the window closed or before, what the window credited it — is not forced: it stays to do, is retried
+ * with back-off (and logged), and the processor's notice waits for it. It fits again once those transfers
+ * settle in a later window.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Ledger, LedgerCommand } from '@semops/ledger';
+import type { NodeClient } from '@semops/node';
+import {
+  SemopsError,
+  newId,
+  settlementNoticeResult,
+  type SettlementNotice,
+  type TransferFees,
+} from '@semops/protocol';
+import type { ParticipantService } from '../participants/service.js';
+import { positionAccountId, settlementAccountId, type PositionService } from '../positions/service.js';
+import type { HubDb } from '../shared/schema.js';
+import type { Writer } from '../shared/writer.js';
+import {
+  aggregate,
+  currencyTotals,
+  feeLines,
+  imbalances,
+  instructions,
+  toWire,
+  type SettlementStatus,
+  type WindowReport,
+} from './report.js';
+import type { PositionLine, SettlementStore, StoredPosition, WindowRecord } from './store.js';
+
+/** A window as listed to the operator. */
+export interface WindowView {
+  readonly windowId: string;
+  readonly state: 'OPEN' | 'CLOSED';
+  readonly openedAt: number;
+  readonly closedAt?: number;
+  readonly transfers: number;
+}
+
+/** A committed transfer of a window, as listed to the operator (and to `semops reconcile`). */
+export interface WindowTransferView {
+  readonly transferId: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: { readonly value: string; readonly currency: string };
+  readonly fees?: TransferFees;
+  readonly committedAt: number;
+}
+
+export interface CloseOptions {
+  /** Close this window only (must be the OPEN one; an already CLOSED one answers its report). */
+  readonly windowId?: string;
+}
+
+export interface SettlementService {
+  /** Opens a window when none is open (the first start after the upgrade opened one already). */
+  start(): Promise<void>;
+  /**
+   * Closes the OPEN window and opens the next; answers the closed window's report. WINDOW_EMPTY when the
+   * window has no transfers (nothing changes), WINDOW_NOT_FOUND for an unknown `windowId`.
+   */
+  closeWindow(opts?: CloseOptions): Promise<WindowReport>;
+  /** Newest first. */
+  list(limit?: number): Promise<WindowView[]>;
+  /** The report of a window: final when CLOSED, so far when OPEN. */
+  report(windowId: string): Promise<WindowReport>;
+  transfers(windowId: string): Promise<WindowTransferView[]>;
+  /** Books what is left to book and sends the notices that are due. */
+  sweep(): Promise<void>;
+  /**
+   * Stops the schedule and the sweep (at once, before its first await) and waits for the notices on the wire;
+   * close the client after calling it to cut those short.
+   */
+  stop(): Promise<void>;
+}
+
+export interface SettlementServiceDeps {
+  readonly store: SettlementStore;
+  readonly writer: Writer;
+  readonly ledger: Ledger;
+  readonly positions: PositionService;
+  readonly participants: ParticipantService;
+  readonly client: NodeClient;
+  /** Makes the ledger follow these committed transfers (post and interchange) where it has not yet. */
+  readonly followLedger: (transferIds: readonly string[]) => Promise<boolean>;
+  readonly log: FastifyBaseLogger;
+  readonly now: () => number;
+  /** Close the OPEN window at every multiple of this many ms (epoch-aligned) when it has transfers. */
+  readonly intervalMs?: number;
+  /** First retry of a notice or a deferred booking (default 1 s), doubling up to `maxRetryMs` (5 min). */
+  readonly retryMs?: number;
+  readonly maxRetryMs?: number;
+  /** Longest wait for a processor's answer to a notice (default 5 s). */
+  readonly timeoutMs?: number;
+}
+
+const key = (p: { windowId: string; processorId: string; currency?: string }): string =>
+  `${p.windowId} ${p.processorId} ${p.currency ?? ''}`;
+
+export type CloseOutcome =
+  | { readonly kind: 'closed'; readonly windowId: string }
+  | { readonly kind: 'empty' | 'skipped'; readonly windowId: string }
+  | { readonly kind: 'not-open' };
+
+/**
+ * The close of the OPEN window, in the caller's transaction `tx`: lock the window, sum its transfers, close it,
+ * open the next, store the report lines and the notices to send. With `windowId`, only that window;
+ * with `openedBefore`, only a window opened before then (the schedule: two hub instances at one boundary
+ * close one window, not two). Throws INTERNAL (transaction rolled back, window left open) if the report does
+ * not sum to zero in some currency.
+ */
+export async function closeOpenWindow(
+  tx: HubDb,
+  store: SettlementStore,
+  opts: {
+    readonly now: number;
+    readonly log: FastifyBaseLogger;
+    readonly windowId?: string;
+    readonly openedBefore?: number;
+  },
+): Promise<CloseOutcome> {
+  const w = await store.lockOpenWindow(tx);
+  if (!w || (opts.windowId !== undefined && w.windowId !== opts.windowId)) return { kind: 'not-open' };
+  if (opts.openedBefore !== undefined && w.openedAt >= opts.openedBefore)
+    return { kind: 'skipped', windowId: w.windowId };
+  const transfers = await store.transfers(w.windowId, tx);
+  if (transfers.length === 0) return { kind: 'empty', windowId: w.windowId };
+  const lines = aggregate(transfers);
+  const off = imbalances(lines);
+  if (off.size > 0) {
+    const sums = Object.fromEntries([...off].map(([c, v]) => [c, v.toString()]));
+    opts.log.fatal(
+      { windowId: w.windowId, sums },
+      'SETTLEMENT REPORT DOES NOT SUM TO ZERO; window left open',
+    );
+    throw new SemopsError(
+      'INTERNAL',
+      `The report of ${w.windowId} does not sum to zero in ${[...off.keys()].join(', ')}; the window stays open.`,
+    );
+  }
+  // Never before a transfer of the window committed: every commit time lies in [openedAt, closedAt].
+  const closedAt = transfers.reduce((at, t) => Math.max(at, t.committedAt), Math.max(opts.now, w.openedAt));
+  await store.close(tx, w, closedAt, transfers.length, { windowId: newId('win'), openedAt: closedAt });
+  await store.insertPositions(tx, w.windowId, lines, closedAt);
+  const notified = [...new Set(lines.filter((l) => l.transfers > 0).map((l) => l.processorId))];
+  await store.insertNotices(tx, w.windowId, notified, closedAt);
+  return { kind: 'closed', windowId: w.windowId };
+}
+
+export function createSettlementService(deps: SettlementServiceDeps): SettlementService {
+  const { store, writer, ledger, log, now } = deps;
+  const retryMs = deps.retryMs ?? 1_000;
+  const maxRetryMs = deps.maxRetryMs ?? 300_000;
+  const timeoutMs = deps.timeoutMs ?? 5_000;
+  const backoff = (attempts: number): number => Math.min(retryMs * 2 ** Math.min(attempts, 30), maxRetryMs);
+  /** Deferred bookings: when to try again, and how often it was tried. */
+  const bookingRetry = new Map<string, { at: number; attempts: number }>();
+  /** Notices on the wire. */
+  const sending = new Map<string, Promise<void>>();
+  let stopped = false;
+  let scheduleTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+  let booking: Promise<void> | undefined;
+
+  const windowOrThrow = async (windowId: string): Promise<WindowRecord> => {
+    const w = await store.get(windowId);
+    if (!w) throw new SemopsError('WINDOW_NOT_FOUND', `No settlement window ${windowId.slice(0, 40)}.`);
+    return w;
+  };
+
+  const command = (p: StoredPosition): LedgerCommand => {
+    const stl = settlementAccountId(p.processorId, p.currency);
+    const pos = positionAccountId(p.processorId, p.currency);
+    const paysIn = p.net < 0n;
+    return {
+      kind: 'transfer',
+      id: `${p.windowId}:${p.processorId}:${p.currency}`,
+      debitAccountId: paysIn ? stl : pos,
+      creditAccountId: paysIn ? pos : stl,
+      amount: paysIn ? -p.net : p.net,
+      currency: p.currency,
+      code: 'settlement',
+      reference: p.windowId,
+    };
+  };
+
+  /** Books the settlement lines still to book (of one window, or of all), in the hub's ledger. */
+  const bookNow = async (windowId?: string): Promise<void> => {
+    const at = now();
+    const todo = (
+      windowId === undefined
+        ? await store.unbooked(1000)
+        : (await store.positions(windowId)).filter((p) => p.bookedAt === undefined)
+    ).filter((p) => windowId !== undefined || (bookingRetry.get(key(p))?.at ?? 0) <= at);
+    if (todo.length === 0) return;
+    // The window's transfers must be in the positions first (normally they are; after a crash, maybe not).
+    for (const w of new Set(todo.map((p) => p.windowId))) {
+      const behind = await store.ledgerBehind(w);
+      if (behind.length > 0) await deps.followLedger(behind);
+    }
+    // Pay-ins first: they only ever credit a position.
+    const ordered = [...todo].sort((a, b) => (a.net < 0n === b.net < 0n ? 0 : a.net < 0n ? -1 : 1));
+    const results = await ledger.execute(ordered.map(command));
+    const booked: StoredPosition[] = [];
+    const missing = new Map<string, Set<string>>();
+    results.forEach((res, i) => {
+      const p = ordered[i]!;
+      if (res.ok) {
+        booked.push(p);
+        bookingRetry.delete(key(p));
+        return;
+      }
+      const prev = bookingRetry.get(key(p))?.attempts ?? 0;
+      bookingRetry.set(key(p), { at: at + backoff(prev), attempts: prev + 1 });
+      if (res.code === 'ACCOUNT_NOT_FOUND') {
+        missing.set(p.processorId, (missing.get(p.processorId) ?? new Set()).add(p.currency));
+      }
+      const level = res.code === 'EXCEEDS_CREDITS' ? 'warn' : 'error';
+      log[level](
+        {
+          windowId: p.windowId,
+          processorId: p.processorId,
+          currency: p.currency,
+          code: res.code,
+          retryInMs: backoff(prev),
+        },
+        res.code === 'EXCEEDS_CREDITS'
+          ? 'settlement payout deferred: the processor has already used the credit (net debit cap)'
+          : 'settlement booking failed',
+      );
+    });
+    for (const [pid, currencies] of missing) await deps.positions.openAccounts(pid, [...currencies]);
+    if (booked.length > 0) await writer.write((tx) => store.markBooked(tx, booked, now()));
+  };
+
+  /** One booking run at a time (a close and the sweep may both ask). */
+  const book = async (windowId?: string): Promise<void> => {
+    while (booking) await booking.catch(() => undefined);
+    booking = bookNow(windowId).finally(() => (booking = undefined));
+    await booking;
+  };
+
+  const noticeBody = async (windowId: string, processorId: string): Promise<SettlementNotice> => {
+    const w = await windowOrThrow(windowId);
+    const lines = (await store.positions(windowId)).filter(
+      (p) => p.processorId === processorId && p.transfers > 0,
+    );
+    return {
+      windowId,
+      openedAt: w.openedAt,
+      closedAt: w.closedAt ?? now(),
+      positions: lines.map((l) => ({ currency: l.currency, net: l.net.toString() })),
+    };
+  };
+
+  const deliver = async (windowId: string, processorId: string, attempts: number): Promise<void> => {
+    try {
+      const p = deps.participants.get(processorId);
+      if (!p) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${processorId}.`);
+      const body = await noticeBody(windowId, processorId);
+      const answer = settlementNoticeResult.safeParse(
+        await deps.client.send(p.baseUrl, processorId, 'settlement.notice', body, { timeoutMs }),
+      );
+      if (!answer.success || !answer.data.booked) {
+        throw new SemopsError('MESSAGE_MALFORMED', `${processorId} did not book settlement.notice.`);
+      }
+      await writer.write((tx) => store.delivered(tx, windowId, processorId, now()));
+    } catch (e) {
+      // Any failure (unreachable, an error answer such as UNKNOWN_MESSAGE_TYPE from a processor that does not
+      // handle notices yet, booked: false) means: try again later.
+      const code = e instanceof SemopsError ? e.code : 'INTERNAL';
+      const retryInMs = backoff(attempts);
+      log.warn({ windowId, processorId, code, retryInMs }, 'settlement.notice not delivered');
+      if (stopped) return;
+      await writer
+        .write((tx) => store.failed(tx, windowId, processorId, now() + retryInMs, code))
+        .catch((err: unknown) => log.error({ err }, 'recording a notice failure failed'));
+    }
+  };
+
+  /** Sends the notices that are due, without waiting for the answers. */
+  const sendDue = async (): Promise<void> => {
+    if (stopped) return;
+    for (const n of await store.dueNotices(now(), 100)) {
+      const k = key(n);
+      if (sending.has(k)) continue;
+      const work = deliver(n.windowId, n.processorId, n.attempts).finally(() => sending.delete(k));
+      sending.set(k, work);
+    }
+  };
+
+  const sweepNow = async (): Promise<void> => {
+    await book();
+    await sendDue();
+  };
+
+  const sweep = (): Promise<void> => {
+    sweeping ??= sweepNow().finally(() => (sweeping = undefined));
+    return sweeping;
+  };
+
+  const statusOf = async (
+    windowId: string,
+    lines: readonly StoredPosition[],
+  ): Promise<SettlementStatus[]> => {
+    const notices = new Map((await store.notices(windowId)).map((n) => [n.processorId, n]));
+    const pids = [...new Set(lines.map((l) => l.processorId))].sort();
+    return pids.map((processorId) => {
+      const n = notices.get(processorId);
+      return {
+        processorId,
+        booked: lines.every((l) => l.processorId !== processorId || l.bookedAt !== undefined),
+        ...(n === undefined
+          ? {}
+          : {
+              noticeDelivered: n.deliveredAt !== undefined,
+              noticeAttempts: n.attempts,
+              ...(n.lastError === undefined || n.deliveredAt !== undefined ? {} : { lastError: n.lastError }),
+            }),
+      };
+    });
+  };
+
+  const report = async (windowId: string): Promise<WindowReport> => {
+    const w = await windowOrThrow(windowId);
+    const transfers = await store.transfers(windowId);
+    const stored = w.state === 'CLOSED' ? await store.positions(windowId) : undefined;
+    const lines: readonly PositionLine[] = stored ?? aggregate(transfers);
+    return {
+      windowId,
+      state: w.state,
+      openedAt: w.openedAt,
+      ...(w.closedAt === undefined ? {} : { closedAt: w.closedAt }),
+      transfers: transfers.length,
+      currencies: currencyTotals(lines, transfers),
+      positions: lines.map(toWire),
+      instructions: instructions(lines),
+      fees: feeLines(transfers),
+      ...(stored === undefined ? {} : { settlement: await statusOf(windowId, stored) }),
+    };
+  };
+
+  const closeInTx = (windowId: string | undefined, openedBefore?: number): Promise<CloseOutcome> =>
+    writer.write((tx) =>
+      closeOpenWindow(tx, store, {
+        now: now(),
+        log,
+        ...(windowId === undefined ? {} : { windowId }),
+        ...(openedBefore === undefined ? {} : { openedBefore }),
+      }),
+    );
+
+  /** After a close committed: book it now, and send its notices without waiting for the answers. */
+  const afterClose = async (windowId: string): Promise<void> => {
+    log.info({ windowId }, 'settlement window closed');
+    await book(windowId).catch((err: unknown) => log.error({ err, windowId }, 'settlement booking failed'));
+    await sendDue().catch((err: unknown) => log.error({ err }, 'sending settlement notices failed'));
+  };
+
+  /** The scheduled close at `boundary`: skipped when the window is empty or opened at or after it. */
+  const closeOnSchedule = async (boundary: number): Promise<void> => {
+    const outcome = await closeInTx(undefined, boundary);
+    if (outcome.kind === 'closed') await afterClose(outcome.windowId);
+  };
+
+  const schedule = (intervalMs: number): void => {
+    if (stopped) return;
+    const boundary = (Math.floor(now() / intervalMs) + 1) * intervalMs;
+    scheduleTimer = setTimeout(
+      () => {
+        scheduleTimer = undefined;
+        closeOnSchedule(boundary)
+          .catch((err: unknown) => log.error({ err }, 'scheduled settlement close failed'))
+          .finally(() => schedule(intervalMs));
+      },
+      Math.max(boundary - now(), 0),
+    );
+    scheduleTimer.unref();
+  };
+
+  return {
+    async start() {
+      await writer.write((tx) => store.ensureOpen(tx, newId('win'), now()));
+      const interval = deps.intervalMs;
+      if (interval !== undefined) {
+        // A boundary passed while the hub was down: close what was open before it.
+        await closeOnSchedule(Math.floor(now() / interval) * interval);
+        schedule(interval);
+      }
+      const tick = Math.min(Math.max(retryMs, 50), 1_000);
+      sweepTimer = setInterval(() => {
+        sweep().catch((err: unknown) => log.error({ err }, 'settlement sweep failed'));
+      }, tick);
+      sweepTimer.unref();
+      void sweep().catch((err: unknown) => log.error({ err }, 'settlement sweep failed'));
+    },
+
+    async closeWindow(opts = {}) {
+      const outcome = await closeInTx(opts.windowId);
+      switch (outcome.kind) {
+        case 'closed':
+          await afterClose(outcome.windowId);
+          return report(outcome.windowId);
+        case 'empty':
+        case 'skipped':
+          throw new SemopsError(
+            'WINDOW_EMPTY',
+            `Window ${outcome.windowId} has no committed transfers yet; nothing to close.`,
+          );
+        case 'not-open': {
+          // Closing a window that is already closed answers its report (an operator's retry).
+          const w = await windowOrThrow(opts.windowId ?? '');
+          return report(w.windowId);
+        }
+      }
+    },
+
+    async list(limit = 100) {
+      const windows = await store.list(limit);
+      return Promise.all(
+        windows.map(async (w): Promise<WindowView> => ({
+          windowId: w.windowId,
+          state: w.state,
+          openedAt: w.openedAt,
+          ...(w.closedAt === undefined ? {} : { closedAt: w.closedAt }),
+          transfers: w.transfers ?? (await store.countTransfers(w.windowId)),
+        })),
+      );
+    },
+
+    report,
+
+    async transfers(windowId) {
+      await windowOrThrow(windowId);
+      return (await store.transfers(windowId)).map((t) => ({
+        transferId: t.transferId,
+        payer: t.payer,
+        payee: t.payee,
+        amount: { value: t.amount.toString(), currency: t.currency },
+        ...(t.hasFees ? { fees: { msc: t.msc.toString(), interchange: t.interchange.toString() } } : {}),
+        committedAt: t.committedAt,
+      }));
+    },
+
+    sweep,
+
+    async stop() {
+      stopped = true;
+      if (scheduleTimer !== undefined) clearTimeout(scheduleTimer);
+      if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
+      await Promise.allSettled([...sending.values()]);
+    },
+  };
+}

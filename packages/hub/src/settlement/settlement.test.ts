@@ -1,0 +1,459 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ErrorBody, PrepareResult, TransferPrepare } from '@semops/protocol';
+import type { PositionView } from '../positions/service.js';
+import { describeEngines } from '../testing/engines.js';
+import type { FakeProcessor } from '../testing/fake-processor.js';
+import { startNetwork, waitFor, type TestNetwork } from '../testing/network.js';
+import type { WindowReport } from './report.js';
+import type { WindowTransferView, WindowView } from './service.js';
+
+let net: TestNetwork;
+
+const prepare = async (from: FakeProcessor, transfers: TransferPrepare[]): Promise<PrepareResult[]> =>
+  ((await from.send('transfer.prepare', { transfers })) as { results: PrepareResult[] }).results;
+const pay = async (from: FakeProcessor, over: Partial<TransferPrepare>): Promise<TransferPrepare> => {
+  const t = net.transfer({ payer: from.id, ...over });
+  const [r] = await prepare(from, [t]);
+  expect(r?.state).toBe('COMMITTED');
+  return t;
+};
+const windows = async () =>
+  (await net.http<{ windows: WindowView[] }>('GET', '/v1/admin/settlement/windows')).body.windows;
+const closeWindow = (body: unknown = {}) =>
+  net.http<WindowReport & ErrorBody>('POST', '/v1/admin/settlement/windows/close', body);
+const positions = async () =>
+  (await net.http<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).body.positions;
+
+const LIQUIDITY = { EUR: '1000000', HUF: '100000000' } as const;
+
+describeEngines('settlement', (engine) => {
+  beforeAll(async () => {
+    net = await startNetwork(
+      { ...engine.options(), forwardTimeoutMs: 250, settlementRetryMs: 100 },
+      { third: true, currencies: ['EUR', 'HUF'] },
+    );
+    for (const pid of ['bank-a', 'mno-b', 'bank-c'])
+      for (const [cur, value] of Object.entries(LIQUIDITY)) await net.deposit(pid, value, cur);
+    const r = await net.http('PUT', '/v1/admin/fees', {
+      entries: [{ payee: '*', currency: '*', mscBps: 100, mscFixed: '0', interchangeBps: 2000 }],
+    });
+    expect(r.status).toBe(200);
+  });
+  afterAll(async () => {
+    await net?.close();
+  });
+  beforeEach(() => {
+    for (const p of [net.a, net.b, net.c!]) p.noticeMode = 'book';
+  });
+
+  describe('closing a window', () => {
+    let report: WindowReport;
+    const c = () => net.c!;
+
+    it('reports the worked example: nets per currency and processor that sum to zero, who pays whom, every fee', async () => {
+      const [open] = await windows();
+      expect(open).toMatchObject({ state: 'OPEN', transfers: 0 });
+      // docs/settlement.md: bank-c (HUF customers) pays mno-b 10.00 EUR, mno-b pays bank-c 5000.00 HUF,
+      // bank-a pays mno-b 20.00 EUR; 1 % MSC, 20 % of it interchange.
+      const fx1 = {
+        source: { value: '404413', currency: 'HUF' },
+        margin: { value: '1963', currency: 'HUF' },
+        rate: '394.41225',
+      };
+      const fx2 = {
+        source: { value: '1280', currency: 'EUR' },
+        margin: { value: '6', currency: 'EUR' },
+        rate: '0.0025580',
+      };
+      const p1 = await pay(c(), {
+        payee: 'mno-b',
+        amount: { value: '1000', currency: 'EUR' },
+        purpose: 'purchase',
+        fx: fx1,
+      });
+      const p2 = await pay(net.b, {
+        payee: 'bank-c',
+        amount: { value: '500000', currency: 'HUF' },
+        purpose: 'purchase',
+        fx: fx2,
+      });
+      const p3 = await pay(net.a, {
+        payee: 'mno-b',
+        amount: { value: '2000', currency: 'EUR' },
+        purpose: 'purchase',
+      });
+      expect((await windows())[0]).toMatchObject({ windowId: open!.windowId, state: 'OPEN', transfers: 3 });
+
+      const closed = await closeWindow();
+      expect(closed.status).toBe(200);
+      report = closed.body;
+      expect(report).toMatchObject({ windowId: open!.windowId, state: 'CLOSED', transfers: 3 });
+      expect(report.closedAt).toBeGreaterThanOrEqual(report.openedAt);
+      const line = (currency: string, processorId: string, more: Record<string, string | number>) => ({
+        currency,
+        processorId,
+        sent: '0',
+        received: '0',
+        interchangePaid: '0',
+        interchangeReceived: '0',
+        msc: '0',
+        fxMargin: '0',
+        ...more,
+      });
+      expect(report.positions).toEqual([
+        line('EUR', 'bank-a', { sent: '2000', interchangeReceived: '4', transfers: 1, net: '-1996' }),
+        line('EUR', 'bank-c', { sent: '1000', interchangeReceived: '2', transfers: 1, net: '-998' }),
+        line('EUR', 'mno-b', {
+          received: '3000',
+          interchangePaid: '6',
+          msc: '30',
+          fxMargin: '6',
+          transfers: 2,
+          net: '2994',
+        }),
+        line('HUF', 'bank-c', {
+          received: '500000',
+          interchangePaid: '1000',
+          msc: '5000',
+          fxMargin: '1963',
+          transfers: 1,
+          net: '499000',
+        }),
+        line('HUF', 'mno-b', { sent: '500000', interchangeReceived: '1000', transfers: 1, net: '-499000' }),
+      ]);
+      expect(report.currencies).toEqual([
+        { currency: 'EUR', transfers: 2, volume: '3000', interchange: '6', net: '0' },
+        { currency: 'HUF', transfers: 1, volume: '500000', interchange: '1000', net: '0' },
+      ]);
+      for (const cur of ['EUR', 'HUF']) {
+        const sum = report.positions
+          .filter((p) => p.currency === cur)
+          .reduce((s, p) => s + BigInt(p.net), 0n);
+        expect(sum).toBe(0n);
+      }
+      expect(report.instructions).toEqual([
+        { currency: 'EUR', from: 'bank-a', to: 'mno-b', amount: '1996' },
+        { currency: 'EUR', from: 'bank-c', to: 'mno-b', amount: '998' },
+        { currency: 'HUF', from: 'mno-b', to: 'bank-c', amount: '499000' },
+      ]);
+      expect(report.fees).toEqual([
+        {
+          transferId: p1.transferId,
+          payer: 'bank-c',
+          payee: 'mno-b',
+          amount: p1.amount,
+          msc: '10',
+          interchange: '2',
+          fxMargin: fx1.margin,
+        },
+        {
+          transferId: p2.transferId,
+          payer: 'mno-b',
+          payee: 'bank-c',
+          amount: p2.amount,
+          msc: '5000',
+          interchange: '1000',
+          fxMargin: fx2.margin,
+        },
+        {
+          transferId: p3.transferId,
+          payer: 'bank-a',
+          payee: 'mno-b',
+          amount: p3.amount,
+          msc: '20',
+          interchange: '4',
+        },
+      ]);
+      expect(report.settlement?.map((s) => [s.processorId, s.booked])).toEqual([
+        ['bank-a', true],
+        ['bank-c', true],
+        ['mno-b', true],
+      ]);
+    });
+
+    it('brings every position back to zero and every available amount back to the liquidity', async () => {
+      for (const p of await positions()) {
+        expect(p).toEqual({
+          processorId: p.processorId,
+          currency: p.currency,
+          liquidity: LIQUIDITY[p.currency as keyof typeof LIQUIDITY],
+          position: '0',
+          reserved: '0',
+          available: LIQUIDITY[p.currency as keyof typeof LIQUIDITY],
+        });
+      }
+    });
+
+    it('sends each processor its nets in a settlement.notice', async () => {
+      await waitFor(() => [net.a, net.b, c()].every((p) => p.notices.length === 1));
+      const status = async () =>
+        (await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${report.windowId}/report`)).body;
+      await waitFor(async () => (await status()).settlement!.every((s) => s.noticeDelivered));
+      const base = { windowId: report.windowId, openedAt: report.openedAt, closedAt: report.closedAt };
+      expect(net.a.notices).toEqual([{ ...base, positions: [{ currency: 'EUR', net: '-1996' }] }]);
+      expect(c().notices).toEqual([
+        {
+          ...base,
+          positions: [
+            { currency: 'EUR', net: '-998' },
+            { currency: 'HUF', net: '499000' },
+          ],
+        },
+      ]);
+      expect(net.b.notices).toEqual([
+        {
+          ...base,
+          positions: [
+            { currency: 'EUR', net: '2994' },
+            { currency: 'HUF', net: '-499000' },
+          ],
+        },
+      ]);
+      const again = { body: await status() };
+      expect(again.body.settlement).toEqual(
+        ['bank-a', 'bank-c', 'mno-b'].map((processorId) => ({
+          processorId,
+          booked: true,
+          noticeDelivered: true,
+          noticeAttempts: 1,
+        })),
+      );
+      const { settlement: _s, ...rest } = report;
+      expect(again.body).toMatchObject(rest);
+    });
+
+    it('lists windows and a window’s transfers, and serves the report as CSV', async () => {
+      const list = await windows();
+      expect(list[0]).toMatchObject({ state: 'OPEN', transfers: 0 });
+      expect(list[0]!.openedAt).toBe(report.closedAt);
+      expect(list[1]).toEqual({
+        windowId: report.windowId,
+        state: 'CLOSED',
+        openedAt: report.openedAt,
+        closedAt: report.closedAt,
+        transfers: 3,
+      });
+      const tr = await net.http<{ transfers: WindowTransferView[] }>(
+        'GET',
+        `/v1/admin/settlement/windows/${report.windowId}/transfers`,
+      );
+      expect(tr.body.transfers.map((t) => [t.payer, t.payee, t.amount.value, t.fees])).toEqual([
+        ['bank-c', 'mno-b', '1000', { msc: '10', interchange: '2' }],
+        ['mno-b', 'bank-c', '500000', { msc: '5000', interchange: '1000' }],
+        ['bank-a', 'mno-b', '2000', { msc: '20', interchange: '4' }],
+      ]);
+      for (const t of tr.body.transfers) {
+        expect(t.committedAt).toBeGreaterThanOrEqual(report.openedAt);
+        expect(t.committedAt).toBeLessThanOrEqual(report.closedAt!);
+      }
+
+      const res = await fetch(
+        `${net.hub.url}/v1/admin/settlement/windows/${report.windowId}/report?format=csv`,
+        {
+          headers: { authorization: `Bearer ${net.hub.adminToken}` },
+        },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      const w = report.windowId;
+      expect(await res.text()).toBe(
+        [
+          'windowId,currency,processorId,sent,received,interchangePaid,interchangeReceived,msc,fxMargin,transfers,net',
+          `${w},EUR,bank-a,2000,0,0,4,0,0,1,-1996`,
+          `${w},EUR,bank-c,1000,0,0,2,0,0,1,-998`,
+          `${w},EUR,mno-b,0,3000,6,0,30,6,2,2994`,
+          `${w},HUF,bank-c,0,500000,1000,0,5000,1963,1,499000`,
+          `${w},HUF,mno-b,500000,0,0,1000,0,0,1,-499000`,
+          '',
+        ].join('\n'),
+      );
+    });
+
+    it('refuses to close an empty window, answers a closed one’s report again, and knows no other window', async () => {
+      const before = await windows();
+      const empty = await closeWindow();
+      expect([empty.status, empty.body.error.code]).toEqual([409, 'WINDOW_EMPTY']);
+      const emptyById = await closeWindow({ windowId: before[0]!.windowId });
+      expect(emptyById.body.error.code).toBe('WINDOW_EMPTY');
+      expect(await windows()).toEqual(before);
+
+      const again = await closeWindow({ windowId: report.windowId });
+      expect(again.status).toBe(200);
+      expect(again.body.windowId).toBe(report.windowId);
+      expect(again.body.positions).toEqual(report.positions);
+      expect(await windows()).toEqual(before);
+
+      const unknown = 'win_01JAAAAAAAAAAAAAAAAAAAAAAA';
+      for (const r of [
+        await closeWindow({ windowId: unknown }),
+        await net.http<ErrorBody>('GET', `/v1/admin/settlement/windows/${unknown}/report`),
+        await net.http<ErrorBody>('GET', `/v1/admin/settlement/windows/${unknown}/transfers`),
+      ]) {
+        expect([r.status, r.body.error.code]).toEqual([404, 'WINDOW_NOT_FOUND']);
+      }
+      const malformed = await closeWindow({ windowId: 'W-2026-1' });
+      expect([malformed.status, malformed.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+      const extra = await closeWindow({ window: 1 });
+      expect(extra.body.error.code).toBe('VALIDATION_FAILED');
+      const csv = await net.http<ErrorBody>(
+        'GET',
+        `/v1/admin/settlement/windows/${report.windowId}/report?format=xml`,
+      );
+      expect(csv.body.error.code).toBe('VALIDATION_FAILED');
+      for (const [method, path] of [
+        ['GET', '/v1/admin/settlement/windows'],
+        ['POST', '/v1/admin/settlement/windows/close'],
+        ['GET', `/v1/admin/settlement/windows/${report.windowId}/report`],
+        ['GET', `/v1/admin/settlement/windows/${report.windowId}/transfers`],
+      ] as const) {
+        expect((await net.http(method, path, undefined, null)).status).toBe(401);
+      }
+    });
+
+    it('shows an open window’s report so far', async () => {
+      const t = await pay(net.a, { payee: 'bank-c', amount: { value: '700', currency: 'HUF' } });
+      const [open] = await windows();
+      const r = await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${open!.windowId}/report`);
+      expect(r.body).toMatchObject({
+        windowId: open!.windowId,
+        state: 'OPEN',
+        transfers: 1,
+        instructions: [{ currency: 'HUF', from: 'bank-a', to: 'bank-c', amount: '700' }],
+        fees: [],
+      });
+      expect(r.body.closedAt).toBeUndefined();
+      expect(r.body.settlement).toBeUndefined();
+      // Settle it, so that the next test starts from zero positions.
+      expect((await closeWindow()).status).toBe(200);
+      expect(t.transferId).toMatch(/^pay_/);
+    });
+
+    it('retries a notice until the processor books it, also one that does not know the message yet, and across a restart', async () => {
+      net.a.noticeMode = 'error';
+      net.b.noticeMode = 'not-booked';
+      c().noticeMode = 'unknown';
+      const calls = [net.a, net.b, c()].map((p) => p.noticeCalls);
+      await pay(net.a, { payee: 'mno-b', amount: { value: '300', currency: 'EUR' } });
+      await pay(c(), { payee: 'bank-a', amount: { value: '100', currency: 'EUR' } });
+      const closed = await closeWindow();
+      expect(closed.status).toBe(200);
+      const id = closed.body.windowId;
+      await waitFor(() => [net.a, net.b, c()].every((p, i) => p.noticeCalls >= calls[i]! + 2));
+      const status = async () =>
+        (await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${id}/report`)).body.settlement!;
+      const pending = await status();
+      expect(pending.map((s) => [s.processorId, s.booked, s.noticeDelivered, s.lastError])).toEqual([
+        ['bank-a', true, false, 'UNAVAILABLE'],
+        ['bank-c', true, false, 'UNKNOWN_MESSAGE_TYPE'],
+        ['mno-b', true, false, 'MESSAGE_MALFORMED'],
+      ]);
+      // Other work goes on meanwhile.
+      await pay(net.a, { payee: 'mno-b', amount: { value: '5', currency: 'EUR' } });
+
+      net.b.noticeMode = 'book';
+      await waitFor(() => net.b.notices.some((n) => n.windowId === id));
+      await net.restartHub();
+      net.a.noticeMode = 'book';
+      c().noticeMode = 'book';
+      await waitFor(() => [net.a, c()].every((p) => p.notices.some((n) => n.windowId === id)), 8_000);
+      expect(net.a.notices.find((n) => n.windowId === id)?.positions).toEqual([
+        { currency: 'EUR', net: '-200' },
+      ]);
+      expect(c().notices.find((n) => n.windowId === id)?.positions).toEqual([
+        { currency: 'EUR', net: '-100' },
+      ]);
+      expect(net.b.notices.find((n) => n.windowId === id)?.positions).toEqual([
+        { currency: 'EUR', net: '300' },
+      ]);
+      await waitFor(async () => (await status()).every((s) => s.noticeDelivered));
+    });
+  });
+});
+
+describeEngines('settlement payouts and schedule', (engine) => {
+  beforeAll(async () => {
+    net = await startNetwork({
+      ...engine.options(),
+      forwardTimeoutMs: 200,
+      settlementRetryMs: 100,
+      settlementIntervalMs: 600,
+    });
+    await net.deposit('bank-a', '100000');
+  });
+  afterAll(async () => {
+    await net?.close();
+  });
+
+  it('closes the window on the schedule when it has transfers, and skips empty windows', async () => {
+    const before = await windows();
+    const t = await pay(net.a, { amount: { value: '400', currency: 'EUR' } });
+    await waitFor(async () => (await windows()).length === before.length + 1, 3_000);
+    const list = await windows();
+    expect(list[1]).toMatchObject({ windowId: before[0]!.windowId, state: 'CLOSED', transfers: 1 });
+    // Closed at the first 600 ms boundary after the transfer (give or take the timer).
+    expect(list[1]!.closedAt! % 600).toBeLessThan(150);
+    const tr = await net.http<{ transfers: WindowTransferView[] }>(
+      'GET',
+      `/v1/admin/settlement/windows/${list[1]!.windowId}/transfers`,
+    );
+    expect(tr.body.transfers.map((x) => x.transferId)).toEqual([t.transferId]);
+    await waitFor(() => net.a.notices.length === 1 && net.b.notices.length === 1);
+    // Nothing happens: the empty window stays open across boundaries.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await windows()).toEqual(list);
+    expect(await net.position('bank-a')).toMatchObject({ position: '0', available: '100000' });
+  });
+
+  it('defers a payout the net debit cap does not allow yet, and books it and notifies once it does', async () => {
+    // mno-b has no liquidity: it is paid 1000, then reserves 800 of it to send while the window closes.
+    await net.restartHub({ settlementIntervalMs: undefined });
+    await pay(net.a, { amount: { value: '1000', currency: 'EUR' } });
+    net.a.mode = 'hang';
+    const out = net.transfer({
+      payer: 'mno-b',
+      payee: 'bank-a',
+      amount: { value: '800', currency: 'EUR' },
+      expiresAt: Date.now() + 1_500,
+    });
+    const [r] = await prepare(net.b, [out]);
+    expect(r?.state).toBe('RESERVED');
+
+    const closed = await closeWindow();
+    expect(closed.status).toBe(200);
+    const id = closed.body.windowId;
+    expect(closed.body.positions.map((p) => [p.processorId, p.net])).toEqual([
+      ['bank-a', '-1000'],
+      ['mno-b', '1000'],
+    ]);
+    expect(closed.body.settlement?.map((s) => [s.processorId, s.booked])).toEqual([
+      ['bank-a', true],
+      ['mno-b', false],
+    ]);
+    // mno-b's credit is still at the hub, its notice waits; bank-a is settled and told.
+    expect(await net.position('mno-b')).toMatchObject({
+      position: '-1000',
+      reserved: '800',
+      available: '200',
+    });
+    expect(await net.position('bank-a')).toMatchObject({ position: '0' });
+    await waitFor(() => net.a.notices.some((n) => n.windowId === id));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(net.b.notices.some((n) => n.windowId === id)).toBe(false);
+
+    // The reservation expires: the payout now fits, is booked, and mno-b is told.
+    await waitFor(() => net.b.notices.some((n) => n.windowId === id), 8_000);
+    expect(await net.position('mno-b')).toEqual({
+      processorId: 'mno-b',
+      currency: 'EUR',
+      liquidity: '0',
+      position: '0',
+      reserved: '0',
+      available: '0',
+    });
+    await waitFor(async () => {
+      const report = await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${id}/report`);
+      return report.body.settlement?.every((s) => s.booked && s.noticeDelivered) === true;
+    });
+    net.a.mode = 'fulfil';
+  });
+});

@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { createLedgerFor, migrateStore, openStore } from '@semops/node';
+import {
+  generateEncryptionKeys,
+  generateSigningKeys,
+  newId,
+  publicPart,
+  type Participant,
+} from '@semops/protocol';
+import { createHub } from '../app.js';
+import { createParticipantStore } from '../participants/store.js';
+import { liquidityAccountId, positionAccountId, type PositionView } from '../positions/service.js';
+import { hubMigrations, type HubDb } from '../shared/schema.js';
+import { describeEngines } from '../testing/engines.js';
+import type { WindowReport } from './report.js';
+import type { WindowView } from './service.js';
+
+const participant = async (id: string, routingPrefix: string): Promise<Participant> => ({
+  id,
+  name: id,
+  kind: 'bank',
+  baseUrl: 'http://127.0.0.1:9',
+  currencies: ['EUR'],
+  routingPrefix,
+  signingKey: publicPart((await generateSigningKeys()).publicJwk) as Participant['signingKey'],
+  encryptionKey: publicPart((await generateEncryptionKeys()).publicJwk) as Participant['encryptionKey'],
+});
+
+describeEngines('a hub data directory from before settlement', (engine) => {
+  it('keeps working: settlement accounts opened, earlier transfers in the first window, settled to zero', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'semops-hub-upgrade-'));
+    const { databaseUrl, schema } = engine.options();
+    const url = databaseUrl ?? join(dataDir, 'hub.db');
+    const open = () => openStore({ dataDir, name: 'hub', url, ...(schema === undefined ? {} : { schema }) });
+
+    // The hub as it was: its first five migrations, position and liquidity accounts, one committed payment.
+    const store = await open();
+    const before = Object.fromEntries(
+      Object.entries(hubMigrations(store.engine)).filter(([n]) => n < '0006'),
+    );
+    await migrateStore(store, 'hub', before);
+    const db = store.db as HubDb;
+    const ledger = await createLedgerFor(store);
+    for (const [id, prefix] of [
+      ['bank-a', '101'],
+      ['mno-b', '202'],
+    ] as const) {
+      const p = await participant(id, prefix);
+      await db.transaction().execute((tx) => createParticipantStore(db).upsert(tx, p, Date.now()));
+      const accounts = await ledger.executeAtomic([
+        {
+          kind: 'createAccount',
+          id: positionAccountId(id, 'EUR'),
+          currency: 'EUR',
+          rule: 'debits_must_not_exceed_credits',
+          code: 'position',
+        },
+        {
+          kind: 'createAccount',
+          id: liquidityAccountId(id, 'EUR'),
+          currency: 'EUR',
+          rule: 'none',
+          code: 'liquidity',
+        },
+      ]);
+      expect(accounts.every((r) => r.ok)).toBe(true);
+    }
+    const transferId = newId('pay');
+    const booked = await ledger.execute([
+      {
+        kind: 'transfer',
+        id: 'dep-1',
+        debitAccountId: 'liq:bank-a:EUR',
+        creditAccountId: 'pos:bank-a:EUR',
+        amount: 10_000n,
+        currency: 'EUR',
+        code: 'deposit',
+      },
+      {
+        kind: 'transfer',
+        id: transferId,
+        debitAccountId: 'pos:bank-a:EUR',
+        creditAccountId: 'pos:mno-b:EUR',
+        amount: 1_000n,
+        currency: 'EUR',
+        pending: true,
+        code: 'payment',
+      },
+      { kind: 'post', id: `${transferId}:post`, pendingId: transferId },
+    ]);
+    expect(booked.every((r) => r.ok)).toBe(true);
+    await sql`INSERT INTO transfers (transfer_id, request_id, payer, payee, amount, currency, expires_at, state,
+      receipt, content_hash, ledger_done, created_at, updated_at)
+      VALUES (${transferId}, ${newId('req')}, 'bank-a', 'mno-b', '1000', 'EUR', ${Date.now() + 60_000}, 'COMMITTED',
+      'receipt', 'hash', 1, ${Date.now()}, ${Date.now()})`.execute(db);
+    await ledger.close();
+    await store.close();
+
+    const hub = await createHub({
+      dataDir,
+      databaseUrl: url,
+      ...(schema === undefined ? {} : { schema }),
+      adminToken: 'test-admin-token-123',
+    });
+    try {
+      const http = async <T>(method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${hub.url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${hub.adminToken}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: res.status, body: (await res.json()) as T };
+      };
+      const positions = async () =>
+        (await http<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).body.positions;
+      expect((await positions()).map((p) => [p.processorId, p.position])).toEqual([
+        ['bank-a', '1000'],
+        ['mno-b', '-1000'],
+      ]);
+      const { windows } = (await http<{ windows: WindowView[] }>('GET', '/v1/admin/settlement/windows')).body;
+      expect(windows).toEqual([
+        {
+          windowId: expect.stringMatching(/^win_/) as string,
+          state: 'OPEN',
+          openedAt: expect.any(Number) as number,
+          transfers: 1,
+        },
+      ]);
+
+      const closed = await http<WindowReport>('POST', '/v1/admin/settlement/windows/close', {});
+      expect(closed.status).toBe(200);
+      expect(closed.body.positions.map((p) => [p.processorId, p.net])).toEqual([
+        ['bank-a', '-1000'],
+        ['mno-b', '1000'],
+      ]);
+      expect(closed.body.settlement?.map((s) => s.booked)).toEqual([true, true]);
+      expect((await positions()).map((p) => [p.processorId, p.liquidity, p.position, p.available])).toEqual([
+        ['bank-a', '10000', '0', '10000'],
+        ['mno-b', '0', '0', '0'],
+      ]);
+    } finally {
+      await hub.close();
+      if (schema !== undefined) {
+        const s = await open();
+        await sql`DROP SCHEMA ${sql.id(s.pg?.schema ?? schema)} CASCADE`.execute(s.db);
+        await s.close();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,493 @@
+/**
+ * The converting (payer) processor's FX desk: mid rates (a table set by the operator or a rates file reloaded
+ * when it changes), its spread and fixed fee, and quotes — a conversion fixed for a short time, shown to the
+ * customer before the PIN and applied to at most one payment. The arithmetic is `quote()` of
+ * `@semops/protocol` (exact, rounding documented in docs/settlement.md); this service only stores and finds.
+ * Everything lives in the database so that all instances of a processor quote alike.
+ */
+import { stat, readFile } from 'node:fs/promises';
+import type { Sql } from '@semops/node';
+import {
+  SemopsError,
+  currencyInfo,
+  formatAmount,
+  newId,
+  parseRate,
+  quote as fxQuote,
+  rateFor,
+  type FxRate,
+  type Money,
+  type MoneyWire,
+  type Rate,
+} from '@semops/protocol';
+import { checkRates, parseRatesFile, type RateEntry } from './rates.js';
+
+/** FX options of a processor (`--rates-file`, `--fx-spread-bps`, `--fx-fee`, `--quote-ttl-ms`). */
+export interface FxOptions {
+  /** Spread over the mid rate, integer basis points 0..9999 (default 0). */
+  readonly spreadBps?: number;
+  /** Fixed fee per customer currency, minor units as a string (`{ HUF: '10000' }` = 100.00 HUF). */
+  readonly feeFixed?: Readonly<Record<string, string>>;
+  /** How long a quote holds (default 30000 ms). */
+  readonly quoteTtlMs?: number;
+  /** A rates file (`base,quote,rate` lines), loaded at start and again whenever it changes. */
+  readonly ratesFile?: string;
+  /** Rates to start with when there is no rates file. */
+  readonly rates?: readonly RateEntry[];
+  /** How often the rates file's modification time is checked (default 5000 ms). */
+  readonly pollMs?: number;
+}
+
+export const DEFAULT_QUOTE_TTL_MS = 30_000;
+export const MIN_QUOTE_TTL_MS = 100;
+export const MAX_QUOTE_TTL_MS = 3_600_000;
+
+/** A quote as the customer sees it. Amounts are minor-unit strings; `rate` is for display only. */
+export interface FxQuoteView {
+  readonly quoteId: string;
+  readonly requestId: string;
+  /** What the merchant receives, in the request's currency. */
+  readonly amount: MoneyWire;
+  /** `amount` converted at the customer rate, rounded up, in the customer's currency. */
+  readonly converted: MoneyWire;
+  /** The fixed FX fee, in the customer's currency. */
+  readonly fee: MoneyWire;
+  /** converted + fee: what the customer's account is debited. */
+  readonly total: MoneyWire;
+  /** `1 EUR = 394.412250 HUF` (the customer rate, spread included). */
+  readonly rate: string;
+  readonly quotedAt: number;
+  readonly expiresAt: number;
+}
+
+/** A stored quote, with everything the payment books. */
+export interface StoredQuote {
+  readonly id: string;
+  readonly customerId: string;
+  readonly requestId: string;
+  readonly payee: string;
+  /** Target amount (the merchant's). */
+  readonly amount: Money;
+  readonly payerCurrency: string;
+  readonly payerAmount: bigint;
+  readonly fee: bigint;
+  readonly total: bigint;
+  /** Mid-rate cost, rounded down: credited to `fx:<payer currency>`. */
+  readonly positionCredit: bigint;
+  /** payerAmount − positionCredit: credited to `fxmargin:<payer currency>`. */
+  readonly marginCredit: bigint;
+  /** Customer rate: 1 target major = rate payer major. */
+  readonly rate: Rate;
+  /** Mid rate in the same direction. */
+  readonly mid: Rate;
+  readonly rateShown: string;
+  readonly quotedAt: number;
+  readonly expiresAt: number;
+  readonly paymentId: string | null;
+}
+
+interface QuoteRow {
+  id: string;
+  customer_id: string;
+  request_id: string;
+  payee: string;
+  amount: string;
+  currency: string;
+  payer_currency: string;
+  payer_amount: string;
+  fee: string;
+  total: string;
+  position_credit: string;
+  margin_credit: string;
+  rate_num: string;
+  rate_den: string;
+  mid_num: string;
+  mid_den: string;
+  rate_shown: string;
+  quoted_at: number | string;
+  expires_at: number | string;
+  payment_id: string | null;
+}
+
+interface ConfigRow {
+  spread_bps: number | string;
+  fee_fixed: string;
+  quote_ttl_ms: number | string;
+  rates_file: string | null;
+  rates_mtime: number | string | null;
+  loaded_at: number | string | null;
+  file_error: string | null;
+}
+
+interface RateRow {
+  base: string;
+  quote: string;
+  rate: string;
+  source: 'file' | 'config' | 'admin';
+}
+
+function toStored(r: QuoteRow): StoredQuote {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    requestId: r.request_id,
+    payee: r.payee,
+    amount: { value: BigInt(r.amount), currency: r.currency },
+    payerCurrency: r.payer_currency,
+    payerAmount: BigInt(r.payer_amount),
+    fee: BigInt(r.fee),
+    total: BigInt(r.total),
+    positionCredit: BigInt(r.position_credit),
+    marginCredit: BigInt(r.margin_credit),
+    rate: { num: BigInt(r.rate_num), den: BigInt(r.rate_den) },
+    mid: { num: BigInt(r.mid_num), den: BigInt(r.mid_den) },
+    rateShown: r.rate_shown,
+    quotedAt: Number(r.quoted_at),
+    expiresAt: Number(r.expires_at),
+    paymentId: r.payment_id,
+  };
+}
+
+/** What the customer is shown of a stored quote. */
+export function quoteView(s: StoredQuote): FxQuoteView {
+  const m = (value: bigint, currency: string): MoneyWire => ({ value: value.toString(), currency });
+  return {
+    quoteId: s.id,
+    requestId: s.requestId,
+    amount: m(s.amount.value, s.amount.currency),
+    converted: m(s.payerAmount, s.payerCurrency),
+    fee: m(s.fee, s.payerCurrency),
+    total: m(s.total, s.payerCurrency),
+    rate: s.rateShown,
+    quotedAt: s.quotedAt,
+    expiresAt: s.expiresAt,
+  };
+}
+
+/** Checks FX settings given at start or by the operator; throws VALIDATION_FAILED naming the field. */
+export function checkFxConfig(c: {
+  spreadBps?: number | undefined;
+  feeFixed?: Readonly<Record<string, string>> | undefined;
+  quoteTtlMs?: number | undefined;
+}): void {
+  const bad = (path: string, message: string): never => {
+    throw new SemopsError('VALIDATION_FAILED', `Invalid request, ${path}: ${message}.`, {
+      issues: [{ path, message }],
+    });
+  };
+  if (
+    c.spreadBps !== undefined &&
+    (!Number.isSafeInteger(c.spreadBps) || c.spreadBps < 0 || c.spreadBps > 9999)
+  )
+    bad('spreadBps', 'a whole number of basis points from 0 to 9999');
+  if (
+    c.quoteTtlMs !== undefined &&
+    (!Number.isSafeInteger(c.quoteTtlMs) ||
+      c.quoteTtlMs < MIN_QUOTE_TTL_MS ||
+      c.quoteTtlMs > MAX_QUOTE_TTL_MS)
+  )
+    bad('quoteTtlMs', `milliseconds from ${MIN_QUOTE_TTL_MS} to ${MAX_QUOTE_TTL_MS}`);
+  for (const [cur, v] of Object.entries(c.feeFixed ?? {})) {
+    if (!/^[A-Z]{3}$/.test(cur) || !currencyInfo(cur)) bad(`feeFixed.${cur}`, 'an ISO 4217 currency code');
+    if (!/^(0|[1-9]\d{0,17})$/.test(v)) bad(`feeFixed.${cur}`, 'minor units as a whole-number string');
+  }
+}
+
+export function createFxService(deps: {
+  q: Sql;
+  now: () => number;
+  log: (msg: string, extra?: Record<string, unknown>) => void;
+  options?: FxOptions;
+}) {
+  const { q, now, log } = deps;
+  const opts = deps.options;
+  let timer: NodeJS.Timeout | undefined;
+  /** The modification time of a bad file already reported, so that the poll logs it once. */
+  let badMtime: number | undefined;
+
+  async function config(): Promise<ConfigRow> {
+    const c = await q.one<ConfigRow>`SELECT * FROM fx_config WHERE id = 1`;
+    if (!c) throw new SemopsError('INTERNAL', 'fx_config is missing');
+    return c;
+  }
+
+  const ratesFileOf = async () => opts?.ratesFile ?? (await config()).rates_file ?? undefined;
+
+  async function replaceRates(rates: readonly RateEntry[], source: RateRow['source']): Promise<void> {
+    const t = now();
+    await q.tx(async (tx) => {
+      await tx.run`DELETE FROM fx_rates`;
+      for (const r of rates) {
+        await tx.run`INSERT INTO fx_rates (base, quote, rate, source, updated_at)
+          VALUES (${r.base}, ${r.quote}, ${r.rate}, ${source}, ${t})`;
+      }
+    });
+  }
+
+  /**
+   * Reads and applies the rates file. A file that cannot be read or parsed changes nothing: the error is
+   * recorded (GET /v1/admin/fx shows it) and thrown as RATES_FILE_INVALID with the line.
+   */
+  async function loadFile(file: string): Promise<void> {
+    let mtime: number;
+    let rates: RateEntry[];
+    try {
+      mtime = Math.floor((await stat(file)).mtimeMs);
+      rates = parseRatesFile(await readFile(file, 'utf8'), file);
+    } catch (e) {
+      const err =
+        e instanceof SemopsError
+          ? e
+          : new SemopsError(
+              'RATES_FILE_INVALID',
+              `${file}: cannot be read (${(e as Error).message}). No rate was changed.`,
+              {
+                file,
+                line: 0,
+                problem: 'cannot be read',
+              },
+            );
+      await q.run`UPDATE fx_config SET file_error = ${err.message} WHERE id = 1`;
+      throw err;
+    }
+    const t = now();
+    await q.tx(async (tx) => {
+      await tx.run`DELETE FROM fx_rates`;
+      for (const r of rates) {
+        await tx.run`INSERT INTO fx_rates (base, quote, rate, source, updated_at)
+          VALUES (${r.base}, ${r.quote}, ${r.rate}, 'file', ${t})`;
+      }
+      await tx.run`UPDATE fx_config SET rates_file = ${file}, rates_mtime = ${mtime}, loaded_at = ${t},
+          file_error = NULL WHERE id = 1`;
+    });
+    badMtime = undefined;
+    log('rates file loaded', { file, rates: rates.length });
+  }
+
+  /** Reloads the file when its modification time differs from the one last loaded (by any instance). */
+  async function poll(): Promise<void> {
+    const file = opts?.ratesFile;
+    if (!file) return;
+    let mtime: number;
+    try {
+      mtime = Math.floor((await stat(file)).mtimeMs);
+    } catch {
+      return; // being replaced, or gone: keep the rates in force
+    }
+    const loaded = (await config()).rates_mtime;
+    if (loaded !== null && Number(loaded) === mtime) return;
+    if (badMtime === mtime) return;
+    try {
+      await loadFile(file);
+    } catch (e) {
+      badMtime = mtime;
+      log('rates file refused; the rates in force are kept', { err: (e as Error).message });
+    }
+  }
+
+  async function rateRow(a: string, b: string): Promise<RateRow | undefined> {
+    return q.one<RateRow>`SELECT base, quote, rate, source FROM fx_rates
+      WHERE (base = ${a} AND quote = ${b}) OR (base = ${b} AND quote = ${a})`;
+  }
+
+  const service = {
+    /**
+     * Applies the start options: spread, fee and validity (when given) and the rates — the rates file's (an
+     * invalid file stops the start with RATES_FILE_INVALID) or else the `rates` given.
+     */
+    async init(): Promise<void> {
+      if (!opts) return;
+      checkFxConfig(opts);
+      if (opts.rates) checkRates(opts.rates);
+      await q.run`UPDATE fx_config SET spread_bps = ${opts.spreadBps ?? 0},
+          fee_fixed = ${JSON.stringify(opts.feeFixed ?? {})},
+          quote_ttl_ms = ${opts.quoteTtlMs ?? DEFAULT_QUOTE_TTL_MS}, rates_file = ${opts.ratesFile ?? null},
+          updated_at = ${now()} WHERE id = 1`;
+      if (opts.ratesFile) await loadFile(opts.ratesFile);
+      else if (opts.rates) await replaceRates(opts.rates, 'config');
+    },
+
+    /** Starts watching the rates file (an unref'd timer: it never keeps the process alive). */
+    start(): void {
+      if (!opts?.ratesFile || timer) return;
+      timer = setInterval(() => void poll().catch(() => undefined), opts.pollMs ?? 5000);
+      timer.unref();
+    },
+
+    stop(): void {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+
+    /** What GET /v1/admin/fx shows. */
+    async settings() {
+      const c = await config();
+      const rates = await q.all<RateRow>`SELECT base, quote, rate, source FROM fx_rates ORDER BY base, quote`;
+      return {
+        rates: rates.map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, source: r.source })),
+        spreadBps: Number(c.spread_bps),
+        feeFixed: JSON.parse(c.fee_fixed) as Record<string, string>,
+        quoteTtlMs: Number(c.quote_ttl_ms),
+        ...(c.rates_file ? { ratesFile: c.rates_file } : {}),
+        ...(c.loaded_at !== null ? { loadedAt: Number(c.loaded_at) } : {}),
+        ...(c.file_error ? { ratesFileError: c.file_error } : {}),
+      };
+    },
+
+    /** Replaces the rates table (the operator's rates win until the rates file changes or is reloaded). */
+    async setRates(rates: readonly RateEntry[]) {
+      await replaceRates(checkRates(rates), 'admin');
+      return service.settings();
+    },
+
+    /** Changes spread, fee (the whole map) or quote validity; quotes already given keep theirs. */
+    async setConfig(change: { spreadBps?: number; feeFixed?: Record<string, string>; quoteTtlMs?: number }) {
+      checkFxConfig(change);
+      const c = await config();
+      await q.run`UPDATE fx_config SET spread_bps = ${change.spreadBps ?? Number(c.spread_bps)},
+          fee_fixed = ${change.feeFixed ? JSON.stringify(change.feeFixed) : c.fee_fixed},
+          quote_ttl_ms = ${change.quoteTtlMs ?? Number(c.quote_ttl_ms)}, updated_at = ${now()} WHERE id = 1`;
+      return service.settings();
+    },
+
+    /** Re-reads the rates file now; a bad file changes nothing and throws RATES_FILE_INVALID. */
+    async reload() {
+      const file = await ratesFileOf();
+      if (!file) {
+        throw new SemopsError(
+          'VALIDATION_FAILED',
+          'No rates file is configured; start the processor with --rates-file PATH.',
+        );
+      }
+      await loadFile(file);
+      return service.settings();
+    },
+
+    /** Checks the rates file once (what the timer does); exposed for tests. */
+    poll,
+
+    /** The mid rate for converting between two currencies, or RATE_NOT_AVAILABLE. */
+    async rate(from: string, to: string): Promise<FxRate> {
+      const r = await rateRow(from, to);
+      if (!r) {
+        throw new SemopsError(
+          'RATE_NOT_AVAILABLE',
+          `There is no exchange rate between ${from} and ${to} here; this request cannot be paid from a ${to} account.`,
+          { from, to },
+        );
+      }
+      return { base: r.base, quote: r.quote, rate: parseRate(r.rate) };
+    },
+
+    /** The fixed fee a customer in `currency` pays for a conversion. */
+    async feeFor(currency: string): Promise<Money> {
+      const fees = JSON.parse((await config()).fee_fixed) as Record<string, string>;
+      return { value: BigInt(fees[currency] ?? '0'), currency };
+    },
+
+    /**
+     * Quotes `amount` (the request's currency) for a customer whose account is in `payerCurrency`, stores the
+     * quote and returns it. RATE_NOT_AVAILABLE when no rate joins the two currencies.
+     */
+    async create(input: {
+      customerId: string;
+      requestId: string;
+      payee: string;
+      amount: Money;
+      payerCurrency: string;
+    }): Promise<StoredQuote> {
+      const mid = await service.rate(input.amount.currency, input.payerCurrency);
+      const c = await config();
+      const fee = {
+        value: BigInt((JSON.parse(c.fee_fixed) as Record<string, string>)[input.payerCurrency] ?? '0'),
+        currency: input.payerCurrency,
+      };
+      const t = now();
+      let fq;
+      try {
+        fq = fxQuote(
+          {
+            amount: input.amount,
+            payerCurrency: input.payerCurrency,
+            rate: mid,
+            spreadBps: Number(c.spread_bps),
+            feeFixed: fee,
+            validForMs: Number(c.quote_ttl_ms),
+          },
+          t,
+        );
+      } catch (e) {
+        if (e instanceof RangeError) {
+          throw new SemopsError(
+            'VALIDATION_FAILED',
+            `${formatAmount(input.amount.value, input.amount.currency)} ${input.amount.currency} cannot be converted: ${e.message}.`,
+          );
+        }
+        throw e;
+      }
+      const midRate = rateFor(mid, input.amount.currency, input.payerCurrency);
+      const id = newId('fxq', t);
+      const row: QuoteRow = {
+        id,
+        customer_id: input.customerId,
+        request_id: input.requestId,
+        payee: input.payee,
+        amount: input.amount.value.toString(),
+        currency: input.amount.currency,
+        payer_currency: input.payerCurrency,
+        payer_amount: fq.payerAmount.value.toString(),
+        fee: fq.fee.value.toString(),
+        total: fq.total.value.toString(),
+        position_credit: fq.legs.fxPositionCredit.value.toString(),
+        margin_credit: fq.legs.fxMarginCredit.value.toString(),
+        rate_num: fq.rate.rate.num.toString(),
+        rate_den: fq.rate.rate.den.toString(),
+        mid_num: midRate.num.toString(),
+        mid_den: midRate.den.toString(),
+        rate_shown: fq.rateShown,
+        quoted_at: fq.quotedAt,
+        expires_at: fq.expiresAt,
+        payment_id: null,
+      };
+      await q.run`INSERT INTO fx_quotes (id, customer_id, request_id, payee, amount, currency, payer_currency,
+          payer_amount, fee, total, position_credit, margin_credit, rate_num, rate_den, mid_num, mid_den,
+          rate_shown, quoted_at, expires_at)
+        VALUES (${row.id}, ${row.customer_id}, ${row.request_id}, ${row.payee}, ${row.amount}, ${row.currency},
+          ${row.payer_currency}, ${row.payer_amount}, ${row.fee}, ${row.total}, ${row.position_credit},
+          ${row.margin_credit}, ${row.rate_num}, ${row.rate_den}, ${row.mid_num}, ${row.mid_den},
+          ${row.rate_shown}, ${row.quoted_at}, ${row.expires_at})`;
+      return toStored(row);
+    },
+
+    async get(id: string): Promise<StoredQuote | undefined> {
+      const r = await q.one<QuoteRow>`SELECT * FROM fx_quotes WHERE id = ${id}`;
+      return r ? toStored(r) : undefined;
+    },
+
+    /** The customer's latest quote for this request and amount (what SMS and USSD showed last). */
+    async latest(customerId: string, requestId: string, amount: Money): Promise<StoredQuote | undefined> {
+      const r = await q.one<QuoteRow>`SELECT * FROM fx_quotes WHERE customer_id = ${customerId}
+          AND request_id = ${requestId} AND amount = ${amount.value.toString()} AND currency = ${amount.currency}
+        ORDER BY quoted_at DESC, id DESC LIMIT 1`;
+      return r ? toStored(r) : undefined;
+    },
+
+    /**
+     * Marks a quote used by a payment, in the caller's transaction: only once, and only while it holds.
+     * False when another payment took it first or it expired.
+     */
+    async claim(tx: Sql, quoteId: string, paymentId: string, at: number): Promise<boolean> {
+      const n = await tx.run`UPDATE fx_quotes SET payment_id = ${paymentId}
+        WHERE id = ${quoteId} AND payment_id IS NULL AND quoted_at <= ${at} AND expires_at > ${at}`;
+      return n === 1;
+    },
+
+    /** Gives a quote back when its payment failed before any money moved (wrong PIN, limit, funds). */
+    async release(quoteId: string, paymentId: string): Promise<void> {
+      await q.run`UPDATE fx_quotes SET payment_id = NULL WHERE id = ${quoteId} AND payment_id = ${paymentId}`;
+    },
+  };
+  return service;
+}
+
+export type FxService = ReturnType<typeof createFxService>;
