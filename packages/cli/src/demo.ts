@@ -1,6 +1,7 @@
 /**
- * `semops demo`: the hub, `bank-a` and `mno-b` as separate processes with their data under `.semops/`,
- * demo customers, merchants and balances seeded on first start, kept across restarts.
+ * `semops demo`: the hub, `bank-a`, `mno-b` (EUR) and `bank-c` (HUF) as separate processes with their data
+ * under `.semops/`, demo customers, merchants, balances and the hub's fee schedule seeded on first start, kept
+ * across restarts; settlement windows close every hour.
  */
 import { saveInto, seedUseCases, useCaseLines, type DemoUseCases } from './demo-usecases.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { formatMoney } from '@semops/protocol';
 import { Wallet, type SavedWallet } from './clients.js';
 import { json } from './http.js';
+import { SettlementAdmin } from './clients-settlement.js';
 import { DEMO_PROCESSORS, startNetwork, type Network } from './network.js';
 import { startDemoShop } from './shop/demo.js';
 import { startSimulator } from './simulator/index.js';
@@ -35,7 +37,15 @@ export interface DemoState {
   customers: DemoCustomer[];
   merchants: DemoMerchant[];
   useCases?: DemoUseCases;
+  /** The hub's demo fee schedule was set (once; the operator may change it afterwards). */
+  feesSeeded?: boolean;
 }
+
+/**
+ * The demo's fee schedule at the hub: a merchant service charge of 1 % on purchases, taken by the merchant's
+ * processor, 20 % of which it pays as interchange to the customer's processor.
+ */
+export const DEMO_FEES = [{ payee: '*', currency: '*', mscBps: 100, mscFixed: '0', interchangeBps: 2000 }];
 
 const CUSTOMERS = [
   { key: 'anna', name: 'Anna Berger', phone: '+436641000001', processorId: 'bank-a', balance: 500_00n },
@@ -65,7 +75,13 @@ export async function seed(net: Network): Promise<DemoState> {
   const state: DemoState = existing ?? { customers: [], merchants: [] };
   const missingCustomers = CUSTOMERS.filter((c) => !state.customers.some((s) => s.key === c.key));
   const missingMerchants = MERCHANTS.filter((m) => !state.merchants.some((s) => s.key === m.key));
-  if (existing && missingCustomers.length === 0 && missingMerchants.length === 0) return existing;
+  if (existing && missingCustomers.length === 0 && missingMerchants.length === 0 && existing.feesSeeded) {
+    return existing;
+  }
+  if (!state.feesSeeded) {
+    await new SettlementAdmin(net.hub.url, net.hub.adminToken).setFees(DEMO_FEES);
+    state.feesSeeded = true;
+  }
   for (const c of missingCustomers) {
     const p = net.processors.get(c.processorId)!;
     const created = await p.admin.createCustomer({ phone: c.phone, name: c.name, currency: p.spec.currency });
@@ -104,6 +120,7 @@ export async function runDemo(dir: string, basePort: number, postgres?: string):
     ...(postgres ? { databaseUrl: postgres, schemaPrefix: 'demo_' } : {}),
     hubPort: basePort,
     processors: DEMO_PROCESSORS.map((p, i) => ({ ...p, port: basePort + 1 + i })),
+    settlementInterval: '1h',
   });
   let state: DemoState;
   try {
@@ -166,6 +183,15 @@ export async function runDemo(dir: string, basePort: number, postgres?: string):
     '  npx semops request --merchant cafe --amount 4.20      # prints the QR payload, link and short code',
     '  npx semops pay <short code or QR payload> --as anna    # Anna approves with her PIN',
     '  npx semops balances',
+    '',
+    'Cross-border (bank-c holds HUF; rates in .semops/network/rates.csv, reloaded when the file changes):',
+    '  npx semops request --merchant cafe --amount 10.00     # an EUR request at mno-b …',
+    '  npx semops pay <code> --as dora                        # … paid from HUF: the quote is shown first',
+    '  npx semops request --merchant bistro --amount 5000.00  # a HUF request at bank-c, paid by ben in EUR',
+    '',
+    'Operator (fees, settlement windows, reports, liquidity, reconciliation):',
+    '  npx semops fees | rates | liquidity | windows',
+    '  npx semops windows close && npx semops report [--csv] && npx semops reconcile',
     '',
     'Operator tokens are in .semops/<node>/secrets/. Press Ctrl-C to stop all nodes.',
     '',

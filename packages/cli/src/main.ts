@@ -17,6 +17,7 @@ import { SemopsError, formatMoney, parseAmount, type JWK } from '@semops/protoco
 import { MerchantClient, Wallet } from './clients.js';
 import { closeHttp } from './http.js';
 import { loadState, runDemo, type DemoState } from './demo.js';
+import { DEMO_PROCESSORS } from './network.js';
 import { runScenarios, type ScenarioResult } from './scenarios.js';
 import { checkReceipt } from './scenarios-usecases.js';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
@@ -32,10 +33,12 @@ Commands:
                                         run every payment scenario on a fresh network; exit 1 if any fails
   bench ledger [--json] [--seconds N]   ledger throughput with group commit vs one transaction per command,
                                         on SQLite and (when reachable) PostgreSQL
-  request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books)
+  request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books, bistro —
+                                        bistro at bank-c takes HUF)
   pay CODE --as KEY [--pin P] [--amount X]
-                                        pay a request as a demo customer (anna, ben, clara)
-  balances                              balances of the demo customers
+                                        pay a request as a demo customer (anna, ben, clara; dora at bank-c
+                                        holds HUF: paying in EUR shows the FX quote first)
+  balances                              balances of the demo customers and merchants
   verify-receipt JWS [--key-url URL | --key FILE] [--at TIME] [--json]
                                         check a signed parking permit, ticket or receipt offline with the
                                         processor's public key (its /v1/info, fetched once, or a JWK file);
@@ -122,16 +125,18 @@ async function main(argv: string[]): Promise<number> {
       const m = state.merchants.find((x) => x.key === values.merchant);
       if (!m) throw new Error(`--merchant must be one of ${state.merchants.map((x) => x.key).join(', ')}`);
       const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
-      const amount = values.amount ? parseAmount(values.amount, 'EUR') : undefined;
+      // A merchant takes payments in its processor's currency (EUR at bank-a and mno-b, HUF at bank-c).
+      const currency = DEMO_PROCESSORS.find((p) => p.id === m.processorId)?.currency ?? 'EUR';
+      const amount = values.amount ? parseAmount(values.amount, currency) : undefined;
       const r = await client.createRequest({
-        currency: 'EUR',
+        currency,
         ...(amount
-          ? { amount: { value: amount.toString(), currency: 'EUR' } }
-          : { minAmount: { value: '1', currency: 'EUR' } }),
+          ? { amount: { value: amount.toString(), currency } }
+          : { minAmount: { value: '1', currency } }),
         reference: values.reference ?? `cli-${Date.now()}`,
       });
       process.stdout.write(
-        `Request ${r.id} at ${m.name} (${m.processorId}) for ${amount ? formatMoney({ value: amount, currency: 'EUR' }) : 'an amount the payer enters'}\n` +
+        `Request ${r.id} at ${m.name} (${m.processorId}) for ${amount ? formatMoney({ value: amount, currency }) : 'an amount the payer enters'}\n` +
           `  short code : ${r.shortCode}\n  deep link  : ${r.deepLink}\n  QR payload : ${r.qr}\n  expires    : ${new Date(r.expiresAt).toISOString()}\n`,
       );
       return 0;
@@ -154,9 +159,34 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${r.merchant.name}, ${r.merchant.city} asks ${formatMoney({ value: BigInt(amount.value), currency: amount.currency })} (ref ${r.reference})\n`,
       );
-      let p = await wallet.submit(await wallet.approval(r, values.pin ?? c.pin, { amount }));
+      // In another currency than the customer's: the quote (rate, fee, total) is shown before the PIN.
+      const home = (await wallet.me()).balance.currency;
+      const quote =
+        amount.currency === home
+          ? undefined
+          : r.amount && r.quote
+            ? r.quote
+            : await wallet.quote(r.requestId, amount);
+      if (quote) {
+        const total = formatMoney({ value: BigInt(quote.total.value), currency: quote.total.currency });
+        const fee = formatMoney({ value: BigInt(quote.fee.value), currency: quote.fee.currency });
+        process.stdout.write(
+          `You pay ${total} (${quote.rate}, fee ${fee}); quote valid until ${new Date(quote.expiresAt).toISOString()}\n`,
+        );
+      }
+      let p = await wallet.submit(
+        await wallet.approval(r, values.pin ?? c.pin, {
+          amount,
+          ...(quote ? { quoteId: quote.quoteId } : {}),
+        }),
+      );
       if (p.status === 'PENDING') p = await wallet.waitFinal(p.paymentId);
-      process.stdout.write(`Payment ${p.paymentId}: ${p.status}${p.error ? ` (${p.error})` : ''}\n`);
+      const charged = p.charged
+        ? ` — charged ${formatMoney({ value: BigInt(p.charged.value), currency: p.charged.currency })}`
+        : '';
+      process.stdout.write(
+        `Payment ${p.paymentId}: ${p.status}${p.error ? ` (${p.error})` : ''}${charged}\n`,
+      );
       return p.status === 'COMPLETED' ? 0 : 1;
     }
     case 'balances': {
@@ -172,9 +202,11 @@ async function main(argv: string[]): Promise<number> {
       for (const m of state.merchants) {
         const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
         const { payments } = await client.payments();
-        const total = payments.reduce((s, p) => s + BigInt(p.amount.value), 0n);
+        const currency = DEMO_PROCESSORS.find((p) => p.id === m.processorId)?.currency ?? 'EUR';
+        const done = payments.filter((p) => p.status === 'COMPLETED');
+        const total = done.reduce((s, p) => s + BigInt(p.amount.value), 0n);
         process.stdout.write(
-          `${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency: 'EUR' })} in ${payments.length} payments\n`,
+          `${m.key.padEnd(6)} ${m.name.padEnd(14)} ${m.processorId.padEnd(7)} received ${formatMoney({ value: total, currency })} in ${done.length} payments\n`,
         );
       }
       return 0;

@@ -154,6 +154,21 @@ describeEngines('fees', (engine) => {
       expect(forwarded(free.transferId)[0]?.fees).toBeUndefined();
     });
 
+    it('sends an MSC without interchange when the schedule pays none (or it rounds to nothing)', async () => {
+      await setSchedule([
+        entry({ interchangeBps: 0 }),
+        entry({ payee: 'mno-b', currency: 'EUR', interchangeBps: 2000 }),
+      ]);
+      const before = await net.position('mno-b');
+      // 1 % of 1.00 EUR is 1 cent, and 20 % of it rounds to nothing.
+      const small = purchase({ amount: { value: '100', currency: 'EUR' } });
+      const [r] = await prepare([small]);
+      expect(r).toMatchObject({ state: 'COMMITTED', fees: { msc: '1', interchange: '0' } });
+      expect(forwarded(small.transferId)[0]?.fees).toEqual({ msc: '1', interchange: '0' });
+      const after = await net.position('mno-b');
+      expect(BigInt(before.position) - BigInt(after.position)).toBe(100n);
+    });
+
     it('charges nothing for person-to-person transfers and refunds, and drops fees a payer sends', async () => {
       await setSchedule([entry()]);
       const before = await net.position('bank-a');

@@ -398,7 +398,9 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
       const interval = deps.intervalMs;
       if (interval !== undefined) {
         // A boundary passed while the hub was down: close what was open before it.
-        await closeOnSchedule(Math.floor(now() / interval) * interval);
+        await closeOnSchedule(Math.floor(now() / interval) * interval).catch((err: unknown) =>
+          log.error({ err }, 'scheduled settlement close failed'),
+        );
         schedule(interval);
       }
       const tick = Math.min(Math.max(retryMs, 50), 1_000);
