@@ -9,3 +9,5 @@ export * from './clients-account.js';
 export * from './clients-agents.js';
 export * from './clients-bills.js';
 export * from './clients-mandates.js';
+export * from './clients-settlement.js';
+export { reconcileWindow } from './reconcile.js';
