@@ -39,27 +39,38 @@ export async function statement(
     before = oldest;
   }
   const seen = new Set<string>();
-  const out: StatementEntry[] = [];
+  // A converted payment (or its refund) moves the customer's money in up to three legs — `<id>:fx`,
+  // `<id>:fxm`, `<id>:fee` — which the customer sees as one line of the total.
+  const byId = new Map<string, StatementEntry>();
   for (const t of all) {
     if (t.pendingId !== undefined || seen.has(t.id)) continue;
     seen.add(t.id);
     if (t.state !== 'posted' && t.state !== 'pending') continue;
     if (filter.from !== undefined && t.createdAt < filter.from) continue;
     if (filter.to !== undefined && t.createdAt > filter.to) continue;
-    const direction = t.creditAccountId === customer.accountId ? 'in' : 'out';
-    const type = await typeOf(deps.q, t, direction);
+    const id = t.id.replace(/:(fx|fxm|fee)$/, '');
+    const signed = t.creditAccountId === customer.accountId ? t.amount : -t.amount;
+    const earlier = byId.get(id);
+    if (earlier) {
+      const amount = earlier.amount + signed;
+      byId.set(id, { ...earlier, amount, direction: amount < 0n ? 'out' : 'in' });
+      continue;
+    }
+    const direction = signed < 0n ? 'out' : 'in';
+    const type = await typeOf(deps.q, { ...t, id }, direction);
     if (filter.type !== undefined && type !== filter.type) continue;
-    out.push({
-      id: t.id,
+    byId.set(id, {
+      id,
       date: new Date(t.createdAt).toISOString(),
       type,
       direction,
-      amount: direction === 'in' ? t.amount : -t.amount,
+      amount: signed,
       currency: t.currency,
       state: t.state,
       reference: t.reference ?? null,
     });
   }
+  const out = [...byId.values()];
   return out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.id < b.id ? -1 : 1));
 }
 

@@ -36,7 +36,7 @@ import {
   type TransferPrepare,
 } from '@semops/protocol';
 import type { Customer, CustomerService, Device } from '../customers/service.js';
-import { P2P_CATEGORY, type RequestService } from '../requests/service.js';
+import type { RequestService } from '../requests/service.js';
 import type { HouseAccounts } from '../house-accounts.js';
 import { quoteView, type FxQuoteView, type FxService, type StoredQuote } from '../fx/service.js';
 import {
@@ -261,7 +261,8 @@ export function createPaymentService(deps: PaymentDeps) {
    */
   function prepareOf(p: PaymentRow): TransferPrepare {
     const fx = paymentFxOf(p);
-    const category = (JSON.parse(p.merchant) as { category?: string }).category;
+    // A person's request names the payee 'p2p' (requests/service.ts); every other request is a merchant's.
+    const merchantId = (JSON.parse(p.merchant) as { id?: string }).id;
     return {
       transferId: p.id,
       requestId: p.request_id,
@@ -270,12 +271,9 @@ export function createPaymentService(deps: PaymentDeps) {
       amount: { value: p.amount, currency: p.currency },
       expiresAt: Number(p.expires_at),
       ...(p.refund_of === null
-        ? { purpose: category === P2P_CATEGORY ? ('p2p' as const) : ('purchase' as const) }
+        ? { purpose: merchantId === 'p2p' ? ('p2p' as const) : ('purchase' as const) }
         : { refundOf: p.refund_of }),
-      // The wire amount is positive: a conversion without margin (no spread, exact) reports nothing.
-      ...(fx && BigInt(fx.marginCredit.value) > 0n
-        ? { fx: { source: fx.source, margin: fx.marginCredit, rate: fx.rateShown.slice(0, 40) } }
-        : {}),
+      ...(fx ? { fx: { source: fx.source, margin: fx.marginCredit, rate: fx.rateShown.slice(0, 40) } } : {}),
     };
   }
 
