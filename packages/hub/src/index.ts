@@ -22,3 +22,7 @@ export type {
 } from './settlement/report.js';
 export type { WindowTransferView, WindowView } from './settlement/service.js';
 export { parseInterval } from './settlement/interval.js';
+/** The pure arithmetic of fees and settlement reports (for property tests and tools). */
+export { computeFees, matchFee } from './fees/schedule.js';
+export { aggregate, imbalances, instructions } from './settlement/report.js';
+export type { PositionLine, WindowTransfer } from './settlement/store.js';
