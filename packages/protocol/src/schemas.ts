@@ -181,12 +181,15 @@ export const transferPrepare = z.strictObject({
   fees: transferFees.optional(),
   /**
    * Set by a payer processor that converted the customer's money: the amount debited in the customer's
-   * currency and the FX margin it kept. Reported in the settlement report; never names the customer.
+   * currency, the FX margin it kept and its conversion fee. Reported in the settlement report; never names
+   * the customer.
    */
   fx: z
     .strictObject({
       source: moneyWire,
       margin: z.strictObject({ value: nonNegativeMinorUnits, currency: currencyCode }),
+      /** The converting processor's fixed conversion fee, in the customer's currency (absent: none). */
+      fee: z.strictObject({ value: nonNegativeMinorUnits, currency: currencyCode }).optional(),
       rate: z.string().max(40),
     })
     .optional(),

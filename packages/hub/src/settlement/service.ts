@@ -26,7 +26,12 @@ import {
   type TransferFees,
 } from '@semops/protocol';
 import type { ParticipantService } from '../participants/service.js';
-import { positionAccountId, settlementAccountId, type PositionService } from '../positions/service.js';
+import {
+  liquidityAccountId,
+  positionAccountId,
+  settlementAccountId,
+  type PositionService,
+} from '../positions/service.js';
 import type { HubDb } from '../shared/schema.js';
 import type { Writer } from '../shared/writer.js';
 import {
@@ -182,15 +187,22 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
     return w;
   };
 
+  /**
+   * Settling a window turns each processor's position into liquidity: a payer's net is paid out of its
+   * prefunded liquidity (stl → liq, liquidity down by the net), a receiver's net is paid into its liquidity
+   * (liq → stl, up by the net). Positions go back to zero; `available` does not change — settling never frees
+   * sending capacity, a payer restores it only by depositing real money (`POST /v1/admin/liquidity`), and a
+   * receiver may withdraw what it received. The `stl` accounts of a window sum to zero per currency.
+   */
   const command = (p: StoredPosition): LedgerCommand => {
     const stl = settlementAccountId(p.processorId, p.currency);
-    const pos = positionAccountId(p.processorId, p.currency);
+    const liq = liquidityAccountId(p.processorId, p.currency);
     const paysIn = p.net < 0n;
     return {
       kind: 'transfer',
       id: `${p.windowId}:${p.processorId}:${p.currency}`,
-      debitAccountId: paysIn ? stl : pos,
-      creditAccountId: paysIn ? pos : stl,
+      debitAccountId: paysIn ? stl : liq,
+      creditAccountId: paysIn ? liq : stl,
       amount: paysIn ? -p.net : p.net,
       currency: p.currency,
       code: 'settlement',
@@ -212,7 +224,7 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
       const behind = await store.ledgerBehind(w);
       if (behind.length > 0) await deps.followLedger(behind);
     }
-    // Pay-ins first: they only ever credit a position.
+    // Pay-ins first (the order does not matter for the ledger: liquidity accounts have no limit).
     const ordered = [...todo].sort((a, b) => (a.net < 0n === b.net < 0n ? 0 : a.net < 0n ? -1 : 1));
     const results = await ledger.execute(ordered.map(command));
     const booked: StoredPosition[] = [];
