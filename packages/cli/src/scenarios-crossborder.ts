@@ -214,6 +214,8 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       // The window holds every earlier scenario's transfers; these two make sure both currencies move.
       await crossPurchase(ctx, 'bank-c', 'mno-b', money(10_00n, 'EUR'), 100_000_00n);
       await crossPurchase(ctx, 'mno-b', 'bank-c', money(5_000_00n, 'HUF'), 100_00n);
+      await ctx.settled();
+      const before = await ctx.net.hub.admin.positions();
       const report = await hub.closeWindow();
       const byCurrency = new Map<string, bigint>();
       for (const row of report.positions) {
@@ -245,10 +247,23 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       }
       // After settlement every hub position is back to zero (conservation checks the ledgers match).
       await ctx.settled();
+      // Settling turns positions into liquidity: no sending capacity is freed without real money.
       for (const pos of await ctx.net.hub.admin.positions()) {
         expect(
           pos.position === '0',
           `${pos.processorId} ${pos.currency} position ${pos.position} after settlement`,
+        );
+        const was = before.find((b) => b.processorId === pos.processorId && b.currency === pos.currency);
+        const net = report.positions.find(
+          (x) => x.processorId === pos.processorId && x.currency === pos.currency,
+        )?.net;
+        expect(
+          was?.available === pos.available,
+          `${pos.processorId} ${pos.currency}: available changed at close`,
+        );
+        expect(
+          BigInt(pos.liquidity) === BigInt(was?.liquidity ?? '0') + BigInt(net ?? '0'),
+          `${pos.processorId} ${pos.currency}: liquidity ${pos.liquidity}, was ${was?.liquidity}, net ${net}`,
         );
       }
       const csv = await hub.reportCsv(report.windowId);

@@ -59,6 +59,8 @@ export function Approve(props: {
   // Paying from an account in another currency: the quote shown, and whether one is being fetched.
   const converts = r.currency !== device.customer.currency;
   const [quote, setQuote] = useState<FxQuote | undefined>(r.quote);
+  // The quote it replaced after expiring, to show what changed.
+  const [previous, setPrevious] = useState<FxQuote>();
   const [quoting, setQuoting] = useState(false);
   const quoteLeft = quote ? countdown(quote.expiresAt, now) : null;
 
@@ -102,7 +104,10 @@ export function Approve(props: {
   async function fetchQuote(amount: MoneyWire) {
     setQuoting(true);
     try {
-      setQuote(await wallet.quote(r.requestId, amount));
+      const fresh = await wallet.quote(r.requestId, amount);
+      // A new price for the same amount replaces one that ran out: show both.
+      setPrevious(quote && quote.amount.value === amount.value ? quote : undefined);
+      setQuote(fresh);
     } catch (e) {
       fail(e);
     } finally {
@@ -133,12 +138,16 @@ export function Approve(props: {
       const fresh = e instanceof ApiError ? (e.details as { quote?: FxQuote } | undefined)?.quote : undefined;
       if (e instanceof ApiError && (e.code === 'QUOTE_EXPIRED' || e.code === 'QUOTE_NOT_FOUND') && fresh) {
         // Nothing was paid: show the new price and let the customer decide again.
+        setPrevious(shown);
         setQuote(fresh);
         setStep({ kind: 'confirm' });
-        setError('The exchange rate quote expired. Check the new amount and approve again.');
+        setError('The exchange rate expired before you approved, so nothing was paid. Check the new price and approve again.');
         return;
       }
-      if (e instanceof ApiError && e.code === 'QUOTE_MISMATCH') setQuote(undefined);
+      if (e instanceof ApiError && e.code === 'QUOTE_MISMATCH') {
+        setQuote(undefined);
+        setPrevious(undefined);
+      }
       if (e instanceof ApiError && e.code === 'PIN_INVALID') {
         setStep({ kind: 'pin', amount, ...(shown ? { quote: shown } : {}) });
       } else if (e instanceof ApiError && FINAL_CODES.has(e.code)) {
@@ -163,9 +172,24 @@ export function Approve(props: {
             <strong>{r.merchant.name}</strong>
           </p>
           {step.quote ? (
-            <p data-testid="pin-fx">
-              You pay <strong>{showMoney(step.quote.total)}</strong> ({step.quote.rate})
-            </p>
+            <>
+              <p className="fx-pin-total" data-testid="pin-fx">
+                You pay <strong>{showMoney(step.quote.total)}</strong>
+              </p>
+              <p className="fx-pin-detail">
+                <span className="nowrap">{step.quote.rate}</span>
+                {BigInt(step.quote.fee.value) > 0n ? (
+                  <>
+                    {' · '}
+                    <span className="nowrap">fee {showMoney(step.quote.fee)}</span>
+                  </>
+                ) : null}
+                {' · '}
+                <span className="nowrap">
+                  {quoteLeft ? `price held for ${quoteLeft}` : 'price expired: you will see the new one'}
+                </span>
+              </p>
+            </>
           ) : null}
         </section>
         {error ? (
@@ -225,7 +249,10 @@ export function Approve(props: {
               onChange={(e) => {
                 setAmountText(e.target.value);
                 setError(undefined);
-                if (!r.amount) setQuote(undefined);
+                if (!r.amount) {
+                  setQuote(undefined);
+                  setPrevious(undefined);
+                }
               }}
               onKeyDown={(e) => {
                 if (e.key === 'Enter') startPin();
@@ -234,22 +261,51 @@ export function Approve(props: {
           </label>
         )}
         {converts && quote ? (
-          <dl className="facts fx-quote" data-testid="fx-quote">
-            <div>
-              <dt>You pay</dt>
-              <dd data-testid="fx-total">
-                <strong>{showMoney(quote.total)}</strong>
-              </dd>
+          <section className="fx-quote" data-testid="fx-quote" aria-labelledby="fx-title">
+            <p id="fx-title" className="eyebrow">
+              {previous ? 'New price' : 'Price'} in {quote.total.currency}
+            </p>
+            <dl className="facts fx-lines">
+              <div>
+                <dt>Exchange rate</dt>
+                <dd className="nowrap" data-testid="fx-rate">
+                  {quote.rate}
+                </dd>
+              </div>
+              <div>
+                <dt>{showMoney(quote.amount)} converted</dt>
+                <dd className="nowrap" data-testid="fx-converted">
+                  {showMoney(quote.converted)}
+                </dd>
+              </div>
+              <div>
+                <dt>Conversion fee</dt>
+                <dd className="nowrap" data-testid="fee">
+                  {BigInt(quote.fee.value) === 0n ? 'No fee' : showMoney(quote.fee)}
+                </dd>
+              </div>
+            </dl>
+            <div className="fx-total">
+              <span>You pay</span>
+              <span className="fx-total-amount">
+                <strong data-testid="fx-total">{showMoney(quote.total)}</strong>
+                {previous && previous.total.value !== quote.total.value ? (
+                  <span className="fx-was" data-testid="fx-was">
+                    was <s>{showMoney(previous.total)}</s>
+                  </span>
+                ) : null}
+              </span>
             </div>
-            <div>
-              <dt>Exchange rate</dt>
-              <dd data-testid="fx-rate">{quote.rate}</dd>
-            </div>
-            <div>
-              <dt>Price valid for</dt>
-              <dd data-testid="fx-valid">{quoteLeft ?? 'expired: get a new price'}</dd>
-            </div>
-          </dl>
+            <p className={quoteLeft ? 'fx-valid' : 'fx-valid expired'} data-testid="fx-valid">
+              {quoteLeft ? (
+                <>
+                  Price held for <strong>{quoteLeft}</strong>
+                </>
+              ) : (
+                'Price expired: get a new one before you approve'
+              )}
+            </p>
+          </section>
         ) : null}
         {converts && !quote ? (
           <p className="muted" data-testid="fx-pending">
@@ -259,12 +315,12 @@ export function Approve(props: {
           </p>
         ) : null}
         <dl className="facts">
-          <div>
-            <dt>{converts ? 'Conversion fee' : 'Fee'}</dt>
-            <dd data-testid="fee">
-              {BigInt((quote?.fee ?? r.fee).value) === 0n ? 'No fee' : showMoney(quote?.fee ?? r.fee)}
-            </dd>
-          </div>
+          {converts && quote ? null : (
+            <div>
+              <dt>{converts ? 'Conversion fee' : 'Fee'}</dt>
+              <dd data-testid="fee">{BigInt(r.fee.value) === 0n ? 'No fee' : showMoney(r.fee)}</dd>
+            </div>
+          )}
           <div>
             <dt>Reference</dt>
             <dd>{r.reference}</dd>
@@ -276,7 +332,7 @@ export function Approve(props: {
             </div>
           ) : null}
           <div>
-            <dt>Valid for</dt>
+            <dt>{converts ? 'Request valid for' : 'Valid for'}</dt>
             <dd>{left ?? 'expired'}</dd>
           </div>
         </dl>

@@ -1,9 +1,10 @@
 /** Balance, the ways to pay, and recent activity (ledger movements named after the payments they belong to). */
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, messageOf } from '../shared/api';
-import { showMoney, showTime } from '../shared/money';
+import { showTime } from '../shared/money';
 import { Notice, Spinner } from '../shared/ui';
 import type { Me, NotificationKind, Payment, Transaction, WalletApi, WalletNotification } from './api';
+import { showMoney } from './money';
 
 interface Activity {
   id: string;

@@ -1,6 +1,10 @@
-/** The receipt of a completed payment, as the merchant's processor signed it. */
-import { showMoney } from '../shared/money';
+/**
+ * The receipt of a completed payment, as the merchant's processor signed it. A converted payment also shows
+ * what the customer's account was charged in its currency, and the rate and fee it was converted at.
+ */
 import { decodeReceipt, type Payment } from './api';
+import './fx.css';
+import { showMoney } from './money';
 
 export function ReceiptView(props: { payment: Payment; onDone: () => void; title?: string }) {
   const p = props.payment;
@@ -19,15 +23,28 @@ export function ReceiptView(props: { payment: Payment; onDone: () => void; title
           to <strong>{merchant.name}</strong>
           {merchant.city ? `, ${merchant.city}` : ''}
         </p>
-        <dl className="facts">
-          {p.fx && p.charged ? (
-            <div>
-              <dt>Charged</dt>
-              <dd data-testid="charged">
-                {showMoney(p.charged)} ({p.fx.rate}
-                {BigInt(p.fx.fee.value) > 0n ? `, fee ${showMoney(p.fx.fee)}` : ''})
-              </dd>
-            </div>
+        {p.fx && p.charged ? (
+          <div className="fx-total fx-charged">
+            <span>Charged to your account</span>
+            <strong data-testid="charged">{showMoney(p.charged)}</strong>
+          </div>
+        ) : null}
+        <dl className={p.fx ? 'facts fx-facts' : 'facts'}>
+          {p.fx ? (
+            <>
+              <div>
+                <dt>Exchange rate</dt>
+                <dd className="nowrap" data-testid="charged-rate">
+                  {p.fx.rate}
+                </dd>
+              </div>
+              <div>
+                <dt>Conversion fee</dt>
+                <dd className="nowrap" data-testid="charged-fee">
+                  {BigInt(p.fx.fee.value) === 0n ? 'No fee' : showMoney(p.fx.fee)}
+                </dd>
+              </div>
+            </>
           ) : null}
           <div>
             <dt>Time</dt>
