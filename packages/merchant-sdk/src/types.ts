@@ -30,7 +30,12 @@ export interface CreateRequestInput {
 export interface RequestPayment {
   readonly paymentId: string;
   readonly requestId?: string;
+  /** What the customer paid (gross). */
   readonly amount: Money;
+  /** The merchant service charge the processor kept (the hub's fee schedule; zero when none applies). */
+  readonly fee?: Money;
+  /** What was credited to the merchant's account: `amount − fee`. */
+  readonly net?: Money;
   readonly status: PaymentStatus;
   readonly receipt: string;
   readonly createdAt?: number;
@@ -80,7 +85,12 @@ export interface Refund {
 export interface PaymentCompletedData {
   readonly paymentId: string;
   readonly requestId: string;
+  /** What the customer paid (gross). */
   readonly amount: Money;
+  /** The merchant service charge kept by the processor. */
+  readonly fee?: Money;
+  /** What was credited to the merchant: `amount − fee`. */
+  readonly net?: Money;
   readonly reference: string;
   /** The payee processor's signed receipt (compact JWS), when sent. */
   readonly receipt?: string;
