@@ -1,10 +1,11 @@
 /**
- * Cross-border payment in a real browser (Debian's Chromium) against a real network of processes: a bank-c
- * customer (HUF account) pays an mno-b merchant's 10.00 EUR request from the wallet page. The confirm screen
- * shows bank-c's exchange-rate quote (what the account is charged, the rate, the conversion fee, how long the
- * price holds) before the PIN pad; the receipt shows the amount charged in HUF. When the quote expires while
- * the customer hesitates on the PIN pad, the processor refuses it with a new one, the wallet shows that new
- * price and asks again, nothing is debited, and approving again pays at the new quote.
+ * A cross-border payment in a real browser (Debian's Chromium) against a real network of processes: Dóra,
+ * a bank-c customer with a HUF account, pays the café (a merchant of mno-b) 10.00 EUR from the wallet page.
+ * The confirm screen shows bank-c's exchange-rate quote — the total in HUF, the rate, the conversion fee and
+ * how long the price holds — before the PIN pad opens; the receipt shows the amount charged, and her balance
+ * drops by exactly that. Then the quote runs out while she is on the PIN pad (the operator shortened bank-c's
+ * quote validity, and the reference rate moved): the processor refuses it, the wallet shows the new price
+ * and asks again, nothing is debited, and approving again pays at the new quote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -27,18 +28,33 @@ interface Money {
   value: string;
   currency: string;
 }
+interface Quote {
+  quoteId: string;
+  total: Money;
+  rate: string;
+  expiresAt: number;
+}
+interface WalletPayment {
+  paymentId: string;
+  status: string;
+  amount: Money;
+  charged?: Money;
+  fx?: { quoteId: string; rate: string; fee: Money };
+}
 
 describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Chromium', () => {
   let env: Net;
   let browser: Browser;
   let bankC: string;
   let cafe: MerchantClient;
+  /** bank-c's operator API for currency conversion (admin token). */
   let fx: FxAdmin;
+  /** bank-c's settings before the test changed them. */
   let original: FxSettings;
   const contexts: BrowserContext[] = [];
   const consoleErrors: string[] = [];
 
-  /** Dóra: customer of bank-c, HUF account, with the wallet page set up. */
+  /** Dóra: customer of bank-c (HUF account), with the wallet page set up on her phone. */
   const dora = { name: 'Dóra Szabó', phone: '+36301000301', token: '', page: undefined as unknown as Page };
 
   async function phone(): Promise<Page> {
@@ -55,6 +71,47 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
     for (const d of pin) await page.getByRole('button', { name: d, exact: true }).click();
   }
 
+  /**
+   * The text that sticks out of the card `testId` sideways at `width` pixels (an amount or rate that does not
+   * wrap can overflow its card without the page scrolling sideways, which `fitsWidth` would notice).
+   */
+  async function spills(page: Page, testId: string, width: number): Promise<string[]> {
+    const before = page.viewportSize()!;
+    await page.setViewportSize({ width, height: before.height });
+    const out = await page.getByTestId(testId).evaluate((card) => {
+      const box = card.getBoundingClientRect();
+      const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+      const range = document.createRange();
+      const found: string[] = [];
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.textContent?.trim()) continue;
+        range.selectNodeContents(n);
+        const r = range.getBoundingClientRect();
+        if (r.left < box.left - 0.5 || r.right > box.right + 0.5) found.push(n.textContent.trim());
+      }
+      return found;
+    });
+    await page.setViewportSize(before);
+    return out;
+  }
+
+  /** Fits a 360-pixel phone and the 390-pixel one, nothing spilling out of the card `testId`. */
+  async function fitsPhone(page: Page, testId: string) {
+    expect(await fitsWidth(page, 360)).toBe(true);
+    for (const width of [360, 390]) expect(await spills(page, testId, width), `at ${width} px`).toEqual([]);
+  }
+
+  /** The confirm screen counts down the quote's validity, never showing more than bank-c gives a quote. */
+  async function expectHeldFor(page: Page) {
+    const text = await page.getByTestId('fx-valid').innerText();
+    const m = /^Price held for (\d+):(\d\d)$/.exec(text);
+    expect(m, text).not.toBeNull();
+    const seconds = Number(m![1]) * 60 + Number(m![2]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThanOrEqual(original.quoteTtlMs / 1000);
+  }
+
+  /** Dóra's balance in minor units, as her processor has it. */
   async function balance(): Promise<bigint> {
     const me = await call<{ balance: Money }>('GET', `${bankC}/v1/wallet/me`, { token: dora.token });
     expect(me.status).toBe(200);
@@ -62,8 +119,19 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
     return BigInt(me.body.balance.value);
   }
 
-  /** The café's 10.00 EUR request, pasted into the wallet as the camera would have read its QR. */
-  async function openRequest(page: Page, reference: string) {
+  async function walletPayments(): Promise<WalletPayment[]> {
+    const r = await call<{ payments: WalletPayment[] }>('GET', `${bankC}/v1/wallet/payments`, {
+      token: dora.token,
+    });
+    expect(r.status).toBe(200);
+    return r.body.payments;
+  }
+
+  /**
+   * The café asks for 10.00 EUR; Dóra pastes what the camera would have read from its QR (no camera in a
+   * headless browser). Returns the quote her processor made when it resolved the request.
+   */
+  async function openCafeRequest(page: Page, reference: string): Promise<Quote> {
     const r = await cafe.createRequest({
       currency: 'EUR',
       amount: { value: '1000', currency: 'EUR' },
@@ -71,9 +139,13 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
     });
     await page.getByRole('button', { name: 'Enter or paste a code' }).click();
     await page.getByLabel('Short code, QR text or payment link').fill(r.qr);
+    const resolved = page.waitForResponse(
+      (res) => new URL(res.url()).pathname === '/v1/wallet/resolve' && res.request().method() === 'POST',
+    );
     await page.getByRole('button', { name: 'Continue' }).click();
+    const quote = ((await (await resolved).json()) as { quote: Quote }).quote;
     await page.getByTestId('confirm').waitFor();
-    return r;
+    return quote;
   }
 
   beforeAll(async () => {
@@ -125,33 +197,179 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
   }, 120_000);
 
   afterAll(async () => {
-    // Back to the operator's settings and the reference rates file, whatever happened.
-    await fx?.setConfig({ quoteTtlMs: original.quoteTtlMs }).catch(() => undefined);
-    await fx?.reload().catch(() => undefined);
+    // The operator's settings and the reference rates file back, whatever happened.
+    if (fx && original) {
+      await fx.setConfig({ quoteTtlMs: original.quoteTtlMs }).catch(() => undefined);
+      await fx.reload().catch(() => undefined);
+    }
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await env?.close();
   });
 
-  it('shows the quote (total in HUF, rate, fee) before the PIN pad and charges exactly that', async () => {
+  it('shows the quote (total in HUF, rate, fee) before the PIN pad, and charges exactly that', async () => {
     const wallet = dora.page;
+    // Exact to the fillér: the browser's own currency format would show `HUF 100,000`.
+    await expect.poll(() => wallet.getByTestId('balance').innerText()).toBe('100000.00 HUF');
     const before = await balance();
-    await openRequest(wallet, 'Table 7');
+    const shown = await openCafeRequest(wallet, 'Table 7');
+    // The worked example of docs/settlement.md: 10.00 EUR at 392.45 × 1.005 → 3944.13 HUF + 100.00 HUF fee.
+    expect(shown).toMatchObject({
+      rate: '1 EUR = 394.412250 HUF',
+      total: { value: '404413', currency: 'HUF' },
+    });
+
+    // The quote is on the confirm screen, and no PIN pad yet.
+    expect(await wallet.getByTestId('confirm-amount').innerText()).toBe('€10.00');
+    expect(await wallet.getByTestId('fx-total').innerText()).toBe('4044.13 HUF');
+    expect(await wallet.getByTestId('fx-rate').innerText()).toBe('1 EUR = 394.412250 HUF');
+    expect(await wallet.getByTestId('fee').innerText()).toBe('100.00 HUF');
+    expect(await wallet.getByTestId('fx-converted').innerText()).toBe('3944.13 HUF');
+    await expectHeldFor(wallet);
+    expect(await wallet.getByTestId('confirm').innerText()).toMatch(
+      /Café Central[\s\S]*€10\.00[\s\S]*1 EUR = 394\.412250 HUF[\s\S]*100\.00 HUF[\s\S]*You pay[\s\S]*4044\.13 HUF[\s\S]*Table 7[\s\S]*Approve with PIN/,
+    );
+    expect(await wallet.getByLabel('PIN pad').count()).toBe(0);
     await screenshot(wallet, 'wallet-fx-quote');
-    console.log(await wallet.getByTestId('confirm').innerText());
+    await fitsPhone(wallet, 'confirm');
+
+    // The PIN pad repeats what she pays.
     await wallet.getByRole('button', { name: 'Approve with PIN' }).click();
+    await wallet.getByLabel('PIN pad').waitFor();
+    expect(await wallet.getByTestId('pin-fx').innerText()).toBe('You pay 4044.13 HUF');
+    await fitsPhone(wallet, 'pin-summary');
     await typePin(wallet, '2468');
-    await screenshot(wallet, 'wallet-fx-pin');
     await wallet.getByRole('button', { name: 'Confirm PIN' }).click();
+
     const receipt = wallet.getByTestId('receipt');
     await receipt.waitFor({ timeout: 20_000 });
-    console.log(await receipt.innerText());
+    expect(await receipt.innerText()).toMatch(/Paid[\s\S]*€10\.00[\s\S]*Café Central[\s\S]*Table 7/);
+    expect(await wallet.getByTestId('charged').innerText()).toBe('4044.13 HUF');
+    expect(await wallet.getByTestId('charged-rate').innerText()).toBe('1 EUR = 394.412250 HUF');
+    expect(await wallet.getByTestId('charged-fee').innerText()).toBe('100.00 HUF');
     await screenshot(wallet, 'wallet-fx-receipt');
-    console.log(before - (await balance()));
+    await fitsPhone(wallet, 'receipt');
+
+    // Her account is debited exactly the quoted total; the café receives exactly 10.00 EUR.
+    const paymentId = await wallet.getByTestId('payment-id').innerText();
+    const paid = (await walletPayments()).find((p) => p.paymentId === paymentId);
+    expect(paid).toMatchObject({
+      status: 'COMPLETED',
+      amount: { value: '1000', currency: 'EUR' },
+      charged: { value: '404413', currency: 'HUF' },
+      fx: { quoteId: shown.quoteId },
+    });
+    expect(before - (await balance())).toBe(404413n);
+    await expect
+      .poll(async () =>
+        (await cafe.payments()).payments.map((p) => [p.status, p.amount.value, p.amount.currency]),
+      )
+      .toEqual([['COMPLETED', '1000', 'EUR']]);
+
     await wallet.getByRole('button', { name: 'Done' }).click();
-    await wallet.getByTestId('balance').waitFor();
-    await sleep(500);
-    await screenshot(wallet, 'wallet-fx-home');
-    console.log(await fitsWidth(wallet, 360));
+    await expect.poll(() => wallet.getByTestId('balance').innerText()).toBe('95955.87 HUF');
+    // One activity row for the payment at its total (the conversion, margin and fee legs merged).
+    await expect
+      .poll(() => wallet.getByTestId('activity').innerText())
+      .toMatch(/Café Central[\s\S]*Table 7[\s\S]*−4044\.13 HUF/);
+  });
+
+  it('a quote that expires on the PIN pad is refused with the new price, nothing is debited, and approving again pays at it', async () => {
+    const wallet = dora.page;
+    const before = await balance();
+    const paymentsBefore = (await walletPayments()).length;
+
+    // The operator shortens bank-c's quote validity to one second.
+    const short = await call<FxSettings>('PUT', `${bankC}/v1/admin/fx/config`, {
+      token: env.net.processors.get('bank-c')!.adminToken,
+      body: { quoteTtlMs: 1000 },
+    });
+    expect(short.status).toBe(200);
+    expect(short.body.quoteTtlMs).toBe(1000);
+    let first: Quote;
+    try {
+      first = await openCafeRequest(wallet, 'Table 8');
+      expect(first.expiresAt - Date.now()).toBeLessThanOrEqual(1000);
+      // She opens the PIN pad while the price holds…
+      await wallet.getByRole('button', { name: 'Approve with PIN' }).click();
+      await wallet.getByLabel('PIN pad').waitFor();
+      expect(await wallet.getByTestId('pin-fx').innerText()).toBe('You pay 4044.13 HUF');
+    } finally {
+      // …and the operator puts the validity back (quotes made from now on hold as before).
+      await fx.setConfig({ quoteTtlMs: original.quoteTtlMs });
+    }
+    // Meanwhile the reference rate moves, and she hesitates until the quote has run out.
+    await fx.setRates([{ base: 'EUR', quote: 'HUF', rate: '400.00' }]);
+    await sleep(Math.max(0, first.expiresAt - Date.now()) + 300);
+    await expect
+      .poll(() => wallet.getByTestId('pin-fx-detail').innerText())
+      .toContain('price expired: you will see the new one');
+
+    // She enters her PIN: bank-c refuses the expired quote and answers with a new one.
+    const refused = wallet.waitForResponse(
+      (res) => new URL(res.url()).pathname === '/v1/wallet/payments' && res.request().method() === 'POST',
+    );
+    await typePin(wallet, '2468');
+    await wallet.getByRole('button', { name: 'Confirm PIN' }).click();
+    const answer = await refused;
+    expect(answer.status()).toBe(409);
+    const error = ((await answer.json()) as { error: { code: string; details: { quote: Quote } } }).error;
+    expect(error.code).toBe('QUOTE_EXPIRED');
+    const fresh = error.details.quote;
+    // 10.00 EUR at 400.00 × 1.005 = 4020.00 HUF, + 100.00 HUF fee.
+    expect(fresh).toMatchObject({
+      rate: '1 EUR = 402.000000 HUF',
+      total: { value: '412000', currency: 'HUF' },
+    });
+    expect(fresh.quoteId).not.toBe(first.quoteId);
+
+    // The wallet is back on the confirm screen with the new price, says why, and asks again.
+    await wallet.getByTestId('confirm').waitFor();
+    expect(await wallet.getByTestId('fx-expired').innerText()).toMatch(
+      /exchange rate expired[\s\S]*Nothing was paid[\s\S]*new price and approve again/,
+    );
+    expect(await wallet.getByTestId('fx-quote').innerText()).toMatch(/^New price in HUF/i);
+    expect(await wallet.getByTestId('fx-total').innerText()).toBe('4120.00 HUF');
+    expect(await wallet.getByTestId('fx-was').innerText()).toBe('was 4044.13 HUF');
+    expect(await wallet.getByTestId('fx-rate').innerText()).toBe('1 EUR = 402.000000 HUF');
+    expect(await wallet.getByTestId('fee').innerText()).toBe('100.00 HUF');
+    await expectHeldFor(wallet);
+    expect(await wallet.getByLabel('PIN pad').count()).toBe(0);
+    await screenshot(wallet, 'wallet-fx-expired');
+    await fitsPhone(wallet, 'confirm');
+
+    // Nothing was debited, and no payment was made.
+    expect(await balance()).toBe(before);
+    expect((await walletPayments()).length).toBe(paymentsBefore);
+
+    // She approves the new price: it pays at exactly that quote.
+    await wallet.getByRole('button', { name: 'Approve with PIN' }).click();
+    await wallet.getByLabel('PIN pad').waitFor();
+    expect(await wallet.getByTestId('pin-fx').innerText()).toBe('You pay 4120.00 HUF');
+    await typePin(wallet, '2468');
+    await wallet.getByRole('button', { name: 'Confirm PIN' }).click();
+    await wallet.getByTestId('receipt').waitFor({ timeout: 20_000 });
+    expect(await wallet.getByTestId('charged').innerText()).toBe('4120.00 HUF');
+    expect(await wallet.getByTestId('charged-rate').innerText()).toBe('1 EUR = 402.000000 HUF');
+    const paymentId = await wallet.getByTestId('payment-id').innerText();
+    const paid = (await walletPayments()).find((p) => p.paymentId === paymentId);
+    expect(paid).toMatchObject({
+      status: 'COMPLETED',
+      charged: { value: '412000', currency: 'HUF' },
+      fx: { quoteId: fresh.quoteId },
+    });
+    expect(before - (await balance())).toBe(412000n);
+
+    await wallet.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => wallet.getByTestId('balance').innerText()).toBe('91835.87 HUF');
+
+    // The operator's settings are back: the reference rates file, and the validity as before.
+    const restored = await fx.reload();
+    expect(restored.quoteTtlMs).toBe(original.quoteTtlMs);
+    expect(restored.rates).toEqual(original.rates);
+  });
+
+  it('ran every page within its Content-Security-Policy', () => {
+    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
   });
 });

@@ -73,6 +73,8 @@ export interface ReportPosition {
   readonly msc: string;
   /** FX margin the processor kept converting for its customers (information, in the customer currency). */
   readonly fxMargin: string;
+  /** The converting processor's conversion fees (information), in its customers' currency. */
+  readonly fxFee?: string;
   readonly transfers: number;
   /** received − sent + interchangeReceived − interchangePaid: positive receives, negative pays. */
   readonly net: string;
@@ -97,6 +99,7 @@ export interface ReportFee {
   readonly interchange: string;
   /** The converting payer processor's FX margin, in its customers' currency. */
   readonly fxMargin?: MoneyWire;
+  readonly fxFee?: MoneyWire;
 }
 
 /** Per currency: how many transfers, their volume, the interchange, and the sum of the nets (always 0). */

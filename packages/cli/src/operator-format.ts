@@ -104,6 +104,7 @@ export function formatReport(report: SettlementReport): string {
           'IC RECEIVED',
           'MSC (INFO)',
           'FX MARGIN (INFO)',
+          'FX FEE (INFO)',
           'TRANSFERS',
           'NET',
         ],
@@ -116,12 +117,13 @@ export function formatReport(report: SettlementReport): string {
             amount(p.interchangeReceived, cur),
             amount(p.msc, cur),
             amount(p.fxMargin, cur),
+            amount(p.fxFee ?? '0', cur),
             String(p.transfers),
             amount(p.net, cur),
           ]),
-          ['sum', '', '', '', '', '', '', '', amount(sum, cur)],
+          ['sum', '', '', '', '', '', '', '', '', amount(sum, cur)],
         ],
-        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
       ).trimEnd(),
     );
   }
@@ -134,7 +136,7 @@ export function formatReport(report: SettlementReport): string {
     out.push(
       '',
       table(
-        ['FEES: TRANSFER', 'PAYER', 'PAYEE', 'AMOUNT', 'MSC', 'INTERCHANGE', 'FX MARGIN'],
+        ['FEES: TRANSFER', 'PAYER', 'PAYEE', 'AMOUNT', 'MSC', 'INTERCHANGE', 'FX MARGIN', 'FX FEE'],
         fees.map((f) => [
           f.transferId,
           f.payer,
@@ -143,8 +145,9 @@ export function formatReport(report: SettlementReport): string {
           amount(f.msc, f.amount.currency),
           amount(f.interchange, f.amount.currency),
           f.fxMargin ? money(f.fxMargin.value, f.fxMargin.currency) : '',
+          f.fxFee ? money(f.fxFee.value, f.fxFee.currency) : '',
         ]),
-        [3, 4, 5, 6],
+        [3, 4, 5, 6, 7],
       ).trimEnd(),
     );
   }

@@ -465,7 +465,7 @@ describe('the commands against the network', () => {
     expect(text).toContain(
       `Settlement window ${W_LAST} (CLOSED): 2026-11-22T09:00:00Z → 2026-11-22T10:00:00Z, 2 transfers`,
     );
-    expect(text).toMatch(/mno-b\s+0\.00\s+30\.00\s+0\.06\s+0\.00\s+0\.30\s+0\.00\s+1\s+29\.94/);
+    expect(text).toMatch(/mno-b\s+0\.00\s+30\.00\s+0\.06\s+0\.00\s+0\.30\s+0\.00\s+0\.00\s+1\s+29\.94/);
     expect(text).toMatch(/sum\s+0\.00/);
     expect(text).toContain('bank-a pays 19.96 EUR to mno-b');
     expect(text).toMatch(/bank-c\s+mno-b\s+10\.00 EUR\s+0\.10\s+0\.02\s+19\.63 HUF/);

@@ -70,7 +70,10 @@ export interface HubOptions {
    * so `3_600_000` closes on the hour, UTC), when the window has transfers. Unset: only by command.
    */
   readonly settlementIntervalMs?: number;
-  /** First retry of an unacknowledged `settlement.notice` or a deferred booking (default 1 s, doubling to 5 min). */
+  /**
+   * First retry of an unacknowledged `settlement.notice`, or of a settlement booking that failed or waits for the
+   * ledger to follow its window (default 1 s, doubling to 5 min).
+   */
   readonly settlementRetryMs?: number;
 }
 

@@ -9,7 +9,7 @@
  */
 export { createHub, type Hub, type HubOptions } from './app.js';
 export type { PositionView } from './positions/service.js';
-export type { TransferRecord, HubTransferState } from './transfers/store.js';
+export type { TransferRecord, TransferFx, HubTransferState } from './transfers/store.js';
 export { MAX_TRANSFER_TTL_MS } from './transfers/service.js';
 export type { FeeEntry } from './fees/schedule.js';
 export type {

@@ -80,8 +80,16 @@ export interface ProcessorOptions {
   /** Lifetime of a prepared transfer before the hub aborts it. */
   readonly transferTtlMs?: number;
   readonly reconcileIntervalMs?: number;
-  /** Currency conversion for customers paying requests in another currency (rates, spread, fee, quotes). */
+  /**
+   * Currency conversion for customers paying requests in another currency (rates, spread, fee, quotes): what
+   * is given is applied at start (`FxService.init`), what is left out keeps the value in the database.
+   */
   readonly fx?: FxOptions;
+  /**
+   * A further instance of a processor already running on the same database (`--instance`): it applies no
+   * start setting that the running processor holds (FX spread, fee, quote validity, rates).
+   */
+  readonly instance?: boolean;
   readonly logger?: boolean;
   readonly now?: () => number;
 }
@@ -180,7 +188,13 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
     verifyingKey: await importSigningKey(keys.signingPublicJwk),
   });
-  const fx = createFxService({ q, now, log, ...(opts.fx ? { options: opts.fx } : {}) });
+  const fx = createFxService({
+    q,
+    now,
+    log,
+    ...(opts.fx ? { options: opts.fx } : {}),
+    furtherInstance: opts.instance ?? false,
+  });
   await fx.init();
   const payments = createPaymentService({
     q,

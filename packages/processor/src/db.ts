@@ -346,6 +346,24 @@ CREATE TABLE settlements (
 );
 `;
 
+/**
+ * Quotes shown on a feature phone are bound to what the PIN approves: the SMS confirmation and the USSD session
+ * keep the id of the exact quote shown, and the PIN pays at that quote only. Unused quotes are purged a day
+ * after they expired (`fx_quotes_unused`).
+ */
+const V11_QUOTE_BINDINGS = `
+ALTER TABLE sms_confirmations ADD COLUMN quote_id TEXT;
+-- The quote on the PIN screen a USSD session showed last (one per session; kept as long as ussd_sessions).
+CREATE TABLE ussd_quotes (
+  session_id TEXT PRIMARY KEY,
+  phone TEXT NOT NULL,
+  quote_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX ussd_quotes_created ON ussd_quotes(created_at);
+CREATE INDEX fx_quotes_unused ON fx_quotes(expires_at) WHERE payment_id IS NULL;
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -369,5 +387,6 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0008_mandates': { up: (db) => script(db, MANDATES_SQL) },
     '0009_fx': { up: (db) => script(db, FX_MIGRATION) },
     '0010_settlement': { up: (db) => script(db, V10_SETTLEMENT) },
+    '0011_quote_bindings': { up: (db) => script(db, V11_QUOTE_BINDINGS) },
   });
 }

@@ -5,14 +5,18 @@
  *     [--rates-file rates.csv] [--fx-spread-bps 50] [--fx-fee HUF:10000] [--quote-ttl-ms 30000]
  * The FX flags make the processor convert for customers paying requests in another currency: mid rates from
  * the file (`base,quote,rate` lines, reloaded when it changes), a spread in basis points, a fixed fee per
- * customer currency in minor units (repeatable), and how long a quote shown to a customer holds.
+ * customer currency in minor units (repeatable), and how long a quote shown to a customer holds. Only the
+ * flags given are applied, at each start (a flag left out keeps what the database holds, e.g. the operator's
+ * `PUT /v1/admin/fx/config`); the rates file is loaded at each start. `--instance` (a further instance of a
+ * running processor) applies none of them: the running processor's settings stand.
  * Prints one JSON line `{"event":"ready",…}` when it listens; stops cleanly on SIGINT/SIGTERM.
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createProcessor } from './app.js';
-import { checkFxConfig, type FxOptions } from './fx/service.js';
+import type { FxOptions } from './fx/service.js';
+import { fxOptionsFromFlags } from './fx/flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,36 +50,16 @@ function need(name: string, v: string | undefined): string {
 
 /** The FX options from the flags, or undefined when none is given; a bad flag stops the start. */
 function fxOptions(): FxOptions | undefined {
-  const file = values['rates-file'];
-  const spread = values['fx-spread-bps'];
-  const fees = values['fx-fee'] ?? [];
-  const ttl = values['quote-ttl-ms'];
-  if (file === undefined && spread === undefined && fees.length === 0 && ttl === undefined) return undefined;
-  const int = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) fail(`--${name} takes a whole number, not ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-  const feeFixed: Record<string, string> = {};
-  for (const f of fees) {
-    const m = /^([A-Z]{3}):(\d+)$/.exec(f);
-    if (!m) fail(`--fx-fee takes CUR:MINOR_UNITS such as HUF:10000 (100.00 HUF), not ${JSON.stringify(f)}`);
-    feeFixed[m[1]!] = BigInt(m[2]!).toString();
-  }
-  const spreadBps = int('fx-spread-bps', spread);
-  const quoteTtlMs = int('quote-ttl-ms', ttl);
-  const opts: FxOptions = {
-    ...(file ? { ratesFile: resolve(file) } : {}),
-    ...(spreadBps !== undefined ? { spreadBps } : {}),
-    feeFixed,
-    ...(quoteTtlMs !== undefined ? { quoteTtlMs } : {}),
-  };
   try {
-    checkFxConfig(opts);
+    return fxOptionsFromFlags({
+      ratesFile: values['rates-file'],
+      spreadBps: values['fx-spread-bps'],
+      fees: values['fx-fee'],
+      quoteTtlMs: values['quote-ttl-ms'],
+    });
   } catch (e) {
-    fail(`bad FX flag: ${(e as Error).message}`);
+    return fail((e as Error).message);
   }
-  return opts;
 }
 
 function fail(msg: string): never {
@@ -99,6 +83,7 @@ const node = await createProcessor({
   logger: true,
   ...(values['transfer-ttl-ms'] ? { transferTtlMs: Number(values['transfer-ttl-ms']) } : {}),
   ...(fx ? { fx } : {}),
+  instance: values.instance ?? false,
 });
 const ready = { event: 'ready', id: node.id, url: node.url, pid: process.pid };
 if (!values.instance) writeFileSync(join(values['data-dir'] ?? '', 'node.json'), JSON.stringify(ready));

@@ -93,6 +93,7 @@ describeEngines('fees', (engine) => {
       const fx = {
         source: { value: '404413', currency: 'HUF' },
         margin: { value: '1963', currency: 'HUF' },
+        fee: { value: '10000', currency: 'HUF' },
         rate: '394.41225',
       };
       const t = purchase({ fees: { msc: '1', interchange: '1' }, fx });
@@ -139,6 +140,15 @@ describeEngines('fees', (engine) => {
       const [again] = await prepare([t]);
       expect(again).toEqual(r);
       expect(await net.position('bank-a')).toEqual(a);
+      // The conversion fee is part of what the payer prepared: another one, or none, is another transfer.
+      const { fee: _fee, ...noFee } = fx;
+      for (const other of [{ ...fx, fee: { value: '9999', currency: 'HUF' } }, noFee]) {
+        const [conflict] = await prepare([{ ...t, fx: other }]);
+        expect(conflict).toMatchObject({ state: 'ABORTED', error: { code: 'TRANSFER_CONFLICT' } });
+      }
+      expect((await net.http<TransferRecord>('GET', `/v1/admin/transfers/${t.transferId}`)).body.fx).toEqual(
+        fx,
+      );
     });
 
     it('uses the default entry for other payees and currencies, and no entry means no fees', async () => {
@@ -204,17 +214,43 @@ describeEngines('fees', (engine) => {
     });
 
     it('refuses a conversion report that does not add up, and records nothing', async () => {
-      const cases: Array<NonNullable<TransferPrepare['fx']>> = [
-        { source: { value: '100', currency: 'EUR' }, margin: { value: '1', currency: 'EUR' }, rate: '1' },
-        { source: { value: '100', currency: 'HUF' }, margin: { value: '1', currency: 'JPY' }, rate: '1' },
-        { source: { value: '100', currency: 'HUF' }, margin: { value: '101', currency: 'HUF' }, rate: '1' },
+      const huf = (value: string) => ({ value, currency: 'HUF' });
+      const cases: Array<[NonNullable<TransferPrepare['fx']>, string]> = [
+        [
+          { source: { value: '100', currency: 'EUR' }, margin: { value: '1', currency: 'EUR' }, rate: '1' },
+          'its currency must differ from the transfer currency',
+        ],
+        [
+          { source: huf('100'), margin: { value: '1', currency: 'JPY' }, rate: '1' },
+          'fx.source and fx.margin must both be in the currency the customer paid in',
+        ],
+        [{ source: huf('100'), margin: huf('101'), rate: '1' }, 'fx.margin cannot exceed fx.source'],
+        // The conversion fee: in the customer's currency, and part of what the customer paid.
+        [
+          { source: huf('100'), margin: huf('1'), fee: { value: '1', currency: 'EUR' }, rate: '1' },
+          'fx.fee must be in the currency the customer paid in',
+        ],
+        [
+          { source: huf('100'), margin: huf('0'), fee: huf('101'), rate: '1' },
+          'fx.fee cannot exceed fx.source',
+        ],
+        [
+          { source: huf('100'), margin: huf('60'), fee: huf('41'), rate: '1' },
+          'fx.margin and fx.fee together cannot exceed fx.source',
+        ],
       ];
-      for (const fx of cases) {
+      for (const [fx, message] of cases) {
         const t = purchase({ fx });
         const [r] = await prepare([t]);
         expect(r).toMatchObject({ state: 'ABORTED', error: { code: 'VALIDATION_FAILED' } });
+        expect(r?.error?.message).toContain(message);
         expect((await net.http('GET', `/v1/admin/transfers/${t.transferId}`)).status).toBe(404);
       }
+      // At the limit: margin and fee together are the whole amount paid.
+      const [edge] = await prepare([
+        purchase({ fx: { source: huf('100'), margin: huf('60'), fee: huf('40'), rate: '1' } }),
+      ]);
+      expect(edge?.state).toBe('COMMITTED');
     });
 
     it('books the interchange exactly once with the post, across a crash and restarts', async () => {

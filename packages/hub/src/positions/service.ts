@@ -5,10 +5,15 @@
  *   balance rule is the net debit cap: a reservation beyond the available amount is refused by the ledger.
  * - `liq:<pid>:<CUR>` (rule none): the source of deposits and the sink of withdrawals, so that liquidity
  *   is read straight from the ledger (debits − credits) and the sum of all accounts stays zero.
- * - `stl:<pid>:<CUR>` (rule none): the processor's side of each closed settlement window. A processor that
- *   pays in settles its net debit (stl → pos), one that is paid out gives up its net credit (pos → stl), so
- *   that after settlement its position is back to zero and its available amount back to its liquidity
- *   (less what it has reserved since). Liquidity (deposits − withdrawals) does not change.
+ * - `stl:<pid>:<CUR>` (rule none): the processor's side of each closed settlement window, booked against its
+ *   liquidity: a payer's net is paid out of its prefunded liquidity (stl → liq: liquidity down by the net),
+ *   a receiver's net is paid into it (liq → stl: liquidity up by the net). After settlement the position is
+ *   back to zero and `available` is what it was before the close: settling moves no sending capacity, only
+ *   a deposit restores it. The `stl` accounts of a currency sum to zero (the nets of every window do).
+ *
+ * So `liquidity` is deposits − withdrawals ± settled nets, `position` what committed transfers and
+ * interchange moved since the last settlement, and the ledger's `pos` balance (credits − debits) is
+ * `liquidity − position`.
  */
 import { SemopsError, newId, type MoneyWireT } from '@semops/protocol';
 import type { Account, Ledger } from '@semops/ledger';
@@ -25,7 +30,7 @@ export const settlementAccountId = (processorId: string, currency: string): stri
 export interface PositionView {
   readonly processorId: string;
   readonly currency: string;
-  /** Deposits minus withdrawals. */
+  /** Deposits minus withdrawals, plus the nets received and minus the nets paid in settled windows. */
   readonly liquidity: string;
   /**
    * Net amount owed from committed transfers and interchange not yet settled: positive when the processor

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, imbalances, instructions, toCsv, toWire, type WindowReport } from './report.js';
+import { aggregate, feeLines, imbalances, instructions, toCsv, toWire, type WindowReport } from './report.js';
 import { parseInterval } from './interval.js';
 import type { WindowTransfer } from './store.js';
 
@@ -11,6 +11,7 @@ const t = (
   currency: string,
   fees?: { msc: bigint; interchange: bigint },
   fxMargin?: { value: bigint; currency: string },
+  fxFee?: { value: bigint; currency: string },
 ): WindowTransfer => ({
   transferId: `pay_${++n}`,
   payer,
@@ -21,12 +22,21 @@ const t = (
   interchange: fees?.interchange ?? 0n,
   hasFees: fees !== undefined,
   ...(fxMargin === undefined ? {} : { fxMargin }),
+  ...(fxFee === undefined ? {} : { fxFee }),
   committedAt: n,
 });
 
-// The three payments of the worked example in docs/settlement.md.
+// The three payments of the worked example in docs/settlement.md (bank-c's conversion fee: 100.00 HUF).
 const example = [
-  t('bank-c', 'mno-b', 1000n, 'EUR', { msc: 10n, interchange: 2n }, { value: 1963n, currency: 'HUF' }),
+  t(
+    'bank-c',
+    'mno-b',
+    1000n,
+    'EUR',
+    { msc: 10n, interchange: 2n },
+    { value: 1963n, currency: 'HUF' },
+    { value: 10_000n, currency: 'HUF' },
+  ),
   t('mno-b', 'bank-c', 500_000n, 'HUF', { msc: 5000n, interchange: 1000n }, { value: 6n, currency: 'EUR' }),
   t('bank-a', 'mno-b', 2000n, 'EUR', { msc: 20n, interchange: 4n }),
 ];
@@ -50,12 +60,16 @@ describe('settlement report', () => {
       interchangeReceived: '0',
       msc: '30',
       fxMargin: '6',
+      fxFee: '0',
       transfers: 2,
       net: '2994',
     });
-    // bank-c's FX margin is in its customers' currency; it did not send HUF, but received it.
+    // bank-c's FX margin and conversion fee are in its customers' currency; it did not send HUF, but
+    // received it. Neither is part of any net.
     expect(lines.find((l) => l.processorId === 'bank-c' && l.currency === 'HUF')).toMatchObject({
       fxMargin: 1963n,
+      fxFee: 10_000n,
+      net: 499_000n,
       received: 500_000n,
       interchangePaid: 1000n,
       msc: 5000n,
@@ -85,6 +99,50 @@ describe('settlement report', () => {
     expect(ins.length).toBeLessThanOrEqual(3);
   });
 
+  it('lists the fees of each transfer that has any: MSC, interchange, FX margin, conversion fee', () => {
+    const plain = t('bank-a', 'mno-b', 300n, 'EUR');
+    const fxOnly = t('bank-c', 'bank-a', 400n, 'EUR', undefined, { value: 7n, currency: 'HUF' });
+    const [p1, p2, p3] = example;
+    expect(feeLines([...example, plain, fxOnly])).toEqual([
+      {
+        transferId: p1!.transferId,
+        payer: 'bank-c',
+        payee: 'mno-b',
+        amount: { value: '1000', currency: 'EUR' },
+        msc: '10',
+        interchange: '2',
+        fxMargin: { value: '1963', currency: 'HUF' },
+        fxFee: { value: '10000', currency: 'HUF' },
+      },
+      {
+        transferId: p2!.transferId,
+        payer: 'mno-b',
+        payee: 'bank-c',
+        amount: { value: '500000', currency: 'HUF' },
+        msc: '5000',
+        interchange: '1000',
+        fxMargin: { value: '6', currency: 'EUR' },
+      },
+      {
+        transferId: p3!.transferId,
+        payer: 'bank-a',
+        payee: 'mno-b',
+        amount: { value: '2000', currency: 'EUR' },
+        msc: '20',
+        interchange: '4',
+      },
+      {
+        transferId: fxOnly.transferId,
+        payer: 'bank-c',
+        payee: 'bank-a',
+        amount: { value: '400', currency: 'EUR' },
+        msc: '0',
+        interchange: '0',
+        fxMargin: { value: '7', currency: 'HUF' },
+      },
+    ]);
+  });
+
   it('finds a report that does not sum to zero', () => {
     const lines = aggregate(example).map((l) =>
       l.currency === 'HUF' && l.net > 0n ? { ...l, net: l.net + 1n } : l,
@@ -96,12 +154,12 @@ describe('settlement report', () => {
     const lines = aggregate(example);
     const report = { windowId: 'win_X', positions: lines.map(toWire) } as unknown as WindowReport;
     expect(toCsv(report).split('\n')).toEqual([
-      'windowId,currency,processorId,sent,received,interchangePaid,interchangeReceived,msc,fxMargin,transfers,net',
-      'win_X,EUR,bank-a,2000,0,0,4,0,0,1,-1996',
-      'win_X,EUR,bank-c,1000,0,0,2,0,0,1,-998',
-      'win_X,EUR,mno-b,0,3000,6,0,30,6,2,2994',
-      'win_X,HUF,bank-c,0,500000,1000,0,5000,1963,1,499000',
-      'win_X,HUF,mno-b,500000,0,0,1000,0,0,1,-499000',
+      'windowId,currency,processorId,sent,received,interchangePaid,interchangeReceived,msc,fxMargin,fxFee,transfers,net',
+      'win_X,EUR,bank-a,2000,0,0,4,0,0,0,1,-1996',
+      'win_X,EUR,bank-c,1000,0,0,2,0,0,0,1,-998',
+      'win_X,EUR,mno-b,0,3000,6,0,30,6,0,2,2994',
+      'win_X,HUF,bank-c,0,500000,1000,0,5000,1963,10000,1,499000',
+      'win_X,HUF,mno-b,500000,0,0,1000,0,0,0,1,-499000',
       '',
     ]);
   });

@@ -3,9 +3,10 @@
  *
  * Per currency and processor: `sent` and `received` (transfer amounts as payer and as payee), the interchange
  * it paid (as payee) and received (as payer), the merchant service charge it charged as payee (information:
- * it is kept in the processor's own books; the interchange is paid out of it), the FX margin it kept as a
- * converting payer (information, in the currency of its customers), the number of transfers it took part in,
- * and `net = received − sent + interchangeReceived − interchangePaid` (positive: receives; negative: pays).
+ * it is kept in the processor's own books; the interchange is paid out of it), the FX margin it kept and the
+ * conversion fee it charged as a converting payer (information, in the currency of its customers: they never
+ * cross the hub), the number of transfers it took part in, and
+ * `net = received − sent + interchangeReceived − interchangePaid` (positive: receives; negative: pays).
  * The nets of each currency sum to zero; the instructions say who pays whom.
  */
 import type { PositionLine, WindowTransfer } from './store.js';
@@ -19,6 +20,8 @@ export interface PositionLineWire {
   readonly interchangeReceived: string;
   readonly msc: string;
   readonly fxMargin: string;
+  /** Conversion fees charged as a converting payer (information, in its customers' currency). */
+  readonly fxFee: string;
   readonly transfers: number;
   readonly net: string;
 }
@@ -52,6 +55,8 @@ export interface FeeLine {
   readonly msc: string;
   readonly interchange: string;
   readonly fxMargin?: { readonly value: string; readonly currency: string };
+  /** The converting payer's conversion fee, in its customers' currency (when it reported one). */
+  readonly fxFee?: { readonly value: string; readonly currency: string };
 }
 
 /** Where each processor's settlement stands: booked in the hub's ledger, notice acknowledged. */
@@ -96,6 +101,7 @@ export function aggregate(transfers: readonly WindowTransfer[]): PositionLine[] 
         interchangeReceived: 0n,
         msc: 0n,
         fxMargin: 0n,
+        fxFee: 0n,
         transfers: 0,
         net: 0n,
       };
@@ -114,6 +120,7 @@ export function aggregate(transfers: readonly WindowTransfer[]): PositionLine[] 
     payee.msc += t.msc;
     payee.transfers += 1;
     if (t.fxMargin) line(t.payer, t.fxMargin.currency).fxMargin += t.fxMargin.value;
+    if (t.fxFee) line(t.payer, t.fxFee.currency).fxFee += t.fxFee.value;
   }
   for (const l of lines.values()) l.net = l.received - l.sent + l.interchangeReceived - l.interchangePaid;
   return [...lines.values()].sort((a, b) =>
@@ -178,6 +185,7 @@ export function toWire(l: PositionLine): PositionLineWire {
     interchangeReceived: l.interchangeReceived.toString(),
     msc: l.msc.toString(),
     fxMargin: l.fxMargin.toString(),
+    fxFee: l.fxFee.toString(),
     transfers: l.transfers,
     net: l.net.toString(),
   };
@@ -212,10 +220,10 @@ export function currencyTotals(
     }));
 }
 
-/** The transfers of the window that carry fees or an FX margin. */
+/** The transfers of the window that carry fees, an FX margin or a conversion fee. */
 export function feeLines(transfers: readonly WindowTransfer[]): FeeLine[] {
   return transfers
-    .filter((t) => t.hasFees || t.fxMargin !== undefined)
+    .filter((t) => t.hasFees || t.fxMargin !== undefined || t.fxFee !== undefined)
     .map((t) => ({
       transferId: t.transferId,
       payer: t.payer,
@@ -226,6 +234,9 @@ export function feeLines(transfers: readonly WindowTransfer[]): FeeLine[] {
       ...(t.fxMargin === undefined
         ? {}
         : { fxMargin: { value: t.fxMargin.value.toString(), currency: t.fxMargin.currency } }),
+      ...(t.fxFee === undefined
+        ? {}
+        : { fxFee: { value: t.fxFee.value.toString(), currency: t.fxFee.currency } }),
     }));
 }
 
@@ -239,6 +250,7 @@ export const CSV_COLUMNS = [
   'interchangeReceived',
   'msc',
   'fxMargin',
+  'fxFee',
   'transfers',
   'net',
 ] as const;

@@ -5,15 +5,18 @@
  *   as COMMITTED; see store.ts for why a close can never miss or gain a transfer).
  * - Closing a window (operator command, or the schedule at every `intervalMs` boundary when the window has
  *   transfers) makes its multilateral net report, stores it, and opens the next window, in one transaction.
- * - Then the hub books each processor's net in its ledger (`stl:<pid>:<CUR>` ↔ `pos:<pid>:<CUR>`, id
- *   `<windowId>:<pid>:<CUR>`), and sends each processor with transfers in the window a `settlement.notice`,
- *   retried with back-off until it answers `{ booked: true }`. Both survive restarts: what is left to do is in
- *   the hub's tables and the sweep finishes it.
+ * - Then the hub books each processor's net in its ledger between its settlement and liquidity accounts
+ *   (`stl:<pid>:<CUR>` ↔ `liq:<pid>:<CUR>`, id `<windowId>:<pid>:<CUR>`; see `command`), and sends each
+ *   processor with transfers in the window a `settlement.notice`, retried with back-off until it answers
+ *   `{ booked: true }`. Both survive restarts: what is left to do is in the hub's tables and the sweep
+ *   finishes it.
  *
- * A payout (pos → stl) the net debit cap does not allow yet — the processor has already reserved or sent,
- * since the window closed or before, what the window credited it — is not forced: it stays to do, is retried
- * with back-off (and logged), and the processor's notice waits for it. It fits again once those transfers
- * settle in a later window.
+ * A window is booked only once the ledger holds every one of its transfers (post and interchange): the
+ * nets would otherwise move liquidity that the positions do not show yet. If the ledger cannot follow a
+ * transfer of the window (`followLedger` false or failing), the window's lines stay to do and are tried
+ * again with back-off (and logged); its notices wait for them. A booking the ledger refuses (for instance an
+ * account missing after an upgrade, which is then opened) is retried the same way. The net debit cap never
+ * refuses one: liquidity accounts have no limit.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger, LedgerCommand } from '@semops/ledger';
@@ -26,12 +29,7 @@ import {
   type TransferFees,
 } from '@semops/protocol';
 import type { ParticipantService } from '../participants/service.js';
-import {
-  liquidityAccountId,
-  positionAccountId,
-  settlementAccountId,
-  type PositionService,
-} from '../positions/service.js';
+import { liquidityAccountId, settlementAccountId, type PositionService } from '../positions/service.js';
 import type { HubDb } from '../shared/schema.js';
 import type { Writer } from '../shared/writer.js';
 import {
@@ -105,7 +103,10 @@ export interface SettlementServiceDeps {
   readonly now: () => number;
   /** Close the OPEN window at every multiple of this many ms (epoch-aligned) when it has transfers. */
   readonly intervalMs?: number;
-  /** First retry of a notice or a deferred booking (default 1 s), doubling up to `maxRetryMs` (5 min). */
+  /**
+   * First retry of a notice, or of a booking that failed or waits for the ledger (default 1 s), doubling up
+   * to `maxRetryMs` (5 min).
+   */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
   /** Longest wait for a processor's answer to a notice (default 5 s). */
@@ -171,7 +172,7 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
   const maxRetryMs = deps.maxRetryMs ?? 300_000;
   const timeoutMs = deps.timeoutMs ?? 5_000;
   const backoff = (attempts: number): number => Math.min(retryMs * 2 ** Math.min(attempts, 30), maxRetryMs);
-  /** Deferred bookings: when to try again, and how often it was tried. */
+  /** Bookings that failed or wait for the ledger to follow their window: when to try again, how often tried. */
   const bookingRetry = new Map<string, { at: number; attempts: number }>();
   /** Notices on the wire. */
   const sending = new Map<string, Promise<void>>();
@@ -210,49 +211,68 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
     };
   };
 
+  /** A line not booked this time: try again after the back-off. */
+  const later = (p: StoredPosition, at: number): number => {
+    const prev = bookingRetry.get(key(p))?.attempts ?? 0;
+    bookingRetry.set(key(p), { at: at + backoff(prev), attempts: prev + 1 });
+    return backoff(prev);
+  };
+
+  /** Whether the ledger holds every transfer of the window (making it follow those it does not yet). */
+  const ledgerFollows = async (windowId: string): Promise<{ ok: boolean; behind: number }> => {
+    const behind = await store.ledgerBehind(windowId);
+    if (behind.length === 0) return { ok: true, behind: 0 };
+    const ok = await deps.followLedger(behind).catch((err: unknown) => {
+      log.error({ err, windowId }, 'the ledger could not follow the transfers of a closed window');
+      return false;
+    });
+    return { ok, behind: behind.length };
+  };
+
   /** Books the settlement lines still to book (of one window, or of all), in the hub's ledger. */
   const bookNow = async (windowId?: string): Promise<void> => {
     const at = now();
-    const todo = (
+    const due = (
       windowId === undefined
         ? await store.unbooked(1000)
         : (await store.positions(windowId)).filter((p) => p.bookedAt === undefined)
     ).filter((p) => windowId !== undefined || (bookingRetry.get(key(p))?.at ?? 0) <= at);
-    if (todo.length === 0) return;
-    // The window's transfers must be in the positions first (normally they are; after a crash, maybe not).
-    for (const w of new Set(todo.map((p) => p.windowId))) {
-      const behind = await store.ledgerBehind(w);
-      if (behind.length > 0) await deps.followLedger(behind);
+    if (due.length === 0) return;
+    // Only windows whose transfers are all in the positions (normally they are; after a crash, or while the
+    // ledger refuses a post, maybe not: then the window waits).
+    const ready = new Set<string>();
+    for (const w of new Set(due.map((p) => p.windowId))) {
+      const { ok, behind } = await ledgerFollows(w);
+      if (ok) {
+        ready.add(w);
+        continue;
+      }
+      const waiting = due.filter((p) => p.windowId === w);
+      const retryInMs = Math.min(...waiting.map((p) => later(p, at)));
+      log.warn(
+        { windowId: w, behind, retryInMs },
+        'settlement booking waits: the ledger has not followed every transfer of the window',
+      );
     }
-    // Pay-ins first (the order does not matter for the ledger: liquidity accounts have no limit).
-    const ordered = [...todo].sort((a, b) => (a.net < 0n === b.net < 0n ? 0 : a.net < 0n ? -1 : 1));
-    const results = await ledger.execute(ordered.map(command));
+    const todo = due.filter((p) => ready.has(p.windowId));
+    if (todo.length === 0) return;
+    const results = await ledger.execute(todo.map(command));
     const booked: StoredPosition[] = [];
     const missing = new Map<string, Set<string>>();
     results.forEach((res, i) => {
-      const p = ordered[i]!;
+      const p = todo[i]!;
       if (res.ok) {
         booked.push(p);
         bookingRetry.delete(key(p));
         return;
       }
-      const prev = bookingRetry.get(key(p))?.attempts ?? 0;
-      bookingRetry.set(key(p), { at: at + backoff(prev), attempts: prev + 1 });
+      const retryInMs = later(p, at);
       if (res.code === 'ACCOUNT_NOT_FOUND') {
         missing.set(p.processorId, (missing.get(p.processorId) ?? new Set()).add(p.currency));
       }
-      const level = res.code === 'EXCEEDS_CREDITS' ? 'warn' : 'error';
-      log[level](
-        {
-          windowId: p.windowId,
-          processorId: p.processorId,
-          currency: p.currency,
-          code: res.code,
-          retryInMs: backoff(prev),
-        },
-        res.code === 'EXCEEDS_CREDITS'
-          ? 'settlement payout deferred: the processor has already used the credit (net debit cap)'
-          : 'settlement booking failed',
+      log.error(
+        { windowId: p.windowId, processorId: p.processorId, currency: p.currency, code: res.code, retryInMs },
+        'settlement booking failed',
       );
     });
     for (const [pid, currencies] of missing) await deps.positions.openAccounts(pid, [...currencies]);

@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLedgerFor } from '@semops/node';
 import type { ErrorBody, PrepareResult, TransferPrepare } from '@semops/protocol';
+import { createOutboxStore } from '../notifications/store.js';
 import type { PositionView } from '../positions/service.js';
+import { migrateHub } from '../shared/schema.js';
 import { describeEngines } from '../testing/engines.js';
-import type { FakeProcessor } from '../testing/fake-processor.js';
+import { signReceipt, type FakeProcessor } from '../testing/fake-processor.js';
+import { settlementBookings, settlementSums } from '../testing/ledger-rows.js';
 import { startNetwork, waitFor, type TestNetwork } from '../testing/network.js';
+import { reservation } from '../transfers/ledger.js';
+import { createTransferStore } from '../transfers/store.js';
 import type { WindowReport } from './report.js';
 import type { WindowTransferView, WindowView } from './service.js';
 
@@ -23,6 +29,22 @@ const closeWindow = (body: unknown = {}) =>
   net.http<WindowReport & ErrorBody>('POST', '/v1/admin/settlement/windows/close', body);
 const positions = async () =>
   (await net.http<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).body.positions;
+const bookings = async (windowId: string) => {
+  const store = await net.openHubStore();
+  try {
+    return await settlementBookings(store, windowId);
+  } finally {
+    await store.close();
+  }
+};
+const reportOf = async (windowId: string) =>
+  (await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${windowId}/report`)).body;
+const withdraw = (processorId: string, value: string) =>
+  net.http<PositionView & ErrorBody>('POST', '/v1/admin/liquidity', {
+    processorId,
+    amount: { value, currency: 'EUR' },
+    direction: 'withdraw',
+  });
 
 const LIQUIDITY = { EUR: '1000000', HUF: '100000000' } as const;
 
@@ -48,16 +70,20 @@ describeEngines('settlement', (engine) => {
 
   describe('closing a window', () => {
     let report: WindowReport;
+    /** The positions just before the close. */
+    let beforeClose: PositionView[];
     const c = () => net.c!;
 
     it('reports the worked example: nets per currency and processor that sum to zero, who pays whom, every fee', async () => {
       const [open] = await windows();
       expect(open).toMatchObject({ state: 'OPEN', transfers: 0 });
       // docs/settlement.md: bank-c (HUF customers) pays mno-b 10.00 EUR, mno-b pays bank-c 5000.00 HUF,
-      // bank-a pays mno-b 20.00 EUR; 1 % MSC, 20 % of it interchange.
+      // bank-a pays mno-b 20.00 EUR; 1 % MSC, 20 % of it interchange. bank-c charges a 100.00 HUF
+      // conversion fee, mno-b none (it reports no fee).
       const fx1 = {
         source: { value: '404413', currency: 'HUF' },
         margin: { value: '1963', currency: 'HUF' },
+        fee: { value: '10000', currency: 'HUF' },
         rate: '394.41225',
       };
       const fx2 = {
@@ -84,6 +110,7 @@ describeEngines('settlement', (engine) => {
       });
       expect((await windows())[0]).toMatchObject({ windowId: open!.windowId, state: 'OPEN', transfers: 3 });
 
+      beforeClose = await positions();
       const closed = await closeWindow();
       expect(closed.status).toBe(200);
       report = closed.body;
@@ -98,6 +125,7 @@ describeEngines('settlement', (engine) => {
         interchangeReceived: '0',
         msc: '0',
         fxMargin: '0',
+        fxFee: '0',
         ...more,
       });
       expect(report.positions).toEqual([
@@ -116,6 +144,7 @@ describeEngines('settlement', (engine) => {
           interchangePaid: '1000',
           msc: '5000',
           fxMargin: '1963',
+          fxFee: '10000',
           transfers: 1,
           net: '499000',
         }),
@@ -145,6 +174,7 @@ describeEngines('settlement', (engine) => {
           msc: '10',
           interchange: '2',
           fxMargin: fx1.margin,
+          fxFee: fx1.fee,
         },
         {
           transferId: p2.transferId,
@@ -171,17 +201,94 @@ describeEngines('settlement', (engine) => {
       ]);
     });
 
-    it('brings every position back to zero and every available amount back to the liquidity', async () => {
-      for (const p of await positions()) {
+    it('turns every position into liquidity: a payer’s down by its net, a receiver’s up, available as it was', async () => {
+      const netOf = (p: { processorId: string; currency: string }) =>
+        BigInt(
+          report.positions.find((l) => l.processorId === p.processorId && l.currency === p.currency)?.net ??
+            '0',
+        );
+      const after = await positions();
+      expect(after.map((p) => [p.processorId, p.currency])).toEqual(
+        beforeClose.map((p) => [p.processorId, p.currency]),
+      );
+      after.forEach((p, i) => {
+        const L = BigInt(LIQUIDITY[p.currency as keyof typeof LIQUIDITY]);
+        const N = netOf(p);
+        // Before: the deposit, a position of −net (owes what it pays), available L + net.
+        expect(beforeClose[i]).toEqual({
+          processorId: p.processorId,
+          currency: p.currency,
+          liquidity: L.toString(),
+          position: (-N).toString(),
+          reserved: '0',
+          available: (L + N).toString(),
+        });
+        // After: the net moved into (or out of) the liquidity; the position is zero; available has not moved.
         expect(p).toEqual({
           processorId: p.processorId,
           currency: p.currency,
-          liquidity: LIQUIDITY[p.currency as keyof typeof LIQUIDITY],
+          liquidity: (L + N).toString(),
           position: '0',
           reserved: '0',
-          available: LIQUIDITY[p.currency as keyof typeof LIQUIDITY],
+          available: beforeClose[i]!.available,
         });
-      }
+      });
+      expect(after.map((p) => [p.processorId, p.currency, p.liquidity])).toEqual([
+        ['bank-a', 'EUR', '998004'], // 1,000,000 − 1996
+        ['bank-a', 'HUF', '100000000'], // no transfers in HUF
+        ['bank-c', 'EUR', '999002'], // − 998
+        ['bank-c', 'HUF', '100499000'], // + 499,000
+        ['mno-b', 'EUR', '1002994'], // + 2994
+        ['mno-b', 'HUF', '99501000'], // − 499,000
+      ]);
+
+      // In the ledger: one booking per processor and currency with a net, stl → liq for a payer and
+      // liq → stl for a receiver; the settlement accounts sum to zero per currency.
+      const w = report.windowId;
+      const rows = await bookings(w);
+      expect(rows).toEqual([
+        {
+          id: `${w}:bank-a:EUR`,
+          debit: 'stl:bank-a:EUR',
+          credit: 'liq:bank-a:EUR',
+          amount: 1996n,
+          currency: 'EUR',
+        },
+        {
+          id: `${w}:bank-c:EUR`,
+          debit: 'stl:bank-c:EUR',
+          credit: 'liq:bank-c:EUR',
+          amount: 998n,
+          currency: 'EUR',
+        },
+        {
+          id: `${w}:bank-c:HUF`,
+          debit: 'liq:bank-c:HUF',
+          credit: 'stl:bank-c:HUF',
+          amount: 499_000n,
+          currency: 'HUF',
+        },
+        {
+          id: `${w}:mno-b:EUR`,
+          debit: 'liq:mno-b:EUR',
+          credit: 'stl:mno-b:EUR',
+          amount: 2994n,
+          currency: 'EUR',
+        },
+        {
+          id: `${w}:mno-b:HUF`,
+          debit: 'stl:mno-b:HUF',
+          credit: 'liq:mno-b:HUF',
+          amount: 499_000n,
+          currency: 'HUF',
+        },
+      ]);
+      expect(settlementSums(rows)).toEqual(
+        new Map([
+          ['EUR', 0n],
+          ['HUF', 0n],
+        ]),
+      );
     });
 
     it('sends each processor its nets in a settlement.notice', async () => {
@@ -258,12 +365,12 @@ describeEngines('settlement', (engine) => {
       const w = report.windowId;
       expect(await res.text()).toBe(
         [
-          'windowId,currency,processorId,sent,received,interchangePaid,interchangeReceived,msc,fxMargin,transfers,net',
-          `${w},EUR,bank-a,2000,0,0,4,0,0,1,-1996`,
-          `${w},EUR,bank-c,1000,0,0,2,0,0,1,-998`,
-          `${w},EUR,mno-b,0,3000,6,0,30,6,2,2994`,
-          `${w},HUF,bank-c,0,500000,1000,0,5000,1963,1,499000`,
-          `${w},HUF,mno-b,500000,0,0,1000,0,0,1,-499000`,
+          'windowId,currency,processorId,sent,received,interchangePaid,interchangeReceived,msc,fxMargin,fxFee,transfers,net',
+          `${w},EUR,bank-a,2000,0,0,4,0,0,0,1,-1996`,
+          `${w},EUR,bank-c,1000,0,0,2,0,0,0,1,-998`,
+          `${w},EUR,mno-b,0,3000,6,0,30,6,0,2,2994`,
+          `${w},HUF,bank-c,0,500000,1000,0,5000,1963,10000,1,499000`,
+          `${w},HUF,mno-b,500000,0,0,1000,0,0,0,1,-499000`,
           '',
         ].join('\n'),
       );
@@ -370,7 +477,7 @@ describeEngines('settlement', (engine) => {
   });
 });
 
-describeEngines('settlement payouts and schedule', (engine) => {
+describeEngines('settlement bookings and schedule', (engine) => {
   beforeAll(async () => {
     net = await startNetwork({
       ...engine.options(),
@@ -401,11 +508,27 @@ describeEngines('settlement payouts and schedule', (engine) => {
     // Nothing happens: the empty window stays open across boundaries.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await windows()).toEqual(list);
-    expect(await net.position('bank-a')).toMatchObject({ position: '0', available: '100000' });
+    // Settled: bank-a paid 4.00 out of its liquidity, mno-b has it in its own.
+    expect(await net.position('bank-a')).toEqual({
+      processorId: 'bank-a',
+      currency: 'EUR',
+      liquidity: '99600',
+      position: '0',
+      reserved: '0',
+      available: '99600',
+    });
+    expect(await net.position('mno-b')).toEqual({
+      processorId: 'mno-b',
+      currency: 'EUR',
+      liquidity: '400',
+      position: '0',
+      reserved: '0',
+      available: '400',
+    });
   });
 
-  it('defers a payout the net debit cap does not allow yet, and books it and notifies once it does', async () => {
-    // mno-b has no liquidity: it is paid 1000, then reserves 800 of it to send while the window closes.
+  it('books a receiver at once even when it has reserved its credit since, and frees no sending capacity', async () => {
+    // mno-b is paid 1000, then reserves 800 of it to send while the window closes.
     await net.restartHub({ settlementIntervalMs: undefined });
     await pay(net.a, { amount: { value: '1000', currency: 'EUR' } });
     net.a.mode = 'hang';
@@ -417,6 +540,10 @@ describeEngines('settlement payouts and schedule', (engine) => {
     });
     const [r] = await prepare(net.b, [out]);
     expect(r?.state).toBe('RESERVED');
+    const a = await net.position('bank-a');
+    const b = await net.position('mno-b');
+    expect(a).toMatchObject({ liquidity: '99600', position: '1000', reserved: '0', available: '98600' });
+    expect(b).toMatchObject({ liquidity: '400', position: '-1000', reserved: '800', available: '600' });
 
     const closed = await closeWindow();
     expect(closed.status).toBe(200);
@@ -425,35 +552,119 @@ describeEngines('settlement payouts and schedule', (engine) => {
       ['bank-a', '-1000'],
       ['mno-b', '1000'],
     ]);
+    // Nothing to wait for: liquidity accounts have no limit, so the net debit cap refuses no booking.
     expect(closed.body.settlement?.map((s) => [s.processorId, s.booked])).toEqual([
       ['bank-a', true],
-      ['mno-b', false],
+      ['mno-b', true],
     ]);
-    // mno-b's credit is still at the hub, its notice waits; bank-a is settled and told.
-    expect(await net.position('mno-b')).toMatchObject({
-      position: '-1000',
-      reserved: '800',
-      available: '200',
-    });
-    expect(await net.position('bank-a')).toMatchObject({ position: '0' });
-    await waitFor(() => net.a.notices.some((n) => n.windowId === id));
-    await new Promise((res) => setTimeout(res, 300));
-    expect(net.b.notices.some((n) => n.windowId === id)).toBe(false);
+    expect(await net.position('bank-a')).toEqual({ ...a, liquidity: '98600', position: '0' });
+    expect(await net.position('mno-b')).toEqual({ ...b, liquidity: '1400', position: '0' });
+    expect(await bookings(id)).toEqual([
+      {
+        id: `${id}:bank-a:EUR`,
+        debit: 'stl:bank-a:EUR',
+        credit: 'liq:bank-a:EUR',
+        amount: 1000n,
+        currency: 'EUR',
+      },
+      {
+        id: `${id}:mno-b:EUR`,
+        debit: 'liq:mno-b:EUR',
+        credit: 'stl:mno-b:EUR',
+        amount: 1000n,
+        currency: 'EUR',
+      },
+    ]);
+    await waitFor(() => [net.a, net.b].every((p) => p.notices.some((n) => n.windowId === id)));
 
-    // The reservation expires: the payout now fits, is booked, and mno-b is told.
-    await waitFor(() => net.b.notices.some((n) => n.windowId === id), 8_000);
-    expect(await net.position('mno-b')).toEqual({
-      processorId: 'mno-b',
-      currency: 'EUR',
+    // The reservation expires. mno-b may withdraw all it holds, and not a cent more; bank-a's capacity
+    // comes back only with a deposit.
+    await waitFor(async () => (await net.position('mno-b')).reserved === '0', 5_000);
+    expect(await net.position('mno-b')).toMatchObject({
+      liquidity: '1400',
+      position: '0',
+      available: '1400',
+    });
+    const over = await withdraw('mno-b', '1401');
+    expect([over.status, over.body.error.code]).toEqual([422, 'NET_DEBIT_CAP_EXCEEDED']);
+    expect((await withdraw('mno-b', '1400')).body).toMatchObject({
       liquidity: '0',
       position: '0',
-      reserved: '0',
       available: '0',
     });
-    await waitFor(async () => {
-      const report = await net.http<WindowReport>('GET', `/v1/admin/settlement/windows/${id}/report`);
-      return report.body.settlement?.every((s) => s.booked && s.noticeDelivered) === true;
-    });
+    expect(await net.position('bank-a')).toMatchObject({ liquidity: '98600', available: '98600' });
+    await net.deposit('bank-a', '1400');
+    expect(await net.position('bank-a')).toMatchObject({ liquidity: '100000', available: '100000' });
     net.a.mode = 'fulfil';
+  });
+
+  it('does not book a window before the ledger holds all its transfers, and books it once it does', async () => {
+    const a = await net.position('bank-a');
+    const b = await net.position('mno-b');
+    // A transfer committed at the hub whose reservation the ledger does not hold (lost, say, with a ledger
+    // restored from an older backup): its post cannot follow, and the window's nets are not in the positions.
+    await net.hub.close();
+    let hubStore = await net.openHubStore();
+    const db = await migrateHub(hubStore);
+    const transfers = createTransferStore(db, createOutboxStore(db));
+    const t = net.transfer({ amount: { value: '600', currency: 'EUR' }, expiresAt: Date.now() + 60_000 });
+    await db.transaction().execute((tx) => transfers.insertReserved(tx, [t], Date.now()));
+    const receipt = await signReceipt(t, 'mno-b', net.b.signingKey);
+    await db
+      .transaction()
+      .execute((tx) => transfers.commit(tx, [{ transferId: t.transferId, receipt }], Date.now(), Date.now()));
+    await hubStore.close();
+    await net.restartHub({ settlementIntervalMs: undefined });
+
+    const closed = await closeWindow();
+    expect(closed.status).toBe(200);
+    const id = closed.body.windowId;
+    expect(closed.body.positions.map((p) => [p.processorId, p.net])).toEqual([
+      ['bank-a', '-600'],
+      ['mno-b', '600'],
+    ]);
+    expect(closed.body.settlement?.map((s) => [s.processorId, s.booked])).toEqual([
+      ['bank-a', false],
+      ['mno-b', false],
+    ]);
+    // Retried and still waiting: nothing booked, no liquidity moved, no notice sent.
+    await new Promise((res) => setTimeout(res, 700));
+    expect((await reportOf(id)).settlement?.map((s) => [s.booked, s.noticeDelivered])).toEqual([
+      [false, false],
+      [false, false],
+    ]);
+    expect(await bookings(id)).toEqual([]);
+    expect(await net.position('bank-a')).toEqual(a);
+    expect(await net.position('mno-b')).toEqual(b);
+    expect([net.a, net.b].some((p) => p.notices.some((n) => n.windowId === id))).toBe(false);
+
+    // The reservation is back in the ledger: the post follows, then the window is booked and told.
+    await net.hub.close();
+    hubStore = await net.openHubStore();
+    const ledger = await createLedgerFor(hubStore);
+    expect((await ledger.execute([reservation(t)]))[0]?.ok).toBe(true);
+    await ledger.close();
+    await hubStore.close();
+    await net.restartHub({ settlementIntervalMs: undefined });
+    await waitFor(async () => {
+      const s = (await reportOf(id)).settlement ?? [];
+      return s.length === 2 && s.every((x) => x.booked && x.noticeDelivered);
+    }, 5_000);
+    expect(await net.position('bank-a')).toEqual({
+      ...a,
+      liquidity: (BigInt(a.liquidity) - 600n).toString(),
+      available: (BigInt(a.available) - 600n).toString(),
+    });
+    expect(await net.position('mno-b')).toEqual({
+      ...b,
+      liquidity: (BigInt(b.liquidity) + 600n).toString(),
+      available: (BigInt(b.available) + 600n).toString(),
+    });
+    expect(net.a.notices.find((n) => n.windowId === id)?.positions).toEqual([
+      { currency: 'EUR', net: '-600' },
+    ]);
+    expect(net.b.notices.find((n) => n.windowId === id)?.positions).toEqual([
+      { currency: 'EUR', net: '600' },
+    ]);
   });
 });

@@ -46,6 +46,8 @@ export interface PositionLine {
   readonly interchangeReceived: bigint;
   readonly msc: bigint;
   readonly fxMargin: bigint;
+  /** The conversion fee it charged as a converting payer (information, in its customers' currency). */
+  readonly fxFee: bigint;
   readonly transfers: number;
   readonly net: bigint;
 }
@@ -66,6 +68,8 @@ export interface WindowTransfer {
   readonly interchange: bigint;
   /** The payer's FX margin, in the customer's currency. */
   readonly fxMargin?: { readonly value: bigint; readonly currency: string };
+  /** The payer's conversion fee, in the customer's currency (when it reported one). */
+  readonly fxFee?: { readonly value: bigint; readonly currency: string };
   readonly hasFees: boolean;
   readonly committedAt: number;
 }
@@ -78,6 +82,9 @@ export interface NoticeRecord {
   readonly deliveredAt?: number;
   readonly lastError?: string;
 }
+
+/** Money as the `fx` JSON of a transfers row holds it. */
+type Money = { readonly value: string; readonly currency: string };
 
 /** How many times `windowForCommit` reads again after a close moved the OPEN window under it. */
 const WINDOW_READS = 10;
@@ -179,6 +186,7 @@ export function createSettlementStore(db: HubDb): SettlementStore {
     interchange_received: string;
     msc: string;
     fx_margin: string;
+    fx_fee: string;
     transfers: number | string;
     net: string;
     booked_at: number | string | null;
@@ -192,6 +200,7 @@ export function createSettlementStore(db: HubDb): SettlementStore {
     interchangeReceived: BigInt(r.interchange_received),
     msc: BigInt(r.msc),
     fxMargin: BigInt(r.fx_margin),
+    fxFee: BigInt(r.fx_fee),
     transfers: Number(r.transfers),
     net: BigInt(r.net),
     ...(r.booked_at === null ? {} : { bookedAt: millis(r.booked_at) }),
@@ -295,8 +304,7 @@ export function createSettlementStore(db: HubDb): SettlementStore {
         .orderBy('transfer_id')
         .execute();
       return rows.map((r): WindowTransfer => {
-        const fx =
-          r.fx === null ? undefined : (JSON.parse(r.fx) as { margin?: { value: string; currency: string } });
+        const fx = r.fx === null ? undefined : (JSON.parse(r.fx) as Partial<Record<'margin' | 'fee', Money>>);
         return {
           transferId: r.transfer_id,
           payer: r.payer,
@@ -309,6 +317,9 @@ export function createSettlementStore(db: HubDb): SettlementStore {
           ...(fx?.margin === undefined
             ? {}
             : { fxMargin: { value: BigInt(fx.margin.value), currency: fx.margin.currency } }),
+          ...(fx?.fee === undefined
+            ? {}
+            : { fxFee: { value: BigInt(fx.fee.value), currency: fx.fee.currency } }),
           committedAt: millis(r.updated_at),
         };
       });
@@ -342,6 +353,7 @@ export function createSettlementStore(db: HubDb): SettlementStore {
               interchange_received: l.interchangeReceived.toString(),
               msc: l.msc.toString(),
               fx_margin: l.fxMargin.toString(),
+              fx_fee: l.fxFee.toString(),
               transfers: l.transfers,
               net: l.net.toString(),
               booked_at: l.net === 0n ? now : null,

@@ -16,6 +16,7 @@ import { createParticipantStore } from '../participants/store.js';
 import { liquidityAccountId, positionAccountId, type PositionView } from '../positions/service.js';
 import { hubMigrations, type HubDb } from '../shared/schema.js';
 import { describeEngines } from '../testing/engines.js';
+import { settlementBookings, settlementSums } from '../testing/ledger-rows.js';
 import type { WindowReport } from './report.js';
 import type { WindowView } from './service.js';
 
@@ -31,7 +32,7 @@ const participant = async (id: string, routingPrefix: string): Promise<Participa
 });
 
 describeEngines('a hub data directory from before settlement', (engine) => {
-  it('keeps working: settlement accounts opened, earlier transfers in the first window, settled to zero', async () => {
+  it('keeps working: settlement accounts opened, earlier transfers in the first window, settled into liquidity', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'semops-hub-upgrade-'));
     const { databaseUrl, schema } = engine.options();
     const url = databaseUrl ?? join(dataDir, 'hub.db');
@@ -120,9 +121,10 @@ describeEngines('a hub data directory from before settlement', (engine) => {
       };
       const positions = async () =>
         (await http<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).body.positions;
-      expect((await positions()).map((p) => [p.processorId, p.position])).toEqual([
-        ['bank-a', '1000'],
-        ['mno-b', '-1000'],
+      const row = (p: PositionView) => [p.processorId, p.liquidity, p.position, p.reserved, p.available];
+      expect((await positions()).map(row)).toEqual([
+        ['bank-a', '10000', '1000', '0', '9000'],
+        ['mno-b', '0', '-1000', '0', '1000'],
       ]);
       const { windows } = (await http<{ windows: WindowView[] }>('GET', '/v1/admin/settlement/windows')).body;
       expect(windows).toEqual([
@@ -141,10 +143,40 @@ describeEngines('a hub data directory from before settlement', (engine) => {
         ['mno-b', '1000'],
       ]);
       expect(closed.body.settlement?.map((s) => s.booked)).toEqual([true, true]);
-      expect((await positions()).map((p) => [p.processorId, p.liquidity, p.position, p.available])).toEqual([
-        ['bank-a', '10000', '0', '10000'],
-        ['mno-b', '0', '0', '0'],
+      // bank-a paid its 10.00 out of its liquidity, mno-b has it in its own; neither can send more than before.
+      expect((await positions()).map(row)).toEqual([
+        ['bank-a', '9000', '0', '0', '9000'],
+        ['mno-b', '1000', '0', '0', '1000'],
       ]);
+      // The report lines of the first window have the column added after it (no conversion fee).
+      expect(closed.body.positions.map((p) => [p.fxMargin, p.fxFee])).toEqual([
+        ['0', '0'],
+        ['0', '0'],
+      ]);
+      const w = closed.body.windowId;
+      const reader = await open();
+      try {
+        const rows = await settlementBookings(reader, w);
+        expect(rows).toEqual([
+          {
+            id: `${w}:bank-a:EUR`,
+            debit: 'stl:bank-a:EUR',
+            credit: 'liq:bank-a:EUR',
+            amount: 1000n,
+            currency: 'EUR',
+          },
+          {
+            id: `${w}:mno-b:EUR`,
+            debit: 'liq:mno-b:EUR',
+            credit: 'stl:mno-b:EUR',
+            amount: 1000n,
+            currency: 'EUR',
+          },
+        ]);
+        expect(settlementSums(rows)).toEqual(new Map([['EUR', 0n]]));
+      } finally {
+        await reader.close();
+      }
     } finally {
       await hub.close();
       if (schema !== undefined) {
@@ -152,6 +184,42 @@ describeEngines('a hub data directory from before settlement', (engine) => {
         await sql`DROP SCHEMA ${sql.id(s.pg?.schema ?? schema)} CASCADE`.execute(s.db);
         await s.close();
       }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeEngines('a hub data directory from before conversion fees in the report', (engine) => {
+  it('keeps the report lines of closed windows, with no conversion fee', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'semops-hub-upgrade-'));
+    const { databaseUrl, schema } = engine.options();
+    const store = await openStore({
+      dataDir,
+      name: 'hub',
+      url: databaseUrl ?? join(dataDir, 'hub.db'),
+      ...(schema === undefined ? {} : { schema }),
+    });
+    try {
+      const all = hubMigrations(store.engine);
+      await migrateStore(store, 'hub', Object.fromEntries(Object.entries(all).filter(([n]) => n < '0008')));
+      const db = store.db as HubDb;
+      await sql`INSERT INTO settlement_positions (window_id, processor_id, currency, sent, received,
+        interchange_paid, interchange_received, msc, fx_margin, transfers, net, booked_at)
+        VALUES ('win_old', 'bank-a', 'EUR', '1000', '0', '0', '0', '0', '0', 1, '-1000', 1),
+               ('win_old', 'mno-b', 'EUR', '0', '1000', '0', '0', '0', '7', 1, '1000', 1)`.execute(db);
+      await migrateStore(store, 'hub', all);
+      const rows = await db
+        .selectFrom('settlement_positions')
+        .select(['processor_id', 'fx_margin', 'fx_fee', 'net'])
+        .orderBy('processor_id')
+        .execute();
+      expect(rows).toEqual([
+        { processor_id: 'bank-a', fx_margin: '0', fx_fee: '0', net: '-1000' },
+        { processor_id: 'mno-b', fx_margin: '7', fx_fee: '0', net: '1000' },
+      ]);
+    } finally {
+      if (store.pg) await sql`DROP SCHEMA ${sql.id(store.pg.schema)} CASCADE`.execute(store.db);
+      await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -60,7 +60,10 @@ export interface TransfersTable {
   /** The hub's fees, fixed at prepare (decimal minor units of `currency`); null when none apply. */
   fee_msc: Nullable<string>;
   fee_interchange: Nullable<string>;
-  /** The payer's conversion as JSON (`{ source, margin, rate }`), for the settlement report; null if none. */
+  /**
+   * The payer's conversion as JSON (`{ source, margin, fee?, rate }`, as `TransferPrepare.fx`), for the
+   * settlement report; null if none.
+   */
   fx: Nullable<string>;
   /** The settlement window the transfer committed in (set in the same UPDATE as COMMITTED). */
   window_id: Nullable<string>;
@@ -114,10 +117,12 @@ export interface SettlementPositionsTable {
   interchange_received: string;
   msc: string;
   fx_margin: string;
+  /** The converting payer's conversion fee, in its customers' currency (added by 0008; '0' before). */
+  fx_fee: ColumnType<string, string | undefined, string>;
   transfers: number;
   /** Signed: positive receives, negative pays. */
   net: string;
-  /** When the hub's ledger booked the settlement (`stl` ↔ `pos`); null while still to do. */
+  /** When the hub's ledger booked the settlement (`stl` ↔ `liq`); null while still to do. */
   booked_at: Nullable<number | string>;
 }
 
@@ -361,6 +366,16 @@ export function hubMigrations(engine: Engine): Record<string, Migration> {
           .on('settlement_notices')
           .column('next_at')
           .where(sql<boolean>`delivered_at IS NULL`)
+          .execute();
+      },
+    },
+    '0008_fx_fee': {
+      async up(db) {
+        // The converting processor's conversion fee (`TransferPrepare.fx.fee`) in the report lines; the fee
+        // itself is kept in the transfer's `fx` JSON. Lines stored before this migration keep '0'.
+        await db.schema
+          .alterTable('settlement_positions')
+          .addColumn('fx_fee', 'text', (c) => c.notNull().defaultTo('0'))
           .execute();
       },
     },

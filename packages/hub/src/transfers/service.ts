@@ -120,15 +120,23 @@ function toPayee(t: TransferPrepare): TransferPrepare {
   return rest;
 }
 
-/** What is wrong with a payer's conversion report, if anything. */
+/**
+ * What is wrong with a payer's conversion report, if anything: the margin and the fee are in the currency the
+ * customer paid in (`source`, the total debited), and both are parts of that total.
+ */
 function fxProblem(t: TransferPrepare): string | undefined {
   if (!t.fx) return undefined;
-  const { source, margin } = t.fx;
+  const { source, margin, fee } = t.fx;
   if (source.currency !== margin.currency)
     return 'fx.source and fx.margin must both be in the currency the customer paid in.';
+  if (fee !== undefined && fee.currency !== source.currency)
+    return 'fx.fee must be in the currency the customer paid in, that of fx.source.';
   if (source.currency === t.amount.currency)
     return 'fx describes a conversion: its currency must differ from the transfer currency.';
   if (BigInt(margin.value) > BigInt(source.value)) return 'fx.margin cannot exceed fx.source.';
+  if (fee !== undefined && BigInt(fee.value) > BigInt(source.value)) return 'fx.fee cannot exceed fx.source.';
+  if (fee !== undefined && BigInt(margin.value) + BigInt(fee.value) > BigInt(source.value))
+    return 'fx.margin and fx.fee together cannot exceed fx.source.';
   return undefined;
 }
 

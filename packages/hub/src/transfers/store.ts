@@ -56,8 +56,12 @@ export interface TransferRecord {
 
 /** What a converting payer processor reports about a transfer (`TransferPrepare.fx`). */
 export interface TransferFx {
+  /** The total debited from the customer, in the customer's currency. */
   readonly source: MoneyWireT;
+  /** The FX margin the payer processor kept, in the customer's currency. */
   readonly margin: MoneyWireT;
+  /** Its conversion fee, in the customer's currency (absent: none reported). */
+  readonly fee?: MoneyWireT;
   readonly rate: string;
 }
 
@@ -120,7 +124,10 @@ export function contentHash(t: TransferPrepare): string {
         ...(t.refundOf === undefined ? [] : [t.refundOf]),
         // Likewise for what came with cross-border settlement. Not the fees: the hub sets those.
         ...(t.purpose === undefined ? [] : [{ purpose: t.purpose }]),
-        ...(t.fx === undefined ? [] : [{ fx: [t.fx.source, t.fx.margin, t.fx.rate] }]),
+        // The conversion fee likewise: a conversion reported without one keeps its digest.
+        ...(t.fx === undefined
+          ? []
+          : [{ fx: [t.fx.source, t.fx.margin, t.fx.rate, ...(t.fx.fee === undefined ? [] : [t.fx.fee])] }]),
       ]),
     )
     .digest('hex');

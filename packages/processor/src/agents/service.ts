@@ -16,6 +16,7 @@ import type { LimitService } from '../limits/service.js';
 import type { MerchantService, Merchant } from '../merchants/service.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
 import type { RequestService } from '../requests/service.js';
+import { CASH_OUT_CATEGORY } from '../requests/payee-bookings.js';
 
 /** Commission on an amount: `bps` basis points of it, at least `min` minor units. */
 export interface CommissionSchedule {
@@ -34,8 +35,11 @@ export function commissionFor(s: CommissionSchedule, amount: bigint): bigint {
   return c < s.min ? s.min : c;
 }
 
-/** Merchant category of an agent till: manual cash disbursements. */
-export const AGENT_CATEGORY = '6010';
+/**
+ * Merchant category of an agent till: manual cash disbursements. Payers recognise a till by it and pay it
+ * with a `p2p` transfer, which the hub never charges (`purposeOf` in requests/payee-bookings.ts).
+ */
+export const AGENT_CATEGORY = CASH_OUT_CATEGORY;
 const TILL_LIFETIME_SECONDS = 20 * 365 * 86_400;
 
 interface AgentRow {

@@ -3,8 +3,9 @@
  * feature phone shows, the amount a customer typed, payment by PIN, balance, mini statement, and the short
  * text each failure becomes. The operator's network authenticates the SIM, so the phone number is the
  * customer's identity here and the PIN the second factor. A request in another currency is shown with its FX
- * quote (total in the customer's currency, fee, rate) before the PIN is asked; the PIN then pays at that quote
- * only while it holds, and an expired one is answered with the new quote.
+ * quote (total in the customer's currency, fee, rate) before the PIN is asked; the channel keeps that quote's
+ * id with what waits for the PIN (SMS confirmation, USSD session), and the PIN pays at exactly that quote only
+ * while it holds — never at another quote made meanwhile —; an expired one is answered with the new quote.
  */
 import type { Ledger } from '@semops/ledger';
 import {
@@ -209,27 +210,38 @@ export function createChannelCore(deps: ChannelCoreDeps) {
       return value;
     },
 
-    /** A new FX quote for paying `amount` of the request, or undefined when it is in the customer's currency. */
+    /**
+     * The FX quote to show for paying `amount` of the request (an unused one that still holds for a while, else
+     * a new one), or undefined when the request is in the customer's currency.
+     */
     async fxQuote(customer: Customer, q: Quote, amount: bigint): Promise<FxQuoteView | undefined> {
       if (q.currency === customer.currency) return undefined;
       return payments.quote(customer, q.requestId, { value: amount.toString(), currency: q.currency });
     },
 
-    /** Whether the quote last shown for this request and amount still holds (always true without conversion). */
-    quoteHolds(customer: Customer, q: Quote, amount: bigint): Promise<boolean> {
-      return payments.latestQuoteHolds(customer, q.requestId, {
+    /**
+     * Whether the FX quote `quoteId` shown for this request and amount still holds (always true without
+     * conversion; false when none was shown).
+     */
+    quoteHolds(customer: Customer, q: Quote, amount: bigint, quoteId: string | undefined): Promise<boolean> {
+      return payments.quoteHolds(customer, quoteId, q.requestId, {
         value: amount.toString(),
         currency: q.currency,
       });
     },
 
-    /** Pays a quote with the PIN; every expected failure comes back as a FAILED outcome with its text. */
+    /**
+     * Pays a request with the PIN — a conversion at exactly the FX quote `fxQuoteId` shown with the PIN
+     * prompt —; every expected failure comes back as a FAILED outcome with its text (an expired or used quote
+     * with the new quote in `requote`).
+     */
     async pay(
       customer: Customer,
       q: Quote,
       amount: bigint,
       pin: string,
       channel: PinChannel,
+      fxQuoteId?: string,
     ): Promise<PaymentOutcome & { readonly error?: SemopsError }> {
       const money = showMoney(amount, q.currency);
       try {
@@ -239,6 +251,7 @@ export function createChannelCore(deps: ChannelCoreDeps) {
           { value: amount.toString(), currency: q.currency },
           pin,
           channel,
+          fxQuoteId,
         );
         if (view.status === 'COMPLETED') {
           const rct = receiptIdOf(view.receipt) ?? view.paymentId;

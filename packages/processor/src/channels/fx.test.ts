@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FxQuoteView } from '../fx/service.js';
 import { MAX_SCREEN } from './text.js';
-import { startTestNode, type TestNode } from './testing.js';
+import { startTestNode, type TestCustomer, type TestNode } from './testing.js';
 
 // HUF customers paying an EUR merchant by SMS and USSD, at bank-c's terms of docs/settlement.md.
 let t: TestNode;
@@ -23,6 +24,28 @@ afterAll(async () => {
 
 const eur = (v: bigint) => ({ value: v.toString(), currency: 'EUR' });
 const fits = (s: string) => expect([...s].length).toBeLessThanOrEqual(MAX_SCREEN);
+
+const setRate = (rate: string) =>
+  t.call('PUT', '/v1/admin/fx/rates', {
+    token: t.node.adminToken,
+    body: { rates: [{ base: 'EUR', quote: 'HUF', rate }] },
+  });
+
+/**
+ * Makes the customer's wallet show a newer quote for the same request and amount than the one the phone shows:
+ * half the phone quote's validity passes (so it is no longer offered again), the rate moves to 400, and the
+ * wallet resolves the request. Returns the wallet's quote (4120.00 HUF).
+ */
+async function newerQuoteInWallet(c: TestCustomer, shortCode: string): Promise<FxQuoteView> {
+  t.advance(16_000);
+  await setRate('400');
+  const r = await t.call<{ quote?: FxQuoteView }>('POST', '/v1/wallet/resolve', {
+    token: c.token,
+    body: { code: shortCode },
+  });
+  expect(r.body.quote?.total).toEqual({ value: '412000', currency: 'HUF' });
+  return r.body.quote!;
+}
 
 describe('SMS: a payment in another currency', () => {
   it('shows total, fee and rate before asking for the PIN, and pays that total', async () => {
@@ -72,6 +95,55 @@ describe('SMS: a payment in another currency', () => {
         body: { rates: [{ base: 'EUR', quote: 'HUF', rate: '392.45' }] },
       });
     }
+  });
+
+  it('pays at exactly the quote the confirmation showed, not at a newer one made meanwhile elsewhere', async () => {
+    const c = await t.customer(100_000_00n, '1234', 'HUF');
+    const req = await t.request(shop.apiKey, { amount: eur(10_00n) });
+    expect(await t.sms(c.phone, `PAY ${req.shortCode}`)).toMatch(/: 4044\.13 HUF incl\. fee 100\.00 HUF/);
+    try {
+      const wallet = await newerQuoteInWallet(c, req.shortCode);
+      // The SMS quote still holds (14 s left): the PIN pays at it — the price the customer was shown.
+      const done = await t.sms(c.phone, '1234');
+      expect(done).toMatch(/^Paid 10\.00 EUR \(4044\.13 HUF\)/);
+      expect(await t.balance(c.id)).toBe(100_000_00n - 404413n);
+      // The wallet's quote is still free (the SMS did not take it).
+      const q = await t.call<FxQuoteView>('GET', `/v1/wallet/quotes/${wallet.quoteId}`, { token: c.token });
+      expect(q.status).toBe(200);
+    } finally {
+      await setRate('392.45');
+    }
+  });
+
+  it('answers with a new quote when the one shown was used meanwhile by another payment', async () => {
+    const c = await t.customer(100_000_00n, '1234', 'HUF');
+    const req = await t.request(shop.apiKey, {
+      minAmount: eur(1_00n),
+      maxAmount: eur(50_00n),
+      reusable: true,
+    });
+    expect(await t.sms(c.phone, `PAY ${req.shortCode} 10`)).toMatch(/4044\.13 HUF/);
+    // The wallet is shown the same quote (it still holds) and pays with it first.
+    const r = await t.call<{ requestId: string; processorId: string }>('POST', '/v1/wallet/resolve', {
+      token: c.token,
+      body: { code: req.shortCode },
+    });
+    const q = await t.call<FxQuoteView>('POST', '/v1/wallet/quotes', {
+      token: c.token,
+      body: { requestId: r.body.requestId, amount: eur(10_00n) },
+    });
+    const paid = await t.call<{ status: string }>('POST', '/v1/wallet/payments', {
+      token: c.token,
+      body: { approval: await c.approval(r.body, eur(10_00n), '1234', q.body.quoteId) },
+    });
+    expect(paid.body.status).toBe('COMPLETED');
+    // The SMS PIN cannot pay at that quote again: nothing more is taken, a new quote is shown.
+    expect(await t.sms(c.phone, '1234')).toMatch(
+      /^The exchange rate expired; nothing was paid\. New: 4044\.13 HUF/,
+    );
+    expect(await t.balance(c.id)).toBe(100_000_00n - 404413n);
+    expect(await t.sms(c.phone, '1234')).toMatch(/^Paid 10\.00 EUR \(4044\.13 HUF\)/);
+    expect(await t.balance(c.id)).toBe(100_000_00n - 2n * 404413n);
   });
 
   it('says when the currency cannot be converted', async () => {
@@ -135,6 +207,23 @@ describe('USSD: a payment in another currency', () => {
     // A gateway retry gets the same answer and pays nothing more.
     expect(await t.ussd(id, c.phone, `2*${req.shortCode}*1234*1234`)).toBe(done);
     expect(await t.balance(c.id)).toBe(100_000_00n - 404413n);
+  });
+
+  it('pays at exactly the quote the session showed, not at a newer one made meanwhile in the wallet', async () => {
+    const c = await t.customer(100_000_00n, '1234', 'HUF');
+    const req = await t.request(shop.apiKey, { amount: eur(10_00n) });
+    const id = `FX_${++session}`;
+    await t.ussd(id, c.phone, '');
+    await t.ussd(id, c.phone, '2');
+    expect(await t.ussd(id, c.phone, `2*${req.shortCode}`)).toContain('= 4044.13 HUF incl. fee 100.00 HUF');
+    try {
+      await newerQuoteInWallet(c, req.shortCode);
+      const done = await t.ussd(id, c.phone, `2*${req.shortCode}*1234`);
+      expect(done).toMatch(/^END Paid 10\.00 EUR \(4044\.13 HUF\)/);
+      expect(await t.balance(c.id)).toBe(100_000_00n - 404413n);
+    } finally {
+      await setRate('392.45');
+    }
   });
 
   it('ends with a clear text when the currency cannot be converted', async () => {

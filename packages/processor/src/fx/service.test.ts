@@ -140,6 +140,21 @@ describe('rates and FX settings (operator)', () => {
     );
   });
 
+  it('refuses an empty rates list, which would switch conversion off, and changes nothing', async () => {
+    const before = (await settings()).rates;
+    expect(before.length).toBeGreaterThan(0);
+    const r = await t.call<{ error: { code: string; message: string; details: { issues: unknown[] } } }>(
+      'PUT',
+      '/v1/admin/fx/rates',
+      { ...admin(), body: { rates: [] } },
+    );
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('VALIDATION_FAILED');
+    expect(r.body.error.message).toMatch(/rates: at least one rate is needed; an empty list would switch/);
+    expect(r.body.error.details.issues).toMatchObject([{ path: 'rates' }]);
+    expect((await settings()).rates).toEqual(before);
+  });
+
   it('refuses to start with a bad rates file', async () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'EUR;HUF;392.45\n');

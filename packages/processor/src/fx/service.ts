@@ -22,23 +22,34 @@ import {
 } from '@semops/protocol';
 import { checkRates, parseRatesFile, type RateEntry } from './rates.js';
 
-/** FX options of a processor (`--rates-file`, `--fx-spread-bps`, `--fx-fee`, `--quote-ttl-ms`). */
+/**
+ * FX options of a processor (`--rates-file`, `--fx-spread-bps`, `--fx-fee`, `--quote-ttl-ms`). Each one is
+ * applied at start only when given (see `init`); what is left out keeps the value in the database — the
+ * previous start's, or the operator's `PUT /v1/admin/fx/config` since.
+ */
 export interface FxOptions {
-  /** Spread over the mid rate, integer basis points 0..9999 (default 0). */
+  /** Spread over the mid rate, integer basis points 0..9999 (0 in a new database). */
   readonly spreadBps?: number;
-  /** Fixed fee per customer currency, minor units as a string (`{ HUF: '10000' }` = 100.00 HUF). */
+  /**
+   * Fixed fee per customer currency, minor units as a string (`{ HUF: '10000' }` = 100.00 HUF). Given, it
+   * replaces the whole map (as `PUT /v1/admin/fx/config` does); none in a new database.
+   */
   readonly feeFixed?: Readonly<Record<string, string>>;
-  /** How long a quote holds (default 30000 ms). */
+  /** How long a quote holds (30000 ms in a new database). */
   readonly quoteTtlMs?: number;
   /** A rates file (`base,quote,rate` lines), loaded at start and again whenever it changes. */
   readonly ratesFile?: string;
-  /** Rates to start with when there is no rates file. */
+  /** Rates to start with when there is no rates file (at least one). */
   readonly rates?: readonly RateEntry[];
   /** How often the rates file's modification time is checked (default 5000 ms). */
   readonly pollMs?: number;
 }
 
 export const DEFAULT_QUOTE_TTL_MS = 30_000;
+/** Unused quotes are deleted once they have been expired this long (`purge`). */
+export const QUOTE_RETENTION_MS = 24 * 60 * 60_000;
+/** How often the purge runs (first at `start`). */
+export const QUOTE_PURGE_INTERVAL_MS = 60 * 60_000;
 export const MIN_QUOTE_TTL_MS = 100;
 export const MAX_QUOTE_TTL_MS = 3_600_000;
 
@@ -193,15 +204,37 @@ export function checkFxConfig(c: {
   }
 }
 
+/**
+ * Checks a list of rates that replaces the rates table: every entry valid and at least one. An empty list is
+ * refused with VALIDATION_FAILED — it would switch currency conversion off without anyone noticing (a rates
+ * file without a rate is refused for the same reason).
+ */
+export function checkRateList(rates: readonly RateEntry[]): RateEntry[] {
+  if (rates.length === 0) {
+    const message =
+      'at least one rate is needed; an empty list would switch currency conversion off (to change one rate, send the whole list with it)';
+    throw new SemopsError('VALIDATION_FAILED', `Invalid request, rates: ${message}.`, {
+      issues: [{ path: 'rates', message }],
+    });
+  }
+  return checkRates(rates);
+}
+
 export function createFxService(deps: {
   q: Sql;
   now: () => number;
   log: (msg: string, extra?: Record<string, unknown>) => void;
   options?: FxOptions;
+  /**
+   * A further instance of a processor already running on the same database (`--instance`): it applies none
+   * of its start options (see `init`).
+   */
+  furtherInstance?: boolean;
 }) {
   const { q, now, log } = deps;
   const opts = deps.options;
   let timer: NodeJS.Timeout | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
   /** The modification time of a bad file already reported, so that the poll logs it once. */
   let badMtime: number | undefined;
 
@@ -227,8 +260,13 @@ export function createFxService(deps: {
   /**
    * Reads and applies the rates file. A file that cannot be read or parsed changes nothing: the error is
    * recorded (GET /v1/admin/fx shows it) and thrown as RATES_FILE_INVALID with the line.
+   *
+   * With `ifNew` (the poll, a further instance's start) the file is applied only if this version of it
+   * (path and modification time) is not the one loaded last, decided in the same transaction as the write:
+   * a poll that saw the file change but lost the race to another load (an operator's reload, another
+   * instance's poll) does not apply it a second time over rates the operator set since. False when skipped.
    */
-  async function loadFile(file: string): Promise<void> {
+  async function loadFile(file: string, ifNew = false): Promise<boolean> {
     let mtime: number;
     let rates: RateEntry[];
     try {
@@ -251,17 +289,26 @@ export function createFxService(deps: {
       throw err;
     }
     const t = now();
-    await q.tx(async (tx) => {
+    const applied = await q.tx(async (tx) => {
+      // The config row first: it serialises loads (also between instances) and decides for `ifNew`.
+      const n = ifNew
+        ? await tx.run`UPDATE fx_config SET rates_file = ${file}, rates_mtime = ${mtime}, loaded_at = ${t},
+              file_error = NULL
+            WHERE id = 1 AND (rates_mtime IS NULL OR rates_mtime <> ${mtime} OR rates_file IS NULL
+              OR rates_file <> ${file})`
+        : await tx.run`UPDATE fx_config SET rates_file = ${file}, rates_mtime = ${mtime}, loaded_at = ${t},
+              file_error = NULL WHERE id = 1`;
+      if (n !== 1) return false;
       await tx.run`DELETE FROM fx_rates`;
       for (const r of rates) {
         await tx.run`INSERT INTO fx_rates (base, quote, rate, source, updated_at)
           VALUES (${r.base}, ${r.quote}, ${r.rate}, 'file', ${t})`;
       }
-      await tx.run`UPDATE fx_config SET rates_file = ${file}, rates_mtime = ${mtime}, loaded_at = ${t},
-          file_error = NULL WHERE id = 1`;
+      return true;
     });
     badMtime = undefined;
-    log('rates file loaded', { file, rates: rates.length });
+    if (applied) log('rates file loaded', { file, rates: rates.length });
+    return applied;
   }
 
   /** Reloads the file when its modification time differs from the one last loaded (by any instance). */
@@ -278,7 +325,7 @@ export function createFxService(deps: {
     if (loaded !== null && Number(loaded) === mtime) return;
     if (badMtime === mtime) return;
     try {
-      await loadFile(file);
+      await loadFile(file, true);
     } catch (e) {
       badMtime = mtime;
       log('rates file refused; the rates in force are kept', { err: (e as Error).message });
@@ -292,23 +339,71 @@ export function createFxService(deps: {
 
   const service = {
     /**
-     * Applies the start options: spread, fee and validity (when given) and the rates — the rates file's (an
-     * invalid file stops the start with RATES_FILE_INVALID) or else the `rates` given.
+     * Applies the start options. Spread, fee map and quote validity are written only when given: a flag left
+     * out keeps what the database holds (the last start's value, or the operator's `PUT /v1/admin/fx/config`
+     * since), so a restart never undoes the operator's change.
+     *
+     * Rates: the rates file, when given, is loaded at every start of the first instance and wins over rates
+     * the operator set with `PUT /v1/admin/fx/rates` since (as a reload or a change of the file does); else
+     * the `rates` given replace the table. An invalid file changes nothing: with rates in force (a restart,
+     * after a crash say) the processor starts with them and reports the file (GET /v1/admin/fx, and the poll
+     * loads it once fixed); without any rate (a new processor) the start stops with RATES_FILE_INVALID.
+     *
+     * A further instance (`furtherInstance`, `--instance`) joins a processor that is already running: it
+     * applies none of its options to the shared settings. It only loads the rates file if the file changed
+     * since it was last loaded — what the poll of every instance does anyway —, so that an unchanged file does
+     * not undo the operator's rates; a bad file is then logged and reported, the rates in force are kept.
      */
     async init(): Promise<void> {
       if (!opts) return;
       checkFxConfig(opts);
-      if (opts.rates) checkRates(opts.rates);
-      await q.run`UPDATE fx_config SET spread_bps = ${opts.spreadBps ?? 0},
-          fee_fixed = ${JSON.stringify(opts.feeFixed ?? {})},
-          quote_ttl_ms = ${opts.quoteTtlMs ?? DEFAULT_QUOTE_TTL_MS}, rates_file = ${opts.ratesFile ?? null},
-          updated_at = ${now()} WHERE id = 1`;
-      if (opts.ratesFile) await loadFile(opts.ratesFile);
-      else if (opts.rates) await replaceRates(opts.rates, 'config');
+      if (opts.rates) checkRateList(opts.rates);
+      if (deps.furtherInstance) {
+        if (
+          opts.spreadBps !== undefined ||
+          opts.feeFixed !== undefined ||
+          opts.quoteTtlMs !== undefined ||
+          opts.rates !== undefined
+        ) {
+          log('further instance: FX start options are not applied; the settings in the database stand');
+        }
+        if (opts.ratesFile) await poll();
+        return;
+      }
+      if (opts.spreadBps !== undefined || opts.feeFixed !== undefined || opts.quoteTtlMs !== undefined) {
+        await service.setConfig({
+          ...(opts.spreadBps !== undefined ? { spreadBps: opts.spreadBps } : {}),
+          ...(opts.feeFixed !== undefined ? { feeFixed: { ...opts.feeFixed } } : {}),
+          ...(opts.quoteTtlMs !== undefined ? { quoteTtlMs: opts.quoteTtlMs } : {}),
+        });
+      }
+      if (opts.ratesFile) {
+        try {
+          await loadFile(opts.ratesFile);
+        } catch (e) {
+          const inForce = await q.one<{ base: string }>`SELECT base FROM fx_rates LIMIT 1`;
+          if (!(e instanceof SemopsError) || e.code !== 'RATES_FILE_INVALID' || !inForce) throw e;
+          // Reported once: the poll skips this version of the file.
+          badMtime = await stat(opts.ratesFile).then(
+            (st) => Math.floor(st.mtimeMs),
+            () => undefined,
+          );
+          log('rates file refused at start; the rates in force are kept', { err: e.message });
+        }
+      } else if (opts.rates) await replaceRates(opts.rates, 'config');
     },
 
-    /** Starts watching the rates file (an unref'd timer: it never keeps the process alive). */
+    /**
+     * Starts the background work, on unref'd timers that never keep the process alive: watching the rates
+     * file (when there is one), and purging old unused quotes (at once, then every hour).
+     */
     start(): void {
+      if (!purgeTimer) {
+        const purge = () => void service.purge().catch(() => undefined);
+        purgeTimer = setInterval(purge, QUOTE_PURGE_INTERVAL_MS);
+        purgeTimer.unref();
+        purge();
+      }
       if (!opts?.ratesFile || timer) return;
       timer = setInterval(() => void poll().catch(() => undefined), opts.pollMs ?? 5000);
       timer.unref();
@@ -316,7 +411,20 @@ export function createFxService(deps: {
 
     stop(): void {
       if (timer) clearInterval(timer);
+      if (purgeTimer) clearInterval(purgeTimer);
       timer = undefined;
+      purgeTimer = undefined;
+    },
+
+    /**
+     * Deletes the quotes nobody used that expired more than `retentionMs` ago (default a day); a quote a
+     * payment took is kept. Returns how many were deleted.
+     */
+    async purge(retentionMs = QUOTE_RETENTION_MS): Promise<number> {
+      const n =
+        await q.run`DELETE FROM fx_quotes WHERE payment_id IS NULL AND expires_at < ${now() - retentionMs}`;
+      if (n > 0) log('expired quotes purged', { quotes: n });
+      return n;
     },
 
     /** What GET /v1/admin/fx shows. */
@@ -334,9 +442,12 @@ export function createFxService(deps: {
       };
     },
 
-    /** Replaces the rates table (the operator's rates win until the rates file changes or is reloaded). */
+    /**
+     * Replaces the rates table (the operator's rates win until the rates file changes or is reloaded, or the
+     * first instance restarts with it). An empty list is refused (VALIDATION_FAILED).
+     */
     async setRates(rates: readonly RateEntry[]) {
-      await replaceRates(checkRates(rates), 'admin');
+      await replaceRates(checkRateList(rates), 'admin');
       return service.settings();
     },
 
@@ -386,23 +497,33 @@ export function createFxService(deps: {
     },
 
     /**
-     * Quotes `amount` (the request's currency) for a customer whose account is in `payerCurrency`, stores the
-     * quote and returns it. RATE_NOT_AVAILABLE when no rate joins the two currencies.
+     * The quote to show a customer whose account is in `payerCurrency` for paying `amount` (the request's
+     * currency): an unused quote of theirs for exactly this request, payee and amount that still holds for at
+     * least half of its validity — so that resolving again, asking again or showing a screen again does not
+     * pile up quotes, and the customer always has time to answer —, else a new one, stored.
+     * RATE_NOT_AVAILABLE when a new one is needed and no rate joins the two currencies.
      */
-    async create(input: {
+    async offer(input: {
       customerId: string;
       requestId: string;
       payee: string;
       amount: Money;
       payerCurrency: string;
     }): Promise<StoredQuote> {
+      const t = now();
+      const unused = await q.one<QuoteRow>`SELECT * FROM fx_quotes WHERE customer_id = ${input.customerId}
+          AND request_id = ${input.requestId} AND payee = ${input.payee}
+          AND amount = ${input.amount.value.toString()} AND currency = ${input.amount.currency}
+          AND payer_currency = ${input.payerCurrency} AND payment_id IS NULL
+          AND quoted_at <= ${t} AND 2 * (expires_at - ${t}) >= expires_at - quoted_at
+        ORDER BY expires_at DESC, id DESC LIMIT 1`;
+      if (unused) return toStored(unused);
       const mid = await service.rate(input.amount.currency, input.payerCurrency);
       const c = await config();
       const fee = {
         value: BigInt((JSON.parse(c.fee_fixed) as Record<string, string>)[input.payerCurrency] ?? '0'),
         currency: input.payerCurrency,
       };
-      const t = now();
       let fq;
       try {
         fq = fxQuote(
@@ -461,14 +582,6 @@ export function createFxService(deps: {
 
     async get(id: string): Promise<StoredQuote | undefined> {
       const r = await q.one<QuoteRow>`SELECT * FROM fx_quotes WHERE id = ${id}`;
-      return r ? toStored(r) : undefined;
-    },
-
-    /** The customer's latest quote for this request and amount (what SMS and USSD showed last). */
-    async latest(customerId: string, requestId: string, amount: Money): Promise<StoredQuote | undefined> {
-      const r = await q.one<QuoteRow>`SELECT * FROM fx_quotes WHERE customer_id = ${customerId}
-          AND request_id = ${requestId} AND amount = ${amount.value.toString()} AND currency = ${amount.currency}
-        ORDER BY quoted_at DESC, id DESC LIMIT 1`;
       return r ? toStored(r) : undefined;
     },
 

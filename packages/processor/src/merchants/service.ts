@@ -4,6 +4,7 @@
 import type { Ledger } from '@semops/ledger';
 import { sha256, type Sql } from '@semops/node';
 import { SemopsError, newId, randomToken, type MerchantInfo } from '@semops/protocol';
+import { CASH_OUT_CATEGORY } from '../requests/payee-bookings.js';
 
 export interface Merchant {
   readonly id: string;
@@ -59,6 +60,13 @@ export function createMerchantService(deps: { q: Sql; ledger: Ledger; now: () =>
       currency: string;
       webhookUrl?: string;
     }) {
+      if (input.category === CASH_OUT_CATEGORY) {
+        // The category of agent tills: payers pay it as cash-out (no merchant service charge).
+        const message = `${CASH_OUT_CATEGORY} (cash disbursement) is kept for agent tills; create an agent with POST /v1/admin/agents`;
+        throw new SemopsError('VALIDATION_FAILED', `Invalid request, category: ${message}.`, {
+          issues: [{ path: 'category', message }],
+        });
+      }
       const id = newId('mer');
       const accountId = newId('acc');
       await ledger.createAccount({

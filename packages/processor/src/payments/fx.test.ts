@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SemopsError, type TransferPrepare } from '@semops/protocol';
+import { SemopsError, transferPrepare, type TransferPrepare } from '@semops/protocol';
 import type { Customer } from '../customers/service.js';
 import type { FxQuoteView } from '../fx/service.js';
 import { PAYEE, startPayerKit, type PayerKit } from './testing.js';
@@ -60,8 +60,9 @@ async function caught(p: Promise<unknown>): Promise<SemopsError> {
   throw new Error('expected a SemopsError');
 }
 
-const pay = (c: Customer, requestId: string, amount: bigint, pin = '1234') =>
-  k.payments.approveWithPin(c, { requestId, payee: PAYEE }, eur(amount), pin, 'sms');
+/** A payment by PIN (as SMS and USSD make it), at the quote the channel showed (a conversion). */
+const pay = (c: Customer, requestId: string, amount: bigint, quoteId?: string, pin = '1234') =>
+  k.payments.approveWithPin(c, { requestId, payee: PAYEE }, eur(amount), pin, 'sms', quoteId);
 
 describe('a payment in another currency: quote, legs, outcome', () => {
   it('shows the quote of the worked example at resolve: rate, fee and total in the customer currency', async () => {
@@ -82,7 +83,7 @@ describe('a payment in another currency: quote, legs, outcome', () => {
     const { c, r } = await resolved();
     const before = await books();
     const bal0 = (await k.customers.balance(c.id)).balance;
-    const view = await pay(c, r.requestId, 10_00n);
+    const view = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
 
     expect(view.status).toBe('COMPLETED');
     expect(view.charged).toEqual({ value: '404413', currency: 'HUF' });
@@ -105,7 +106,8 @@ describe('a payment in another currency: quote, legs, outcome', () => {
     }
     for (const t of await k.ledger.totals()) expect(t.debitsPosted).toBe(t.creditsPosted);
 
-    // The hub was told: a purchase, the amount in EUR, and the conversion (total and margin) for its report.
+    // The hub was told: a purchase, the amount in EUR, and the conversion (total, margin and conversion fee)
+    // for its report — in a prepare the protocol accepts.
     const prepare = k.prepares.find((p) => p.transferId === view.paymentId)!;
     expect(prepare).toMatchObject({
       amount: eur(10_00n),
@@ -113,10 +115,12 @@ describe('a payment in another currency: quote, legs, outcome', () => {
       fx: {
         source: { value: '404413', currency: 'HUF' },
         margin: { value: '1963', currency: 'HUF' },
+        fee: { value: '10000', currency: 'HUF' },
         rate: '1 EUR = 394.412250 HUF',
       },
     });
     expect(prepare.fees).toBeUndefined();
+    expect(transferPrepare.parse(prepare)).toEqual(prepare);
 
     // What the refund side reads: the conversion on the payment row.
     const row = await k.q.one<{ fx: string; charged: string }>`SELECT fx, charged FROM payments
@@ -140,7 +144,7 @@ describe('a payment in another currency: quote, legs, outcome', () => {
     k.onPrepare = () => ({ state: 'ABORTED', error: { code: 'TRANSFER_REJECTED', message: 'no' } });
     const { c, r } = await resolved();
     const before = await books();
-    const view = await pay(c, r.requestId, 10_00n);
+    const view = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
     expect(view.status).toBe('FAILED');
     expect(view.error).toBe('TRANSFER_REJECTED');
     expect((await k.customers.balance(c.id)).balance).toBe(100_000_00n);
@@ -155,7 +159,7 @@ describe('a payment in another currency: quote, legs, outcome', () => {
     // 4000.00 HUF covers the converted 3944.13 HUF but not the 4044.13 HUF total.
     const { c, r } = await resolved(4_000_00n);
     const before = await books();
-    const e = await caught(pay(c, r.requestId, 10_00n));
+    const e = await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId));
     expect(e.code).toBe('INSUFFICIENT_FUNDS');
     expect((await k.customers.balance(c.id)).available).toBe(4_000_00n);
     expect(moved(before, await books())).toEqual({});
@@ -169,7 +173,7 @@ describe('a payment in another currency: quote, legs, outcome', () => {
     k.onPrepare = () => 'unreachable';
     const { c, r } = await resolved();
     const before = await books();
-    const view = await pay(c, r.requestId, 10_00n);
+    const view = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
     expect(view.status).toBe('PENDING');
     expect(await k.pendingDebits(c.accountId)).toBe(404413n);
 
@@ -260,6 +264,33 @@ describe('interchange income on the payer side', () => {
     );
     const v2 = await pay(c, r2.requestId, 2_00n);
     expect(k.prepares.find((p: TransferPrepare) => p.transferId === v2.paymentId)?.purpose).toBe('p2p');
+
+    // An agent's till (merchant category 6010): cash-out, not a purchase — the hub must not charge an MSC.
+    const till = await k.payments.resolveToken(
+      c,
+      await k.remoteRequest({ currency: 'EUR', amount: 20_00n, category: '6010' }),
+    );
+    const v3 = await pay(c, till.requestId, 20_00n);
+    expect(v3.status).toBe('COMPLETED');
+    expect(k.prepares.find((p: TransferPrepare) => p.transferId === v3.paymentId)?.purpose).toBe('p2p');
+  });
+
+  it('sends no conversion fee when there is none', async () => {
+    await k.fx.setConfig({ feeFixed: {} });
+    try {
+      const { c, r } = await resolved();
+      expect(r.quote?.fee).toEqual({ value: '0', currency: 'HUF' });
+      const view = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
+      expect(view.status).toBe('COMPLETED');
+      const prepare = k.prepares.find((p) => p.transferId === view.paymentId)!;
+      expect(prepare.fx).toEqual({
+        source: { value: '394413', currency: 'HUF' },
+        margin: { value: '1963', currency: 'HUF' },
+        rate: '1 EUR = 394.412250 HUF',
+      });
+    } finally {
+      await k.fx.setConfig({ feeFixed: { HUF: '10000' } });
+    }
   });
 });
 
@@ -268,7 +299,7 @@ describe('the quote an approval applies', () => {
     const { c, r } = await resolved();
     k.clock += 30_000; // the quote holds until just before expiresAt
     await k.fx.setRates([{ base: 'EUR', quote: 'HUF', rate: '400' }]);
-    const e = await caught(pay(c, r.requestId, 10_00n));
+    const e = await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId));
     expect(e.code).toBe('QUOTE_EXPIRED');
     const d = e.details as { quote: FxQuoteView; stored: FxQuoteView };
     expect(d.stored.quoteId).toBe(r.quote!.quoteId);
@@ -282,8 +313,8 @@ describe('the quote an approval applies', () => {
     expect((await k.customers.balance(c.id)).available).toBe(100_000_00n);
     expect(await k.q.one`SELECT id FROM payments WHERE customer_id = ${c.id}`).toBeUndefined();
 
-    // The PIN channels apply the latest quote shown: the fresh one.
-    const view = await pay(c, r.requestId, 10_00n);
+    // Paid at the fresh quote once it is shown.
+    const view = await pay(c, r.requestId, 10_00n, d.quote.quoteId);
     expect(view.status).toBe('COMPLETED');
     expect(view.charged).toEqual({ value: '412000', currency: 'HUF' });
     expect(view.fx?.quoteId).toBe(d.quote.quoteId);
@@ -291,10 +322,10 @@ describe('the quote an approval applies', () => {
 
   it('keeps the quote after a wrong PIN or missing funds: nothing moved, the retry pays at the same price', async () => {
     const { c, r } = await resolved(4_000_00n);
-    expect((await caught(pay(c, r.requestId, 10_00n, '9999'))).code).toBe('PIN_INVALID');
-    expect((await caught(pay(c, r.requestId, 10_00n))).code).toBe('INSUFFICIENT_FUNDS');
+    expect((await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId, '9999'))).code).toBe('PIN_INVALID');
+    expect((await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId))).code).toBe('INSUFFICIENT_FUNDS');
     await k.customers.deposit(c.id, 1_000_00n, 'top-up-1');
-    const view = await pay(c, r.requestId, 10_00n);
+    const view = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
     expect(view.status).toBe('COMPLETED');
     expect(view.fx?.quoteId).toBe(r.quote!.quoteId);
     expect((await k.customers.balance(c.id)).balance).toBe(5_000_00n - 404413n);
@@ -302,8 +333,8 @@ describe('the quote an approval applies', () => {
 
   it('uses a quote for one payment only', async () => {
     const { c, r } = await resolved();
-    expect((await pay(c, r.requestId, 10_00n)).status).toBe('COMPLETED');
-    const e = await caught(pay(c, r.requestId, 10_00n));
+    expect((await pay(c, r.requestId, 10_00n, r.quote!.quoteId)).status).toBe('COMPLETED');
+    const e = await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId));
     expect(e.code).toBe('QUOTE_EXPIRED');
     expect(e.message).toMatch(/already used/);
     expect((e.details as { quote: FxQuoteView }).quote.quoteId).not.toBe(r.quote!.quoteId);
@@ -323,7 +354,7 @@ describe('the quote an approval applies', () => {
     const e = await caught(pay(c, r.requestId, 15_00n));
     expect(e.code).toBe('QUOTE_NOT_FOUND');
     expect((e.details as { quote: FxQuoteView }).quote.amount).toEqual(eur(15_00n));
-    const ok = await pay(c, r.requestId, 15_00n);
+    const ok = await pay(c, r.requestId, 15_00n, (e.details as { quote: FxQuoteView }).quote.quoteId);
     expect(ok.status).toBe('COMPLETED');
     // A quote for an amount outside the request's range is refused like the payment would be.
     expect((await caught(k.payments.quote(c, r.requestId, eur(500_00n)))).code).toBe('AMOUNT_OUT_OF_RANGE');
@@ -342,6 +373,94 @@ describe('the quote an approval applies', () => {
     expect((await caught(k.payments.quote(c, r.requestId, eur(1_00n)))).code).toBe('VALIDATION_FAILED');
   });
 
+  it('gives the quote back when a crash left the payment before any reservation: failed, the quote free again', async () => {
+    const { c, r } = await resolved();
+    const quoteId = r.quote!.quoteId;
+    // The process dies after recording the payment (and taking the quote), before the ledger reserved anything.
+    const executeAtomic = k.ledger.executeAtomic.bind(k.ledger);
+    k.ledger.executeAtomic = () => Promise.reject(new Error('crash'));
+    try {
+      await expect(pay(c, r.requestId, 10_00n, quoteId)).rejects.toThrow('crash');
+    } finally {
+      k.ledger.executeAtomic = executeAtomic;
+    }
+    const p = await k.q.one<{ id: string; state: string }>`SELECT id, state FROM payments
+      WHERE customer_id = ${c.id}`;
+    expect(p?.state).toBe('NEW');
+    expect((await k.fx.get(quoteId))?.paymentId).toBe(p!.id);
+
+    k.clock += 5_000;
+    await k.payments.reconcile();
+    expect((await k.payments.get(c, p!.id)).status).toBe('FAILED');
+    expect((await k.fx.get(quoteId))?.paymentId).toBeNull();
+    // The customer pays at the price they were shown while it holds.
+    const view = await pay(c, r.requestId, 10_00n, quoteId);
+    expect(view.status).toBe('COMPLETED');
+    expect(view.fx?.quoteId).toBe(quoteId);
+  });
+
+  it('shows the same unused quote again while it holds for half its validity, then a new one', async () => {
+    const { c, r } = await resolved();
+    const first = r.quote!;
+    const code = await k.remoteRequest({ currency: 'EUR', amount: 10_00n });
+    // Resolving again and asking again for the same amount: the same quote, nothing stored.
+    const count = async () =>
+      Number(
+        (await k.q.one<{ n: number }>`SELECT COUNT(*) AS n FROM fx_quotes WHERE customer_id = ${c.id}`)!.n,
+      );
+    expect(await count()).toBe(1);
+    k.clock += 15_000;
+    expect((await k.payments.quote(c, r.requestId, eur(10_00n))).quoteId).toBe(first.quoteId);
+    expect(await count()).toBe(1);
+    // Another request, or another amount, is another quote.
+    const other = await k.payments.resolveToken(c, code);
+    expect(other.quote!.quoteId).not.toBe(first.quoteId);
+    expect(await count()).toBe(2);
+    // Less than half of its validity left: a new quote, so that the customer has time to answer.
+    k.clock += 1;
+    const fresh = await k.payments.quote(c, r.requestId, eur(10_00n));
+    expect(fresh.quoteId).not.toBe(first.quoteId);
+    expect(fresh.expiresAt).toBe(k.clock + 30_000);
+    expect((await k.payments.quote(c, r.requestId, eur(10_00n))).quoteId).toBe(fresh.quoteId);
+    // A used quote is never offered again.
+    expect((await pay(c, r.requestId, 10_00n, fresh.quoteId)).status).toBe('COMPLETED');
+    expect((await k.payments.quote(c, r.requestId, eur(10_00n))).quoteId).not.toBe(fresh.quoteId);
+    // Nor another customer's.
+    const c2 = await k.customer('HUF', 0n);
+    await k.payments.resolveToken(c2, code);
+    expect((await k.payments.quote(c2, other.requestId, eur(10_00n))).quoteId).not.toBe(other.quote!.quoteId);
+  });
+
+  it('purges unused quotes a day after they expired, keeps those a payment used', async () => {
+    const { c, r } = await resolved();
+    const used = await pay(c, r.requestId, 10_00n, r.quote!.quoteId);
+    expect(used.status).toBe('COMPLETED');
+    const { r: r2 } = await resolved();
+    const unused = r2.quote!.quoteId;
+    const all = async () => (await k.q.all<{ id: string }>`SELECT id FROM fx_quotes`).map((x) => x.id);
+
+    k.clock += 30_000 + 24 * 3_600_000; // expired exactly a day ago: not yet (older tests' quotes go)
+    await k.fx.purge();
+    expect(await all()).toContain(unused);
+    expect(await all()).toContain(r.quote!.quoteId);
+
+    k.clock += 1;
+    const { r: r3 } = await resolved(); // a quote that still holds stays
+    // The periodic job runs at start (then hourly, on an unref'd timer).
+    k.fx.start();
+    try {
+      const end = Date.now() + 3000;
+      while ((await all()).includes(unused) && Date.now() < end) await new Promise((x) => setTimeout(x, 20));
+    } finally {
+      k.fx.stop();
+    }
+    const left = await all();
+    expect(left).not.toContain(unused);
+    expect(left).toContain(r.quote!.quoteId);
+    expect(left).toContain(r3.quote!.quoteId);
+    expect((await k.payments.get(c, used.paymentId)).fx?.quoteId).toBe(r.quote!.quoteId);
+  });
+
   it('never converts a mandate instalment (no one sees a quote)', async () => {
     const { c, r } = await resolved();
     const e = await caught(
@@ -355,7 +474,7 @@ describe('limits in the customer currency', () => {
   it('checks the per-transaction limit against the total debited, not the merchant amount', async () => {
     const { c, r } = await resolved();
     await k.limits.setOwn(c.id, { perTransaction: 4_000_00n });
-    const e = await caught(pay(c, r.requestId, 10_00n));
+    const e = await caught(pay(c, r.requestId, 10_00n, r.quote!.quoteId));
     expect(e.code).toBe('LIMIT_EXCEEDED');
     expect(e.details).toMatchObject({ limit: 'perTransaction', value: '400000', currency: 'HUF' });
     expect((await k.customers.balance(c.id)).available).toBe(100_000_00n);
@@ -364,11 +483,11 @@ describe('limits in the customer currency', () => {
   it('counts converted payments at their HUF totals in the daily limit', async () => {
     const { c, r } = await resolved();
     await k.limits.setOwn(c.id, { daily: 8_000_00n });
-    expect((await pay(c, r.requestId, 10_00n)).status).toBe('COMPLETED');
+    expect((await pay(c, r.requestId, 10_00n, r.quote!.quoteId)).status).toBe('COMPLETED');
     await k.payments.resolveToken(c, await k.remoteRequest({ currency: 'EUR', amount: 10_00n }));
     const r2 = await k.payments.resolveToken(c, await k.remoteRequest({ currency: 'EUR', amount: 10_00n }));
     // 4044.13 + 4044.13 HUF > 8000.00 HUF (in EUR minor units it would be 20.00).
-    const e = await caught(pay(c, r2.requestId, 10_00n));
+    const e = await caught(pay(c, r2.requestId, 10_00n, r2.quote!.quoteId));
     expect(e.code).toBe('LIMIT_EXCEEDED');
     expect(e.details).toMatchObject({
       limit: 'daily',

@@ -162,6 +162,36 @@ describe('wallet: paying a request in another currency', () => {
     expect(p.body).toMatchObject({ status: 'COMPLETED', charged: fresh.total });
   });
 
+  it('gives the same unused quote when the wallet resolves or asks again, instead of piling up quotes', async () => {
+    const c = await t.customer(100_000_00n, '1234', 'HUF');
+    const { req, r } = await resolve(c, { amount: eur(7_00n) });
+    const again = await t.call<Resolved>('POST', '/v1/wallet/resolve', {
+      token: c.token,
+      body: { code: req.shortCode },
+    });
+    expect(again.body.quote?.quoteId).toBe(r.quote!.quoteId);
+    const asked = await t.call<FxQuoteView>('POST', '/v1/wallet/quotes', {
+      token: c.token,
+      body: { requestId: r.requestId, amount: eur(7_00n) },
+    });
+    expect(asked.status).toBe(201);
+    expect(asked.body).toEqual(r.quote);
+
+    const open = await resolve(c, { minAmount: eur(1_00n), maxAmount: eur(50_00n), reusable: true });
+    const ask = () =>
+      t.call<FxQuoteView>('POST', '/v1/wallet/quotes', {
+        token: c.token,
+        body: { requestId: open.r.requestId, amount: eur(3_00n) },
+      });
+    const q1 = (await ask()).body;
+    expect((await ask()).body.quoteId).toBe(q1.quoteId);
+    const q3 = await t.call<FxQuoteView>('POST', '/v1/wallet/quotes', {
+      token: c.token,
+      body: { requestId: open.r.requestId, amount: eur(4_00n) },
+    });
+    expect(q3.body.quoteId).not.toBe(q1.quoteId);
+  });
+
   it('answers RATE_NOT_AVAILABLE at resolve when no rate joins the currencies', async () => {
     const c = await t.customer(10_000n, '1234', 'JPY');
     const req = await t.request(shop.apiKey, { amount: eur(1_00n) });

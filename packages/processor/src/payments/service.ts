@@ -51,6 +51,7 @@ import {
 import { merchantInfoOf, type Merchant } from '../merchants/service.js';
 import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
+import { purposeOf } from '../requests/payee-bookings.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
 import type { LimitService } from '../limits/service.js';
 
@@ -256,13 +257,17 @@ export function createPaymentService(deps: PaymentDeps) {
 
   /**
    * The prepare the hub gets for a payment (the same on every retry): a merchant's request is a purchase (the
-   * hub's fee schedule applies), a person's a P2P transfer, a refund neither; a conversion reports the total
-   * debited in the customer's currency and the FX margin kept.
+   * hub's fee schedule applies); a person's request and an agent's till (cash-out) are paid by a P2P
+   * transfer (`purposeOf`, read from the signed request's payee); a refund is neither. A conversion reports
+   * the total debited in the customer's currency, the FX margin kept and the conversion fee (when not 0).
    */
   function prepareOf(p: PaymentRow): TransferPrepare {
     const fx = paymentFxOf(p);
-    // A person's request names the payee 'p2p' (requests/service.ts); every other request is a merchant's.
-    const merchantId = (JSON.parse(p.merchant) as { id?: string }).id;
+    const payee = JSON.parse(p.merchant) as { id?: unknown; category?: unknown };
+    const purpose = purposeOf({
+      id: typeof payee.id === 'string' ? payee.id : '',
+      category: typeof payee.category === 'string' ? payee.category : '',
+    });
     return {
       transferId: p.id,
       requestId: p.request_id,
@@ -270,10 +275,17 @@ export function createPaymentService(deps: PaymentDeps) {
       payee: p.payee,
       amount: { value: p.amount, currency: p.currency },
       expiresAt: Number(p.expires_at),
-      ...(p.refund_of === null
-        ? { purpose: merchantId === 'p2p' ? ('p2p' as const) : ('purchase' as const) }
-        : { refundOf: p.refund_of }),
-      ...(fx ? { fx: { source: fx.source, margin: fx.marginCredit, rate: fx.rateShown.slice(0, 40) } } : {}),
+      ...(p.refund_of === null ? { purpose } : { refundOf: p.refund_of }),
+      ...(fx
+        ? {
+            fx: {
+              source: fx.source,
+              margin: fx.marginCredit,
+              ...(BigInt(fx.fee.value) > 0n ? { fee: fx.fee } : {}),
+              rate: fx.rateShown.slice(0, 40),
+            },
+          }
+        : {}),
     };
   }
 
@@ -365,7 +377,9 @@ export function createPaymentService(deps: PaymentDeps) {
       const t = await ledger.getTransfer(id);
       if (t?.state === 'pending') await transition(id, 'NEW', 'RESERVED');
       else if (!t) {
-        await transition(id, 'NEW', 'FAILED', reason ?? 'TRANSFER_REJECTED');
+        // Nothing was reserved (a crash before the ledger): a failure like any other before money moved, so
+        // the quote of a conversion is given back too.
+        await fail(p, reason ?? 'TRANSFER_REJECTED');
         return;
       }
       p = (await row(id))!;
@@ -445,10 +459,13 @@ export function createPaymentService(deps: PaymentDeps) {
     return t;
   }
 
-  /** A new quote for paying `amount` of request `t` from the customer's account (stored, shown). */
+  /**
+   * The quote to show for paying `amount` of request `t` from the customer's account: an unused one that still
+   * holds for a while, or a new one (`FxService.offer`).
+   */
   async function newQuote(customer: Customer, t: RequestToken, amount: MoneyWire): Promise<FxQuoteView> {
     return quoteView(
-      await deps.fx.create({
+      await deps.fx.offer({
         customerId: customer.id,
         requestId: t.requestId,
         payee: t.processorId,
@@ -501,10 +518,6 @@ export function createPaymentService(deps: PaymentDeps) {
     }
     return s;
   }
-
-  /** The latest quote the customer was shown for this request and amount (SMS and USSD show one at a time). */
-  const latestQuote = (customer: Customer, t: RequestToken, amount: MoneyWire) =>
-    deps.fx.latest(customer.id, t.requestId, { value: BigInt(amount.value), currency: amount.currency });
 
   /**
    * Records an approved payment under its nonce (accepted once) — with the quote it applies, which it takes
@@ -650,17 +663,30 @@ export function createPaymentService(deps: PaymentDeps) {
     },
 
     /**
-     * Whether the customer's latest quote for this request and amount still holds (unused, not expired): SMS
-     * and USSD check before asking for the PIN again. True when no conversion is needed.
+     * Whether quote `quoteId` — the one SMS or USSD showed — is this customer's for exactly this request and
+     * amount and still holds (unused, not expired): they check before taking the PIN. True when no conversion
+     * is needed.
      */
-    async latestQuoteHolds(customer: Customer, requestId: string, amount: MoneyWire): Promise<boolean> {
+    async quoteHolds(
+      customer: Customer,
+      quoteId: string | undefined,
+      requestId: string,
+      amount: MoneyWire,
+    ): Promise<boolean> {
       if (amount.currency === customer.currency) return true;
-      const s = await deps.fx.latest(customer.id, requestId, {
-        value: BigInt(amount.value),
-        currency: amount.currency,
-      });
+      const s = quoteId === undefined ? undefined : await deps.fx.get(quoteId);
       const t = now();
-      return s !== undefined && s.paymentId === null && s.quotedAt <= t && t < s.expiresAt;
+      return (
+        s !== undefined &&
+        s.customerId === customer.id &&
+        s.requestId === requestId &&
+        s.amount.currency === amount.currency &&
+        s.amount.value === BigInt(amount.value) &&
+        s.payerCurrency === customer.currency &&
+        s.paymentId === null &&
+        s.quotedAt <= t &&
+        t < s.expiresAt
+      );
     },
 
     /** Like `resolve`, for a token another processor sealed to us (P2P `party.lookup`) or we made. */
@@ -777,7 +803,9 @@ export function createPaymentService(deps: PaymentDeps) {
      * Executes an approval by PIN alone, for SMS and USSD: there the operator's network has authenticated
      * the SIM the message came from, which stands in for the device signature. The same checks as for a
      * device approval bind it to what the customer was shown (request, payee, currency, amount) — for a
-     * conversion, the latest quote shown for that request and amount, which must still hold.
+     * conversion, exactly the quote `quoteId` the channel showed with the PIN prompt, which must still hold
+     * (never another quote made meanwhile elsewhere). Without it, or when it expired or was used,
+     * QUOTE_NOT_FOUND / QUOTE_EXPIRED carry a new quote to show.
      * @example await payments.approveWithPin(customer, { requestId, payee: 'mno-b' }, { value: '1250', currency: 'EUR' }, pin, 'sms')
      */
     async approveWithPin(
@@ -786,6 +814,7 @@ export function createPaymentService(deps: PaymentDeps) {
       amount: MoneyWire,
       pin: string,
       channel: PinChannel,
+      quoteId?: string,
     ) {
       if (customer.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
       if (!/^\d{4,6}$/.test(pin)) throw new SemopsError('PIN_FORMAT');
@@ -794,7 +823,13 @@ export function createPaymentService(deps: PaymentDeps) {
       const quote =
         t.currency === customer.currency
           ? undefined
-          : await quoteToApply(customer, t, amount, await latestQuote(customer, t, amount), t0);
+          : await quoteToApply(
+              customer,
+              t,
+              amount,
+              quoteId === undefined ? undefined : await deps.fx.get(quoteId),
+              t0,
+            );
       const nonce = `${channel}_${randomToken(16)}`;
       return pay(customer, `channel:${channel}`, nonce, t, amount.value, pin, t0, quote);
     },

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, parseRate, quote, type FxQuote } from '@semops/protocol';
 import { startKit, type Kit } from '../settlement/testing.js';
-import { paymentInCommands, book } from './payee-bookings.js';
+import { paymentInCommands, book, purposeOf } from './payee-bookings.js';
+import { createAgentService } from '../agents/service.js';
+import { createLimitService } from '../limits/service.js';
+import { createPinHasher } from '../customers/pins.js';
 
 let k: Kit;
 beforeAll(async () => {
@@ -129,7 +132,7 @@ describe('payee side of a purchase: the MSC and the interchange', () => {
     const p2 = k.prepare({ requestId: pr.id, amount: eur('300'), purpose: 'purchase' });
     const f2 = await k.requests.accept(p2);
     expect(f2).toMatchObject({ decision: 'REJECT', error: { code: 'TRANSFER_CONFLICT' } });
-    expect(f2.error?.message).toMatch(/not a merchant's/);
+    expect(f2.error?.message).toMatch(/not a purchase/);
     expect(await k.requests.hasIncoming(p2.transferId)).toBe(false);
 
     // The same request can still be paid properly afterwards.
@@ -175,6 +178,75 @@ describe('payee side of a purchase: the MSC and the interchange', () => {
     expect(other.error?.message).toMatch(/msc 10.*msc 12/);
     const row = await k.q.one<{ msc: string }>`SELECT msc FROM incoming WHERE id = ${p.transferId}`;
     expect(row?.msc).toBe('10');
+  });
+});
+
+describe('payee side of a cash-out at an agent till', () => {
+  async function agentTill() {
+    const now = () => k.clock;
+    const agents = createAgentService({
+      q: k.q,
+      ledger: k.ledger,
+      merchants: k.merchants,
+      requests: k.requests,
+      customers: k.customers,
+      limits: createLimitService({ q: k.q, now }),
+      notifications: k.notifications,
+      pins: createPinHasher('test-pin-key'),
+      hub: { send: () => Promise.reject(new Error('no hub')) },
+      fundingAccount: k.house.funding,
+      now,
+      log: () => undefined,
+    });
+    const a = await agents.create({ name: 'Kiosk', city: 'Wien', currency: 'EUR' });
+    return { ...a, agents };
+  }
+
+  it('expects a p2p transfer for a till (cash-out bears no MSC) and refuses one sent as a purchase', async () => {
+    const a = await agentTill();
+    const token = await k.requests.tokenFor({ processorId: k.id, requestId: a.tillRequestId });
+    const merchant = (
+      JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+        merchant: { id: string; category: string };
+      }
+    ).merchant;
+    // What the payer reads from the signed till request: it pays a p2p transfer.
+    expect(merchant.category).toBe('6010');
+    expect(purposeOf(merchant)).toBe('p2p');
+
+    const fees0 = await k.balance('fees:EUR');
+    const asPurchase = k.prepare({
+      requestId: a.tillRequestId,
+      amount: eur('3000'),
+      purpose: 'purchase',
+      fees: { msc: '30', interchange: '6' },
+    });
+    const refused = await k.requests.accept(asPurchase);
+    expect(refused).toMatchObject({ decision: 'REJECT', error: { code: 'TRANSFER_CONFLICT' } });
+    expect(refused.error?.message).toMatch(/agent's cash-out till/);
+    expect(await k.requests.hasIncoming(asPurchase.transferId)).toBe(false);
+
+    const p = k.prepare({ requestId: a.tillRequestId, amount: eur('3000'), purpose: 'p2p' });
+    expect((await k.requests.accept(p)).decision).toBe('FULFIL');
+    // Re-sent as it was: a replay; re-sent as a purchase: a conflict.
+    expect((await k.requests.accept(p)).decision).toBe('FULFIL');
+    expect(
+      (await k.requests.accept({ ...p, purpose: 'purchase', fees: { msc: '30', interchange: '6' } }))
+        .decision,
+    ).toBe('REJECT');
+    expect(await k.requests.commit(p.transferId)).toBe(true);
+    // The agent's float gets all the cash the customer takes; no MSC is booked.
+    expect(await k.balance(a.floatAccountId)).toBe(3000n);
+    expect(await k.balance('fees:EUR')).toBe(fees0);
+    expect(await a.agents.settleCashOuts()).toBe(1);
+  });
+
+  it('keeps the till category for agents: a plain merchant cannot take it', async () => {
+    await expect(
+      k.merchants.create({ name: 'Not an agent', city: 'Wien', category: '6010', currency: 'EUR' }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: /kept for agent tills/ });
+    expect(purposeOf({ id: 'mer_1', category: '5812' })).toBe('purchase');
+    expect(purposeOf({ id: 'p2p', category: '4829' })).toBe('p2p');
   });
 });
 

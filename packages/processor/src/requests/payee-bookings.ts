@@ -15,9 +15,37 @@ import type { HouseAccounts } from '../house-accounts.js';
 
 export type Purpose = 'purchase' | 'p2p';
 
-/** A merchant's request is paid by a purchase; a person's request (P2P) and a refund by a `p2p` transfer. */
-export function expectedPurpose(payee: { readonly merchant_id: string | null }): Purpose {
-  return payee.merchant_id !== null ? 'purchase' : 'p2p';
+/**
+ * The merchant category code of an agent's till (ISO 18245 6010, financial institutions — manual cash
+ * disbursements). On this network it means cash-out and nothing else: agents are created with it, and a plain
+ * merchant may not take it (`merchants/service.ts`).
+ */
+export const CASH_OUT_CATEGORY = '6010';
+
+/**
+ * What pays a request, from its payee as the signed request token names it (`merchant`): a merchant's
+ * request is paid by a purchase (the hub's fee schedule applies); a person's request (payee id `p2p`) and an
+ * agent's till (category {@link CASH_OUT_CATEGORY}: the customer takes the whole amount in cash, which is not
+ * a purchase and bears no merchant service charge) by a `p2p` transfer. The payer processor sends this
+ * purpose, and the payee processor expects the same from its own records (`expectedPurpose`).
+ */
+export function purposeOf(payee: { readonly id: string; readonly category: string }): Purpose {
+  if (payee.id === 'p2p' || payee.category === CASH_OUT_CATEGORY) return 'p2p';
+  return 'purchase';
+}
+
+/**
+ * The purpose the payee side expects for one of its requests (or incoming transfers): `purposeOf` the payee
+ * its token names — `p2p` for a person's request (no merchant) and for an agent's till, `purchase` for any
+ * other merchant's. A refund is always `p2p` (checked where refunds are accepted).
+ */
+export function expectedPurpose(
+  payee: { readonly merchant_id: string | null },
+  merchant: { readonly category: string } | undefined,
+): Purpose {
+  if (payee.merchant_id === null) return 'p2p';
+  if (!merchant) throw new SemopsError('INTERNAL', `merchant ${payee.merchant_id} is not known`);
+  return purposeOf({ id: payee.merchant_id, category: merchant.category });
 }
 
 /** The hub's fees of an incoming transfer, in minor units of its currency. */
@@ -38,7 +66,7 @@ export function checkPurposeAndFees(p: TransferPrepare, expected: Purpose, what:
       'TRANSFER_CONFLICT',
       expected === 'purchase'
         ? `${what} is a merchant's: it is paid by a purchase (purpose "purchase"), not "${got}".`
-        : `${what} is not a merchant's: it is paid without purpose or with purpose "p2p", not "${got}".`,
+        : `${what} is not a purchase (a person's request, an agent's cash-out till or a refund): it is paid without purpose or with purpose "p2p", not "${got}".`,
     );
   }
   const msc = BigInt(p.fees?.msc ?? '0');

@@ -166,6 +166,11 @@ export function createRequestService(deps: RequestDeps) {
     return { info: { id: 'p2p', name: maskName(c.name), city: '', category: P2P_CATEGORY } };
   }
 
+  /** The purpose an incoming transfer for this request (or of this incoming row) must carry. */
+  async function purposeExpected(r: { readonly merchant_id: string | null }) {
+    return expectedPurpose(r, r.merchant_id === null ? undefined : await deps.merchants.get(r.merchant_id));
+  }
+
   function tokenPayload(r: RequestRow, payee: MerchantInfo): RequestToken {
     const money = (v: string | null) => (v === null ? undefined : { value: v, currency: r.currency });
     const amount = money(r.amount);
@@ -487,7 +492,7 @@ export function createRequestService(deps: RequestDeps) {
         ) {
           return reject(new SemopsError('TRANSFER_CONFLICT'));
         }
-        const conflict = sameFees(existing, p, expectedPurpose(existing));
+        const conflict = sameFees(existing, p, await purposeExpected(existing));
         if (conflict) return reject(conflict);
         if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
         return {
@@ -501,7 +506,7 @@ export function createRequestService(deps: RequestDeps) {
         if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
         const r = await row(p.requestId);
         if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
-        const fees = checkPurposeAndFees(p, expectedPurpose(r), `Request ${r.id}`);
+        const fees = checkPurposeAndFees(p, await purposeExpected(r), `Request ${r.id}`);
         assertPayable(r);
         checkAmount(r, BigInt(p.amount.value), p.amount.currency);
         const { info } = await payeeOf(r);

@@ -55,12 +55,16 @@ export function Approve(props: {
   const [step, setStep] = useState<Step>({ kind: 'confirm' });
   const [error, setError] = useState<string>();
   const [amountText, setAmountText] = useState('');
-  const now = useNow(1000);
+  // Re-render every second for the countdowns, which read the clock itself: a price that just arrived
+  // must not show a second more than it holds.
+  useNow(1000);
+  const now = Date.now();
   // Paying from an account in another currency: the quote shown, and whether one is being fetched.
   const converts = r.currency !== device.customer.currency;
   const [quote, setQuote] = useState<FxQuote | undefined>(r.quote);
-  // The quote it replaced after expiring, to show what changed.
+  // The quote it replaced after expiring, to show what changed, and whether the processor refused it.
   const [previous, setPrevious] = useState<FxQuote>();
+  const [requoted, setRequoted] = useState(false);
   const [quoting, setQuoting] = useState(false);
   const quoteLeft = quote ? countdown(quote.expiresAt, now) : null;
 
@@ -74,6 +78,7 @@ export function Approve(props: {
 
   function startPin() {
     setError(undefined);
+    setRequoted(false);
     let amount: MoneyWire | undefined = r.amount;
     if (!amount) {
       const read = readAmount(amountText, r.currency);
@@ -140,8 +145,8 @@ export function Approve(props: {
         // Nothing was paid: show the new price and let the customer decide again.
         setPrevious(shown);
         setQuote(fresh);
+        setRequoted(true);
         setStep({ kind: 'confirm' });
-        setError('The exchange rate expired before you approved, so nothing was paid. Check the new price and approve again.');
         return;
       }
       if (e instanceof ApiError && e.code === 'QUOTE_MISMATCH') {
@@ -164,9 +169,10 @@ export function Approve(props: {
     return <ReceiptView payment={step.payment} onDone={props.onDone} title={sending ? 'Sent' : 'Paid'} />;
 
   if (step.kind === 'pin') {
+    const pinQuoteLeft = step.quote ? countdown(step.quote.expiresAt, now) : null;
     return (
       <main className="content">
-        <section className="card summary-mini">
+        <section className="card summary-mini" data-testid="pin-summary">
           <p>
             {sending ? 'Send' : 'Pay'} <strong>{showMoney(step.amount)}</strong> to{' '}
             <strong>{r.merchant.name}</strong>
@@ -176,7 +182,7 @@ export function Approve(props: {
               <p className="fx-pin-total" data-testid="pin-fx">
                 You pay <strong>{showMoney(step.quote.total)}</strong>
               </p>
-              <p className="fx-pin-detail">
+              <p className="fx-pin-detail" data-testid="pin-fx-detail">
                 <span className="nowrap">{step.quote.rate}</span>
                 {BigInt(step.quote.fee.value) > 0n ? (
                   <>
@@ -186,7 +192,9 @@ export function Approve(props: {
                 ) : null}
                 {' · '}
                 <span className="nowrap">
-                  {quoteLeft ? `price held for ${quoteLeft}` : 'price expired: you will see the new one'}
+                  {pinQuoteLeft
+                    ? `price held for ${pinQuoteLeft}`
+                    : 'price expired: you will see the new one'}
                 </span>
               </p>
             </>
@@ -260,14 +268,22 @@ export function Approve(props: {
             />
           </label>
         )}
+        {converts && quote && requoted ? (
+          <div className="fx-notice">
+            <Notice kind="info" testId="fx-expired">
+              <strong>The exchange rate expired.</strong> Nothing was paid. Check the new price and approve
+              again.
+            </Notice>
+          </div>
+        ) : null}
         {converts && quote ? (
           <section className="fx-quote" data-testid="fx-quote" aria-labelledby="fx-title">
             <p id="fx-title" className="eyebrow">
               {previous ? 'New price' : 'Price'} in {quote.total.currency}
             </p>
             <dl className="facts fx-lines">
-              <div>
-                <dt>Exchange rate</dt>
+              <div className="fx-rate-row">
+                <dt>Rate</dt>
                 <dd className="nowrap" data-testid="fx-rate">
                   {quote.rate}
                 </dd>

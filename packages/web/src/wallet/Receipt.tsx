@@ -25,15 +25,18 @@ export function ReceiptView(props: { payment: Payment; onDone: () => void; title
         </p>
         {p.fx && p.charged ? (
           <div className="fx-total fx-charged">
-            <span>Charged to your account</span>
+            <span>
+              Charged
+              <small>to your {p.charged.currency} account</small>
+            </span>
             <strong data-testid="charged">{showMoney(p.charged)}</strong>
           </div>
         ) : null}
-        <dl className={p.fx ? 'facts fx-facts' : 'facts'}>
+        <dl className="facts">
           {p.fx ? (
             <>
-              <div>
-                <dt>Exchange rate</dt>
+              <div className="fx-rate-row">
+                <dt>Rate</dt>
                 <dd className="nowrap" data-testid="charged-rate">
                   {p.fx.rate}
                 </dd>

@@ -17,7 +17,8 @@ export function showMoney(m: MoneyWire, sign?: '+' | '-'): string {
     const format = new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency });
     const { minimumFractionDigits, maximumFractionDigits } = format.resolvedOptions();
     const exponent = currencyInfo(m.currency)?.exponent;
-    if (minimumFractionDigits === exponent && maximumFractionDigits === exponent) text = format.format(decimal);
+    if (minimumFractionDigits === exponent && maximumFractionDigits === exponent)
+      text = format.format(decimal);
   } catch {
     // A currency code the browser does not know: the plain form.
   }

@@ -3,9 +3,10 @@
  * in the next message, alone, within two minutes (the seeds: the PIN never travels in the same message as
  * the account or the payee). Every inbound text gets exactly one reply; bad input changes nothing.
  *
- * A request in another currency is confirmed with its FX quote (total in the customer's currency, fee, rate);
- * the PIN pays at that quote while it holds. Later, nothing is paid and the reply shows the new quote, for
- * which the customer sends the PIN again.
+ * A request in another currency is confirmed with its FX quote (total in the customer's currency, fee, rate),
+ * whose id the confirmation keeps: the PIN pays at exactly that quote while it holds (never at a quote made
+ * meanwhile in the wallet or by another PAY). Later, nothing is paid and the reply shows the new quote, which
+ * the confirmation then keeps, and for which the customer sends the PIN again.
  */
 import type { Sql } from '@semops/node';
 import { SemopsError } from '@semops/protocol';
@@ -41,6 +42,8 @@ interface ConfirmationRow {
   amount: string;
   currency: string;
   merchant: string;
+  /** The FX quote shown with the PIN prompt (a request in another currency). */
+  quote_id: string | null;
   expires_at: number;
   created_at: number;
 }
@@ -48,12 +51,12 @@ interface ConfirmationRow {
 export function createSmsService(deps: SmsServiceDeps) {
   const { q: sql, core, store, gateway, now } = deps;
   const putConfirmation = (r: ConfirmationRow) => sql.run`INSERT INTO sms_confirmations
-      (phone, customer_id, request_id, payee, amount, currency, merchant, expires_at, created_at)
+      (phone, customer_id, request_id, payee, amount, currency, merchant, quote_id, expires_at, created_at)
     VALUES (${r.phone}, ${r.customer_id}, ${r.request_id}, ${r.payee}, ${r.amount}, ${r.currency}, ${r.merchant},
-      ${r.expires_at}, ${r.created_at})
+      ${r.quote_id}, ${r.expires_at}, ${r.created_at})
     ON CONFLICT (phone) DO UPDATE SET customer_id = excluded.customer_id, request_id = excluded.request_id,
       payee = excluded.payee, amount = excluded.amount, currency = excluded.currency, merchant = excluded.merchant,
-      expires_at = excluded.expires_at, created_at = excluded.created_at`;
+      quote_id = excluded.quote_id, expires_at = excluded.expires_at, created_at = excluded.created_at`;
   // Taking the confirmation deletes it, so that one PIN pays once even when two arrive together.
   const takeConfirmation = (phone: string) =>
     sql.one<ConfirmationRow>`DELETE FROM sms_confirmations WHERE phone = ${phone} RETURNING *`;
@@ -104,6 +107,7 @@ export function createSmsService(deps: SmsServiceDeps) {
       amount: amount.toString(),
       currency: q.currency,
       merchant: q.merchant,
+      quote_id: fx?.quoteId ?? null,
       expires_at: t + CONFIRMATION_TTL_MS,
       created_at: t,
     });
@@ -127,11 +131,13 @@ export function createSmsService(deps: SmsServiceDeps) {
       reference: '',
       currency: row.currency,
     };
-    const outcome = await core.pay(c, q, BigInt(row.amount), pin, 'sms');
+    const outcome = await core.pay(c, q, BigInt(row.amount), pin, 'sms', row.quote_id ?? undefined);
     if (outcome.requote) {
-      // Nothing was paid and no PIN try counted: the customer sees the new quote and may send the PIN again.
+      // Nothing was paid and no PIN try counted: the customer sees the new quote and may send the PIN again,
+      // which then pays at that one.
       await putConfirmation({
         ...row,
+        quote_id: outcome.requote.quoteId,
         expires_at: Math.max(Number(row.expires_at), now() + CONFIRMATION_TTL_MS),
       });
       const v = outcome.requote;

@@ -6,9 +6,11 @@
  * is ever shown back, and every reply fits in 160 characters.
  *
  * A request in another currency shows its FX quote on the PIN screen (total in the customer's currency, fee,
- * rate); each time that screen is shown it carries a new quote, and the PIN pays at the quote shown last. If
- * that quote has expired by the time the PIN arrives, nothing is paid and the PIN screen comes back with a new
- * quote (the replayed session then holds two PINs; the first one only asked for the new quote).
+ * rate); the session keeps the id of the quote it showed last (`ussd_quotes`), and the PIN pays at exactly
+ * that quote — never at another one made meanwhile elsewhere (the wallet, an SMS PAY). The screen shows the
+ * same quote again while it holds for a while, else a new one. If the quote has expired (or was used) by the
+ * time the PIN arrives, nothing is paid and the PIN screen comes back with a new quote (the replayed session
+ * then holds two PINs; the first one only asked for the new quote).
  *
  *   1 Send money      phone → amount → (arrives with person-to-person payments)
  *   2 Pay merchant    code → [amount] → PIN
@@ -136,6 +138,23 @@ export function createUssdMenu(deps: UssdDeps) {
   const finish = (reply: string, sessionId: string) =>
     q.run`UPDATE ussd_sessions SET reply = ${reply} WHERE session_id = ${sessionId}`;
 
+  /** Remembers the FX quote the session's PIN screen shows: the one its PIN pays at. */
+  async function showQuote(req: UssdRequest, quoteId: string): Promise<void> {
+    const t = now();
+    await q.run`DELETE FROM ussd_quotes WHERE created_at < ${t - SESSION_MEMORY_MS}`;
+    await q.run`INSERT INTO ussd_quotes (session_id, phone, quote_id, created_at)
+      VALUES (${req.sessionId}, ${req.phoneNumber}, ${quoteId}, ${t})
+      ON CONFLICT (session_id) DO UPDATE SET quote_id = excluded.quote_id, created_at = excluded.created_at
+        WHERE ussd_quotes.phone = excluded.phone`;
+  }
+
+  /** The FX quote the session's PIN screen showed last, if any. */
+  async function shownQuote(req: UssdRequest): Promise<string | undefined> {
+    const r = await q.one<{ quote_id: string }>`SELECT quote_id FROM ussd_quotes
+      WHERE session_id = ${req.sessionId} AND phone = ${req.phoneNumber}`;
+    return r?.quote_id;
+  }
+
   /**
    * Runs the final action of a session once: a retry of the same session gets the first answer (or, while
    * the first is still running, a note that it is being processed).
@@ -228,12 +247,15 @@ export function createUssdMenu(deps: UssdDeps) {
             ? { screen: s, notice: RATE_EXPIRED }
             : { end: 'This session has ended. Please dial again.' };
         }
-        // Never pay at a quote that no longer holds: show the new one and ask again (nothing acted yet).
-        if (converts && !(await core.quoteHolds(c, s.quote, s.amount)))
-          return { screen: s, notice: RATE_EXPIRED };
+        // Pay at exactly the quote this session showed, and never at one that no longer holds: show the new
+        // one and ask again (nothing acted yet). No quote shown yet: show one first.
+        const shown = converts ? await shownQuote(req) : undefined;
+        if (converts && !(await core.quoteHolds(c, s.quote, s.amount, shown))) {
+          return shown === undefined ? { screen: s } : { screen: s, notice: RATE_EXPIRED };
+        }
         return {
           end: await once(req, async () => {
-            const o = await core.pay(c, s.quote, s.amount, x, 'ussd');
+            const o = await core.pay(c, s.quote, s.amount, x, 'ussd', shown);
             if (o.status !== 'COMPLETED' || s.kind === 'pay') return o.text;
             const money = showMoney(s.amount, s.quote.currency);
             return `Withdrawal of ${money} at ${s.quote.merchant} approved. Receipt ${o.receiptId ?? '-'}. Collect your cash.`;
@@ -289,10 +311,14 @@ export function createUssdMenu(deps: UssdDeps) {
         notice = r.notice;
       }
       if (s.at === 'pay.pin' && s.quote.currency !== c.currency) {
-        // Every PIN screen of a conversion shows a new quote: the one the PIN will pay at.
+        // Every PIN screen of a conversion shows a quote that holds (the same while it holds for a while, else
+        // a new one), and the session keeps it: the PIN pays at that quote.
         try {
           const fx = await core.fxQuote(c, s.quote, s.amount);
-          s = fx ? { ...s, fx } : s;
+          if (fx) {
+            await showQuote(req, fx.quoteId);
+            s = { ...s, fx };
+          }
         } catch (e) {
           return reply('END', say(e));
         }
