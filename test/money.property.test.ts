@@ -222,12 +222,16 @@ describe('money across the network (property)', () => {
           }
           // Booking the settlement (hub: stl ↔ pos; processors: settlement ↔ nostro) brings everything to 0.
           for (const l of lines) {
-            // A receiver (net > 0) is paid out: pos → stl at the hub, nostro → settlement at home; a payer the reverse.
-            book(hub, `pos:${l.processorId}:${l.currency}`, `stl:${l.processorId}:${l.currency}`, l.net);
+            // A receiver (net > 0) is paid into its liquidity (liq → stl at the hub, nostro → settlement at home); a
+            // payer's net is paid out of its liquidity (the reverse). Positions stay as posted.
+            book(hub, `liq:${l.processorId}:${l.currency}`, `stl:${l.processorId}:${l.currency}`, l.net);
             book(books.get(l.processorId)!, `nostro:${l.currency}`, `settlement:${l.currency}`, l.net);
           }
           for (const l of lines) {
-            expect(bal(hub, `pos:${l.processorId}:${l.currency}`)).toBe(0n);
+            // position = liquidity − posted: back to zero.
+            expect(
+              bal(hub, `liq:${l.processorId}:${l.currency}`) + bal(hub, `pos:${l.processorId}:${l.currency}`),
+            ).toBe(0n);
             expect(bal(books.get(l.processorId)!, `settlement:${l.currency}`)).toBe(0n);
           }
         },
