@@ -1,16 +1,25 @@
 /** Money display: exact minor units from the wire, shown in the reader's locale with the currency sign. */
-import { formatAmount, parseAmount, type MoneyWire } from '@semops/protocol';
+import { currencyInfo, formatAmount, parseAmount, type MoneyWire } from '@semops/protocol';
 
 export type { MoneyWire };
 
-/** `{ value: '420', currency: 'EUR' }` → `€4.20` (in the browser's locale). */
+/**
+ * `{ value: '420', currency: 'EUR' }` → `€4.20` (in the browser's locale); exact to the minor unit, never
+ * rounded for display. The browser's currency format rounds some currencies to whole units although ISO 4217
+ * gives them decimals (Chromium shows 4044.13 HUF as `HUF 4,044`); such a currency is written as the
+ * processor writes it in quotes and notifications: `4044.13 HUF`.
+ */
 export function showMoney(m: MoneyWire, sign?: '+' | '-'): string {
   const decimal = formatAmount(BigInt(m.value), m.currency) as `${number}`;
-  let text: string;
+  let text = `${decimal} ${m.currency}`;
   try {
-    text = new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency }).format(decimal);
+    const format = new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency });
+    const { minimumFractionDigits, maximumFractionDigits } = format.resolvedOptions();
+    const exponent = currencyInfo(m.currency)?.exponent;
+    if (minimumFractionDigits === exponent && maximumFractionDigits === exponent)
+      text = format.format(decimal);
   } catch {
-    text = `${decimal} ${m.currency}`;
+    // A currency code the browser does not know: the plain form.
   }
   return sign ? `${sign === '+' ? '+' : '−'}${text}` : text;
 }

@@ -11,12 +11,11 @@
 import { useState } from 'react';
 import type { MoneyWire } from '@semops/protocol';
 import { ApiError, messageOf } from '../shared/api';
-import { countdown, readAmount } from '../shared/money';
+import { countdown, readAmount, showMoney } from '../shared/money';
 import { Notice, Spinner, useNow } from '../shared/ui';
 import { categoryName, type FxQuote, type Payment, type Resolved, type WalletApi } from './api';
 import { signApproval } from './device';
 import './fx.css';
-import { showMoney } from './money';
 import { PinPad } from './PinPad';
 import { ReceiptView } from './Receipt';
 import type { StoredDevice } from './store';

@@ -4,7 +4,7 @@ import { ApiError, messageOf } from '../shared/api';
 import { showTime } from '../shared/money';
 import { Notice, Spinner } from '../shared/ui';
 import type { Me, NotificationKind, Payment, Transaction, WalletApi, WalletNotification } from './api';
-import { showMoney } from './money';
+import { showMoney } from '../shared/money';
 
 interface Activity {
   id: string;

@@ -4,7 +4,7 @@
  */
 import { decodeReceipt, type Payment } from './api';
 import './fx.css';
-import { showMoney } from './money';
+import { showMoney } from '../shared/money';
 
 export function ReceiptView(props: { payment: Payment; onDone: () => void; title?: string }) {
   const p = props.payment;
