@@ -197,9 +197,19 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
       .poll(
         async () => {
           await b.reload();
+          // Read the balance once it has loaded (a busy machine may take more than a second to answer).
+          await b
+            .waitForFunction(
+              () => document.querySelector('[data-testid="balance"]')?.textContent !== '…',
+              null,
+              {
+                timeout: 10_000,
+              },
+            )
+            .catch(() => undefined);
           return b.getByTestId('balance').innerText();
         },
-        { timeout: 20_000, interval: 1000 },
+        { timeout: 40_000, interval: 1000 },
       )
       .toBe(euros(benBefore + 12_50n));
     expect(await b.getByTestId('activity').innerText()).toMatch(/\+€12\.50/);
