@@ -219,7 +219,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
       await expect.poll(() => b.getByTestId('notifications').innerText()).toMatch(/€12\.50/);
     }
     expect(await fitsWidth(b, 360)).toBe(true);
-  });
+  }, 90_000);
 
   it('request money: Ben asks Anna from his wallet; Anna pays one request from her inbox with the PIN and declines another', async (ctx) => {
     const probe = await call('GET', `${bankA}/v1/wallet/inbox`, { token: anna.token });
