@@ -9,6 +9,7 @@ describe('account care and prepaid: bad input', () => {
   let admin: string;
   let customerId: string;
   let token: string;
+  let wallet: Wallet;
   let snapshot: () => Promise<string>;
 
   beforeAll(async () => {
@@ -19,6 +20,7 @@ describe('account care and prepaid: bad input', () => {
     const c = await env.ctx.customer('mno-b', 40_00n);
     customerId = c.customerId;
     token = c.wallet.accessToken;
+    wallet = c.wallet;
     snapshot = async () => {
       const parts = [JSON.stringify(await p.admin.ledger())];
       parts.push(JSON.stringify(await call('GET', `${url}/v1/wallet/limits`, { token })));
@@ -102,17 +104,39 @@ describe('account care and prepaid: bad input', () => {
 
   it('refuses bad PIN changes and limits', async () => {
     const before = await snapshot();
+    const pinUrl = `${url}/v1/wallet/pin`;
     await expectCode(
-      call('POST', `${url}/v1/wallet/pin`, { token, body: { old: '1234', new: '4321' } }),
+      call('POST', pinUrl, { token, body: { old: '1234', new: '4321' } }),
       400,
       'VALIDATION_FAILED',
     );
-    await expectCode(call('POST', `${url}/v1/wallet/pin`, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    await expectCode(call('POST', pinUrl, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    const signed = (p: Record<string, unknown>) => wallet.action('pin.change', '1234', p);
+    await expectCode(
+      call('POST', pinUrl, { token, body: { action: await signed({}) } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      call('POST', pinUrl, { token, body: { action: await signed({ new: await wallet.sealPin('12') }) } }),
+      400,
+      'PIN_FORMAT',
+    );
+    await expectCode(
+      call('POST', pinUrl, { token, body: { action: await signed({ new: await wallet.sealPin('1234') }) } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     const l = `${url}/v1/wallet/limits`;
-    await expectCode(call('PUT', l, { token, body: {} }), 400, 'VALIDATION_FAILED');
-    await expectCode(call('PUT', l, { token, body: { perTransaction: '-5' } }), 400, 'VALIDATION_FAILED');
-    await expectCode(call('PUT', l, { token, body: { daily: 100 } }), 400, 'VALIDATION_FAILED');
-    await expectCode(call('PUT', l, { token, body: { monthly: '100' } }), 400, 'VALIDATION_FAILED');
+    const lim = async (p: Record<string, unknown>) => ({
+      token,
+      body: { action: await wallet.action('limits.set', '1234', p) },
+    });
+    await expectCode(call('PUT', l, { token, body: { daily: '100' } }), 400, 'VALIDATION_FAILED');
+    await expectCode(call('PUT', l, await lim({})), 400, 'VALIDATION_FAILED');
+    await expectCode(call('PUT', l, await lim({ perTransaction: '-5' })), 400, 'VALIDATION_FAILED');
+    await expectCode(call('PUT', l, await lim({ daily: 100 })), 400, 'VALIDATION_FAILED');
+    await expectCode(call('PUT', l, await lim({ monthly: '100' })), 400, 'VALIDATION_FAILED');
     await expectCode(call('PUT', l, { body: { daily: '100' } }), 401, 'UNAUTHORIZED');
     expect(await snapshot()).toBe(before);
   });
@@ -125,7 +149,10 @@ describe('account care and prepaid: bad input', () => {
     expect(t.status).toBe(200);
     const before = await snapshot();
     await expectCode(
-      call('PUT', `${url}/v1/wallet/limits`, { token, body: { perTransaction: '5001' } }),
+      call('PUT', `${url}/v1/wallet/limits`, {
+        token,
+        body: { action: await wallet.action('limits.set', '1234', { perTransaction: '5001' }) },
+      }),
       422,
       'LIMIT_ABOVE_TIER',
     );
@@ -154,7 +181,10 @@ describe('account care and prepaid: bad input', () => {
     expect(r.body.blocked).toHaveLength(1);
     await expectCode(call('GET', `${url}/v1/wallet/statement`, { token }), 403, 'DEVICE_BLOCKED');
     await expectCode(
-      call('POST', `${url}/v1/wallet/devices/new-activation`, { token }),
+      call('POST', `${url}/v1/wallet/devices/new-activation`, {
+        token,
+        body: { action: await wallet.action('device.new-activation', '1234') },
+      }),
       403,
       'DEVICE_BLOCKED',
     );

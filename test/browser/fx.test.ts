@@ -178,7 +178,7 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
     await page.goto(`${bankC}/app/wallet.html`);
     await page.getByLabel('Phone number').fill(dora.phone);
     await page.getByLabel('Activation code').fill(re.body.activationCode);
-    await page.getByLabel('New PIN').fill('2468');
+    await page.getByLabel('PIN', { exact: true }).fill('2468');
     await page.getByLabel('PIN again').fill('2468');
     await page.getByRole('button', { name: 'Set up this phone' }).click();
     await page.getByTestId('balance').waitFor();

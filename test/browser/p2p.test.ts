@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await page.goto(`${p.url}/app/wallet.html`);
     await page.getByLabel('Phone number').fill(who.phone);
     await page.getByLabel('Activation code').fill(re.body.activationCode);
-    await page.getByLabel('New PIN').fill(pin);
+    await page.getByLabel('PIN', { exact: true }).fill(pin);
     await page.getByLabel('PIN again').fill(pin);
     await page.getByRole('button', { name: 'Set up this phone' }).click();
     await page.getByTestId('balance').waitFor();

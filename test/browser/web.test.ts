@@ -72,7 +72,7 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     await page.goto(`${bankA}/app/wallet.html${query}`);
     await page.getByLabel('Phone number').fill(who.phone);
     await page.getByLabel('Activation code').fill(who.activationCode);
-    await page.getByLabel('New PIN').fill(pin);
+    await page.getByLabel('PIN', { exact: true }).fill(pin);
     await page.getByLabel('PIN again').fill(pin);
   }
 

@@ -2,14 +2,8 @@
  * Client calls for prepaid e-money and account care: tiers and vouchers (operator), top-up, statement, PIN
  * change, own limits and lost-phone blocking (customer). Functions over a Wallet or ProcessorAdmin.
  */
-import {
-  SemopsError,
-  encryptJson,
-  errorFromBody,
-  importEncryptionKey,
-  type MoneyWire,
-} from '@semops/protocol';
-import type { ProcessorAdmin, ProcessorInfo, Wallet } from './clients.js';
+import { SemopsError, errorFromBody, type MoneyWire } from '@semops/protocol';
+import type { ProcessorAdmin, Wallet } from './clients.js';
 import { json } from './http.js';
 
 export type CustomerKind = 'bank' | 'emoney';
@@ -144,15 +138,11 @@ export async function statementCsv(
   return { contentType: res.headers.get('content-type') ?? '', csv: text };
 }
 
-async function pinJwe(url: string, pin: string): Promise<string> {
-  const info = await json<ProcessorInfo>('GET', `${url}/v1/info`);
-  return encryptJson({ pin }, await importEncryptionKey(info.encryptionKey));
-}
-
+/** Changes the PIN: a device-signed action with the current PIN, the new PIN sealed inside. */
 export async function changePin(wallet: Wallet, oldPin: string, newPin: string) {
   return json<{ ok: true }>('POST', `${wallet.url}/v1/wallet/pin`, {
     token: wallet.accessToken,
-    body: { old: await pinJwe(wallet.url, oldPin), new: await pinJwe(wallet.url, newPin) },
+    body: { action: await wallet.action('pin.change', oldPin, { new: await wallet.sealPin(newPin) }) },
   });
 }
 
@@ -160,16 +150,23 @@ export function limits(wallet: Wallet) {
   return json<LimitsView>('GET', `${wallet.url}/v1/wallet/limits`, { token: wallet.accessToken });
 }
 
-export function setOwnLimits(
+/** Sets the customer's own limits within the tier (needs the PIN). */
+export async function setOwnLimits(
   wallet: Wallet,
   body: { perTransaction?: string | null; daily?: string | null },
+  pin = '1234',
 ) {
-  return json<LimitsView>('PUT', `${wallet.url}/v1/wallet/limits`, { token: wallet.accessToken, body });
+  return json<LimitsView>('PUT', `${wallet.url}/v1/wallet/limits`, {
+    token: wallet.accessToken,
+    body: { action: await wallet.action('limits.set', pin, body) },
+  });
 }
 
-export function newActivation(wallet: Wallet) {
+/** A new activation code for another device, asked from this one with the PIN. */
+export async function newActivation(wallet: Wallet, pin = '1234') {
   return json<{ activationCode: string }>('POST', `${wallet.url}/v1/wallet/devices/new-activation`, {
     token: wallet.accessToken,
+    body: { action: await wallet.action('device.new-activation', pin) },
   });
 }
 

@@ -3,7 +3,9 @@
  * them. The wallet keeps its device key in memory and signs approvals exactly as the web wallet does.
  */
 import {
+  ACTION_TYP,
   APPROVAL_TYP,
+  type DeviceActionName,
   encryptJson,
   generateSigningKeys,
   importEncryptionKey,
@@ -425,10 +427,37 @@ export class Wallet {
     return this.submit(await this.approval(r, pin, { amount }));
   }
 
-  setAlias(alias: string) {
+  /**
+   * A device-signed account action carrying the current PIN (what changes a credential or a limit needs
+   * besides the access token); `overrides` lets tests tamper with what is signed.
+   */
+  async action(
+    action: DeviceActionName,
+    pin: string,
+    params: Record<string, unknown> = {},
+    overrides: { nonce?: string; expiresAt?: number; deviceId?: string } = {},
+  ): Promise<string> {
+    const payload = {
+      deviceId: overrides.deviceId ?? this.deviceId,
+      action,
+      nonce: overrides.nonce ?? randomToken(16),
+      expiresAt: overrides.expiresAt ?? Date.now() + 60_000,
+      pin: await encryptJson({ pin }, this.processorKey),
+      params,
+    };
+    return signJson(payload, this.deviceKey, this.deviceId, ACTION_TYP);
+  }
+
+  /** The PIN as a JWE to this processor (e.g. the new PIN of a PIN change). */
+  sealPin(pin: string): Promise<string> {
+    return encryptJson({ pin }, this.processorKey);
+  }
+
+  /** Sets the phone-less alias (needs the PIN). */
+  async setAlias(alias: string, pin = '1234') {
     return json<{ address: string }>('POST', `${this.url}/v1/wallet/alias`, {
       token: this.accessToken,
-      body: { alias },
+      body: { action: await this.action('alias.set', pin, { alias }) },
     });
   }
 

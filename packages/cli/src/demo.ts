@@ -221,7 +221,8 @@ export async function runDemo(dir: string, basePort: number, postgres?: string):
 
 /**
  * The web pages each processor serves at /app/: the wallet of each demo customer, with a fresh activation
- * code to set up a browser as a new device (the CLI's saved devices keep working), and the POS of each merchant.
+ * code to set up a browser as a new device with the customer's PIN (the CLI's saved devices keep working), and
+ * the POS of each merchant.
  */
 async function webPageLines(net: Network, state: DemoState): Promise<string[]> {
   const lines = ['', 'Web pages (each processor serves its own at /app/):'];
@@ -234,7 +235,7 @@ async function webPageLines(net: Network, state: DemoState): Promise<string[]> {
         { token: p.adminToken },
       );
       lines.push(
-        `    wallet ${p.url}/app/wallet.html   ${c.key}: phone ${c.phone}, activation code ${activationCode}, any new PIN`,
+        `    wallet ${p.url}/app/wallet.html   ${c.key}: phone ${c.phone}, activation code ${activationCode}, PIN 1234`,
       );
     }
     for (const m of state.merchants.filter((x) => x.processorId === p.id)) {

@@ -44,6 +44,7 @@ import { createWebhookService } from './webhooks/service.js';
 import { createDirectorySync } from './hub/directory.js';
 import { ledgerSummary } from './ledger-summary.js';
 import { registerChannelRoutes } from './channels/routes.js';
+import { createSmsStore, createStoredSmsGateway } from './channels/sms/store.js';
 import { registerWebPages } from './web.js';
 import { createNotificationService } from './notifications/service.js';
 import { createP2pService } from './p2p/service.js';
@@ -153,6 +154,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const idempotency = await createIdempotencyStore(store);
   const notifications = createNotificationService({ q, now });
   const limits = createLimitService({ q, now });
+  // Texts to customers (device added, replies): the default gateway keeps them in the node's database.
+  const smsGateway = createStoredSmsGateway(createSmsStore(q, now), 'SEMOPS');
   const customers = createCustomerService({
     q,
     ledger,
@@ -163,6 +166,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
     limits,
     notifications,
+    sms: smsGateway,
   });
   const vouchers = createVoucherService({ q, ledger, customers, limits, notifications, fundingAccount, now });
   const merchants = createMerchantService({ q, ledger, now });
@@ -274,6 +278,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     adminToken,
     now,
     log,
+    smsGateway,
   });
   registerAgentRoutes(app, {
     q,

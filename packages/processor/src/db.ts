@@ -364,6 +364,21 @@ CREATE INDEX ussd_quotes_created ON ussd_quotes(created_at);
 CREATE INDEX fx_quotes_unused ON fx_quotes(expires_at) WHERE payment_id IS NULL;
 `;
 
+/**
+ * Device-signed account actions (new activation code, PIN change, limits, alias) are accepted once per nonce;
+ * a nonce is kept until its action expired.
+ */
+const V12_DEVICE_ACTIONS = `
+CREATE TABLE device_actions (
+  nonce TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX device_actions_expiry ON device_actions(expires_at);
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -388,5 +403,6 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0009_fx': { up: (db) => script(db, FX_MIGRATION) },
     '0010_settlement': { up: (db) => script(db, V10_SETTLEMENT) },
     '0011_quote_bindings': { up: (db) => script(db, V11_QUOTE_BINDINGS) },
+    '0012_device_actions': { up: (db) => script(db, V12_DEVICE_ACTIONS) },
   });
 }

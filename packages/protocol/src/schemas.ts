@@ -136,6 +136,25 @@ export const APPROVAL_TYP = 'semops-approval+jws';
 /** Longest an approval may live. */
 export const MAX_APPROVAL_TTL_MS = 5 * 60_000;
 
+/**
+ * What a device-signed account action may do. Each changes a credential or what may be paid, so a bearer
+ * token alone never suffices: the action carries the current PIN (JWE to the processor) and is signed by the
+ * enrolled device key (typ `semops-action+jws`, kid = device id), once per nonce.
+ */
+export const DEVICE_ACTIONS = ['device.new-activation', 'pin.change', 'limits.set', 'alias.set'] as const;
+export type DeviceActionName = (typeof DEVICE_ACTIONS)[number];
+export const deviceAction = z.strictObject({
+  deviceId: z.string().max(40),
+  action: z.enum(DEVICE_ACTIONS),
+  nonce: z.string().regex(/^[\w-]{16,64}$/, '16 to 64 url-safe characters'),
+  expiresAt: z.number().int(),
+  pin: compactJwe,
+  /** What the action sets (new limits, alias, the new PIN as a JWE): signed with it, so it cannot be swapped. */
+  params: z.record(z.string(), z.unknown()),
+});
+export type DeviceAction = z.infer<typeof deviceAction>;
+export const ACTION_TYP = 'semops-action+jws';
+
 // ---- Node messages (envelope bodies) ----
 
 export const requestRef = z.union([

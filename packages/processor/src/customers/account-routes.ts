@@ -25,7 +25,9 @@ const createVouchers = z.strictObject({
   currency: currencyCode.optional(),
 });
 const topup = z.strictObject({ code: z.string().trim().min(1).max(40) });
-const changePin = z.strictObject({ old: compactJwe, new: compactJwe });
+/** A device-signed action (see `authorizeAction`): the body of every credential-changing wallet call. */
+export const signedAction = z.strictObject({ action: z.string().max(16_384) });
+const changePin = z.strictObject({ new: compactJwe });
 const ownLimit = minorUnits.nullable().optional();
 const ownLimits = z
   .strictObject({ perTransaction: ownLimit, daily: ownLimit })
@@ -142,13 +144,14 @@ export function registerAccountRoutes(
     };
   });
 
-  /** Changes the PIN: both PINs are JWEs `{ pin }` to this processor, as at enrolment. */
+  /** Changes the PIN: a device-signed `pin.change` action with the current PIN, the new one as a JWE in params. */
   app.post('/v1/wallet/pin', async (req) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const body = parse(changePin, req.body);
-    const oldPin = await customers.decryptPin(body.old);
+    const auth = await customers.authenticate(bearer(req));
+    const { action } = parse(signedAction, req.body);
+    const { params, pin } = await customers.authorizeAction(auth, action, 'pin.change');
+    const body = parse(changePin, params);
     const newPin = await customers.decryptPin(body.new);
-    await customers.changePin(customer.id, oldPin, newPin);
+    await customers.replacePin(auth.customer.id, pin, newPin);
     return { ok: true };
   });
 
@@ -157,24 +160,31 @@ export function registerAccountRoutes(
     return limitsView(await limits.limits(customer.id));
   });
 
-  /** The customer's own limits within the tier (`null` clears one). */
+  /** The customer's own limits within the tier (`null` clears one): a device-signed `limits.set` action. */
   app.put('/v1/wallet/limits', async (req) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const body = parse(ownLimits, req.body);
+    const auth = await customers.authenticate(bearer(req));
+    const { action } = parse(signedAction, req.body);
+    const { params } = await customers.authorizeAction(auth, action, 'limits.set');
+    const body = parse(ownLimits, params);
     const v = (x: string | null | undefined) => (x === undefined ? undefined : x === null ? null : BigInt(x));
     const per = v(body.perTransaction);
     const daily = v(body.daily);
     return limitsView(
-      await limits.setOwn(customer.id, {
+      await limits.setOwn(auth.customer.id, {
         ...(per === undefined ? {} : { perTransaction: per }),
         ...(daily === undefined ? {} : { daily }),
       }),
     );
   });
 
-  /** A new activation code to enrol another device, asked from an enrolled one. */
+  /**
+   * A new activation code to enrol another device, asked from an enrolled one: a device-signed
+   * `device.new-activation` action with the current PIN. The new device must give the same PIN.
+   */
   app.post('/v1/wallet/devices/new-activation', async (req) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    return { activationCode: await customers.reissueActivation(customer.id) };
+    const auth = await customers.authenticate(bearer(req));
+    const { action } = parse(signedAction, req.body);
+    await customers.authorizeAction(auth, action, 'device.new-activation');
+    return { activationCode: await customers.reissueActivation(auth.customer.id) };
   });
 }

@@ -19,6 +19,7 @@ const enrol = z.strictObject({
   devicePublicKey: okpJwk,
   pin: compactJwe,
 });
+const activationBody = z.strictObject({ resetPin: z.boolean().default(false) });
 const customerParams = z.strictObject({ id: z.string().regex(/^cus_[0-9A-Z]{26}$/, 'a customer id') });
 const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
@@ -54,10 +55,15 @@ export function registerCustomerRoutes(
     return { ok: true };
   });
 
+  /**
+   * A new activation code from the operator (a customer who lost every device). With `resetPin` (after the
+   * operator checked the customer's identity) the PIN is also cleared and unlocked: the next enrolment sets it.
+   */
   app.post('/v1/admin/customers/:id/activation', async (req) => {
     requireAdmin(req, adminToken);
     const { id } = parse(customerParams, req.params);
-    return { activationCode: await customers.reissueActivation(id) };
+    const { resetPin } = parse(activationBody, req.body ?? {});
+    return { activationCode: await customers.reissueActivation(id, { resetPin }) };
   });
 
   app.get('/v1/admin/customers/:id', async (req) => {

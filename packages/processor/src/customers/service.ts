@@ -6,8 +6,15 @@ import { createHmac, randomInt } from 'node:crypto';
 import type { Ledger } from '@semops/ledger';
 import { isUniqueViolation, sha256, type Sql } from '@semops/node';
 import {
+  ACTION_TYP,
+  MAX_APPROVAL_TTL_MS,
+  MAX_CLOCK_SKEW_MS,
   SemopsError,
   decryptJson,
+  deviceAction,
+  peekJws,
+  verifyJson,
+  type DeviceActionName,
   importSigningKey,
   isEd25519Jwk,
   newId,
@@ -83,6 +90,8 @@ export interface CustomerDeps {
   readonly limits?: LimitService;
   /** Deposits are recorded as notifications when given. */
   readonly notifications?: NotificationService;
+  /** Texts the customer's phone (a new device enrolled): another channel than the wallet being enrolled. */
+  readonly sms?: { send(to: string, text: string): Promise<void> };
 }
 
 /** The blinded directory alias of a phone number: the hub sees this, never the number. */
@@ -177,11 +186,20 @@ export function createCustomerService(deps: CustomerDeps) {
       return { customerId: id, accountId, activationCode, kind: input.kind ?? 'bank', tier: input.tier ?? 1 };
     },
 
-    /** A new activation code (to enrol a replacement device). */
-    async reissueActivation(id: string): Promise<string> {
+    /**
+     * A new activation code (to enrol a replacement device). The PIN and its lock stay as they are: the next
+     * enrolment must give the current PIN. Only the operator passes `resetPin` (after checking the customer's
+     * identity): the PIN is cleared and unlocked, and the next enrolment sets a new one.
+     */
+    async reissueActivation(id: string, opts: { resetPin?: boolean } = {}): Promise<string> {
       await row(id);
       const code = newActivationCode();
-      await q.run`UPDATE customers SET activation_hash = ${sha256(code)} WHERE id = ${id}`;
+      if (opts.resetPin) {
+        await q.run`UPDATE customers SET activation_hash = ${sha256(code)}, pin_hash = NULL, pin_attempts = 0,
+          pin_locked = 0 WHERE id = ${id}`;
+      } else {
+        await q.run`UPDATE customers SET activation_hash = ${sha256(code)} WHERE id = ${id}`;
+      }
       return code;
     },
 
@@ -220,8 +238,11 @@ export function createCustomerService(deps: CustomerDeps) {
     },
 
     /**
-     * Enrols a device: checks the activation code, registers the device public key, sets the PIN (sent as a
-     * JWE to this processor) and returns the device id and an access token.
+     * Enrols a device: checks the activation code, registers the device public key and returns the device id
+     * and an access token. The PIN (a JWE to this processor) sets the customer's PIN only when they have none
+     * (first device, or after an operator's PIN reset); otherwise it must be the current PIN — a wrong one
+     * counts a try and a locked PIN stays locked — so an activation code alone never takes over an account.
+     * The customer is told by SMS when a device is added to an account that had a PIN or a device before.
      */
     async enrol(input: { phone: string; activationCode: string; devicePublicKey: unknown; pin: string }) {
       if (!isEd25519Jwk(input.devicePublicKey)) throw new SemopsError('DEVICE_KEY_INVALID');
@@ -232,18 +253,73 @@ export function createCustomerService(deps: CustomerDeps) {
         throw new SemopsError('ACTIVATION_INVALID');
       }
       if (r.status !== 'active') throw new SemopsError('ACCOUNT_BLOCKED');
+      const keepsPin = r.pin_hash !== null;
+      if (keepsPin) await service.checkPin(r.id, pin);
       const deviceId = newId('dev');
       const accessToken = `at_${randomToken(24)}`;
       const jwk = publicPart(input.devicePublicKey);
       await q.tx(async (t) => {
         // The activation code is used once: whoever clears it first enrols.
-        const changed = await t.run`UPDATE customers SET pin_hash = ${pins.hash(r.id, pin)}, pin_attempts = 0,
-            pin_locked = 0, activation_hash = NULL WHERE id = ${r.id} AND activation_hash = ${activationHash}`;
+        const changed = keepsPin
+          ? await t.run`UPDATE customers SET activation_hash = NULL
+              WHERE id = ${r.id} AND activation_hash = ${activationHash} AND pin_locked = 0`
+          : await t.run`UPDATE customers SET pin_hash = ${pins.hash(r.id, pin)}, pin_attempts = 0,
+              pin_locked = 0, activation_hash = NULL
+              WHERE id = ${r.id} AND activation_hash = ${activationHash} AND pin_hash IS NULL`;
         if (changed !== 1) throw new SemopsError('ACTIVATION_INVALID');
         await t.run`INSERT INTO devices (id, customer_id, public_jwk, token_hash, created_at)
           VALUES (${deviceId}, ${r.id}, ${JSON.stringify(jwk)}, ${sha256(accessToken)}, ${now()})`;
       });
+      // A device added to an account that already had a PIN or a device: the customer hears of it by SMS.
+      const earlier = await q.one<{
+        n: number;
+      }>`SELECT COUNT(*) AS n FROM devices WHERE customer_id = ${r.id}`;
+      if (keepsPin || Number(earlier?.n ?? 0) > 1)
+        await deps.sms
+          ?.send(
+            r.phone,
+            'SEMOPS: a new phone was set up for your account. If this was not you, reply BLOCK or call your provider.',
+          )
+          .catch(() => undefined);
       return { deviceId, accessToken, customer: { id: r.id, name: r.name, currency: r.currency } };
+    },
+
+    /**
+     * Checks a device-signed account action (typ `semops-action+jws`): signed by this enrolled device, for
+     * `action`, unexpired, its nonce used once, carrying the current PIN (a wrong one counts a try, a locked
+     * PIN refuses). Returns the signed `params`, which the caller validates.
+     */
+    async authorizeAction(
+      auth: { device: Device; customer: Customer },
+      jws: string,
+      action: DeviceActionName,
+    ): Promise<{ params: Record<string, unknown>; pin: string }> {
+      const { device, customer } = auth;
+      const { kid, typ } = peekJws(jws);
+      if (typ !== ACTION_TYP || kid !== device.id) throw new SemopsError('APPROVAL_INVALID');
+      let raw: unknown;
+      try {
+        raw = await verifyJson(jws, device.key, ACTION_TYP);
+      } catch {
+        throw new SemopsError('APPROVAL_INVALID');
+      }
+      const parsed = deviceAction.safeParse(raw);
+      if (!parsed.success || parsed.data.deviceId !== device.id || parsed.data.action !== action) {
+        throw new SemopsError('APPROVAL_INVALID', `Sign a ${action} action with this device.`);
+      }
+      const a = parsed.data;
+      const t0 = now();
+      if (a.expiresAt <= t0) throw new SemopsError('APPROVAL_EXPIRED');
+      if (a.expiresAt > t0 + MAX_APPROVAL_TTL_MS + MAX_CLOCK_SKEW_MS) {
+        throw new SemopsError('VALIDATION_FAILED', 'A signed action may live at most 5 minutes.');
+      }
+      const pin = await decryptPin(a.pin);
+      const fresh = await q.run`INSERT INTO device_actions (nonce, device_id, action, created_at, expires_at)
+        VALUES (${a.nonce}, ${device.id}, ${action}, ${t0}, ${a.expiresAt}) ON CONFLICT (nonce) DO NOTHING`;
+      if (fresh !== 1) throw new SemopsError('APPROVAL_REPLAYED');
+      await q.run`DELETE FROM device_actions WHERE expires_at < ${t0 - MAX_CLOCK_SKEW_MS}`;
+      await service.checkPin(customer.id, pin);
+      return { params: a.params, pin };
     },
 
     /** The device behind a wallet access token. */
@@ -293,13 +369,19 @@ export function createCustomerService(deps: CustomerDeps) {
     },
 
     /**
-     * Changes the PIN after checking the current one (a wrong one counts a try, as for a payment). The new
-     * PIN is 4 to 6 digits and differs from the current one.
+     * Changes the PIN after checking the current one (a wrong one counts a try, as for a payment): USSD, where
+     * the operator's network authenticated the SIM. The new PIN is 4 to 6 digits and differs from the current.
      */
     async changePin(customerId: string, oldPin: string, newPin: string): Promise<void> {
       if (!/^\d{4,6}$/.test(newPin)) throw new SemopsError('PIN_FORMAT');
       await service.checkPin(customerId, oldPin);
-      if (newPin === oldPin) {
+      await service.replacePin(customerId, oldPin, newPin);
+    },
+
+    /** Sets a new PIN once the current one was checked (by `authorizeAction` or `changePin`). */
+    async replacePin(customerId: string, currentPin: string, newPin: string): Promise<void> {
+      if (!/^\d{4,6}$/.test(newPin)) throw new SemopsError('PIN_FORMAT');
+      if (newPin === currentPin) {
         throw new SemopsError('VALIDATION_FAILED', 'The new PIN must differ from the current one.');
       }
       await q.run`UPDATE customers SET pin_hash = ${pins.hash(customerId, newPin)} WHERE id = ${customerId}`;

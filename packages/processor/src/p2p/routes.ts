@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bearer, parse } from '@semops/node';
 import { idPattern, moneyWire, phoneNumber } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
+import { signedAction } from '../customers/account-routes.js';
 import type { NotificationService } from '../notifications/service.js';
 import { ADDRESS_RE, type P2pService } from './service.js';
 
@@ -40,10 +41,13 @@ export function registerP2pRoutes(
     return p2p.resolve(customer, to);
   });
 
+  /** Sets the phone-less alias: a device-signed `alias.set` action with the current PIN. */
   app.post('/v1/wallet/alias', async (req) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const { alias } = parse(aliasBody, req.body);
-    return customers.setAlias(customer.id, alias, deps.processorId);
+    const auth = await customers.authenticate(bearer(req));
+    const { action } = parse(signedAction, req.body);
+    const { params } = await customers.authorizeAction(auth, action, 'alias.set');
+    const { alias } = parse(aliasBody, params);
+    return customers.setAlias(auth.customer.id, alias, deps.processorId);
   });
 
   app.post('/v1/wallet/p2p/requests', async (req, reply) => {

@@ -1,4 +1,7 @@
-/** First start on a phone: enrol it with the phone number, the activation code and a new PIN. */
+/**
+ * First start on a phone: enrol it with the phone number, the activation code and the PIN — a new one for a new
+ * customer, the current one for a customer who already has a PIN (another phone, SMS or USSD).
+ */
 import { useState, type FormEvent } from 'react';
 import { messageOf } from '../shared/api';
 import { Notice } from '../shared/ui';
@@ -50,7 +53,8 @@ export function Enrol(props: { processorName?: string | undefined; onEnrolled: (
         <h2>Set up this phone</h2>
         <p className="muted">
           Use the activation code {props.processorName ?? 'your bank or mobile operator'} gave you. This phone
-          makes its own key; from then on, payments need this phone and your PIN.
+          makes its own key; from then on, payments need this phone and your PIN. New customers choose a PIN
+          here; if you already have one (another phone, SMS or USSD), type that PIN.
         </p>
         <form onSubmit={(e) => void submit(e)} noValidate>
           <label className="field">
@@ -81,7 +85,7 @@ export function Enrol(props: { processorName?: string | undefined; onEnrolled: (
           </label>
           <div className="field-row">
             <label className="field">
-              <span>New PIN</span>
+              <span>PIN</span>
               <input
                 name="pin"
                 type="password"

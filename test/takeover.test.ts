@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Wallet, call } from '@semops/cli';
+import { ACTION_TYP, generateSigningKeys, importSigningKey, randomToken, signJson } from '@semops/protocol';
+import { freshNetwork } from './helpers.js';
+
+/**
+ * An attacker who holds one thing — a wallet's access token, or an activation code — cannot set a PIN, enrol a
+ * device, change limits or an alias, or pay: every such change needs the current PIN in a request signed by the
+ * enrolled device (or an operator's reset).
+ */
+describe('account takeover with a stolen token or activation code', () => {
+  let env: Awaited<ReturnType<typeof freshNetwork>>;
+  let url: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    env = await freshNetwork();
+    const p = env.net.processors.get('bank-a')!;
+    url = p.url;
+    admin = p.admin.token;
+  }, 60_000);
+  afterAll(async () => env?.close());
+
+  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
+    const r = await p;
+    expect(r.status, JSON.stringify(r.body)).toBe(status);
+    expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
+  }
+
+  const state = async (customerId: string) =>
+    (
+      await call<{ pinLocked: boolean; balance: string }>('GET', `${url}/v1/admin/customers/${customerId}`, {
+        token: admin,
+      })
+    ).body;
+
+  /** An action signed by a key that is not the device's, naming the victim's device. */
+  async function forged(victim: Wallet, action: string, params: Record<string, unknown>) {
+    const attacker = await generateSigningKeys();
+    const payload = {
+      deviceId: victim.deviceId,
+      action,
+      nonce: randomToken(16),
+      expiresAt: Date.now() + 60_000,
+      pin: await victim.sealPin('0000'),
+      params,
+    };
+    return signJson(payload, await importSigningKey(attacker.privateJwk), victim.deviceId, ACTION_TYP);
+  }
+
+  it('a bearer token alone gets no activation code, PIN change, limits or alias', async () => {
+    const c = await env.ctx.customer('bank-a', 50_00n);
+    const token = c.wallet.accessToken;
+    const before = await state(c.customerId);
+    const na = `${url}/v1/wallet/devices/new-activation`;
+    await expectCode(call('POST', na, { token }), 400, 'VALIDATION_FAILED');
+    await expectCode(call('POST', na, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    await expectCode(
+      call('POST', na, { token, body: { action: await forged(c.wallet, 'device.new-activation', {}) } }),
+      401,
+      'APPROVAL_INVALID',
+    );
+    // Signed by the device but for another action: refused.
+    await expectCode(
+      call('POST', na, {
+        token,
+        body: { action: await c.wallet.action('alias.set', '1234', { alias: 'x1' }) },
+      }),
+      401,
+      'APPROVAL_INVALID',
+    );
+    const pinUrl = `${url}/v1/wallet/pin`;
+    await expectCode(
+      call('POST', pinUrl, {
+        token,
+        body: { action: await forged(c.wallet, 'pin.change', { new: await c.wallet.sealPin('0000') }) },
+      }),
+      401,
+      'APPROVAL_INVALID',
+    );
+    await expectCode(
+      call('PUT', `${url}/v1/wallet/limits`, { token, body: { daily: '100000' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      call('POST', `${url}/v1/wallet/alias`, { token, body: { alias: 'thief' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    // Nothing counted, nothing changed: the customer still pays with the PIN they set.
+    expect(await state(c.customerId)).toEqual(before);
+    const m = await env.ctx.merchant('mno-b');
+    const r = await m.client.createRequest({
+      amount: { value: '100', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'still-mine',
+    });
+    const paid = await c.wallet.pay(r.shortCode, '1234');
+    expect((await c.wallet.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+  });
+
+  it('a signed action needs the current PIN, counts wrong tries and is accepted once', async () => {
+    const c = await env.ctx.customer('bank-a', 0n);
+    const token = c.wallet.accessToken;
+    const na = `${url}/v1/wallet/devices/new-activation`;
+    await expectCode(
+      call('POST', na, { token, body: { action: await c.wallet.action('device.new-activation', '9999') } }),
+      401,
+      'PIN_INVALID',
+    );
+    const action = await c.wallet.action('device.new-activation', '1234');
+    const ok = await call<{ activationCode: string }>('POST', na, { token, body: { action } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.activationCode).toMatch(/^\d{8}$/);
+    await expectCode(call('POST', na, { token, body: { action } }), 409, 'APPROVAL_REPLAYED');
+    await expectCode(
+      call('POST', na, {
+        token,
+        body: {
+          action: await c.wallet.action('device.new-activation', '1234', {}, { expiresAt: Date.now() - 1 }),
+        },
+      }),
+      400,
+      'APPROVAL_EXPIRED',
+    );
+    // The right PIN cleared the count; three wrong ones in a row lock it.
+    for (let i = 0; i < 3; i++) {
+      await call('POST', na, {
+        token,
+        body: { action: await c.wallet.action('device.new-activation', '9999') },
+      });
+    }
+    expect((await state(c.customerId)).pinLocked).toBe(true);
+    await expectCode(
+      call('POST', na, { token, body: { action: await c.wallet.action('device.new-activation', '1234') } }),
+      423,
+      'PIN_LOCKED',
+    );
+  });
+
+  it('re-enrolling keeps the PIN and its lock; only an operator reset sets a new PIN', async () => {
+    const c = await env.ctx.customer('bank-a', 30_00n);
+    const newCode = async (resetPin?: boolean) =>
+      (
+        await call<{ activationCode: string }>(
+          'POST',
+          `${url}/v1/admin/customers/${c.customerId}/activation`,
+          {
+            token: admin,
+            ...(resetPin === undefined ? {} : { body: { resetPin } }),
+          },
+        )
+      ).body.activationCode;
+
+    // An activation code with a new PIN does not replace the PIN.
+    const code = await newCode();
+    await expect(Wallet.enrol(url, c.phone, code, '0000')).rejects.toMatchObject({ code: 'PIN_INVALID' });
+    // The same code with the current PIN enrols a second device; the customer is told by SMS.
+    const second = await Wallet.enrol(url, c.phone, code, '1234');
+    expect(second.customerId).toBe(c.customerId);
+    const sms = await call<{ messages: Array<{ text: string; phone: string }> }>(
+      'GET',
+      `${url}/v1/admin/sms?to=${encodeURIComponent(c.phone)}`,
+      { token: admin },
+    );
+    expect(sms.body.messages.some((m) => m.text.includes('new phone was set up'))).toBe(true);
+
+    // Locked: a new activation code does not unlock it, even with the right PIN.
+    for (let i = 0; i < 3; i++) {
+      await call('POST', `${url}/v1/wallet/devices/new-activation`, {
+        token: c.wallet.accessToken,
+        body: { action: await c.wallet.action('device.new-activation', '9999') },
+      });
+    }
+    expect((await state(c.customerId)).pinLocked).toBe(true);
+    const afterLock = await newCode();
+    await expect(Wallet.enrol(url, c.phone, afterLock, '1234')).rejects.toMatchObject({ code: 'PIN_LOCKED' });
+    await expect(Wallet.enrol(url, c.phone, afterLock, '0000')).rejects.toMatchObject({ code: 'PIN_LOCKED' });
+    expect((await state(c.customerId)).pinLocked).toBe(true);
+
+    // The operator's reset (after checking the customer's identity) clears the PIN: the next enrolment sets it.
+    const reset = await newCode(true);
+    expect((await state(c.customerId)).pinLocked).toBe(false);
+    const fresh = await Wallet.enrol(url, c.phone, reset, '5678');
+    const m = await env.ctx.merchant('mno-b');
+    const r1 = await m.client.createRequest({
+      amount: { value: '250', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'old-pin',
+    });
+    await expect(fresh.pay(r1.shortCode, '1234')).rejects.toMatchObject({ code: 'PIN_INVALID' });
+    const paid = await fresh.pay(r1.shortCode, '5678');
+    expect((await fresh.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+  });
+
+  it('a stolen token cannot pay: the approval must be signed by the device', async () => {
+    const c = await env.ctx.customer('bank-a', 20_00n);
+    const m = await env.ctx.merchant('mno-b');
+    const r = await m.client.createRequest({
+      amount: { value: '500', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'theft',
+    });
+    const resolved = await c.wallet.resolve(r.shortCode);
+    const attacker = await generateSigningKeys();
+    const approval = await signJson(
+      {
+        deviceId: c.wallet.deviceId,
+        requestId: resolved.requestId,
+        payee: resolved.processorId,
+        amount: resolved.amount,
+        nonce: randomToken(16),
+        expiresAt: Date.now() + 60_000,
+        pin: await c.wallet.sealPin('1234'),
+      },
+      await importSigningKey(attacker.privateJwk),
+      c.wallet.deviceId,
+      'semops-approval+jws',
+    );
+    await expectCode(
+      call('POST', `${url}/v1/wallet/payments`, { token: c.wallet.accessToken, body: { approval } }),
+      401,
+      'APPROVAL_INVALID',
+    );
+    expect((await state(c.customerId)).balance).toBe('2000');
+  });
+});
