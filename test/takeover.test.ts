@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Wallet, call } from '@semops/cli';
 import { ACTION_TYP, generateSigningKeys, importSigningKey, randomToken, signJson } from '@semops/protocol';
@@ -224,5 +226,135 @@ describe('account takeover with a stolen token or activation code', () => {
       'APPROVAL_INVALID',
     );
     expect((await state(c.customerId)).balance).toBe('2000');
+  });
+});
+
+/** A lost phone: one block, from any channel, stops every channel until the operator lifts it. */
+describe('a block stops every channel', () => {
+  let env: Awaited<ReturnType<typeof freshNetwork>>;
+  let gateway: { 'x-gateway-token': string };
+  let url: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    env = await freshNetwork();
+    const p = env.net.processors.get('bank-a')!;
+    url = p.url;
+    admin = p.admin.token;
+    gateway = {
+      'x-gateway-token': readFileSync(join(p.dataDir, 'secrets', 'sms-gateway-token.secret'), 'utf8').trim(),
+    };
+  }, 60_000);
+  afterAll(async () => env?.close());
+
+  const sms = async (from: string, text: string) =>
+    (
+      await call<{ replies: string[] }>('POST', `${url}/v1/channels/sms/inbound`, {
+        headers: gateway,
+        body: { from, to: '22555', text },
+      })
+    ).body.replies[0] ?? '';
+  const ussd = async (sessionId: string, phoneNumber: string, text: string) =>
+    (
+      await call<string>('POST', `${url}/v1/channels/ussd`, {
+        headers: gateway,
+        body: { sessionId, serviceCode: '*384#', phoneNumber, text },
+      })
+    ).body;
+
+  /** Every way this customer could pay: each must be refused, and the balance must not move. */
+  async function expectEveryChannelRefused(c: { wallet: Wallet; phone: string; customerId: string }) {
+    const m = await env.ctx.merchant('mno-b');
+    const r = await m.client.createRequest({
+      amount: { value: '300', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'after-block',
+    });
+    await expect(c.wallet.pay(r.shortCode, '1234')).rejects.toMatchObject({ code: 'DEVICE_BLOCKED' });
+    expect(await sms(c.phone, `PAY ${r.shortCode}`)).toMatch(/blocked/);
+    expect(await sms(c.phone, '1234')).toMatch(/blocked/);
+    expect(await ussd(`s-${randomToken(8)}`, c.phone, `2*${r.shortCode}*1234`)).toMatch(/^END .*blocked/);
+    expect((await m.client.request(r.id)).status).toBe('OPEN');
+  }
+
+  it('SMS BLOCK, the USSD menu, the wallet and the operator each block the wallet, SMS and USSD', async () => {
+    const ways: Array<[string, (c: { wallet: Wallet; phone: string; customerId: string }) => Promise<void>]> =
+      [
+        [
+          'sms',
+          async (c) => {
+            expect(await sms(c.phone, 'BLOCK')).toMatch(/blocked on every channel/);
+          },
+        ],
+        [
+          'ussd',
+          async (c) => {
+            const id = `s-${randomToken(8)}`;
+            expect(await ussd(id, c.phone, '7')).toMatch(/^CON Block your account/);
+            expect(await ussd(id, c.phone, '7*1')).toMatch(/^END Your account is now blocked/);
+          },
+        ],
+        [
+          'wallet',
+          async (c) => {
+            const r = await call('POST', `${url}/v1/wallet/device/block`, { token: c.wallet.accessToken });
+            expect(r.status).toBe(200);
+          },
+        ],
+        [
+          'operator',
+          async (c) => {
+            expect((await call('POST', `${url}/v1/admin/customers/${c.customerId}/block`)).status).toBe(401);
+            const r = await call('POST', `${url}/v1/admin/customers/${c.customerId}/block`, { token: admin });
+            expect(r.status).toBe(200);
+          },
+        ],
+      ];
+    for (const [, block] of ways) {
+      const c = await env.ctx.customer('bank-a', 20_00n);
+      // An SMS payment waiting for its PIN is dropped by the block, too.
+      const m = await env.ctx.merchant('mno-b');
+      const waiting = await m.client.createRequest({
+        amount: { value: '100', currency: 'EUR' },
+        currency: 'EUR',
+        reference: 'waiting',
+      });
+      expect(await sms(c.phone, `PAY ${waiting.shortCode}`)).toMatch(/PIN/);
+      await block(c);
+      await expectEveryChannelRefused(c);
+      expect((await m.client.request(waiting.id)).status).toBe('OPEN');
+      await expect(c.wallet.balance()).rejects.toMatchObject({ code: 'DEVICE_BLOCKED' });
+      const after = await call<{ balance: string }>('GET', `${url}/v1/admin/customers/${c.customerId}`, {
+        token: admin,
+      });
+      expect(after.body.balance).toBe('2000');
+    }
+  });
+
+  it('only the operator lifts a block; the customer then enrols again with the same PIN', async () => {
+    const c = await env.ctx.customer('bank-a', 20_00n);
+    expect(await sms(c.phone, 'BLOCK')).toMatch(/blocked/);
+    const code = await call<{ activationCode: string }>(
+      'POST',
+      `${url}/v1/admin/customers/${c.customerId}/activation`,
+      { token: admin },
+    );
+    await expect(Wallet.enrol(url, c.phone, code.body.activationCode, '1234')).rejects.toMatchObject({
+      code: 'ACCOUNT_BLOCKED',
+    });
+    expect((await call('POST', `${url}/v1/admin/customers/${c.customerId}/unblock`)).status).toBe(401);
+    const r = await call('POST', `${url}/v1/admin/customers/${c.customerId}/unblock`, { token: admin });
+    expect(r.status).toBe(200);
+    const again = await Wallet.enrol(url, c.phone, code.body.activationCode, '1234');
+    const m = await env.ctx.merchant('mno-b');
+    const req = await m.client.createRequest({
+      amount: { value: '150', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'unblocked',
+    });
+    const paid = await again.pay(req.shortCode, '1234');
+    expect((await again.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+    // The old device stays blocked.
+    await expect(c.wallet.balance()).rejects.toMatchObject({ code: 'DEVICE_BLOCKED' });
   });
 });

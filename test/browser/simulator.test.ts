@@ -137,7 +137,9 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     await pressKeys('*384#');
     expect(await page.getByLabel('Number to dial').inputValue()).toBe('*384#');
     await green();
-    expect(await ussdAnswer('open')).toMatch(/^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*6 Change PIN$/);
+    expect(await ussdAnswer('open')).toMatch(
+      /^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*6 Change PIN\n7 Block account$/,
+    );
 
     await pressKeys('2');
     await green();

@@ -388,13 +388,18 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     });
     expect(after.body.balance).toBe('2850');
 
-    // A new activation code sets the phone up again as a new device.
+    // The block holds on every channel until the operator lifts it; then a new activation code sets the phone
+    // up again as a new device (with the PIN the customer already has).
+    const unblocked = await call('POST', `${bankA}/v1/admin/customers/${carl.customerId}/unblock`, {
+      token: env.net.processors.get('bank-a')!.adminToken,
+    });
+    expect(unblocked.status).toBe(200);
     const again = await call<{ activationCode: string }>(
       'POST',
       `${bankA}/v1/admin/customers/${carl.customerId}/activation`,
       { token: env.net.processors.get('bank-a')!.adminToken },
     );
-    await enrolInUi(wallet, { phone: carl.phone, activationCode: again.body.activationCode });
+    await enrolInUi(wallet, { phone: carl.phone, activationCode: again.body.activationCode }, '1357');
     await wallet.getByRole('button', { name: 'Set up this phone' }).click();
     await expect.poll(() => wallet.getByTestId('balance').innerText()).toBe('€28.50');
     expect((await storedDevice(wallet))?.deviceId).not.toBe(device.deviceId);

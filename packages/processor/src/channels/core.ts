@@ -147,6 +147,12 @@ export function createChannelCore(deps: ChannelCoreDeps) {
   const { customers, payments, ledger } = deps;
 
   return {
+    /** Blocks the customer on every channel (SMS `BLOCK`, USSD menu) and says so. */
+    async block(c: Customer): Promise<string> {
+      await customers.block(c.id);
+      return 'Your account is now blocked on every channel: no payment can be made. To unblock it, call your provider.';
+    },
+
     /** The active customer holding this phone number; CUSTOMER_NOT_FOUND or ACCOUNT_BLOCKED otherwise. */
     async customerByPhone(phone: string): Promise<Customer> {
       const c = await customers.findByPhone(phone);

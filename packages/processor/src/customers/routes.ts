@@ -97,10 +97,28 @@ export function registerCustomerRoutes(
     };
   });
 
-  /** The customer blocks the device that calls (a phone about to be lost, sold or handed over). */
+  /**
+   * "Block this phone": the customer blocks the account on every channel (wallet devices, SMS, USSD, mandates)
+   * until the operator lifts it. Blocking protects, so the access token suffices.
+   */
   app.post('/v1/wallet/device/block', async (req) => {
     const { device, customer } = await customers.authenticate(bearer(req));
-    return customers.blockDevice(customer.id, device.id);
+    const r = await customers.block(customer.id);
+    return { deviceId: device.id, status: 'blocked' as const, account: r.status, devices: r.devices };
+  });
+
+  /** The operator blocks a customer on every channel (lost phone reported by call or at a branch). */
+  app.post('/v1/admin/customers/:id/block', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    return customers.block(id);
+  });
+
+  /** The operator lifts a block after checking the customer's identity. */
+  app.post('/v1/admin/customers/:id/unblock', async (req) => {
+    requireAdmin(req, adminToken);
+    const { id } = parse(customerParams, req.params);
+    return customers.unblock(id);
   });
 
   app.get('/v1/wallet/transactions', async (req) => {

@@ -414,6 +414,33 @@ export function createCustomerService(deps: CustomerDeps) {
     },
 
     /**
+     * Blocks the customer on every channel at once (lost or stolen phone, reported from the wallet, by SMS
+     * `BLOCK`, the USSD menu or the operator): every device is blocked, the account refuses wallet, SMS, USSD,
+     * mandate and agent payments (`ACCOUNT_BLOCKED`), and a payment waiting for an SMS PIN is dropped. Only the
+     * operator lifts it (`unblock`); the customer then enrols a device again with a new activation code.
+     */
+    async block(customerId: string): Promise<{ customerId: string; status: 'blocked'; devices: string[] }> {
+      await row(customerId);
+      const devices = await q.tx(async (t) => {
+        const rows = await t.all<{ id: string }>`SELECT id FROM devices
+          WHERE customer_id = ${customerId} AND status = 'active'`;
+        await t.run`UPDATE devices SET status = 'blocked' WHERE customer_id = ${customerId} AND status = 'active'`;
+        await t.run`UPDATE customers SET status = 'blocked' WHERE id = ${customerId}`;
+        await t.run`DELETE FROM sms_confirmations WHERE customer_id = ${customerId}`;
+        return rows.map((r) => r.id);
+      });
+      for (const d of devices) deviceCache.delete(d);
+      return { customerId, status: 'blocked', devices };
+    },
+
+    /** Lifts a block (operator only). Devices stay blocked: the customer enrols again with a new code. */
+    async unblock(customerId: string): Promise<{ customerId: string; status: 'active' }> {
+      await row(customerId);
+      await q.run`UPDATE customers SET status = 'active' WHERE id = ${customerId}`;
+      return { customerId, status: 'active' };
+    },
+
+    /**
      * Sets the customer's phone-less alias; others then reach them as `alias@<processor id>`. The blinded
      * address is published in the hub directory like a phone number.
      */

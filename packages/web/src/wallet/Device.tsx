@@ -58,8 +58,9 @@ export function DeviceView(props: { device: StoredDevice; wallet: WalletApi; onB
       <section className="card danger-zone" aria-labelledby="block-title">
         <h2 id="block-title">Block this phone</h2>
         <p className="muted">
-          Blocking stops this phone at once: no payment can be approved from it any more. Your money stays in
-          your account; set up a new phone with a new activation code from your processor.
+          Blocking stops your account at once on every channel (this phone, other phones, SMS and USSD): no
+          payment can be approved any more. Your money stays in your account; your processor unblocks it once
+          they have checked it is you, and gives you a new activation code for your new phone.
         </p>
         {error ? <Notice kind="error">{error}</Notice> : null}
         {confirming ? (

@@ -131,7 +131,10 @@ export function walletApi(device: StoredDevice) {
       api<unknown>('POST', `/v1/wallet/inbox/${encodeURIComponent(id)}/decline`, { token }),
     notifications: () =>
       api<{ notifications: WalletNotification[] }>('GET', '/v1/wallet/notifications', { token }),
-    block: () => api<{ deviceId: string; status: 'blocked' }>('POST', '/v1/wallet/device/block', { token }),
+    block: () =>
+      api<{ deviceId: string; status: 'blocked'; account: 'blocked' }>('POST', '/v1/wallet/device/block', {
+        token,
+      }),
   };
 }
 

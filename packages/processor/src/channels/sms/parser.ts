@@ -6,6 +6,7 @@
  *   SEND <phone> <amount>   send money to a phone number
  *   BAL                     balance
  *   MINI                    the last five movements
+ *   BLOCK                   block the account on every channel (lost phone)
  *   HELP                    the commands
  *   <4 to 6 digits>         the PIN confirming the PAY before it (never together with a command)
  */
@@ -17,6 +18,7 @@ export type SmsCommand =
   | { readonly kind: 'BAL' }
   | { readonly kind: 'MINI' }
   | { readonly kind: 'HELP' }
+  | { readonly kind: 'BLOCK' }
   | { readonly kind: 'PIN'; readonly pin: string }
   /** A known command with arguments that do not fit it. */
   | { readonly kind: 'USAGE'; readonly verb: 'PAY' | 'SEND' }
@@ -50,6 +52,9 @@ export function parseSmsCommand(text: string): SmsCommand {
     case 'HELP':
     case '?':
       return { kind: 'HELP' };
+    case 'BLOCK':
+    case 'STOP':
+      return args.length === 0 ? { kind: 'BLOCK' } : { kind: 'UNKNOWN' };
     default:
       return { kind: 'UNKNOWN' };
   }

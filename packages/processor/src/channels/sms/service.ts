@@ -22,8 +22,8 @@ import type { SmsStore } from './store.js';
 export const CONFIRMATION_TTL_MS = 2 * 60_000;
 
 export const HELP_TEXT =
-  'PAY <code> [amount]: pay a merchant. BAL: balance. MINI: last 5 payments. ' +
-  'SEND <phone> <amount>: send money. Send your PIN only when we ask for it.';
+  'PAY <code> [amount]: pay a merchant. SEND <phone> <amount>: send money. BAL: balance. MINI: last 5. ' +
+  'BLOCK: lost phone. Send your PIN only when asked.';
 
 export interface SmsServiceDeps {
   readonly q: Sql;
@@ -176,6 +176,8 @@ export function createSmsService(deps: SmsServiceDeps) {
         return core.statementText(c, 5, MAX_SCREEN);
       case 'HELP':
         return HELP_TEXT;
+      case 'BLOCK':
+        return core.block(c);
       case 'USAGE':
         return cmd.verb === 'PAY'
           ? 'To pay, send PAY <code> or PAY <code> <amount>, e.g. PAY 2020000171 5.50'

@@ -18,6 +18,7 @@
  *   4 Balance
  *   5 Mini statement
  *   6 Change PIN      current PIN → new PIN → new PIN again
+ *   7 Block account   1 to confirm: every channel refuses payments until the operator unblocks
  *   0 on any screen below the main menu goes back to it.
  */
 import type { Sql } from '@semops/node';
@@ -62,6 +63,7 @@ type Screen =
       /** The FX quote shown with the PIN prompt (a request in another currency; set when shown). */
       readonly fx?: FxQuoteView;
     }
+  | { readonly at: 'block' }
   | { readonly at: 'pin.old' }
   | { readonly at: 'pin.new'; readonly old: string }
   | { readonly at: 'pin.repeat'; readonly old: string; readonly next: string };
@@ -70,7 +72,7 @@ type Screen =
 type Step = { readonly screen: Screen; readonly notice?: string } | { readonly end: string };
 
 export const MAIN_MENU =
-  'SEMOPS\n1 Send money\n2 Pay merchant\n3 Withdraw cash\n4 Balance\n5 Mini statement\n6 Change PIN';
+  'SEMOPS\n1 Send money\n2 Pay merchant\n3 Withdraw cash\n4 Balance\n5 Mini statement\n6 Change PIN\n7 Block account';
 
 /** `CON …` or `END …`, never longer than 160 characters. */
 export function reply(kind: 'CON' | 'END', text: string): string {
@@ -98,6 +100,8 @@ function prompt(s: Screen): string {
           : `Withdraw ${money} at ${s.quote.merchant}?`;
       return `${what}\nEnter PIN to approve:\n0 Back`;
     }
+    case 'block':
+      return 'Block your account on every channel (lost phone)? Only your provider can unblock it.\n1 Block\n0 Back';
     case 'pin.old':
       return 'Change PIN\nEnter current PIN:\n0 Back';
     case 'pin.new':
@@ -207,6 +211,8 @@ export function createUssdMenu(deps: UssdDeps) {
             return { end: await core.statementText(c, 5, MAX_SCREEN - 4) };
           case '6':
             return toPin(c, { at: 'pin.old' });
+          case '7':
+            return { screen: { at: 'block' } };
           default:
             return { screen: s, notice: 'Invalid choice.' };
         }
@@ -262,6 +268,10 @@ export function createUssdMenu(deps: UssdDeps) {
           }),
         };
       }
+      case 'block':
+        if (x !== '1') return { screen: s, notice: 'Invalid choice.' };
+        if (!last) return { end: 'This session has ended. Please dial again.' };
+        return { end: await once(req, () => core.block(c)) };
       case 'pin.old':
         return PIN.test(x)
           ? { screen: { at: 'pin.new', old: x } }
