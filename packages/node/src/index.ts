@@ -1,7 +1,13 @@
 /**
  * @semops/node — the runtime pieces every SEMOPS node shares: key files, SQLite opening and migrations,
- * the HTTP edge (errors, parsing, credentials, idempotency) and signed messaging between nodes.
+ * the HTTP edge (errors, parsing, credentials, idempotency) and signed messaging between nodes. Importing it
+ * switches the `@semops/protocol` JOSE operations to synchronous `node:crypto` (see fast-crypto.ts).
  */
+import { installFastCrypto } from './fast-crypto.js';
+
+installFastCrypto();
+
+export { installFastCrypto, nodeCryptoBackend } from './fast-crypto.js';
 export * from './keys.js';
 export * from './sqlite.js';
 export * from './replay.js';
