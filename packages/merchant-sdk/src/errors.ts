@@ -43,7 +43,10 @@ export class SemopsApiError extends Error {
   /** True for failures worth retrying later with the same idempotency key (unreachable node, rate limit). */
   get retryable(): boolean {
     return (
-      this.code === 'UNAVAILABLE' || this.code === 'PARTICIPANT_UNREACHABLE' || this.code === 'RATE_LIMITED'
+      this.code === 'UNAVAILABLE' ||
+      this.code === 'OVERLOADED' ||
+      this.code === 'PARTICIPANT_UNREACHABLE' ||
+      this.code === 'RATE_LIMITED'
     );
   }
 }

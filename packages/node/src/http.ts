@@ -39,9 +39,39 @@ function fastifyErrorCode(err: { code?: string; statusCode?: number }): ErrorCod
   return undefined;
 }
 
-/** Sends a SemopsError as the standard error body. */
+/** Sends a SemopsError as the standard error body (with Retry-After when the node is overloaded). */
 export function sendError(reply: FastifyReply, e: SemopsError): FastifyReply {
+  if (e.code === 'OVERLOADED') {
+    const after = (e.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1;
+    void reply.header('retry-after', String(after));
+  }
   return reply.code(e.http).send(e.toBody());
+}
+
+/**
+ * Admission control for work that reserves money: at most `maxInFlight` at once. Past that the caller is
+ * refused with 503 OVERLOADED and Retry-After *before* anything is reserved, so no payment waits in a queue
+ * until it expires.
+ * @example const admit = createAdmission({ maxInFlight: 256 }); await admit.run(() => payments.approve(…));
+ */
+export function createAdmission(opts: { maxInFlight: number; retryAfterSeconds?: number }) {
+  let inFlight = 0;
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (inFlight >= opts.maxInFlight) {
+        throw new SemopsError('OVERLOADED', undefined, { retryAfterSeconds: opts.retryAfterSeconds ?? 1 });
+      }
+      inFlight += 1;
+      try {
+        return await work();
+      } finally {
+        inFlight -= 1;
+      }
+    },
+  };
 }
 
 /** A Fastify instance with SEMOPS error handling. */

@@ -31,6 +31,10 @@ export const ERRORS = {
   UNKNOWN_MESSAGE_TYPE: { http: 400, message: 'This node does not handle that message type.' },
   // Participants and routing
   PARTICIPANT_NOT_FOUND: { http: 404, message: 'No participant with that id or routing prefix.' },
+  OVERLOADED: {
+    http: 503,
+    message: 'This node is at capacity right now; nothing was done. Retry after the time in Retry-After.',
+  },
   PARTICIPANT_UNREACHABLE: { http: 502, message: 'The other processor did not answer; retry later.' },
   CURRENCY_NOT_SUPPORTED: { http: 422, message: 'That currency is not supported here.' },
   ALIAS_NOT_FOUND: { http: 404, message: 'No processor serves that phone number or address.' },

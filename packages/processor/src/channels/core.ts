@@ -99,6 +99,7 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
   PARTICIPANT_UNREACHABLE: BUSY,
   PARTICIPANT_NOT_FOUND: 'No provider serves that code. Check it with the merchant.',
   UNAVAILABLE: BUSY,
+  OVERLOADED: BUSY,
   INTERNAL: UNKNOWN,
 };
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse, requireAdmin } from '@semops/node';
+import { bearer, createAdmission, parse, requireAdmin } from '@semops/node';
 import { SemopsError, compactJws, idPattern, moneyWire, paymentId, requestId } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from './service.js';
@@ -14,9 +14,18 @@ const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200
 
 export function registerPaymentRoutes(
   app: FastifyInstance,
-  deps: { customers: CustomerService; payments: PaymentService; adminToken: string },
+  deps: {
+    customers: CustomerService;
+    payments: PaymentService;
+    adminToken: string;
+    /** Approvals executing at once before new ones are refused with 503 OVERLOADED (default 256). */
+    maxInFlight?: number;
+  },
 ): void {
   const { customers, payments } = deps;
+  const admission = createAdmission({
+    maxInFlight: deps.maxInFlight ?? Number(process.env.SEMOPS_MAX_IN_FLIGHT ?? 256),
+  });
 
   app.post('/v1/wallet/resolve', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
@@ -40,7 +49,7 @@ export function registerPaymentRoutes(
   app.post('/v1/wallet/payments', async (req, reply) => {
     const auth = await customers.authenticate(bearer(req));
     const { approval } = parse(approveBody, req.body);
-    const view = await payments.approve(auth, approval);
+    const view = await admission.run(() => payments.approve(auth, approval));
     return reply.code(view.status === 'PENDING' ? 202 : 201).send(view);
   });
 

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSql, type Sql } from './sql.js';
+import { openStore, type Store } from './store.js';
+
+/** The node's SQL on SQLite: statements prepared once, transactions group-committed, each one atomic. */
+describe('Sql on SQLite (group commit)', () => {
+  let dir: string;
+  let store: Store;
+  let q: Sql;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'semops-sql-'));
+    store = await openStore({ dataDir: dir, name: 'node', url: join(dir, 'node.db') });
+    q = createSql(store);
+    await q.run`CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))`;
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs concurrent transactions in one commit, and settles each only after that commit', async () => {
+    let firstSettled = false;
+    let seenInSecond: Array<{ id: string }> = [];
+    const first = q
+      .tx(async (t) => {
+        await t.run`INSERT INTO items (id, n) VALUES (${'a'}, ${1})`;
+        return 'first';
+      })
+      .then((v) => {
+        firstSettled = true;
+        return v;
+      });
+    const second = q.tx(async (t) => {
+      // The first transaction's row is there, but its promise has not settled: both share one COMMIT.
+      seenInSecond = await t.all<{ id: string }>`SELECT id FROM items ORDER BY id`;
+      expect(firstSettled).toBe(false);
+      await t.run`INSERT INTO items (id, n) VALUES (${'b'}, ${2})`;
+      return 'second';
+    });
+    expect(await Promise.all([first, second])).toEqual(['first', 'second']);
+    expect(seenInSecond).toEqual([{ id: 'a' }]);
+    expect(await q.all`SELECT id, n FROM items ORDER BY id`).toEqual([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 2 },
+    ]);
+  });
+
+  it('rolls back a failing transaction alone; the others of its batch commit', async () => {
+    const results = await Promise.allSettled([
+      q.tx(async (t) => t.run`INSERT INTO items (id, n) VALUES (${'ok1'}, ${1})`),
+      q.tx(async (t) => {
+        await t.run`INSERT INTO items (id, n) VALUES (${'bad'}, ${1})`;
+        await t.run`INSERT INTO items (id, n) VALUES (${'bad2'}, ${-1})`; // violates the CHECK
+      }),
+      q.tx(async (t) => {
+        await t.run`INSERT INTO items (id, n) VALUES (${'thrown'}, ${1})`;
+        throw new Error('refused by the caller');
+      }),
+      q.run`INSERT INTO items (id, n) VALUES (${'ok2'}, ${2})`,
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((await q.all<{ id: string }>`SELECT id FROM items ORDER BY id`).map((r) => r.id)).toEqual([
+      'ok1',
+      'ok2',
+    ]);
+  });
+
+  it('answers reads, counts changed rows, returns rows of a writing statement and joins nested transactions', async () => {
+    await q.run`INSERT INTO items (id, n) VALUES (${'x'}, ${5})`;
+    expect(await q.one<{ n: number }>`SELECT n FROM items WHERE id = ${'x'}`).toEqual({ n: 5 });
+    expect(await q.one`SELECT n FROM items WHERE id = ${'nope'}`).toBeUndefined();
+    expect(await q.run`UPDATE items SET n = n + 1 WHERE id = ${'x'}`).toBe(1);
+    expect(await q.run`UPDATE items SET n = n + 1 WHERE id = ${'nope'}`).toBe(0);
+    expect(await q.one<{ n: number }>`UPDATE items SET n = n * 2 WHERE id = ${'x'} RETURNING n`).toEqual({
+      n: 12,
+    });
+    await q.tx(async (t) => {
+      await t.tx(async (inner) => inner.run`UPDATE items SET n = 0 WHERE id = ${'x'}`);
+      expect(await t.one<{ n: number }>`SELECT n FROM items WHERE id = ${'x'}`).toEqual({ n: 0 });
+    });
+    // The same call site with other values reuses its prepared statement.
+    for (const id of ['p', 'q', 'r']) await q.run`INSERT INTO items (id, n) VALUES (${id}, ${1})`;
+    expect(await q.one<{ c: number }>`SELECT COUNT(*) AS c FROM items`).toEqual({ c: 4 });
+  });
+
+  it('keeps order with the store’s own queries (Kysely) on the same connection', async () => {
+    const writes = Array.from(
+      { length: 50 },
+      (_, i) => q.run`INSERT INTO items (id, n) VALUES (${`k${i}`}, ${i})`,
+    );
+    const viaKysely = store.db
+      .selectFrom('items')
+      .select((e) => e.fn.countAll().as('c'))
+      .executeTakeFirst();
+    await Promise.all(writes);
+    await viaKysely;
+    expect(await q.one<{ c: number }>`SELECT COUNT(*) AS c FROM items`).toEqual({ c: 50 });
+  });
+});
