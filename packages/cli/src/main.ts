@@ -7,6 +7,7 @@
  *   semops balances                               balances of the demo customers and merchants
  *   semops verify-receipt JWS [--key-url URL | --key FILE] [--at TIME]
  *                                                 check a parking permit or ticket offline
+ *   semops bench ledger | e2e [--json] [--seconds N] …   benchmarks (bench/ledger.ts, bench/e2e.ts)
  *   semops rates | fx-config | fees | windows | report | liquidity | reconcile …
  *                                                 the operator's settlement commands (operator.ts)
  */
@@ -21,6 +22,7 @@ import { DEMO_PROCESSORS } from './network.js';
 import { runScenarios, type ScenarioResult } from './scenarios.js';
 import { checkReceipt } from './scenarios-usecases.js';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
+import { formatE2eBench, parseConcurrency, runE2eBench } from './bench/e2e.js';
 import { OPERATOR_HELP, isOperatorCommand, operatorMain } from './operator.js';
 
 const HELP = `semops — the SEMOPS mobile payment network
@@ -33,6 +35,10 @@ Commands:
                                         run every payment scenario on a fresh network; exit 1 if any fails
   bench ledger [--json] [--seconds N]   ledger throughput with group commit vs one transaction per command,
                                         on SQLite and (when reachable) PostgreSQL
+  bench e2e [--json] [--postgres URL] [--seconds N] [--concurrency 1,32,64]
+                                        complete PIN-approved payments bank-a → mno-b through a fresh network
+                                        (real processes, real HTTP): payments/s, p50/p99 latency, errors and
+                                        CPU ms per payment of each node, per concurrency level (N s each, default 10)
   request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books, bistro —
                                         bistro at bank-c takes HUF)
   pay CODE --as KEY [--pin P] [--amount X]
@@ -93,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       as: { type: 'string' },
       pin: { type: 'string' },
       seconds: { type: 'string' },
+      concurrency: { type: 'string' },
       'key-url': { type: 'string' },
       key: { type: 'string' },
       at: { type: 'string' },
@@ -212,7 +219,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'bench': {
-      if (positionals[0] !== 'ledger') throw new Error('usage: semops bench ledger [--json] [--seconds N]');
+      if (positionals[0] === 'e2e') {
+        const result = await runE2eBench({
+          ...(values.seconds === undefined ? {} : { seconds: Number(values.seconds) }),
+          ...(values.concurrency === undefined ? {} : { concurrency: parseConcurrency(values.concurrency) }),
+          ...(values.postgres ? { postgresUrl: values.postgres } : {}),
+          progress: (line) => process.stderr.write(`${line}\n`),
+        });
+        // With --json the table goes to stderr and the JSON is the one (last) line on stdout.
+        (values.json ? process.stderr : process.stdout).write(formatE2eBench(result));
+        if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        return 0;
+      }
+      if (positionals[0] !== 'ledger') {
+        throw new Error(
+          'usage: semops bench ledger [--json] [--seconds N]\n' +
+            '       semops bench e2e [--json] [--postgres URL] [--seconds N] [--concurrency 1,32,64]',
+        );
+      }
       const result = await runLedgerBench({
         ...(values.seconds === undefined ? {} : { seconds: Number(values.seconds) }),
         progress: (line) => process.stderr.write(`${line}\n`),

@@ -704,8 +704,8 @@ export async function runScenarios(
   return results;
 }
 
-/** Drops the schemas a PostgreSQL scenario run created. */
-async function dropSchemas(url: string, prefix: string): Promise<void> {
+/** Drops the schemas a PostgreSQL scenario (or bench) run created: every one whose name starts with `prefix`. */
+export async function dropSchemas(url: string, prefix: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -93,7 +93,7 @@ interface Accounts {
 }
 
 /** Latencies in milliseconds, in a growable typed array (no object per sample). */
-class Samples {
+export class Samples {
   private data = new Float64Array(1 << 16);
   private n = 0;
 
