@@ -29,6 +29,12 @@ export interface SqliteLedgerOptions {
    * inside one of its open transactions. Default: run at once.
    */
   readonly exclusive?: (commit: () => void) => Promise<void>;
+  /**
+   * For a database whose commits only write the WAL (`synchronous = NORMAL`): resolves once every commit made
+   * so far is on disk. A batch's commands settle only then, so no caller acts on a commit that a power cut could
+   * still undo. Default: commits are durable when they return (`synchronous = FULL`).
+   */
+  readonly durable?: () => Promise<void>;
 }
 
 class SqliteLedger extends BatchedLedger {
@@ -40,6 +46,7 @@ class SqliteLedger extends BatchedLedger {
     clock: () => number,
     maxBatch: number,
     private readonly exclusive?: (commit: () => void) => Promise<void>,
+    private readonly durable?: () => Promise<void>,
   ) {
     super(clock, maxBatch);
     this.s = prepareStatements(db);
@@ -122,7 +129,14 @@ class SqliteLedger extends BatchedLedger {
       throw e;
     }
     this.store.committed(nested);
-    for (const s of settle) s();
+    const settleAll = () => {
+      for (const s of settle) s();
+    };
+    if (this.durable && !nested) {
+      void this.durable().then(settleAll, (e: unknown) => {
+        for (const job of jobs) job.reject(e);
+      });
+    } else settleAll();
   }
 }
 
@@ -136,5 +150,5 @@ class SqliteLedger extends BatchedLedger {
 export async function createSqliteLedger(opts: SqliteLedgerOptions): Promise<Ledger> {
   const maxBatch = maxBatchOption(opts.maxBatch);
   migrate(opts.db);
-  return new SqliteLedger(opts.db, opts.clock ?? Date.now, maxBatch, opts.exclusive);
+  return new SqliteLedger(opts.db, opts.clock ?? Date.now, maxBatch, opts.exclusive, opts.durable);
 }

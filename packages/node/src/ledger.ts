@@ -4,9 +4,17 @@
  */
 import { createPostgresLedger, createSqliteLedger, type Ledger } from '@semops/ledger';
 import type { Store } from './store.js';
+import { fatal } from './sql.js';
 
 export async function createLedgerFor(store: Store): Promise<Ledger> {
-  if (store.sqlite) return createSqliteLedger({ db: store.sqlite, exclusive: (fn) => store.exclusive(fn) });
+  if (store.sqlite) {
+    return createSqliteLedger({
+      db: store.sqlite,
+      exclusive: (fn) => store.exclusive(fn),
+      // An fsync that fails stops the node (see `fatal`): nothing settles on a commit that may be lost.
+      ...(store.durable ? { durable: () => store.durable!().catch(fatal) } : {}),
+    });
+  }
   if (!store.pg) throw new Error('The store has neither a SQLite connection nor a PostgreSQL pool.');
   return createPostgresLedger({ pool: store.pg.url, schema: store.pg.schema });
 }

@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from './sql.js';
 import { openStore, type Store } from './store.js';
+import { createWalSync } from './sqlite.js';
 
-/** The node's SQL on SQLite: statements prepared once, transactions group-committed, each one atomic. */
-describe('Sql on SQLite (group commit)', () => {
+/**
+ * The node's SQL on SQLite: statements prepared once, transactions group-committed, each one atomic — with
+ * SQLite's own fsync per commit, and with commits made durable by an fsync of the WAL off the event loop.
+ */
+describe.each([{ walSync: false }, { walSync: true }])('Sql on SQLite (group commit, %o)', ({ walSync }) => {
   let dir: string;
   let store: Store;
   let q: Sql;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'semops-sql-'));
-    store = await openStore({ dataDir: dir, name: 'node', url: join(dir, 'node.db') });
+    store = await openStore({ dataDir: dir, name: 'node', url: join(dir, 'node.db'), walSync });
     q = createSql(store);
     await q.run`CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))`;
   });
@@ -99,5 +103,32 @@ describe('Sql on SQLite (group commit)', () => {
     await Promise.all(writes);
     await viaKysely;
     expect(await q.one<{ c: number }>`SELECT COUNT(*) AS c FROM items`).toEqual({ c: 50 });
+  });
+});
+
+describe('createWalSync', () => {
+  it('makes commits durable with shared fsyncs, and what was synced is there after reopening', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'semops-wal-'));
+    try {
+      const path = join(dir, 'node.db');
+      const store = await openStore({ dataDir: dir, name: 'node', url: path, walSync: true });
+      const q = createSql(store);
+      await q.run`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`;
+      const wal = createWalSync(path);
+      const writes = Array.from(
+        { length: 200 },
+        (_, i) => q.run`INSERT INTO t (id, v) VALUES (${i}, ${'x'})`,
+      );
+      // Callers while an fsync runs share the next one: all resolve, none hangs.
+      const syncs = Array.from({ length: 20 }, () => wal.sync());
+      await Promise.all([...writes, ...syncs]);
+      await wal.close();
+      await store.close();
+      const again = await openStore({ dataDir: dir, name: 'node', url: path });
+      expect(await createSql(again).one<{ c: number }>`SELECT COUNT(*) AS c FROM t`).toEqual({ c: 200 });
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -65,6 +65,15 @@ type Unit =
       reject(e: unknown): void;
     };
 
+/**
+ * An fsync that failed leaves it unknown what is on disk: the node stops at once (as PostgreSQL does), and
+ * recovery on restart settles every payment from what the disk holds.
+ */
+export function fatal(e: unknown): never {
+  process.stderr.write(`FATAL: a commit could not be made durable; stopping. ${String(e)}\n`);
+  process.exit(70);
+}
+
 function createSqliteSql(store: Store, db: Database.Database): Sql {
   const statements = new WeakMap<TemplateStringsArray, Database.Statement>();
   const prepared = (strings: TemplateStringsArray): Database.Statement => {
@@ -100,51 +109,57 @@ function createSqliteSql(store: Store, db: Database.Database): Sql {
   const release = db.prepare('RELEASE unit');
   const rollbackTo = db.prepare('ROLLBACK TO unit');
 
-  /** Runs queued units, batch after batch, while holding the store's connection. */
+  /**
+   * Runs one batch of queued units while holding the store's connection, then lets it go: the ledger's group
+   * commit and the store's own queries wait in the same line, so a steady stream of units never starves them.
+   */
   async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const outcomes: Array<{ unit: Unit; ok: boolean; value: unknown }> = [];
-      let began = false;
-      let units = 0;
-      try {
-        while (queue.length > 0 && units < MAX_BATCH_UNITS) {
-          const u = queue.shift()!;
-          units += 1;
-          if (u.kind === 'read') {
-            try {
-              u.resolve(u.run());
-            } catch (e) {
-              u.reject(e);
-            }
-            continue;
-          }
-          if (!began) {
-            db.exec('BEGIN IMMEDIATE');
-            began = true;
-          }
-          savepoint.run();
+    const outcomes: Array<{ unit: Unit; ok: boolean; value: unknown }> = [];
+    let began = false;
+    let units = 0;
+    try {
+      while (queue.length > 0 && units < MAX_BATCH_UNITS) {
+        const u = queue.shift()!;
+        units += 1;
+        if (u.kind === 'read') {
           try {
-            const value = await u.fn(inBatch);
-            release.run();
-            outcomes.push({ unit: u, ok: true, value });
+            u.resolve(u.run());
           } catch (e) {
-            rollbackTo.run();
-            release.run();
-            outcomes.push({ unit: u, ok: false, value: e });
+            u.reject(e);
           }
+          continue;
         }
-        if (began) db.exec('COMMIT');
-      } catch (e) {
-        // BEGIN or COMMIT failed (a full disk, an I/O error): nothing of this batch is kept.
-        if (db.inTransaction) db.exec('ROLLBACK');
-        for (const o of outcomes) o.unit.reject(e);
-        throw e;
+        if (!began) {
+          db.exec('BEGIN IMMEDIATE');
+          began = true;
+        }
+        savepoint.run();
+        try {
+          const value = await u.fn(inBatch);
+          release.run();
+          outcomes.push({ unit: u, ok: true, value });
+        } catch (e) {
+          rollbackTo.run();
+          release.run();
+          outcomes.push({ unit: u, ok: false, value: e });
+        }
       }
+      if (began) db.exec('COMMIT');
+    } catch (e) {
+      // BEGIN or COMMIT failed (a full disk, an I/O error): nothing of this batch is kept.
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const o of outcomes) o.unit.reject(e);
+      throw e;
+    }
+    const settle = () => {
       for (const o of outcomes) {
         if (o.ok) o.unit.resolve(o.value);
         else o.unit.reject(o.value);
       }
-    }
+    };
+    // Settled once on disk; the connection is already free for the next batch meanwhile.
+    if (began && store.durable) void store.durable().then(settle, (e: unknown) => fatal(e));
+    else settle();
   }
 
   function kick(): void {

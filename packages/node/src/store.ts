@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
-import { openSqlite, type Db } from './sqlite.js';
+import { createWalSync, openSqlite, type Db } from './sqlite.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -30,6 +30,12 @@ export interface Store {
    * PostgreSQL every transaction has its own connection and this simply runs `fn`.
    */
   exclusive<T>(fn: () => T | Promise<T>): Promise<T>;
+  /**
+   * On a SQLite store opened with `walSync`: resolves once every commit made so far is on disk (commits only
+   * write the WAL; one fsync off the event loop serves all of them). Absent: every commit is durable when it
+   * returns (SQLite with `synchronous = FULL`, PostgreSQL).
+   */
+  readonly durable?: () => Promise<void>;
   /** A description safe to print (no password). */
   readonly where: string;
   close(): Promise<void>;
@@ -45,6 +51,12 @@ export interface StoreOptions {
   readonly poolSize?: number;
   /** PostgreSQL schema instead of the one named after `name` (tests use a fresh one per run). */
   readonly schema?: string;
+  /**
+   * SQLite: commits write the WAL without fsync and `durable()` fsyncs it off the event loop (group commit).
+   * Every writer of the store must then wait for `durable()` before acting on what it wrote (the node's `Sql`,
+   * ledger and idempotency store do).
+   */
+  readonly walSync?: boolean;
 }
 
 export function isPostgresUrl(url: string | undefined): url is string {
@@ -103,15 +115,19 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   }
   const path = url ?? join(opts.dataDir, `${opts.name}.db`);
   mkdirSync(dirname(path), { recursive: true });
-  const sqlite = openSqlite(path);
+  const sqlite = openSqlite(path, { walSync: opts.walSync ?? false });
   const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  const wal = opts.walSync ? createWalSync(path) : undefined;
   return {
     engine: 'sqlite',
     db,
     sqlite,
     where: path,
     exclusive: (fn) => db.connection().execute(async () => fn()),
+    ...(wal ? { durable: () => wal.sync() } : {}),
     async close() {
+      await wal?.sync().catch(() => undefined);
+      await wal?.close();
       // Kysely's SQLite driver closes the connection it was given.
       await db.destroy();
     },

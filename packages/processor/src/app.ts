@@ -124,6 +124,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const store = await openStore({
     dataDir: opts.dataDir,
     name: opts.id,
+    // SQLite: group commit with the fsync off the event loop (every write waits for it before it counts).
+    walSync: true,
     ...(opts.databaseUrl ? { url: opts.databaseUrl } : {}),
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
