@@ -112,6 +112,8 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const store = await openStore({
     dataDir: opts.dataDir,
     name: 'hub',
+    // SQLite: commits are made durable by one fsync off the event loop for all of a busy moment.
+    walSync: true,
     ...(opts.databaseUrl === undefined ? {} : { url: opts.databaseUrl }),
     ...(opts.schema === undefined ? {} : { schema: opts.schema }),
   });

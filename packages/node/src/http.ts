@@ -201,8 +201,6 @@ export async function createIdempotencyStore(store: Store): Promise<IdempotencyS
           .values({ scope, key, body_hash: hash, response: JSON.stringify(result), created_at: Date.now() })
           .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
           .execute();
-        // The key is on disk before the answer leaves: a retry after a crash finds it.
-        await store.durable?.();
         return result;
       } finally {
         inflight.delete(id);

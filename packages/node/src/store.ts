@@ -6,9 +6,20 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type Migration,
+} from 'kysely';
 import pg from 'pg';
 import { createWalSync, openSqlite, type Db } from './sqlite.js';
+import { fatal } from './sql.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -116,8 +127,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const path = url ?? join(opts.dataDir, `${opts.name}.db`);
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = openSqlite(path, { walSync: opts.walSync ?? false });
-  const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
   const wal = opts.walSync ? createWalSync(path) : undefined;
+  const db: AnyDb = new Kysely({
+    dialect: wal
+      ? new DurableSqliteDialect(sqlite, () => wal.sync().catch(fatal))
+      : new SqliteDialect({ database: sqlite }),
+  });
   return {
     engine: 'sqlite',
     db,
@@ -132,6 +147,63 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely on a SQLite connection whose commits only write the WAL: a committed transaction, and a write run
+ * outside one, return only once `durable` has put them on disk — so every component that writes through
+ * Kysely keeps the guarantee of `synchronous = FULL` without blocking the event loop on the fsync.
+ */
+class DurableSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly sqlite: Db,
+    private readonly durable: () => Promise<void>,
+  ) {
+    super({ database: sqlite });
+  }
+
+  override createDriver(): Driver {
+    const inner = super.createDriver();
+    const { sqlite, durable } = this;
+    const totalChanges = sqlite.prepare('SELECT total_changes()').pluck();
+    const wrap = (c: DatabaseConnection): DatabaseConnection => ({
+      async executeQuery<R>(query: CompiledQuery) {
+        const before = sqlite.inTransaction ? undefined : totalChanges.get();
+        const result = await c.executeQuery<R>(query);
+        if (before !== undefined && !sqlite.inTransaction && totalChanges.get() !== before) await durable();
+        return result;
+      },
+      streamQuery: (query, chunkSize) => c.streamQuery(query, chunkSize),
+    });
+    const connections = new WeakMap<DatabaseConnection, DatabaseConnection>();
+    const unwrap = (c: DatabaseConnection) => connections.get(c) ?? c;
+    return {
+      init: () => inner.init(),
+      async acquireConnection() {
+        const c = await inner.acquireConnection();
+        const w = wrap(c);
+        connections.set(w, c);
+        return w;
+      },
+      beginTransaction: (c, settings) => inner.beginTransaction(unwrap(c), settings),
+      async commitTransaction(c) {
+        await inner.commitTransaction(unwrap(c));
+        await durable();
+      },
+      rollbackTransaction: (c) => inner.rollbackTransaction(unwrap(c)),
+      ...(inner.savepoint
+        ? { savepoint: (c, name, compile) => inner.savepoint!(unwrap(c), name, compile) }
+        : {}),
+      ...(inner.rollbackToSavepoint
+        ? { rollbackToSavepoint: (c, name, compile) => inner.rollbackToSavepoint!(unwrap(c), name, compile) }
+        : {}),
+      ...(inner.releaseSavepoint
+        ? { releaseSavepoint: (c, name, compile) => inner.releaseSavepoint!(unwrap(c), name, compile) }
+        : {}),
+      releaseConnection: (c) => inner.releaseConnection(unwrap(c)),
+      destroy: () => inner.destroy(),
+    };
+  }
 }
 
 /**
