@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
 import { migrateStore, type Store } from './store.js';
@@ -49,27 +50,47 @@ export function sendError(reply: FastifyReply, e: SemopsError): FastifyReply {
 }
 
 /**
- * Admission control for work that reserves money: at most `maxInFlight` at once. Past that the caller is
- * refused with 503 OVERLOADED and Retry-After *before* anything is reserved, so no payment waits in a queue
- * until it expires.
+ * Admission control for work that reserves money: at most `maxInFlight` at once, and none while the event
+ * loop lags behind by more than `maxLagMs` on average (the node is saturated, so new work would only wait in
+ * queues). Past either, the caller is refused with 503 OVERLOADED and Retry-After *before* anything is
+ * reserved, so no payment waits in a queue until it expires.
  * @example const admit = createAdmission({ maxInFlight: 256 }); await admit.run(() => payments.approve(…));
  */
-export function createAdmission(opts: { maxInFlight: number; retryAfterSeconds?: number }) {
+export function createAdmission(opts: {
+  maxInFlight: number;
+  maxLagMs?: number;
+  retryAfterSeconds?: number;
+}) {
   let inFlight = 0;
+  let lagging = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.maxLagMs !== undefined) {
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const limitNs = opts.maxLagMs * 1e6;
+    timer = setInterval(() => {
+      lagging = lag.mean > limitNs;
+      lag.reset();
+    }, 250);
+    timer.unref();
+  }
+  const refuse = () =>
+    new SemopsError('OVERLOADED', undefined, { retryAfterSeconds: opts.retryAfterSeconds ?? 1 });
   return {
     get inFlight() {
       return inFlight;
     },
     async run<T>(work: () => Promise<T>): Promise<T> {
-      if (inFlight >= opts.maxInFlight) {
-        throw new SemopsError('OVERLOADED', undefined, { retryAfterSeconds: opts.retryAfterSeconds ?? 1 });
-      }
+      if (inFlight >= opts.maxInFlight || lagging) throw refuse();
       inFlight += 1;
       try {
         return await work();
       } finally {
         inFlight -= 1;
       }
+    },
+    stop() {
+      if (timer) clearInterval(timer);
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Agent, request } from 'undici';
 import {
+  MAX_MESSAGE_LENGTH,
   MESSAGE_BODIES,
   SemopsError,
   errorFromBody,
@@ -33,7 +34,8 @@ export interface MessageEndpointOptions {
 /** Registers `POST /v1/messages`. */
 export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpointOptions): void {
   const now = opts.now ?? Date.now;
-  app.post('/v1/messages', async (req) => {
+  // Batches of prepares and notifications are larger than what customers may send (BODY_LIMIT).
+  app.post('/v1/messages', { bodyLimit: MAX_MESSAGE_LENGTH + 1024 }, async (req) => {
     const jws = (req.body as { jws?: unknown } | null)?.jws;
     const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
     if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');

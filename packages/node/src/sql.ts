@@ -174,7 +174,8 @@ function createSqliteSql(store: Store, db: Database.Database): Sql {
       })
       .finally(() => {
         running = false;
-        if (queue.length > 0) kick();
+        // Queue behind whoever waits for the connection now (the ledger's commit), never ahead of them.
+        if (queue.length > 0) setImmediate(kick);
       });
   }
 

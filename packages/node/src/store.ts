@@ -128,6 +128,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = openSqlite(path, { walSync: opts.walSync ?? false });
   const wal = opts.walSync ? createWalSync(path) : undefined;
+  let line: Promise<void> = Promise.resolve();
   const db: AnyDb = new Kysely({
     dialect: wal
       ? new DurableSqliteDialect(sqlite, () => wal.sync().catch(fatal))
@@ -138,7 +139,16 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     db,
     sqlite,
     where: path,
-    exclusive: (fn) => db.connection().execute(async () => fn()),
+    exclusive: (fn) => {
+      // First come, first served (Kysely's own connection lock wakes every waiter and lets the quickest win,
+      // which can starve the ledger's group commit behind a steady stream of SQL batches).
+      const turn = line.then(() => db.connection().execute(async () => fn()));
+      line = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      return turn;
+    },
     ...(wal ? { durable: () => wal.sync() } : {}),
     async close() {
       await wal?.sync().catch(() => undefined);

@@ -82,3 +82,19 @@ describe('message envelope', () => {
     expect(await codeOf(openMessage(42, { me: 'hub', resolveKey, now }))).toBe('MESSAGE_MALFORMED');
   });
 });
+
+describe('message size', () => {
+  it('carries a batch of 500 prepares between nodes, but no JWS that large from anyone else', async () => {
+    const hub = await node('hub');
+    const transfers = Array.from({ length: 500 }, (_, i) => ({
+      transferId: `pay_${String(i).padStart(26, '0')}`,
+      receipt: 'x'.repeat(1500),
+    }));
+    const { jws } = await sealMessage(hub, 'bank-a', 'transfer.notify', { transfers });
+    expect(jws.length).toBeGreaterThan(65_536);
+    const env = await openMessage(jws, { me: 'bank-a', resolveKey: () => hub.pub });
+    expect((env.body as { transfers: unknown[] }).transfers).toHaveLength(500);
+    const big = await signJson({ transfers }, hub.key, 'hub', 'semops-request+jws');
+    expect(await codeOf(verifyJson(big, hub.pub, 'semops-request+jws'))).toBe('MESSAGE_MALFORMED');
+  });
+});

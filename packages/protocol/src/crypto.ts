@@ -138,9 +138,14 @@ export async function signJson(payload: unknown, key: Key, kid: string, typ: str
   return backend.sign(encoder.encode(JSON.stringify(payload)), { alg: SIGN_ALG, kid, typ }, key);
 }
 
+/** Longest compact JWS accepted from a customer or merchant (approvals, tokens, receipts). */
+export const MAX_JWS_LENGTH = 65_536;
+/** Longest node-to-node message: a batch of up to 500 prepares or notifications with their sealed receipts. */
+export const MAX_MESSAGE_LENGTH = 4 * 1024 * 1024;
+
 /** Reads the `kid` and `typ` of a compact JWS without verifying it (to pick the key). */
-export function peekJws(jws: string): { kid: string; typ: string } {
-  if (typeof jws !== 'string' || jws.length > 65_536 || jws.split('.').length !== 3) {
+export function peekJws(jws: string, maxLength: number = MAX_JWS_LENGTH): { kid: string; typ: string } {
+  if (typeof jws !== 'string' || jws.length > maxLength || jws.split('.').length !== 3) {
     throw new SemopsError('MESSAGE_MALFORMED', 'Not a compact JWS.');
   }
   try {
@@ -159,8 +164,13 @@ export function peekJws(jws: string): { kid: string; typ: string } {
  * Verifies a compact JWS and returns its JSON payload. Throws `SIGNATURE_INVALID` when the signature does
  * not verify, `MESSAGE_MALFORMED` when the payload is not JSON or the typ differs.
  */
-export async function verifyJson(jws: string, key: Key, typ: string): Promise<unknown> {
-  const { typ: actual } = peekJws(jws);
+export async function verifyJson(
+  jws: string,
+  key: Key,
+  typ: string,
+  maxLength: number = MAX_JWS_LENGTH,
+): Promise<unknown> {
+  const { typ: actual } = peekJws(jws, maxLength);
   if (actual !== typ) throw new SemopsError('MESSAGE_MALFORMED', `Expected a ${typ}, got ${actual}.`);
   let payload: Uint8Array;
   try {

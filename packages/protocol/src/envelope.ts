@@ -5,7 +5,7 @@
  */
 import { newId, type MessageId } from './ids.js';
 import { SemopsError } from './errors.js';
-import { peekJws, signJson, verifyJson, type Key } from './crypto.js';
+import { MAX_MESSAGE_LENGTH, peekJws, signJson, verifyJson, type Key } from './crypto.js';
 
 export const MESSAGE_TYP = 'semops-msg+jws';
 /** Default lifetime of a message. */
@@ -82,10 +82,10 @@ function isEnvelope(v: unknown): v is Envelope {
  */
 export async function openMessage(jws: unknown, opts: OpenOptions): Promise<Envelope> {
   if (typeof jws !== 'string') throw new SemopsError('MESSAGE_MALFORMED', 'Send { "jws": "<compact JWS>" }.');
-  const { kid } = peekJws(jws);
+  const { kid } = peekJws(jws, MAX_MESSAGE_LENGTH);
   const key = await opts.resolveKey(kid);
   if (!key) throw new SemopsError('UNKNOWN_SENDER', `Unknown sender ${kid.slice(0, 64)}.`);
-  const payload = await verifyJson(jws, key, MESSAGE_TYP);
+  const payload = await verifyJson(jws, key, MESSAGE_TYP, MAX_MESSAGE_LENGTH);
   if (!isEnvelope(payload))
     throw new SemopsError('MESSAGE_MALFORMED', 'The envelope fields are missing or wrong.');
   if (payload.sender !== kid)

@@ -18,19 +18,23 @@ export function registerPaymentRoutes(
     customers: CustomerService;
     payments: PaymentService;
     adminToken: string;
-    /** Approvals executing at once before new ones are refused with 503 OVERLOADED (default 256). */
+    /** Resolves and approvals executing at once before new ones are refused with 503 OVERLOADED (default 256). */
     maxInFlight?: number;
   },
 ): void {
   const { customers, payments } = deps;
+  // A payment is admitted at its resolve and its approval; a saturated node (event loop 100 ms behind on
+  // average) takes no new one, so those it took finish well within the transfer's lifetime.
   const admission = createAdmission({
     maxInFlight: deps.maxInFlight ?? Number(process.env.SEMOPS_MAX_IN_FLIGHT ?? 256),
+    maxLagMs: Number(process.env.SEMOPS_MAX_LAG_MS ?? 100),
   });
+  app.addHook('onClose', async () => admission.stop());
 
   app.post('/v1/wallet/resolve', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
     const { code } = parse(resolveBody, req.body);
-    return payments.resolve(customer, code);
+    return admission.run(() => payments.resolve(customer, code));
   });
 
   // A quote for a request in another currency: an amount the customer typed, or a new quote after expiry.
