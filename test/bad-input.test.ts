@@ -7,6 +7,7 @@ import {
   importSigningKey,
   sealMessage,
   signJson,
+  MAX_MESSAGE_LENGTH,
   MESSAGE_TYP,
   type JWK,
 } from '@semops/protocol';
@@ -173,10 +174,16 @@ describe('bad input', () => {
       'MESSAGE_MALFORMED',
     );
     await expectCode(raw(`${hubUrl}/v1/messages`, JSON.stringify({})), 400, 'MESSAGE_MALFORMED');
+    // Node messages may carry batches up to MAX_MESSAGE_LENGTH; past it the body is refused unread.
     await expectCode(
-      raw(`${hubUrl}/v1/messages`, JSON.stringify({ jws: 'x'.repeat(70_000) })),
+      raw(`${hubUrl}/v1/messages`, JSON.stringify({ jws: 'x'.repeat(MAX_MESSAGE_LENGTH + 2048) })),
       413,
       'PAYLOAD_TOO_LARGE',
+    );
+    await expectCode(
+      raw(`${hubUrl}/v1/messages`, JSON.stringify({ jws: 'x'.repeat(70_000) })),
+      400,
+      'MESSAGE_MALFORMED',
     );
     // Unsigned (alg none) message.
     const header = Buffer.from(JSON.stringify({ alg: 'none', kid: 'bank-a', typ: MESSAGE_TYP })).toString(

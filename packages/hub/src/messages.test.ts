@@ -3,6 +3,7 @@ import {
   MESSAGE_TYP,
   generateSigningKeys,
   importSigningKey,
+  MAX_MESSAGE_LENGTH,
   newId,
   sealMessage,
   signJson,
@@ -120,7 +121,13 @@ describe('POST /v1/messages refuses bad messages with a stable code and changes 
         400,
         'UNKNOWN_MESSAGE_TYPE',
       ],
-      ['oversized', post(JSON.stringify({ jws: 'a'.repeat(65 * 1024) })), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'oversized',
+        post(JSON.stringify({ jws: 'a'.repeat(MAX_MESSAGE_LENGTH + 2048) })),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      ['larger than a JWS', post(JSON.stringify({ jws: 'a'.repeat(65 * 1024) })), 400, 'MESSAGE_MALFORMED'],
     ];
     for (const [name, p, status, code] of cases) {
       const r = await p;
