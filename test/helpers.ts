@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Ctx, startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
 
 /** Starts a fresh network of real processes in a temporary directory. */
@@ -30,3 +31,14 @@ export function filesUnder(dir: string): Array<{ path: string; bytes: Buffer }> 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Asserts that an HTTP call was refused with `status` and the stable error `code`. */
+export async function expectCode(
+  p: Promise<{ status: number; body: unknown }>,
+  status: number,
+  code: string,
+): Promise<void> {
+  const r = await p;
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Wallet, call } from '@semops/cli';
 import { ACTION_TYP, generateSigningKeys, importSigningKey, randomToken, signJson } from '@semops/protocol';
-import { freshNetwork } from './helpers.js';
+import { expectCode, freshNetwork } from './helpers.js';
 
 /**
  * An attacker who holds one thing — a wallet's access token, or an activation code — cannot set a PIN, enrol a
@@ -22,12 +22,6 @@ describe('account takeover with a stolen token or activation code', () => {
     admin = p.admin.token;
   }, 60_000);
   afterAll(async () => env?.close());
-
-  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
-    const r = await p;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
-  }
 
   const state = async (customerId: string) =>
     (

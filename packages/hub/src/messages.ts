@@ -12,6 +12,7 @@ import type {
   partyLookup,
   prepareBatch,
   requestLookup,
+  requestLookups,
   statusQuery,
   z,
 } from '@semops/protocol';
@@ -54,6 +55,10 @@ export function messageHandlers(deps: MessageDeps): Record<string, MessageHandle
     'request.lookup': async (env) => {
       const body = env.body as z.infer<typeof requestLookup>;
       return deps.requests.lookup(env.sender, body.ref);
+    },
+    'request.lookups': async (env) => {
+      const body = env.body as z.infer<typeof requestLookups>;
+      return deps.requests.lookups(env.sender, body.refs);
     },
   };
 }

@@ -27,6 +27,7 @@ import {
   type inboxDeclined,
   type inboxDeliver,
   type partyLookup,
+  type requestLookups,
   type z,
 } from '@semops/protocol';
 import { migrateProcessor } from './db.js';
@@ -313,6 +314,22 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         if (env.sender !== 'hub' || !body.requester)
           throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
         return requests.lookupForPeer(body.ref, body.requester);
+      },
+      'request.lookups': async (env) => {
+        const body = env.body as z.infer<typeof requestLookups>;
+        if (env.sender !== 'hub' || !body.requester)
+          throw new SemopsError('FORBIDDEN', 'request.lookups must come from the hub.');
+        const requester = body.requester;
+        return {
+          results: await Promise.all(
+            body.refs.map((ref) =>
+              requests.lookupForPeer(ref, requester).catch((e: unknown) => {
+                if (!(e instanceof SemopsError)) throw e;
+                return { error: { code: e.code, message: e.message.slice(0, 300) } };
+              }),
+            ),
+          ),
+        };
       },
       'party.lookup': async (env) => {
         const body = env.body as z.infer<typeof partyLookup>;

@@ -168,6 +168,23 @@ export const requestLookup = z.strictObject({ ref: requestRef, requester: proces
 /** Answer: the signed request token, encrypted to the requester so the hub relays what it cannot read. */
 export const requestLookupResult = z.strictObject({ sealed: compactJwe });
 
+/**
+ * `request.lookups`: several lookups in one message (payer PP → hub, and hub → each payee PP with
+ * `requester`), so that the payments resolved at one moment share one signature and one HTTP exchange per
+ * hop. The answer has one result per ref, in order: the sealed token, or why that one failed.
+ */
+export const MAX_LOOKUPS = 100;
+export const requestLookups = z.strictObject({
+  refs: z.array(requestRef).min(1).max(MAX_LOOKUPS),
+  requester: processorId.optional(),
+});
+export const lookupOutcome = z.union([
+  z.strictObject({ sealed: compactJwe }),
+  z.strictObject({ error: z.strictObject({ code: z.string().max(40), message: z.string().max(300) }) }),
+]);
+export type LookupOutcome = z.infer<typeof lookupOutcome>;
+export const requestLookupsResult = z.strictObject({ results: z.array(lookupOutcome).max(MAX_LOOKUPS) });
+
 /** The fees the hub applies to a transfer, in minor units of the transfer's currency. */
 export const transferFees = z.strictObject({
   msc: nonNegativeMinorUnits,
@@ -343,6 +360,7 @@ export const billerLookup = z.strictObject({
 /** The message types and their body schemas. */
 export const MESSAGE_BODIES = {
   'request.lookup': requestLookup,
+  'request.lookups': requestLookups,
   'transfer.prepare': prepareBatch,
   'transfer.notify': notifyBatch,
   'transfer.status': statusQuery,

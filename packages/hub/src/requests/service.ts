@@ -5,11 +5,22 @@
  * requester that the hub cannot read.
  */
 import { parse, type NodeClient } from '@semops/node';
-import { SemopsError, requestLookupResult, type RequestRef } from '@semops/protocol';
+import {
+  SemopsError,
+  requestLookupResult,
+  requestLookupsResult,
+  type LookupOutcome,
+  type RequestRef,
+} from '@semops/protocol';
 import type { ParticipantService } from '../participants/service.js';
 
 export interface RequestRouter {
   lookup(requester: string, ref: RequestRef): Promise<{ sealed: string }>;
+  /**
+   * Many lookups of one requester: forwarded as one `request.lookups` per payee processor (in parallel), the
+   * answers put back in the order asked. A ref no processor serves, or whose processor fails, gets its error.
+   */
+  lookups(requester: string, refs: readonly RequestRef[]): Promise<{ results: LookupOutcome[] }>;
   /**
    * Relays a message between processors (`party.lookup`, `inbox.deliver`, `inbox.declined`): forwards the
    * body to `body.processorId` with `requester` set to the sender and returns the answer as it came. The
@@ -25,6 +36,17 @@ export function createRequestRouter(deps: {
   client: NodeClient;
   timeoutMs?: number;
 }): RequestRouter {
+  /** The processor that serves a ref, or why none does. */
+  const payeeOf = (ref: RequestRef) => {
+    const payee =
+      'processorId' in ref
+        ? deps.participants.get(ref.processorId)
+        : deps.participants.byRoutingPrefix(ref.shortCode.slice(0, 3));
+    if (payee) return payee;
+    return 'processorId' in ref
+      ? new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${ref.processorId}.`)
+      : new SemopsError('REQUEST_NOT_FOUND', 'No processor uses the routing prefix of this code.');
+  };
   return {
     async relay(type, requester, body) {
       const to = deps.participants.get(body.processorId);
@@ -39,6 +61,44 @@ export function createRequestRouter(deps: {
         { ...body, requester },
         deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
       );
+    },
+
+    async lookups(requester, refs) {
+      const results: LookupOutcome[] = new Array<LookupOutcome>(refs.length);
+      const byPayee = new Map<string, { baseUrl: string; at: number[] }>();
+      refs.forEach((ref, i) => {
+        const payee = payeeOf(ref);
+        if (payee instanceof SemopsError) {
+          results[i] = { error: { code: payee.code, message: payee.message } };
+          return;
+        }
+        const group = byPayee.get(payee.id) ?? { baseUrl: payee.baseUrl, at: [] };
+        group.at.push(i);
+        byPayee.set(payee.id, group);
+      });
+      await Promise.all(
+        [...byPayee].map(async ([payeeId, { baseUrl, at }]) => {
+          try {
+            const answer = await deps.client.send(
+              baseUrl,
+              payeeId,
+              'request.lookups',
+              { refs: at.map((i) => refs[i]!), requester },
+              deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
+            );
+            const parsed = requestLookupsResult.safeParse(answer);
+            if (!parsed.success || parsed.data.results.length !== at.length) {
+              throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payeeId} gave an invalid answer.`);
+            }
+            at.forEach((i, k) => (results[i] = parsed.data.results[k]!));
+          } catch (e) {
+            const err = e instanceof SemopsError ? e : new SemopsError('PARTICIPANT_UNREACHABLE');
+            for (const i of at)
+              results[i] = { error: { code: err.code, message: err.message.slice(0, 300) } };
+          }
+        }),
+      );
+      return { results };
     },
 
     async lookup(requester, ref) {

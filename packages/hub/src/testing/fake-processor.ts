@@ -227,6 +227,20 @@ export async function createFakeProcessor(opts: {
         if (!requesterKey) throw new SemopsError('REQUEST_NOT_FOUND');
         return { sealed: await encryptJson({ token: `token-from-${opts.id}` }, requesterKey) };
       },
+      'request.lookups': async (env: Envelope) => {
+        const { refs, requester } = env.body as { refs: unknown[]; requester: string };
+        self.lookups.push(env.body);
+        const requesterKey = requesterEncryptionKeys.get(requester);
+        return {
+          results: await Promise.all(
+            refs.map(async () =>
+              self.lookupError || !requesterKey
+                ? { error: { code: self.lookupError ?? 'REQUEST_NOT_FOUND', message: 'refused' } }
+                : { sealed: await encryptJson({ token: `token-from-${opts.id}` }, requesterKey) },
+            ),
+          ),
+        };
+      },
     },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

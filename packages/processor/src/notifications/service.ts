@@ -20,15 +20,19 @@ interface NotificationRow {
 export function createNotificationService(deps: { q: Sql; now: () => number }) {
   const { q, now } = deps;
   return {
-    /** Records a notification; idempotent by `id` when the caller gives one (e.g. per transfer). */
+    /**
+     * Records a notification; idempotent by `id` when the caller gives one (e.g. per transfer). In the caller's
+     * transaction `tx` when given, so that it is written with the change it tells of.
+     */
     async record(
       customerId: string,
       kind: NotificationKind,
       text: string,
       amount?: MoneyWire,
       id: string = newId('ntf'),
+      tx: Sql = q,
     ): Promise<void> {
-      await q.run`INSERT INTO notifications (id, customer_id, kind, text, amount, currency, created_at)
+      await tx.run`INSERT INTO notifications (id, customer_id, kind, text, amount, currency, created_at)
         VALUES (${id}, ${customerId}, ${kind}, ${text}, ${amount?.value ?? null}, ${amount?.currency ?? null}, ${now()})
         ON CONFLICT (id) DO NOTHING`;
     },

@@ -20,7 +20,9 @@ import {
   peekJws,
   prepareResultBatch,
   receipt as receiptSchema,
-  requestLookupResult,
+  MAX_LOOKUPS,
+  isErrorCode,
+  requestLookupsResult,
   requestToken,
   routingPrefixOf,
   verifyJson,
@@ -183,6 +185,38 @@ export function createPaymentService(deps: PaymentDeps) {
   const paymentIdOfNonce = async (nonce: string) =>
     (await q.one<{ id: string }>`SELECT id FROM payments WHERE nonce = ${nonce}`)?.id;
 
+  // ---- hub batching: lookups asked in the same tick travel in one message ----
+  let lookups: Array<{ ref: RequestRef; resolve: (sealed: string) => void; reject: (e: unknown) => void }> =
+    [];
+  function lookupAtHub(ref: RequestRef): Promise<string> {
+    return new Promise((resolve, reject) => {
+      lookups.push({ ref, resolve, reject });
+      if (lookups.length === 1) setImmediate(() => void flushLookups());
+    });
+  }
+  async function flushLookups(): Promise<void> {
+    const batch = lookups.slice(0, MAX_LOOKUPS);
+    lookups = lookups.slice(MAX_LOOKUPS);
+    if (lookups.length > 0) setImmediate(() => void flushLookups());
+    try {
+      const { results } = parse(
+        requestLookupsResult,
+        await deps.hub.send('request.lookups', { refs: batch.map((b) => b.ref) }),
+      );
+      batch.forEach((b, i) => {
+        const r = results[i];
+        if (r === undefined) b.reject(new SemopsError('PARTICIPANT_UNREACHABLE', 'The hub gave no answer.'));
+        else if ('sealed' in r) b.resolve(r.sealed);
+        else {
+          const code = isErrorCode(r.error.code) ? r.error.code : 'PARTICIPANT_UNREACHABLE';
+          b.reject(new SemopsError(code, r.error.message));
+        }
+      });
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
+  }
+
   // ---- hub batching: prepares issued in the same tick travel in one message ----
   let queue: Array<{
     p: TransferPrepare;
@@ -222,9 +256,7 @@ export function createPaymentService(deps: PaymentDeps) {
     if (local) {
       token = await deps.requests.tokenFor(ref);
     } else {
-      token = await openSealedToken(
-        parse(requestLookupResult, await deps.hub.send('request.lookup', { ref })).sealed,
-      );
+      token = await openSealedToken(await lookupAtHub(ref));
     }
     return verifiedToken(token, ref);
   }
@@ -397,23 +429,34 @@ export function createPaymentService(deps: PaymentDeps) {
     if (outcome === 'COMMITTED') {
       const ic = await interchangeCommand(p, knownFees, deps.house);
       await ledger.executeAtomic([...settleCommands(p, 'post'), ...(ic ? [ic] : [])]).then(expectSettled);
-      const done = await transition(id, 'RESERVED', 'COMMITTED', undefined, receipt);
-      if (done && p.customer_id !== null) {
-        const amount = { value: p.amount, currency: p.currency };
-        const fx = paymentFxOf(p);
-        const to = (JSON.parse(p.merchant) as { name?: string }).name ?? p.payee;
-        await deps.notifications?.record(
-          p.customer_id,
-          'payment.sent',
-          fx
-            ? `You paid ${moneyText(amount)} (${moneyText(fx.source)}) to ${to}.`
-            : `You paid ${moneyText(amount)} to ${to}.`,
-          fx?.source ?? amount,
-        );
-      }
-      // A notification settling the same payment at the same moment may have won the transition without
-      // the receipt; keep the receipt either way.
-      if (receipt) await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
+      // The state change and the customer's notification in one transaction.
+      const customerId = p.customer_id;
+      await q.tx(async (tx) => {
+        const done =
+          (await tx.run`UPDATE payments SET state = 'COMMITTED', reason = NULL,
+              receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${now()}
+            WHERE id = ${id} AND state = 'RESERVED'`) === 1;
+        if (done && customerId !== null) {
+          const amount = { value: p.amount, currency: p.currency };
+          const fx = paymentFxOf(p);
+          const to = (JSON.parse(p.merchant) as { name?: string }).name ?? p.payee;
+          await deps.notifications?.record(
+            customerId,
+            'payment.sent',
+            fx
+              ? `You paid ${moneyText(amount)} (${moneyText(fx.source)}) to ${to}.`
+              : `You paid ${moneyText(amount)} to ${to}.`,
+            fx?.source ?? amount,
+            undefined,
+            tx,
+          );
+        }
+        // A notification settling the same payment at the same moment may have won the transition without
+        // the receipt; keep the receipt either way.
+        if (!done && receipt) {
+          await tx.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
+        }
+      });
     } else {
       await ledger.executeAtomic(settleCommands(p, 'void')).then(expectSettled);
       await transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');

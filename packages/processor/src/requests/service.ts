@@ -569,18 +569,17 @@ export function createRequestService(deps: RequestDeps) {
         `incoming ${transferId}`,
       );
       const t = now();
+      const amount = { value: i.amount, currency: i.currency };
+      const refundFrom = i.refund_of !== null && c ? await refundedMerchantName(i.refund_of) : undefined;
+      // The state change, the customer's notification and the merchant's webhook: one transaction (an outbox).
       const changed = await q.tx(async (tx) => {
         const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${t}, committed_at = ${t}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
-        if (n === 1 && i.request_id !== null) {
+        if (n !== 1) return n;
+        if (i.request_id !== null) {
           await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
         }
-        return n;
-      });
-      const amount = { value: i.amount, currency: i.currency };
-      if (changed === 1 && c) {
-        if (i.refund_of !== null) {
-          const from = await refundedMerchantName(i.refund_of);
+        if (c && refundFrom !== undefined) {
           // A converted payment is refunded in the customer's own currency: tell them what they got.
           const credited = converted
             ? { value: converted.customerCredit, currency: converted.payerCurrency }
@@ -591,30 +590,42 @@ export function createRequestService(deps: RequestDeps) {
           await deps.notifications.record(
             c.id,
             'refund.received',
-            `Refund of ${moneyText(credited)} from ${from}${how}.`,
+            `Refund of ${moneyText(credited)} from ${refundFrom}${how}.`,
             credited,
+            undefined,
+            tx,
           );
-        } else {
+        } else if (c) {
           await deps.notifications.record(
             c.id,
             'payment.received',
             `You received ${moneyText(amount)}.`,
             amount,
+            undefined,
+            tx,
           );
         }
-      }
+        if (m && i.request_id !== null) {
+          const r = await tx.one<{
+            reference: string;
+          }>`SELECT reference FROM requests WHERE id = ${i.request_id}`;
+          await deps.webhooks.enqueue(
+            m,
+            'payment.completed',
+            {
+              paymentId: transferId,
+              requestId: i.request_id,
+              amount,
+              ...feeView(i),
+              reference: r?.reference ?? '',
+              receipt: i.receipt,
+            },
+            tx,
+          );
+        }
+        return n;
+      });
       if (changed === 1 && i.request_id !== null) await publish(i.request_id);
-      if (changed === 1 && m && i.request_id !== null) {
-        const r = (await row(i.request_id))!;
-        await deps.webhooks.enqueue(m, 'payment.completed', {
-          paymentId: transferId,
-          requestId: i.request_id,
-          amount,
-          ...feeView(i),
-          reference: r.reference,
-          receipt: i.receipt,
-        });
-      }
       return changed === 1;
     },
 

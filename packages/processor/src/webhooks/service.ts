@@ -115,12 +115,13 @@ export function createWebhookService(deps: {
 
   return {
     /** Queues an event for a merchant (nothing when it has no webhook URL). */
-    async enqueue(m: WebhookTarget, type: string, data: unknown): Promise<void> {
+    /** Queues an event for the merchant's webhook; in the caller's transaction `tx` when given (an outbox). */
+    async enqueue(m: WebhookTarget, type: string, data: unknown, tx: Sql = q): Promise<void> {
       if (!m.webhookUrl) return;
       const id = newId('evt');
       const t = now();
       const body = JSON.stringify({ id, type, createdAt: t, data });
-      await q.run`INSERT INTO webhook_deliveries (id, merchant_id, url, body, next_at, status, created_at)
+      await tx.run`INSERT INTO webhook_deliveries (id, merchant_id, url, body, next_at, status, created_at)
         VALUES (${id}, ${m.id}, ${m.webhookUrl}, ${body}, ${t}, 'PENDING', ${t})`;
       setImmediate(() => void tick());
     },
