@@ -317,6 +317,28 @@ describe('node:crypto JWS', () => {
 });
 
 describe('node:crypto JWE', () => {
+  it('shares one ephemeral key per recipient for a while, each message with its own IV, and jose reads them', async () => {
+    const other = await generateEncryptionKeys();
+    const otherPub = await importEncryptionKey(publicPart(other.publicJwk));
+    const [a, b] = await withBackend(fast, async () => [
+      await encryptJson({ n: 1 }, k.encPub),
+      await encryptJson({ n: 2 }, k.encPub),
+    ]);
+    const toOther = await withBackend(fast, () => encryptJson({ n: 3 }, otherPub));
+    const [ha, , ivA] = a.split('.');
+    const [hb, , ivB] = b.split('.');
+    expect(hb).toBe(ha);
+    expect(ivB).not.toBe(ivA);
+    expect(toOther.split('.')[0]).not.toBe(ha);
+    expect(await withBackend(jose, () => decryptJson(a, k.encPriv))).toEqual({ n: 1 });
+    expect(await withBackend(jose, () => decryptJson(b, k.encPriv))).toEqual({ n: 2 });
+    // The receiver's cached content key still checks every tag.
+    expect(await withBackend(fast, () => decryptJson(b, k.encPriv))).toEqual({ n: 2 });
+    const parts = b.split('.');
+    const tampered = [...parts.slice(0, 3), `${parts[3]!.slice(0, -2)}AA`, parts[4]].join('.');
+    expect(await codeOf(withBackend(fast, () => decryptJson(tampered, k.encPriv)))).toBe('MESSAGE_MALFORMED');
+  });
+
   it('encrypts byte for byte like jose for the same ephemeral key and IV', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (plaintext) => {

@@ -205,10 +205,64 @@ function seal(
   return `${header}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}`;
 }
 
+/**
+ * How long one ephemeral key serves the messages to one recipient. Every message still gets a fresh random
+ * IV under the agreed content key; rotating the key bounds what one leaked in-memory key could open to a
+ * minute of messages, and the count keeps far below AES-GCM's limit for random IVs under one key.
+ */
+export const EPHEMERAL_KEY_TTL_MS = 60_000;
+const EPHEMERAL_KEY_MAX_USES = 100_000;
+
+interface SenderState {
+  readonly header: string;
+  readonly cek: Buffer;
+  readonly until: number;
+  uses: number;
+}
+/** Per recipient key: the ephemeral key agreement in use (saves a key pair and an X25519 per message). */
+const senders = new WeakMap<KeyObject, SenderState>();
+
 function encrypt(plaintext: Uint8Array, recipientPublicKey: Key): string {
   const recipient = keyObject(recipientPublicKey, RECIPIENT);
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  return seal(plaintext, recipient, privateKey, publicKey.export({ format: 'jwk' }).x, randomBytes(IV_BYTES));
+  let st = senders.get(recipient);
+  if (st === undefined || st.uses >= EPHEMERAL_KEY_MAX_USES || Date.now() >= st.until) {
+    const { publicKey, privateKey } = generateKeyPairSync('x25519');
+    const { x } = publicKey.export({ format: 'jwk' });
+    st = {
+      header: Buffer.from(
+        JSON.stringify({ alg: ENC_ALG, enc: ENC_ENC, epk: { x, crv: 'X25519', kty: 'OKP' } }),
+      ).toString('base64url'),
+      cek: contentKey(privateKey, recipient),
+      until: Date.now() + EPHEMERAL_KEY_TTL_MS,
+      uses: 0,
+    };
+    senders.set(recipient, st);
+  }
+  st.uses += 1;
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', st.cek, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(st.header, 'latin1'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return `${st.header}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}`;
+}
+
+/** Per private key: content keys of recent ephemeral keys (by the protected header that carries them). */
+const receivers = new WeakMap<KeyObject, Map<string, Buffer>>();
+const RECEIVER_CACHE_SIZE = 512;
+
+/** The content key for a JWE header's ephemeral key, from the cache or by key agreement. */
+function receivedContentKey(key: KeyObject, header: string, epk: unknown): Buffer {
+  let cache = receivers.get(key);
+  if (cache === undefined) {
+    cache = new Map();
+    receivers.set(key, cache);
+  }
+  const known = cache.get(header);
+  if (known !== undefined) return known;
+  const cek = contentKey(key, ephemeralKey(epk));
+  if (cache.size >= RECEIVER_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(header, cek);
+  return cek;
 }
 
 /** The ephemeral public key of a JWE header: exactly `{ kty: 'OKP', crv: 'X25519', x }` with a 32-byte x. */
@@ -243,7 +297,7 @@ function decrypt(jwe: string, privateKey: Key): Uint8Array {
   const tag = decodeBase64url(tag64);
   const ciphertext = decodeBase64url(ciphertext64);
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('Wrong JWE IV or tag length.');
-  const decipher = createDecipheriv('aes-256-gcm', contentKey(key, ephemeralKey(h.epk)), iv, {
+  const decipher = createDecipheriv('aes-256-gcm', receivedContentKey(key, header, h.epk), iv, {
     authTagLength: TAG_BYTES,
   });
   decipher.setAAD(Buffer.from(header, 'latin1'));
