@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSql, type Sql } from './sql.js';
-import { openStore, type Store } from './store.js';
+import { randomBytes } from 'node:crypto';
+import { createSql, isUniqueViolation, type Sql } from './sql.js';
+import { openStore, postgresReachable, testPostgresUrl, type Store } from './store.js';
 import { createWalSync } from './sqlite.js';
 
 /**
@@ -130,5 +131,59 @@ describe('createWalSync', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+const pgUrl = testPostgresUrl();
+const pgReachable = await postgresReachable(pgUrl);
+const pgSkip = pgReachable || process.env.CI === 'true' ? false : `no PostgreSQL at ${new URL(pgUrl).host}`;
+
+/** The same SQL on PostgreSQL: named prepared statements, transactions on one connection each. */
+describe.skipIf(pgSkip)(`Sql on PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  let store: Store;
+  let q: Sql;
+  const schema = `sql_test_${randomBytes(6).toString('hex')}`;
+
+  beforeEach(async () => {
+    store = await openStore({ dataDir: tmpdir(), name: 'node', url: pgUrl, schema });
+    q = createSql(store);
+    await q.run`DROP TABLE IF EXISTS items`;
+    await q.run`CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))`;
+  });
+  afterEach(async () => {
+    await q.run`DROP TABLE items`;
+    await store.pg!.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await store.close();
+  });
+
+  it('reads, writes, counts changed rows and returns rows of a writing statement, statement after statement', async () => {
+    for (const id of ['a', 'b', 'c']) await q.run`INSERT INTO items (id, n) VALUES (${id}, ${1})`;
+    expect(await q.run`UPDATE items SET n = n + 1 WHERE id <> ${'c'}`).toBe(2);
+    expect(await q.one<{ n: number }>`UPDATE items SET n = n * 5 WHERE id = ${'a'} RETURNING n`).toEqual({
+      n: 10,
+    });
+    expect(await q.all<{ id: string }>`SELECT id FROM items WHERE n > ${1} ORDER BY id`).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+    ]);
+    expect(await q.one`SELECT id FROM items WHERE id = ${'nope'}`).toBeUndefined();
+  });
+
+  it('commits a transaction whole or not at all, nested ones joining it, and reports unique violations', async () => {
+    await q.tx(async (t) => {
+      await t.run`INSERT INTO items (id, n) VALUES (${'x'}, ${1})`;
+      await t.tx(async (inner) => inner.run`INSERT INTO items (id, n) VALUES (${'y'}, ${1})`);
+    });
+    const failed = await q
+      .tx(async (t) => {
+        await t.run`INSERT INTO items (id, n) VALUES (${'z'}, ${1})`;
+        await t.run`INSERT INTO items (id, n) VALUES (${'x'}, ${1})`;
+      })
+      .catch((e: unknown) => e);
+    expect(isUniqueViolation(failed)).toBe(true);
+    expect((await q.all<{ id: string }>`SELECT id FROM items ORDER BY id`).map((r) => r.id)).toEqual([
+      'x',
+      'y',
+    ]);
   });
 });

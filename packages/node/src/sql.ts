@@ -15,6 +15,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type Database from 'better-sqlite3';
+import type pg from 'pg';
 import type { AnyDb, Engine, Store } from './store.js';
 
 export interface Sql {
@@ -50,7 +51,58 @@ function make(engine: Engine, db: AnyDb | Kysely<unknown>, inTx: boolean): Sql {
 }
 
 export function createSql(store: Store): Sql {
-  return store.sqlite ? createSqliteSql(store, store.sqlite) : make(store.engine, store.db, false);
+  if (store.sqlite) return createSqliteSql(store, store.sqlite);
+  if (store.pg) return createPostgresSql(store.pg.pool);
+  return make(store.engine, store.db, false);
+}
+
+/**
+ * The node's SQL on PostgreSQL: each call site is a named prepared statement (parsed and planned once per
+ * connection, not once per query), run on the pool or, in a transaction, on one connection of it.
+ */
+function createPostgresSql(pool: pg.Pool): Sql {
+  const statements = new WeakMap<TemplateStringsArray, { name: string; text: string }>();
+  let count = 0;
+  const prepared = (strings: TemplateStringsArray) => {
+    let st = statements.get(strings);
+    if (st === undefined) {
+      const text = strings.reduce((acc, part, i) => (i === 0 ? part : `${acc}$${i}${part}`), '');
+      count += 1;
+      st = { name: `semops_${count}`, text };
+      statements.set(strings, st);
+    }
+    return st;
+  };
+  const on = (runner: pg.Pool | pg.PoolClient, inTx: boolean): Sql => {
+    const query = <T extends pg.QueryResultRow>(strings: TemplateStringsArray, values: unknown[]) =>
+      runner.query<T>({ ...prepared(strings), values });
+    const self: Sql = {
+      engine: 'postgres',
+      all: async <T>(strings: TemplateStringsArray, ...values: unknown[]) =>
+        (await query<T & pg.QueryResultRow>(strings, values)).rows as T[],
+      one: async <T>(strings: TemplateStringsArray, ...values: unknown[]) =>
+        (await query<T & pg.QueryResultRow>(strings, values)).rows[0] as T | undefined,
+      run: async (strings: TemplateStringsArray, ...values: unknown[]) =>
+        (await query(strings, values)).rowCount ?? 0,
+      async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+        if (inTx) return fn(self);
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const value = await fn(on(client, true));
+          await client.query('COMMIT');
+          return value;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        } finally {
+          client.release();
+        }
+      },
+    };
+    return self;
+  };
+  return on(pool, false);
 }
 
 /** Most transactions one SQLite batch holds before it commits (the rest wait for the next). */
