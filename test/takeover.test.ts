@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Wallet, call } from '@semops/cli';
+import { Wallet, call, operatorMain } from '@semops/cli';
 import { ACTION_TYP, generateSigningKeys, importSigningKey, randomToken, signJson } from '@semops/protocol';
 import { expectCode, freshNetwork } from './helpers.js';
 
@@ -323,6 +323,49 @@ describe('a block stops every channel', () => {
       });
       expect(after.body.balance).toBe('2000');
     }
+  });
+
+  it('the operator CLI blocks, unblocks, unlocks and resets the PIN by phone number or customer id', async () => {
+    const c = await env.ctx.customer('bank-a', 12_00n, 'Olga Operator');
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), env: {} };
+    const semops = (...args: string[]) => operatorMain('customers', [...args, '--dir', env.dir], io);
+
+    expect(await semops('block', 'bank-a', c.phone)).toBe(0);
+    expect(out.join('')).toMatch(/Olga Operator .*: blocked; balance 12\.00 EUR/);
+    expect(await sms(c.phone, 'BAL')).toMatch(/blocked/);
+    expect(await semops('unblock', 'bank-a', c.customerId)).toBe(0);
+    expect(await sms(c.phone, 'BAL')).toMatch(/Balance 12\.00 EUR/);
+
+    // Three wrong PINs (USSD change PIN) lock it; the operator unlocks it.
+    for (let i = 0; i < 3; i++) await ussd(`s-${randomToken(8)}`, c.phone, '6*9999*1111*1111');
+    out.length = 0;
+    expect(await semops('show', 'bank-a', c.phone)).toBe(0);
+    expect(out.join('')).toContain('PIN locked');
+    out.length = 0;
+    expect(await semops('unlock', 'bank-a', c.phone)).toBe(0);
+    expect(out.join('')).toMatch(/: active; balance 12\.00 EUR/);
+
+    // A PIN reset prints the code with which the next phone sets a new PIN.
+    out.length = 0;
+    expect(await semops('reset-pin', 'bank-a', c.phone, '--json')).toBe(0);
+    const { activationCode } = JSON.parse(out.join('')) as { activationCode: string };
+    const phone2 = await Wallet.enrol(url, c.phone, activationCode, '8642');
+    const m = await env.ctx.merchant('mno-b');
+    const r = await m.client.createRequest({
+      amount: { value: '200', currency: 'EUR' },
+      currency: 'EUR',
+      reference: 'after-reset',
+    });
+    const paid = await phone2.pay(r.shortCode, '8642');
+    expect((await phone2.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+
+    // Bad input: exit 2, nothing sent; an unknown customer: exit 1 with the code.
+    expect(await semops('block', 'bank-a', 'anna')).toBe(2);
+    expect(await semops('freeze', 'bank-a', c.phone)).toBe(2);
+    expect(await semops('block', 'bank-a', '+436649999999')).toBe(1);
+    expect(err.join('')).toContain('CUSTOMER_NOT_FOUND');
   });
 
   it('only the operator lifts a block; the customer then enrols again with the same PIN', async () => {

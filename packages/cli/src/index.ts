@@ -11,3 +11,4 @@ export * from './clients-bills.js';
 export * from './clients-mandates.js';
 export * from './clients-settlement.js';
 export { reconcileWindow } from './reconcile.js';
+export { operatorMain } from './operator.js';

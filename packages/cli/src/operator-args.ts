@@ -28,6 +28,7 @@ export const OPERATOR_COMMANDS = [
   'report',
   'liquidity',
   'reconcile',
+  'customers',
 ] as const;
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];
 
@@ -54,6 +55,14 @@ export const OPERATOR_HELP = `Operator (cross-border settlement; against the run
                                         top up or withdraw liquidity, e.g. liquidity deposit bank-c 1000.00 EUR
   reconcile [WINDOW]                    compare the hub's window with every processor's ledger;
                                         exit 1 when there is any difference
+Customer care (at a processor; CUSTOMER is a customer id cus_… or a phone number +43…):
+  customers show PROCESSOR CUSTOMER     the customer, status, PIN lock and balance
+  customers block PROCESSOR CUSTOMER    lost phone: block every channel (devices, SMS, USSD, mandates)
+  customers unblock PROCESSOR CUSTOMER  lift a block after checking the customer's identity
+  customers unlock PROCESSOR CUSTOMER   unlock a PIN locked after wrong tries
+  customers reset-pin PROCESSOR CUSTOMER
+                                        after an identity check: clear the PIN and print an activation code
+                                        with which the customer's next phone sets a new PIN
 `;
 
 export type OperatorCommand =
@@ -82,7 +91,17 @@ export type OperatorCommand =
       readonly direction: 'deposit' | 'withdraw';
       readonly amount: MoneyWire;
     }
-  | { readonly kind: 'reconcile'; readonly windowId?: string };
+  | { readonly kind: 'reconcile'; readonly windowId?: string }
+  | {
+      readonly kind: 'customers';
+      readonly action: CustomerAction;
+      readonly processor: string;
+      /** A customer id (cus_…) or a phone number in E.164 form. */
+      readonly customer: string;
+    };
+
+export const CUSTOMER_ACTIONS = ['show', 'block', 'unblock', 'unlock', 'reset-pin'] as const;
+export type CustomerAction = (typeof CUSTOMER_ACTIONS)[number];
 
 export interface ParsedOperatorArgs {
   readonly command: OperatorCommand;
@@ -194,6 +213,7 @@ const OPTIONS = {
   report: { csv: { type: 'boolean' } },
   liquidity: {},
   reconcile: {},
+  customers: {},
 } as const;
 
 interface Values {
@@ -390,6 +410,21 @@ function parseCommand(name: OperatorCommandName, v: Values, pos: readonly string
       noMore(rest, 'reconcile [WINDOW]');
       const windowId = windowArg(first);
       return windowId === undefined ? { kind: 'reconcile' } : { kind: 'reconcile', windowId };
+    }
+    case 'customers': {
+      const usage = `customers ${CUSTOMER_ACTIONS.join('|')} PROCESSOR CUSTOMER`;
+      if (!(CUSTOMER_ACTIONS as readonly string[]).includes(first ?? '')) {
+        throw new UsageError(`usage: semops ${usage}`);
+      }
+      const [pid, who, ...more] = rest;
+      const processor = processorArg(pid, usage);
+      noMore(more, usage);
+      if (who === undefined || !(idPattern('cus').test(who) || /^\+[1-9]\d{6,14}$/.test(who))) {
+        throw new UsageError(
+          `give the customer as a customer id (cus_…) or a phone number such as +436641000001; usage: semops ${usage}`,
+        );
+      }
+      return { kind: 'customers', action: first as CustomerAction, processor, customer: who };
     }
     default: {
       const never: never = name;

@@ -7,12 +7,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SemopsError } from '@semops/protocol';
+import { SemopsError, formatMoney } from '@semops/protocol';
+import { json } from './http.js';
 import { SettlementAdmin, FxAdmin } from './clients-settlement.js';
 import {
   OPERATOR_HELP,
   UsageError,
   parseOperatorArgs,
+  type CustomerAction,
   type OperatorCommand,
   type OperatorCommandName,
 } from './operator-args.js';
@@ -237,11 +239,84 @@ export async function runOperatorCommand(
       emit(result, () => formatReconcile(result));
       return result.differences.length === 0 ? 0 : 1;
     }
+    case 'customers': {
+      const p = nodes.processors.find((x) => x.id === command.processor);
+      if (!p) throw new UsageError(`no processor ${command.processor}`);
+      const result = await customerCare(p, command.action, command.customer);
+      emit(result, () => formatCustomerCare(command.action, result));
+      return 0;
+    }
     default: {
       const never: never = command;
       throw new Error(`unhandled command ${JSON.stringify(never)}`);
     }
   }
+}
+
+interface CustomerView {
+  readonly id: string;
+  readonly name: string;
+  readonly phone: string;
+  readonly currency: string;
+  readonly status: 'active' | 'blocked';
+  readonly pinLocked: boolean;
+  readonly balance: string;
+  readonly available: string;
+}
+
+/**
+ * A customer-care action at a processor, through its admin API; `who` is a customer id or a phone number.
+ * Returns the customer as it is afterwards (and, for reset-pin, the activation code to give them).
+ */
+async function customerCare(
+  p: { url: string; adminToken: string },
+  action: CustomerAction,
+  who: string,
+): Promise<{ customer: CustomerView; activationCode?: string }> {
+  const admin = { token: p.adminToken };
+  const base = `${p.url}/v1/admin/customers`;
+  const find = () =>
+    json<CustomerView>(
+      'GET',
+      who.startsWith('+') ? `${base}?phone=${encodeURIComponent(who)}` : `${base}/${who}`,
+      admin,
+    );
+  const { id } = await find();
+  let activationCode: string | undefined;
+  switch (action) {
+    case 'show':
+      break;
+    case 'block':
+    case 'unblock':
+    case 'unlock':
+      await json('POST', `${base}/${id}/${action}`, admin);
+      break;
+    case 'reset-pin':
+      ({ activationCode } = await json<{ activationCode: string }>('POST', `${base}/${id}/activation`, {
+        ...admin,
+        body: { resetPin: true },
+      }));
+      break;
+  }
+  const customer = await json<CustomerView>('GET', `${base}/${id}`, admin);
+  return activationCode === undefined ? { customer } : { customer, activationCode };
+}
+
+function formatCustomerCare(
+  action: CustomerAction,
+  r: { customer: CustomerView; activationCode?: string },
+): string {
+  const c = r.customer;
+  const money = (v: string) => formatMoney({ value: BigInt(v), currency: c.currency });
+  const lines = [
+    `${c.name} (${c.id}, ${c.phone}): ${c.status}${c.pinLocked ? ', PIN locked' : ''}; balance ${money(c.balance)}, available ${money(c.available)}`,
+  ];
+  if (action === 'reset-pin' && r.activationCode) {
+    lines.push(
+      `PIN cleared. Activation code for the customer's phone: ${r.activationCode} (the phone sets the new PIN)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function errorLine(e: unknown): string {

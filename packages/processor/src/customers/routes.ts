@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, requireAdmin, type IdempotencyStore } from '@semops/node';
 import type { Ledger } from '@semops/ledger';
-import { compactJwe, currencyCode, minorUnits, newId, okpJwk, phoneNumber } from '@semops/protocol';
+import {
+  SemopsError,
+  compactJwe,
+  currencyCode,
+  minorUnits,
+  newId,
+  okpJwk,
+  phoneNumber,
+} from '@semops/protocol';
 import type { CustomerService } from './service.js';
 
 const createCustomer = z.strictObject({
@@ -19,6 +27,7 @@ const enrol = z.strictObject({
   devicePublicKey: okpJwk,
   pin: compactJwe,
 });
+const phoneQuery = z.strictObject({ phone: phoneNumber });
 const activationBody = z.strictObject({ resetPin: z.boolean().default(false) });
 const customerParams = z.strictObject({ id: z.string().regex(/^cus_[0-9A-Z]{26}$/, 'a customer id') });
 const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -64,6 +73,16 @@ export function registerCustomerRoutes(
     const { id } = parse(customerParams, req.params);
     const { resetPin } = parse(activationBody, req.body ?? {});
     return { activationCode: await customers.reissueActivation(id, { resetPin }) };
+  });
+
+  /** The customer holding a phone number (`?phone=+43…`), as `GET /v1/admin/customers/:id` shows one. */
+  app.get('/v1/admin/customers', async (req) => {
+    requireAdmin(req, adminToken);
+    const { phone } = parse(phoneQuery, req.query ?? {});
+    const c = await customers.findByPhone(phone);
+    if (!c) throw new SemopsError('CUSTOMER_NOT_FOUND');
+    const b = await customers.balance(c.id);
+    return { ...c, balance: b.balance.toString(), available: b.available.toString() };
   });
 
   app.get('/v1/admin/customers/:id', async (req) => {
