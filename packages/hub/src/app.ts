@@ -16,6 +16,7 @@ import {
   loadOrCreateKeys,
   loadOrCreateSecret,
   openStore,
+  registerRateLimits,
   registerMessageEndpoint,
 } from '@semops/node';
 import { createDirectoryService } from './directory/service.js';
@@ -135,6 +136,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const writer = createWriter(db);
   const replay = await createReplayGuard(store, { now });
   const app = createServer({ logger });
+  await registerRateLimits(app);
   const signer = { id: HUB_ID, key: keys.signingKey };
 
   const positions = createPositionService({ ledger, participants: () => participants });

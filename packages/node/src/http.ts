@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import rateLimit from '@fastify/rate-limit';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
 import { migrateStore, type Store } from './store.js';
@@ -42,7 +43,7 @@ function fastifyErrorCode(err: { code?: string; statusCode?: number }): ErrorCod
 
 /** Sends a SemopsError as the standard error body (with Retry-After when the node is overloaded). */
 export function sendError(reply: FastifyReply, e: SemopsError): FastifyReply {
-  if (e.code === 'OVERLOADED') {
+  if (e.code === 'OVERLOADED' || e.code === 'RATE_LIMITED') {
     const after = (e.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1;
     void reply.header('retry-after', String(after));
   }
@@ -116,6 +117,45 @@ export function createServer(opts: ServerOptions = {}): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((_req, reply) => sendError(reply, new SemopsError('NOT_FOUND')));
   return app;
+}
+
+/**
+ * Rate limits for the routes that ask for them (`config: { rateLimit: limit(…) }`): counted in this node's
+ * memory per key in a fixed window; past the limit the call is refused with 429 RATE_LIMITED and Retry-After
+ * before its handler runs. Register before the routes.
+ * @example await registerRateLimits(app); app.post('/x', { config: { rateLimit: perToken(600) } }, handler);
+ */
+export async function registerRateLimits(app: FastifyInstance): Promise<void> {
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) =>
+      new SemopsError('RATE_LIMITED', `Too many requests; retry in ${ctx.after}.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)),
+      }),
+  });
+}
+
+/** A limit of `max` calls a minute per credential (the bearer token: a device or a merchant key). */
+export function perCredential(max: number, scope: string) {
+  return {
+    max,
+    timeWindow: 60_000,
+    groupId: scope,
+    keyGenerator: (req: FastifyRequest) => {
+      const h = req.headers.authorization;
+      return typeof h === 'string' ? `${scope}:${sha256(h)}` : `${scope}:ip:${req.ip}`;
+    },
+  };
+}
+
+/** A limit of `max` calls per `windowMs` per client address. */
+export function perAddress(max: number, scope: string, windowMs = 60_000) {
+  return {
+    max,
+    timeWindow: windowMs,
+    groupId: scope,
+    keyGenerator: (req: FastifyRequest) => `${scope}:${req.ip}`,
+  };
 }
 
 /** Parses `data` with `schema`, or throws VALIDATION_FAILED listing what is wrong. */

@@ -16,7 +16,7 @@ import {
   type ReplayGuard,
   type Signer,
 } from '@semops/protocol';
-import { parse } from './http.js';
+import { parse, perAddress } from './http.js';
 
 export type KeyResolver = (nodeId: string) => Promise<Key | undefined> | Key | undefined;
 
@@ -35,21 +35,26 @@ export interface MessageEndpointOptions {
 export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpointOptions): void {
   const now = opts.now ?? Date.now;
   // Batches of prepares and notifications are larger than what customers may send (BODY_LIMIT).
-  app.post('/v1/messages', { bodyLimit: MAX_MESSAGE_LENGTH + 1024 }, async (req) => {
-    const jws = (req.body as { jws?: unknown } | null)?.jws;
-    const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
-    if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');
-    const handler = opts.handlers[env.type];
-    if (!handler)
-      throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
-    const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[
-      env.type
-    ];
-    const body = schema ? parse(schema, env.body) : env.body;
-    const result = await handler({ ...env, body });
-    const sealed = await sealMessage(opts.signer, env.sender, `${env.type}.result`, result, { now: now() });
-    return { jws: sealed.jws };
-  });
+  app.post(
+    '/v1/messages',
+    // Per peer address: node links carry batches, so the limit only stops a flood.
+    { bodyLimit: MAX_MESSAGE_LENGTH + 1024, config: { rateLimit: perAddress(60_000, 'messages') } },
+    async (req) => {
+      const jws = (req.body as { jws?: unknown } | null)?.jws;
+      const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
+      if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');
+      const handler = opts.handlers[env.type];
+      if (!handler)
+        throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
+      const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[
+        env.type
+      ];
+      const body = schema ? parse(schema, env.body) : env.body;
+      const result = await handler({ ...env, body });
+      const sealed = await sealMessage(opts.signer, env.sender, `${env.type}.result`, result, { now: now() });
+      return { jws: sealed.jws };
+    },
+  );
 }
 
 export interface NodeClientOptions {

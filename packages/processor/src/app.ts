@@ -17,6 +17,7 @@ import {
   createSql,
   openStore,
   registerMessageEndpoint,
+  registerRateLimits,
   requireAdmin,
 } from '@semops/node';
 import {
@@ -136,6 +137,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const app = createServer({
     logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
   });
+  await registerRateLimits(app);
   const log = (msg: string, extra?: Record<string, unknown>) => app.log.info(extra ?? {}, msg);
 
   const signer = { id: opts.id, key: keys.signingKey };

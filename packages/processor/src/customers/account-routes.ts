@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse, requireAdmin, type IdempotencyStore } from '@semops/node';
+import { bearer, parse, perCredential, requireAdmin, type IdempotencyStore } from '@semops/node';
 import type { Ledger } from '@semops/ledger';
 import type { Sql } from '@semops/node';
 import { SemopsError, compactJwe, currencyCode, minorUnits } from '@semops/protocol';
@@ -110,7 +110,7 @@ export function registerAccountRoutes(
     return reply.code(201).send(result);
   });
 
-  app.post('/v1/wallet/topup', async (req) => {
+  app.post('/v1/wallet/topup', { config: { rateLimit: perCredential(10, 'topup') } }, async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
     const { code } = parse(topup, req.body);
     return vouchers.redeem(customer.id, code);
@@ -145,7 +145,7 @@ export function registerAccountRoutes(
   });
 
   /** Changes the PIN: a device-signed `pin.change` action with the current PIN, the new one as a JWE in params. */
-  app.post('/v1/wallet/pin', async (req) => {
+  app.post('/v1/wallet/pin', { config: { rateLimit: perCredential(10, 'credential') } }, async (req) => {
     const auth = await customers.authenticate(bearer(req));
     const { action } = parse(signedAction, req.body);
     const { params, pin } = await customers.authorizeAction(auth, action, 'pin.change');
@@ -161,7 +161,7 @@ export function registerAccountRoutes(
   });
 
   /** The customer's own limits within the tier (`null` clears one): a device-signed `limits.set` action. */
-  app.put('/v1/wallet/limits', async (req) => {
+  app.put('/v1/wallet/limits', { config: { rateLimit: perCredential(10, 'credential') } }, async (req) => {
     const auth = await customers.authenticate(bearer(req));
     const { action } = parse(signedAction, req.body);
     const { params } = await customers.authorizeAction(auth, action, 'limits.set');
@@ -181,10 +181,14 @@ export function registerAccountRoutes(
    * A new activation code to enrol another device, asked from an enrolled one: a device-signed
    * `device.new-activation` action with the current PIN. The new device must give the same PIN.
    */
-  app.post('/v1/wallet/devices/new-activation', async (req) => {
-    const auth = await customers.authenticate(bearer(req));
-    const { action } = parse(signedAction, req.body);
-    await customers.authorizeAction(auth, action, 'device.new-activation');
-    return { activationCode: await customers.reissueActivation(auth.customer.id) };
-  });
+  app.post(
+    '/v1/wallet/devices/new-activation',
+    { config: { rateLimit: perCredential(10, 'credential') } },
+    async (req) => {
+      const auth = await customers.authenticate(bearer(req));
+      const { action } = parse(signedAction, req.body);
+      await customers.authorizeAction(auth, action, 'device.new-activation');
+      return { activationCode: await customers.reissueActivation(auth.customer.id) };
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, requireAdmin, type IdempotencyStore } from '@semops/node';
 import type { Ledger } from '@semops/ledger';
@@ -28,6 +28,16 @@ const enrol = z.strictObject({
   pin: compactJwe,
 });
 const phoneQuery = z.strictObject({ phone: phoneNumber });
+const enrolLimit = {
+  max: 10,
+  timeWindow: 600_000,
+  groupId: 'enrol',
+  hook: 'preHandler' as const,
+  keyGenerator: (req: FastifyRequest) => {
+    const phone = (req.body as { phone?: unknown } | null)?.phone;
+    return `enrol:${typeof phone === 'string' ? phone.slice(0, 32) : ''}`;
+  },
+};
 const activationBody = z.strictObject({ resetPin: z.boolean().default(false) });
 const customerParams = z.strictObject({ id: z.string().regex(/^cus_[0-9A-Z]{26}$/, 'a customer id') });
 const historyQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -93,7 +103,9 @@ export function registerCustomerRoutes(
     return { ...c, balance: b.balance.toString(), available: b.available.toString() };
   });
 
-  app.post('/v1/wallet/enrol', async (req, reply) => {
+  // Enrolment takes an activation code and a PIN: 10 tries per phone number in 10 minutes against guessing
+  // either (a wrong PIN also counts on the customer's PIN counter).
+  app.post('/v1/wallet/enrol', { config: { rateLimit: enrolLimit } }, async (req, reply) => {
     const body = parse(enrol, req.body);
     return reply.code(201).send(await customers.enrol(body));
   });

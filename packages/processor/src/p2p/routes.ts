@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse } from '@semops/node';
+import { bearer, parse, perCredential } from '@semops/node';
 import { idPattern, moneyWire, phoneNumber } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
 import { signedAction } from '../customers/account-routes.js';
@@ -35,14 +35,19 @@ export function registerP2pRoutes(
 ): void {
   const { customers, p2p } = deps;
 
-  app.post('/v1/wallet/p2p/resolve', async (req) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const { to } = parse(resolveBody, req.body);
-    return p2p.resolve(customer, to);
-  });
+  // Who holds a phone number: limited, so that the directory cannot be walked.
+  app.post(
+    '/v1/wallet/p2p/resolve',
+    { config: { rateLimit: perCredential(30, 'p2p-lookup') } },
+    async (req) => {
+      const { customer } = await customers.authenticate(bearer(req));
+      const { to } = parse(resolveBody, req.body);
+      return p2p.resolve(customer, to);
+    },
+  );
 
   /** Sets the phone-less alias: a device-signed `alias.set` action with the current PIN. */
-  app.post('/v1/wallet/alias', async (req) => {
+  app.post('/v1/wallet/alias', { config: { rateLimit: perCredential(10, 'credential') } }, async (req) => {
     const auth = await customers.authenticate(bearer(req));
     const { action } = parse(signedAction, req.body);
     const { params } = await customers.authorizeAction(auth, action, 'alias.set');
@@ -50,11 +55,15 @@ export function registerP2pRoutes(
     return customers.setAlias(auth.customer.id, alias, deps.processorId);
   });
 
-  app.post('/v1/wallet/p2p/requests', async (req, reply) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const body = parse(requestBody, req.body);
-    return reply.code(201).send(await p2p.requestMoney(customer, body.from, body.amount, body.note));
-  });
+  app.post(
+    '/v1/wallet/p2p/requests',
+    { config: { rateLimit: perCredential(60, 'p2p-request') } },
+    async (req, reply) => {
+      const { customer } = await customers.authenticate(bearer(req));
+      const body = parse(requestBody, req.body);
+      return reply.code(201).send(await p2p.requestMoney(customer, body.from, body.amount, body.note));
+    },
+  );
 
   app.get('/v1/wallet/inbox', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, createAdmission, parse, requireAdmin } from '@semops/node';
+import { bearer, createAdmission, parse, perCredential, requireAdmin } from '@semops/node';
 import { SemopsError, compactJws, idPattern, moneyWire, paymentId, requestId } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from './service.js';
@@ -31,18 +31,22 @@ export function registerPaymentRoutes(
   });
   app.addHook('onClose', async () => admission.stop());
 
-  app.post('/v1/wallet/resolve', async (req) => {
+  app.post('/v1/wallet/resolve', { config: { rateLimit: perCredential(600, 'resolve') } }, async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
     const { code } = parse(resolveBody, req.body);
     return admission.run(() => payments.resolve(customer, code));
   });
 
   // A quote for a request in another currency: an amount the customer typed, or a new quote after expiry.
-  app.post('/v1/wallet/quotes', async (req, reply) => {
-    const { customer } = await customers.authenticate(bearer(req));
-    const body = parse(quoteBody, req.body);
-    return reply.code(201).send(await payments.quote(customer, body.requestId, body.amount));
-  });
+  app.post(
+    '/v1/wallet/quotes',
+    { config: { rateLimit: perCredential(300, 'quote') } },
+    async (req, reply) => {
+      const { customer } = await customers.authenticate(bearer(req));
+      const body = parse(quoteBody, req.body);
+      return reply.code(201).send(await payments.quote(customer, body.requestId, body.amount));
+    },
+  );
 
   app.get('/v1/wallet/quotes/:id', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));
@@ -50,12 +54,16 @@ export function registerPaymentRoutes(
     return payments.getQuote(customer, id);
   });
 
-  app.post('/v1/wallet/payments', async (req, reply) => {
-    const auth = await customers.authenticate(bearer(req));
-    const { approval } = parse(approveBody, req.body);
-    const view = await admission.run(() => payments.approve(auth, approval));
-    return reply.code(view.status === 'PENDING' ? 202 : 201).send(view);
-  });
+  app.post(
+    '/v1/wallet/payments',
+    { config: { rateLimit: perCredential(600, 'approve') } },
+    async (req, reply) => {
+      const auth = await customers.authenticate(bearer(req));
+      const { approval } = parse(approveBody, req.body);
+      const view = await admission.run(() => payments.approve(auth, approval));
+      return reply.code(view.status === 'PENDING' ? 202 : 201).send(view);
+    },
+  );
 
   app.get('/v1/wallet/payments', async (req) => {
     const { customer } = await customers.authenticate(bearer(req));

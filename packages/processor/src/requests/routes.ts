@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse, type IdempotencyStore } from '@semops/node';
+import { bearer, parse, perCredential, type IdempotencyStore } from '@semops/node';
 import { currencyCode, minorUnits, moneyWire, requestId } from '@semops/protocol';
 import type { MerchantService } from '../merchants/service.js';
 import type { RequestService } from './service.js';
@@ -83,37 +83,41 @@ export function registerRequestRoutes(
 ): void {
   const { merchants, requests } = deps;
 
-  app.post('/v1/requests', async (req, reply) => {
-    const m = await merchants.authenticate(bearer(req));
-    const body = parse(createRequest, req.body);
-    const key = req.headers['idempotency-key'] as string | undefined;
-    const view = await deps.idempotency.run(`requests.${m.id}`, key, body, () =>
-      requests.create(m, {
-        currency: body.currency,
-        ...(body.amount ? { amount: BigInt(body.amount.value) } : {}),
-        ...(body.minAmount ? { minAmount: BigInt(body.minAmount.value) } : {}),
-        ...(body.maxAmount ? { maxAmount: BigInt(body.maxAmount.value) } : {}),
-        reference: body.reference,
-        ...(body.description ? { description: body.description } : {}),
-        expiresInSeconds: body.expiresInSeconds,
-        reusable: body.reusable,
-        ...(body.kind ? { kind: body.kind } : {}),
-        ...(body.zone ? { zone: body.zone } : {}),
-        ...(body.event ? { event: body.event } : {}),
-        ...(body.tariff
-          ? {
-              tariff: {
-                perMinute: BigInt(body.tariff.perMinute),
-                minMinutes: body.tariff.minMinutes,
-                maxMinutes: body.tariff.maxMinutes,
-              },
-            }
-          : {}),
-        ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
-      }),
-    );
-    return reply.code(201).send(view);
-  });
+  app.post(
+    '/v1/requests',
+    { config: { rateLimit: perCredential(60_000, 'merchant-requests') } },
+    async (req, reply) => {
+      const m = await merchants.authenticate(bearer(req));
+      const body = parse(createRequest, req.body);
+      const key = req.headers['idempotency-key'] as string | undefined;
+      const view = await deps.idempotency.run(`requests.${m.id}`, key, body, () =>
+        requests.create(m, {
+          currency: body.currency,
+          ...(body.amount ? { amount: BigInt(body.amount.value) } : {}),
+          ...(body.minAmount ? { minAmount: BigInt(body.minAmount.value) } : {}),
+          ...(body.maxAmount ? { maxAmount: BigInt(body.maxAmount.value) } : {}),
+          reference: body.reference,
+          ...(body.description ? { description: body.description } : {}),
+          expiresInSeconds: body.expiresInSeconds,
+          reusable: body.reusable,
+          ...(body.kind ? { kind: body.kind } : {}),
+          ...(body.zone ? { zone: body.zone } : {}),
+          ...(body.event ? { event: body.event } : {}),
+          ...(body.tariff
+            ? {
+                tariff: {
+                  perMinute: BigInt(body.tariff.perMinute),
+                  minMinutes: body.tariff.minMinutes,
+                  maxMinutes: body.tariff.maxMinutes,
+                },
+              }
+            : {}),
+          ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
+        }),
+      );
+      return reply.code(201).send(view);
+    },
+  );
 
   /** A gate scanner: checks a ticket this merchant sold and accepts it once. */
   app.post('/v1/tickets/validate', async (req) => {
