@@ -29,6 +29,7 @@ export const OPERATOR_COMMANDS = [
   'liquidity',
   'reconcile',
   'customers',
+  'audit',
 ] as const;
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];
 
@@ -55,6 +56,7 @@ export const OPERATOR_HELP = `Operator (cross-border settlement; against the run
                                         top up or withdraw liquidity, e.g. liquidity deposit bank-c 1000.00 EUR
   reconcile [WINDOW]                    compare the hub's window with every processor's ledger;
                                         exit 1 when there is any difference
+  audit verify                          check every node's hash-chained audit log; exit 1 on any edit or gap
 Customer care (at a processor; CUSTOMER is a customer id cus_… or a phone number +43…):
   customers show PROCESSOR CUSTOMER     the customer, status, PIN lock and balance
   customers block PROCESSOR CUSTOMER    lost phone: block every channel (devices, SMS, USSD, mandates)
@@ -92,6 +94,7 @@ export type OperatorCommand =
       readonly amount: MoneyWire;
     }
   | { readonly kind: 'reconcile'; readonly windowId?: string }
+  | { readonly kind: 'audit-verify' }
   | {
       readonly kind: 'customers';
       readonly action: CustomerAction;
@@ -214,6 +217,7 @@ const OPTIONS = {
   liquidity: {},
   reconcile: {},
   customers: {},
+  audit: {},
 } as const;
 
 interface Values {
@@ -410,6 +414,11 @@ function parseCommand(name: OperatorCommandName, v: Values, pos: readonly string
       noMore(rest, 'reconcile [WINDOW]');
       const windowId = windowArg(first);
       return windowId === undefined ? { kind: 'reconcile' } : { kind: 'reconcile', windowId };
+    }
+    case 'audit': {
+      if (first !== 'verify') throw new UsageError('usage: semops audit verify');
+      noMore(rest, 'audit verify');
+      return { kind: 'audit-verify' };
     }
     case 'customers': {
       const usage = `customers ${CUSTOMER_ACTIONS.join('|')} PROCESSOR CUSTOMER`;

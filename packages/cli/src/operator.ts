@@ -239,6 +239,29 @@ export async function runOperatorCommand(
       emit(result, () => formatReconcile(result));
       return result.differences.length === 0 ? 0 : 1;
     }
+    case 'audit-verify': {
+      const all = [{ id: 'hub', ...nodes.hub }, ...nodes.processors];
+      const results = await Promise.all(
+        all.map(async (n) => ({
+          node: n.id,
+          ...(await json<{ ok: boolean; entries: number; head: string; problems: string[] }>(
+            'GET',
+            `${n.url}/v1/admin/audit/verify`,
+            { token: n.adminToken },
+          )),
+        })),
+      );
+      emit(results, () =>
+        results
+          .map((r) =>
+            r.ok
+              ? `${r.node.padEnd(8)} ok: ${r.entries} entries, head ${r.head.slice(0, 16)}…\n`
+              : `${r.node.padEnd(8)} TAMPERED: ${r.problems.join('; ')}\n`,
+          )
+          .join(''),
+      );
+      return results.every((r) => r.ok) ? 0 : 1;
+    }
     case 'customers': {
       const p = nodes.processors.find((x) => x.id === command.processor);
       if (!p) throw new UsageError(`no processor ${command.processor}`);

@@ -17,6 +17,11 @@ import {
   loadOrCreateSecret,
   openStore,
   registerRateLimits,
+  parse,
+  requireAdmin,
+  auditQuery,
+  auditRoutes,
+  createAuditLog,
   registerMessageEndpoint,
 } from '@semops/node';
 import { createDirectoryService } from './directory/service.js';
@@ -137,6 +142,16 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const replay = await createReplayGuard(store, { now });
   const app = createServer({ logger });
   await registerRateLimits(app);
+  const audit = await createAuditLog(store, { now });
+  auditRoutes(app, audit);
+  app.get('/v1/admin/audit', async (req) => {
+    requireAdmin(req, adminToken);
+    return { entries: await audit.list(parse(auditQuery, req.query ?? {})) };
+  });
+  app.get('/v1/admin/audit/verify', async (req) => {
+    requireAdmin(req, adminToken);
+    return audit.verify();
+  });
   const signer = { id: HUB_ID, key: keys.signingKey };
 
   const positions = createPositionService({ ledger, participants: () => participants });

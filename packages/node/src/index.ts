@@ -16,3 +16,4 @@ export * from './messaging.js';
 export * from './store.js';
 export * from './ledger.js';
 export * from './sql.js';
+export * from './audit.js';

@@ -18,6 +18,10 @@ import {
   openStore,
   registerMessageEndpoint,
   registerRateLimits,
+  auditQuery,
+  auditRoutes,
+  createAuditLog,
+  parse,
   requireAdmin,
 } from '@semops/node';
 import {
@@ -138,6 +142,16 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
   });
   await registerRateLimits(app);
+  const audit = await createAuditLog(store, { now });
+  auditRoutes(app, audit);
+  app.get('/v1/admin/audit', async (req) => {
+    requireAdmin(req, adminToken);
+    return { entries: await audit.list(parse(auditQuery, req.query ?? {})) };
+  });
+  app.get('/v1/admin/audit/verify', async (req) => {
+    requireAdmin(req, adminToken);
+    return audit.verify();
+  });
   const log = (msg: string, extra?: Record<string, unknown>) => app.log.info(extra ?? {}, msg);
 
   const signer = { id: opts.id, key: keys.signingKey };
@@ -284,6 +298,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     now,
     log,
     smsGateway,
+    audit,
   });
   registerAgentRoutes(app, {
     q,

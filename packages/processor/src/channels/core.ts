@@ -17,6 +17,7 @@ import {
   type ErrorCode,
   type MoneyWire,
 } from '@semops/protocol';
+import type { AuditLog } from '@semops/node';
 import type { Customer, CustomerService } from '../customers/service.js';
 import type { PaymentService, PinChannel } from '../payments/service.js';
 import type { FxQuoteView } from '../fx/service.js';
@@ -26,6 +27,8 @@ export interface ChannelCoreDeps {
   readonly customers: CustomerService;
   readonly payments: PaymentService;
   readonly ledger: Ledger;
+  /** Where blocks from a phone are recorded. */
+  readonly audit?: AuditLog;
 }
 
 /** A resolved payment request as a feature phone shows it. */
@@ -149,8 +152,9 @@ export function createChannelCore(deps: ChannelCoreDeps) {
 
   return {
     /** Blocks the customer on every channel (SMS `BLOCK`, USSD menu) and says so. */
-    async block(c: Customer): Promise<string> {
+    async block(c: Customer, channel: 'sms' | 'ussd'): Promise<string> {
       await customers.block(c.id);
+      await deps.audit?.append({ actor: `${channel}:${c.phone}`, action: 'customer.block', subject: c.id });
       return 'Your account is now blocked on every channel: no payment can be made. To unblock it, call your provider.';
     },
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Ledger } from '@semops/ledger';
-import { loadOrCreateSecret, parse, requireAdmin, type Sql } from '@semops/node';
+import { loadOrCreateSecret, parse, requireAdmin, type AuditLog, type Sql } from '@semops/node';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from '../payments/service.js';
 import { createChannelCore } from './core.js';
@@ -39,6 +39,8 @@ export interface ChannelDeps {
   readonly smsSender?: string;
   /** A real SMS provider; by default texts are kept in the database. */
   readonly smsGateway?: SmsGateway;
+  /** Where blocks from a phone are recorded. */
+  readonly audit?: AuditLog;
 }
 
 const phoneQuery = z

@@ -177,7 +177,7 @@ export function createSmsService(deps: SmsServiceDeps) {
       case 'HELP':
         return HELP_TEXT;
       case 'BLOCK':
-        return core.block(c);
+        return core.block(c, 'sms');
       case 'USAGE':
         return cmd.verb === 'PAY'
           ? 'To pay, send PAY <code> or PAY <code> <amount>, e.g. PAY 2020000171 5.50'

@@ -271,7 +271,7 @@ export function createUssdMenu(deps: UssdDeps) {
       case 'block':
         if (x !== '1') return { screen: s, notice: 'Invalid choice.' };
         if (!last) return { end: 'This session has ended. Please dial again.' };
-        return { end: await once(req, () => core.block(c)) };
+        return { end: await once(req, () => core.block(c, 'ussd')) };
       case 'pin.old':
         return PIN.test(x)
           ? { screen: { at: 'pin.new', old: x } }
