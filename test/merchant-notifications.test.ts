@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '@semops/cli';
 import { signWebhook } from '@semops/processor';
 import { freshNetwork } from './helpers.js';
 
@@ -36,6 +37,46 @@ describe('merchant notifications', () => {
   afterAll(async () => {
     server.close();
     await env?.close();
+  });
+
+  it('opens the events stream with a short-lived ticket for one request, never with the key in the URL', async () => {
+    const { ctx } = env;
+    const base = ctx.processor('mno-b').url;
+    const m = await ctx.merchant('mno-b', 'Till 3');
+    const other = await ctx.merchant('mno-b', 'Other shop');
+    const amount = { value: '120', currency: 'EUR' };
+    const req = await m.client.createRequest({ currency: 'EUR', amount, reference: 'ticket-1' });
+    const req2 = await m.client.createRequest({ currency: 'EUR', amount, reference: 'ticket-2' });
+    const ticketFor = async (id: string, key: string) =>
+      call<{ ticket: string; expiresAt: number }>('POST', `${base}/v1/requests/${id}/events/ticket`, {
+        token: key,
+      });
+    const t = await ticketFor(req.id, m.apiKey);
+    expect(t.status).toBe(200);
+    expect(t.body.ticket).not.toContain(m.apiKey);
+    // Another merchant gets no ticket for this request; no key, no ticket.
+    expect((await ticketFor(req.id, other.apiKey)).status).toBe(404);
+    expect((await call('POST', `${base}/v1/requests/${req.id}/events/ticket`)).status).toBe(401);
+
+    const res = await fetch(`${base}/v1/requests/${req.id}/events?ticket=${t.body.ticket}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain('"status":"OPEN"');
+    await reader.cancel();
+
+    const codeOf = async (query: string, id = req.id) => {
+      const r = await call<{ error: { code: string } }>('GET', `${base}/v1/requests/${id}/events?${query}`);
+      return `${r.status} ${r.body.error.code}`;
+    };
+    expect(await codeOf(`ticket=${t.body.ticket}`, req2.id)).toBe('401 UNAUTHORIZED');
+    const [body, mac] = t.body.ticket.split('.');
+    const forged = Buffer.from(
+      JSON.stringify({ ...(JSON.parse(Buffer.from(body!, 'base64url').toString()) as object), r: req2.id }),
+    ).toString('base64url');
+    expect(await codeOf(`ticket=${forged}.${mac}`, req2.id)).toBe('401 UNAUTHORIZED');
+    expect(await codeOf(`key=${m.apiKey}`)).toBe('400 VALIDATION_FAILED');
   });
 
   it('streams status by server-sent events and delivers a signed webhook, retried until accepted', async () => {

@@ -460,7 +460,7 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     });
     const bad = await call<{ error: { code: string } }>(
       'GET',
-      `${mnoB}/v1/requests/${r.id}/events?key=sk_wrong-key-123`,
+      `${mnoB}/v1/requests/${r.id}/events?ticket=${'A'.repeat(40)}.${'B'.repeat(43)}`,
     );
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('UNAUTHORIZED');

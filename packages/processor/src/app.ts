@@ -277,7 +277,13 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     idempotency,
   });
   registerMerchantRoutes(app, { merchants, requests, adminToken, idempotency });
-  registerRequestRoutes(app, { merchants, requests, idempotency });
+  registerRequestRoutes(app, {
+    merchants,
+    requests,
+    idempotency,
+    ticketKey: loadOrCreateSecret(secretsDir, 'events-ticket-key'),
+    now,
+  });
   registerPaymentRoutes(app, { customers, payments, adminToken });
   registerFxRoutes(app, { fx, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });

@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse, perCredential, type IdempotencyStore } from '@semops/node';
-import { currencyCode, minorUnits, moneyWire, requestId } from '@semops/protocol';
+import { bearer, parse, perCredential, safeEqual, type IdempotencyStore } from '@semops/node';
+import { SemopsError, currencyCode, minorUnits, moneyWire, requestId } from '@semops/protocol';
 import type { MerchantService } from '../merchants/service.js';
 import type { RequestService } from './service.js';
 
@@ -69,19 +70,49 @@ const createRequest = z
   );
 const params = z.strictObject({ id: requestId });
 const validateTicket = z.strictObject({ ticket: z.string().min(1).max(16_000) });
-/** EventSource cannot send headers, so the events stream also takes the merchant API key as `?key=`. */
+/**
+ * EventSource cannot send headers, and a merchant key must never sit in a URL (logs, history, referrers): the
+ * events stream takes a short-lived ticket for one request instead, from `POST …/events/ticket`.
+ */
 const eventsQuery = z.strictObject({
-  key: z
+  ticket: z
     .string()
-    .regex(/^[\w.~+/=-]{8,200}$/, 'a merchant API key')
+    .regex(/^[\w-]{20,400}\.[\w-]{43}$/, 'an events ticket from POST /v1/requests/:id/events/ticket')
     .optional(),
 });
+/** How long an events ticket opens (and reopens) the stream. */
+export const EVENTS_TICKET_TTL_MS = 10 * 60_000;
+
+/** A ticket: `<base64url {m, r, exp}>.<HMAC-SHA256 of it>`, checked without state by any instance. */
+function makeTicket(key: string, merchantId: string, requestId: string, exp: number): string {
+  const body = Buffer.from(JSON.stringify({ m: merchantId, r: requestId, exp })).toString('base64url');
+  return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
+}
+
+function openTicket(key: string, ticket: string, requestId: string, now: number): string {
+  const [body = '', mac = ''] = ticket.split('.');
+  const want = createHmac('sha256', key).update(body).digest('base64url');
+  if (!safeEqual(mac, want)) throw new SemopsError('UNAUTHORIZED', 'The events ticket is not valid.');
+  const t = JSON.parse(Buffer.from(body, 'base64url').toString()) as { m: string; r: string; exp: number };
+  if (t.r !== requestId) throw new SemopsError('UNAUTHORIZED', 'The events ticket is for another request.');
+  if (t.exp <= now)
+    throw new SemopsError('UNAUTHORIZED', 'The events ticket has expired; ask for a new one.');
+  return t.m;
+}
 
 export function registerRequestRoutes(
   app: FastifyInstance,
-  deps: { merchants: MerchantService; requests: RequestService; idempotency: IdempotencyStore },
+  deps: {
+    merchants: MerchantService;
+    requests: RequestService;
+    idempotency: IdempotencyStore;
+    /** Signs events tickets (a node secret shared by its instances). */
+    ticketKey: string;
+    now?: () => number;
+  },
 ): void {
-  const { merchants, requests } = deps;
+  const { merchants, requests, ticketKey } = deps;
+  const now = deps.now ?? Date.now;
 
   app.post(
     '/v1/requests',
@@ -138,11 +169,24 @@ export function registerRequestRoutes(
     return requests.cancel(m, id);
   });
 
+  /** A ticket that opens the events stream of one request for a few minutes (for EventSource). */
+  app.post('/v1/requests/:id/events/ticket', async (req) => {
+    const m = await merchants.authenticate(bearer(req));
+    const { id } = parse(params, req.params);
+    await requests.get(m, id);
+    const expiresAt = now() + EVENTS_TICKET_TTL_MS;
+    return { ticket: makeTicket(ticketKey, m.id, id, expiresAt), expiresAt };
+  });
+
   /** Server-sent events: the request's status now, then on every change, until it is final. */
   app.get('/v1/requests/:id/events', async (req, reply) => {
-    const { key } = parse(eventsQuery, req.query ?? {});
-    const m = await merchants.authenticate(bearer(req) ?? key);
+    const { ticket } = parse(eventsQuery, req.query ?? {});
     const { id } = parse(params, req.params);
+    const token = bearer(req);
+    const m =
+      token !== undefined || ticket === undefined
+        ? await merchants.authenticate(token)
+        : await merchants.get(openTicket(ticketKey, ticket, id, now()));
     const first = await requests.get(m, id);
     reply.hijack();
     const res = reply.raw;

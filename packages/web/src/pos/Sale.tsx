@@ -35,33 +35,43 @@ function useLiveRequest(
     if (isFinal(initial.status)) return;
     let done = false;
     let poll: ReturnType<typeof setInterval> | undefined;
+    let es: EventSource | undefined;
+    const pollNow = () => {
+      if (poll || done) return;
+      poll = setInterval(() => {
+        merchant.request(id).then(update, () => undefined);
+      }, 3000);
+    };
     const update = (r: PaymentRequest) => {
       if (done) return;
       setRequest(r);
       if (isFinal(r.status)) {
         done = true;
-        es.close();
+        es?.close();
         if (poll) clearInterval(poll);
         setLive(false);
         onFinal(r);
       }
     };
-    const es = merchant.events(id);
-    es.addEventListener('open', () => setLive(true));
-    es.addEventListener('status', (ev) =>
-      update(JSON.parse((ev as MessageEvent<string>).data) as PaymentRequest),
-    );
-    es.addEventListener('error', () => {
-      setLive(false);
-      if (es.readyState === EventSource.CLOSED && !poll && !done) {
-        poll = setInterval(() => {
-          merchant.request(id).then(update, () => undefined);
-        }, 3000);
+    // The stream's URL carries a short-lived ticket for this request, never the API key.
+    merchant.events(id).then((stream) => {
+      if (done) {
+        stream.close();
+        return;
       }
-    });
+      es = stream;
+      stream.addEventListener('open', () => setLive(true));
+      stream.addEventListener('status', (ev) =>
+        update(JSON.parse((ev as MessageEvent<string>).data) as PaymentRequest),
+      );
+      stream.addEventListener('error', () => {
+        setLive(false);
+        if (stream.readyState === EventSource.CLOSED) pollNow();
+      });
+    }, pollNow);
     return () => {
       done = true;
-      es.close();
+      es?.close();
       if (poll) clearInterval(poll);
     };
     // One stream per request id: a new sale mounts a new SaleView.

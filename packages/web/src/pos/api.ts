@@ -70,9 +70,20 @@ export function merchantApi(apiKey: string) {
       }),
     refunds: (paymentId: string) =>
       api<{ refunds: Refund[] }>('GET', `/v1/payments/${encodeURIComponent(paymentId)}/refunds`, { token }),
-    /** Server-sent events of one request (EventSource cannot send headers: the key goes in the query). */
-    events: (id: string) =>
-      new EventSource(`/v1/requests/${encodeURIComponent(id)}/events?key=${encodeURIComponent(apiKey)}`),
+    /**
+     * Server-sent events of one request. EventSource cannot send headers, and a key must never sit in a URL:
+     * the stream opens with a short-lived ticket for this one request.
+     */
+    events: async (id: string) => {
+      const { ticket } = await api<{ ticket: string; expiresAt: number }>(
+        'POST',
+        `/v1/requests/${encodeURIComponent(id)}/events/ticket`,
+        { token },
+      );
+      return new EventSource(
+        `/v1/requests/${encodeURIComponent(id)}/events?ticket=${encodeURIComponent(ticket)}`,
+      );
+    },
   };
 }
 
