@@ -163,9 +163,10 @@ async function purchase(ctx: Ctx, payer: string, payee: string, amount: bigint):
   expect(await verifyReceipt(ctx, paid.receipt, payee), 'receipt is not signed by the payee processor');
   const bal = await c.wallet.balance();
   expect(bal === 100_00n - amount, `customer balance ${bal}`);
-  const after = await m.client.request(req.id);
-  expect(after.status === 'PAID', `request is ${after.status}`);
-  const got = await ctx.merchantBalance(payee, m);
+  // The payee processor books the payment when the hub's notification arrives, a moment after the payer.
+  const status = await eventually(async () => (await m.client.request(req.id)).status, 'PAID', 15_000);
+  expect(status === 'PAID', `request is ${status}`);
+  const got = await eventually(() => ctx.merchantBalance(payee, m), amount, 15_000);
   expect(got === amount, `merchant received ${got}`);
   return `${show(amount)} ${payer} → ${payee} in ${ms} ms; customer ${show(100_00n)} → ${show(bal)}; receipt signed by ${payee}`;
 }
@@ -313,7 +314,10 @@ export const SCENARIOS: readonly Scenario[] = [
         debited === 1 && balances.every((b) => b === 20_00n || b === 30_00n),
         `balances ${balances.join()}`,
       );
-      expect((await ctx.merchantBalance('mno-b', m)) === 10_00n, 'merchant not paid exactly once');
+      expect(
+        (await eventually(() => ctx.merchantBalance('mno-b', m), 10_00n, 15_000)) === 10_00n,
+        'merchant not paid exactly once',
+      );
       return `three payers at once → ${results.join(', ')}`;
     },
   },
@@ -436,8 +440,16 @@ export const SCENARIOS: readonly Scenario[] = [
       expect(/No payment is waiting/.test(again), `second PIN answered: ${again}`);
       const bal = await c.wallet.balance();
       expect(bal === 87_50n, `customer balance ${bal}`);
-      expect((await m.client.request(req.id)).status === 'PAID', 'request not paid');
-      expect((await ctx.merchantBalance('mno-b', m)) === 12_50n, 'merchant not paid 12.50');
+      const paidStatus = await eventually(
+        async () => (await m.client.request(req.id)).status,
+        'PAID',
+        15_000,
+      );
+      expect(paidStatus === 'PAID', 'request not paid');
+      expect(
+        (await eventually(() => ctx.merchantBalance('mno-b', m), 12_50n, 15_000)) === 12_50n,
+        'merchant not paid 12.50',
+      );
       const texts = await gw.texts(c.phone);
       expect(texts.length === 6, `${texts.length} texts stored`);
       expect(!texts.some((x) => /(^|\D)1234(\D|$)/.test(x.text)), 'the PIN appears in a stored SMS');
@@ -474,8 +486,16 @@ export const SCENARIOS: readonly Scenario[] = [
       expect(retry === done, `gateway retry answered: ${retry}`);
       const bal = await c.wallet.balance();
       expect(bal === 42_20n, `customer balance ${bal}`);
-      expect((await m.client.request(req.id)).status === 'PAID', 'request not paid');
-      expect((await ctx.merchantBalance('bank-a', m)) === 7_80n, 'merchant not paid 7.80');
+      const paidStatus = await eventually(
+        async () => (await m.client.request(req.id)).status,
+        'PAID',
+        15_000,
+      );
+      expect(paidStatus === 'PAID', 'request not paid');
+      expect(
+        (await eventually(() => ctx.merchantBalance('bank-a', m), 7_80n, 15_000)) === 7_80n,
+        'merchant not paid 7.80',
+      );
       return `*384# → 2 → ${req.shortCode} → PIN: paid 7.80 EUR mno-b → bank-a in 4 screens (≤160 chars, PIN never shown); retry paid nothing more`;
     },
   },
