@@ -11,7 +11,7 @@ import {
   MESSAGE_TYP,
   type JWK,
 } from '@semops/protocol';
-import { freshNetwork } from './helpers.js';
+import { freshNetwork, postDeclaringLength } from './helpers.js';
 
 /** Every endpoint answers bad input with a 4xx and a stable code, and changes nothing. */
 describe('bad input', () => {
@@ -176,7 +176,7 @@ describe('bad input', () => {
     await expectCode(raw(`${hubUrl}/v1/messages`, JSON.stringify({})), 400, 'MESSAGE_MALFORMED');
     // Node messages may carry batches up to MAX_MESSAGE_LENGTH; past it the body is refused unread.
     await expectCode(
-      raw(`${hubUrl}/v1/messages`, JSON.stringify({ jws: 'x'.repeat(MAX_MESSAGE_LENGTH + 2048) })),
+      postDeclaringLength(`${hubUrl}/v1/messages`, MAX_MESSAGE_LENGTH + 2048),
       413,
       'PAYLOAD_TOO_LARGE',
     );

@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -41,4 +42,33 @@ export async function expectCode(
   const r = await p;
   expect(r.status, JSON.stringify(r.body)).toBe(status);
   expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
+}
+
+/**
+ * POSTs a body declared (Content-Length) as `length` bytes but sends only its first bytes: a server refuses
+ * an oversized body from the declared length, before reading it, and answers; sending all of it would race
+ * the server closing the connection (EPIPE on a loaded machine).
+ */
+export function postDeclaringLength(url: string, length: number): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(length) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          req.destroy();
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+      },
+    );
+    req.on('error', () => undefined); // the answer, not the unsent rest, is what counts
+    req.write('{"jws":"');
+  });
 }
