@@ -404,5 +404,12 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0010_settlement': { up: (db) => script(db, V10_SETTLEMENT) },
     '0011_quote_bindings': { up: (db) => script(db, V11_QUOTE_BINDINGS) },
     '0012_device_actions': { up: (db) => script(db, V12_DEVICE_ACTIONS) },
+    // Insertion order of payments for limit checks: SQLite has it as rowid, PostgreSQL gets a sequence.
+    '0013_payment_order': {
+      up: (db) =>
+        store.engine === 'postgres'
+          ? script(db, 'ALTER TABLE payments ADD COLUMN seq BIGSERIAL')
+          : Promise.resolve(),
+    },
   });
 }

@@ -95,11 +95,28 @@ export function createLimitService(deps: {
     };
   }
 
-  async function spentSince(customerId: string, since: number): Promise<bigint> {
+  /**
+   * What the customer spent since `since`: reserved and committed payments, and payments still being checked
+   * that were recorded no later than `paymentId` (by insertion order). Of payments racing each other, each
+   * counts those recorded before it, so the first ones within the limit go through and no two together exceed
+   * it (counting all of them would refuse every one of a burst recorded in one group commit).
+   */
+  async function spentSince(customerId: string, since: number, paymentId?: string): Promise<bigint> {
     // `charged`: the total in the customer's currency (a converted payment's `amount` is the merchant's).
-    const rows = await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
-      WHERE customer_id = ${customerId} AND created_at >= ${since}
-        AND state IN ('NEW', 'RESERVED', 'COMMITTED')`;
+    const rows =
+      paymentId === undefined
+        ? await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
+            WHERE customer_id = ${customerId} AND created_at >= ${since}
+              AND state IN ('NEW', 'RESERVED', 'COMMITTED')`
+        : q.engine === 'postgres'
+          ? await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
+              WHERE customer_id = ${customerId} AND created_at >= ${since}
+                AND (state IN ('RESERVED', 'COMMITTED') OR (state = 'NEW'
+                  AND seq <= (SELECT seq FROM payments WHERE id = ${paymentId})))`
+          : await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
+              WHERE customer_id = ${customerId} AND created_at >= ${since}
+                AND (state IN ('RESERVED', 'COMMITTED') OR (state = 'NEW'
+                  AND rowid <= (SELECT rowid FROM payments WHERE id = ${paymentId})))`;
     return rows.reduce((s, r) => s + BigInt(r.amount), 0n);
   }
 
@@ -135,7 +152,7 @@ export function createLimitService(deps: {
      * against the per-transaction, daily and monthly limits; throws LIMIT_EXCEEDED naming the limit and what
      * remains.
      */
-    async check(customerId: string, amount: bigint): Promise<void> {
+    async check(customerId: string, amount: bigint, paymentId?: string): Promise<void> {
       const r = await row(customerId);
       const l = effective(r);
       if (l.perTransaction !== null && amount > l.perTransaction) {
@@ -143,11 +160,11 @@ export function createLimitService(deps: {
       }
       const t = now();
       if (l.daily !== null) {
-        const spent = await spentSince(customerId, startOfUtcDay(t));
+        const spent = await spentSince(customerId, startOfUtcDay(t), paymentId);
         if (spent > l.daily) throw exceeded(r.currency, 'daily', l.daily, l.daily - (spent - amount));
       }
       if (l.monthly !== null) {
-        const spent = await spentSince(customerId, startOfUtcMonth(t));
+        const spent = await spentSince(customerId, startOfUtcMonth(t), paymentId);
         if (spent > l.monthly) throw exceeded(r.currency, 'monthly', l.monthly, l.monthly - (spent - amount));
       }
     },

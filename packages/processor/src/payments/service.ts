@@ -616,7 +616,7 @@ export function createPaymentService(deps: PaymentDeps) {
     try {
       try {
         if (pin !== null) await deps.customers.checkPin(customer.id, pin);
-        await deps.limits?.check(customer.id, BigInt(charged));
+        await deps.limits?.check(customer.id, BigInt(charged), id);
       } catch (e) {
         await fail((await row(id))!, e instanceof SemopsError ? e.code : 'PIN_INVALID');
         throw e;
