@@ -17,9 +17,6 @@ import {
   loadOrCreateSecret,
   openStore,
   registerRateLimits,
-  parse,
-  requireAdmin,
-  auditQuery,
   auditRoutes,
   createAuditLog,
   registerMessageEndpoint,
@@ -143,15 +140,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const app = createServer({ logger });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
-  auditRoutes(app, audit);
-  app.get('/v1/admin/audit', async (req) => {
-    requireAdmin(req, adminToken);
-    return { entries: await audit.list(parse(auditQuery, req.query ?? {})) };
-  });
-  app.get('/v1/admin/audit/verify', async (req) => {
-    requireAdmin(req, adminToken);
-    return audit.verify();
-  });
+  auditRoutes(app, audit, adminToken);
   const signer = { id: HUB_ID, key: keys.signingKey };
 
   const positions = createPositionService({ ledger, participants: () => participants });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Migration } from 'kysely';
 import { z } from 'zod';
+import { parse, requireAdmin } from './http.js';
 import { migrateStore, type Store } from './store.js';
 
 /** `GET /v1/admin/audit?after=&limit=`. */
@@ -190,10 +191,18 @@ const CUSTOMER_CHANGES = [
 ];
 
 /**
- * Audits every operator call that changes something (any non-GET under `/v1/admin/`) and every customer
+ * Serves the log to the operator (`GET /v1/admin/audit`, `…/verify`) and audits every operator call that changes something (any non-GET under `/v1/admin/`) and every customer
  * credential change or block, with its outcome (HTTP status), after it was answered.
  */
-export function auditRoutes(app: FastifyInstance, audit: AuditLog): void {
+export function auditRoutes(app: FastifyInstance, audit: AuditLog, adminToken: string): void {
+  app.get('/v1/admin/audit', async (req) => {
+    requireAdmin(req, adminToken);
+    return { entries: await audit.list(parse(auditQuery, req.query ?? {})) };
+  });
+  app.get('/v1/admin/audit/verify', async (req) => {
+    requireAdmin(req, adminToken);
+    return audit.verify();
+  });
   app.addHook('onResponse', async (req: FastifyRequest, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD') return;
     const path = req.routeOptions.url ?? req.url.split('?')[0] ?? '';

@@ -18,10 +18,8 @@ import {
   openStore,
   registerMessageEndpoint,
   registerRateLimits,
-  auditQuery,
   auditRoutes,
   createAuditLog,
-  parse,
   requireAdmin,
 } from '@semops/node';
 import {
@@ -143,15 +141,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
-  auditRoutes(app, audit);
-  app.get('/v1/admin/audit', async (req) => {
-    requireAdmin(req, adminToken);
-    return { entries: await audit.list(parse(auditQuery, req.query ?? {})) };
-  });
-  app.get('/v1/admin/audit/verify', async (req) => {
-    requireAdmin(req, adminToken);
-    return audit.verify();
-  });
+  auditRoutes(app, audit, adminToken);
   const log = (msg: string, extra?: Record<string, unknown>) => app.log.info(extra ?? {}, msg);
 
   const signer = { id: opts.id, key: keys.signingKey };
