@@ -24,6 +24,7 @@ export type {
   LedgerResult,
   LedgerSuccess,
   ListTransfersOptions,
+  OpenTransaction,
   PostCommand,
   PostInput,
   Transfer,

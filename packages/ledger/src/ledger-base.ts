@@ -14,6 +14,7 @@ import type {
   LedgerResult,
   LedgerSuccess,
   ListTransfersOptions,
+  OpenTransaction,
   PostInput,
   Transfer,
   TransferInput,
@@ -91,6 +92,12 @@ export abstract class BatchedLedger implements Ledger {
   protected abstract release(): Promise<void>;
   protected abstract readAccounts(ids: readonly string[]): Promise<Account[]>;
   protected abstract readHistory(accountId: string, limit: number, before: number): Promise<Transfer[]>;
+  /** Applies validated commands in the caller's open transaction and returns their results. */
+  protected abstract applyWithin(
+    within: OpenTransaction,
+    commands: PreparedCommand[],
+    atomic: boolean,
+  ): Promise<LedgerResult[]>;
   abstract getTransfer(id: string): Promise<Transfer | undefined>;
   abstract totals(): Promise<CurrencyTotals[]>;
 
@@ -100,6 +107,21 @@ export abstract class BatchedLedger implements Ledger {
 
   executeAtomic(commands: readonly LedgerCommand[]): Promise<LedgerResult[]> {
     return this.submit(commands, true);
+  }
+
+  async executeWithin(
+    within: OpenTransaction,
+    commands: readonly LedgerCommand[],
+    opts: { readonly atomic?: boolean } = {},
+  ): Promise<LedgerResult[]> {
+    if (this.closed) throw new Error('ledger is closed');
+    if (!Array.isArray(commands)) throw new LedgerError('INVALID_COMMAND', 'commands must be an array');
+    if (commands.length === 0) return [];
+    return this.applyWithin(
+      within,
+      commands.map((c: unknown) => validateCommand(c)),
+      opts.atomic === true,
+    );
   }
 
   async createAccount(input: CreateAccountInput): Promise<Account> {

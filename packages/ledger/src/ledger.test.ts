@@ -367,6 +367,71 @@ for (const store of LEDGER_STORES) {
       });
     });
 
+    describe("inside the caller's transaction (executeWithin)", () => {
+      beforeEach(fund);
+      const hold = (id: string, amount: bigint) =>
+        tr(id, 'acc_alice', 'acc_shop', amount, { pending: true, timeoutMs: 60_000 });
+
+      it('commits its legs with the caller, and a later batch sees them', async () => {
+        const results = await t.inTransaction((w) =>
+          ledger.executeWithin(
+            w,
+            [hold('tr_w', 300n), { kind: 'post', id: 'tr_w_post', pendingId: 'tr_w' }],
+            {
+              atomic: true,
+            },
+          ),
+        );
+        expect(results.map(codeOf)).toEqual(['OK', 'OK']);
+        expect(await balances('acc_alice')).toEqual([0n, 300n, 0n, 1000n]);
+        // The funds left are what the batched path checks next: 700, not 1000.
+        expect(codeOf(await one(tr('tr_big', 'acc_alice', 'acc_shop', 701n)))).toBe('EXCEEDS_CREDITS');
+        expect(codeOf(await one(tr('tr_ok', 'acc_alice', 'acc_shop', 700n)))).toBe('OK');
+      });
+
+      it('leaves nothing when the caller rolls back, and the batched path does not remember it', async () => {
+        // Read once through the batched path, so that a store that caches has the account in its cache.
+        expect(codeOf(await one(tr('tr_warm', 'acc_alice', 'acc_shop', 1n)))).toBe('OK');
+        const results = await t.inTransaction(
+          (w) => ledger.executeWithin(w, [hold('tr_gone', 900n)]),
+          'rollback',
+        );
+        expect(results.map(codeOf)).toEqual(['OK']);
+        expect(await ledger.getTransfer('tr_gone')).toBeUndefined();
+        expect(await balances('acc_alice')).toEqual([0n, 1n, 0n, 1000n]);
+        // 999 is free again: a cached reservation of 900 would refuse this.
+        expect(codeOf(await one(tr('tr_all', 'acc_alice', 'acc_shop', 999n)))).toBe('OK');
+      });
+
+      it('applies nothing of an atomic group with a failing command, and the caller goes on', async () => {
+        const results = await t.inTransaction(async (w) => {
+          const r = await ledger.executeWithin(w, [hold('tr_a', 100n), hold('tr_b', 5000n)], {
+            atomic: true,
+          });
+          // The caller's transaction is still usable after the refused group.
+          const again = await ledger.executeWithin(w, [hold('tr_c', 100n)]);
+          return [...r, ...again];
+        });
+        expect(results.map(codeOf)).toEqual(['LINKED_FAILED', 'EXCEEDS_CREDITS', 'OK']);
+        expect(await ledger.getTransfer('tr_a')).toBeUndefined();
+        expect(await balances('acc_alice')).toEqual([100n, 0n, 0n, 1000n]);
+      });
+
+      it('is idempotent by id like execute', async () => {
+        await t.inTransaction((w) => ledger.executeWithin(w, [hold('tr_i', 50n)]));
+        const [again] = await t.inTransaction((w) => ledger.executeWithin(w, [hold('tr_i', 50n)]));
+        expect(codeOf(again)).toBe('OK');
+        expect(await balances('acc_alice')).toEqual([50n, 0n, 0n, 1000n]);
+        const [other] = await t.inTransaction((w) => ledger.executeWithin(w, [hold('tr_i', 60n)]));
+        expect(codeOf(other)).toBe('ID_EXISTS_DIFFERENT');
+      });
+
+      it('refuses to run outside a transaction', async () => {
+        await expect(ledger.executeWithin({}, [hold('tr_out', 1n)])).rejects.toThrow(/transaction/);
+        expect(await ledger.getTransfer('tr_out')).toBeUndefined();
+      });
+    });
+
     describe('invalid input', () => {
       beforeEach(fund);
 

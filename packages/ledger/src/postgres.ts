@@ -17,7 +17,8 @@ import {
   type TransferRow,
 } from './postgres-sql.js';
 import { endedPendingIds, historyPage, toAccount, toTransfer } from './records.js';
-import type { Account, CurrencyTotals, Ledger, Transfer } from './types.js';
+import type { PreparedCommand } from './engine.js';
+import type { Account, CurrencyTotals, Ledger, LedgerResult, OpenTransaction, Transfer } from './types.js';
 
 export interface PostgresLedgerOptions {
   /**
@@ -83,6 +84,62 @@ class PostgresLedger extends BatchedLedger {
 
   protected async release(): Promise<void> {
     if (this.ownsPool) await this.pool.end();
+  }
+
+  /**
+   * Runs in the caller's transaction on `within.client`, in a savepoint: what a concurrent instance did first
+   * (see `attempt`) rolls back only the savepoint, and the commands run again.
+   */
+  protected async applyWithin(
+    within: OpenTransaction,
+    commands: PreparedCommand[],
+    atomic: boolean,
+  ): Promise<LedgerResult[]> {
+    const client = within.client;
+    if (client === undefined) {
+      throw new Error('ledger: executeWithin needs the client holding the transaction');
+    }
+    let results: LedgerResult[] | undefined;
+    const job: Job = {
+      kind: 'execute',
+      atomic,
+      commands,
+      size: commands.length,
+      resolve: (r) => (results = r),
+      reject: () => undefined,
+    };
+    let lockAlso: readonly string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const now = this.tick();
+      const plan = planBatch([job], now, lockAlso);
+      await client.query('SAVEPOINT ledger_within');
+      let retry = false;
+      try {
+        const batch = await PostgresBatch.load(client, this.sql, plan);
+        const unlocked = batch.unlockedAccounts();
+        if (unlocked.length > 0) {
+          lockAlso = [...lockAlso, ...unlocked];
+          retry = true;
+        } else {
+          const settle = applyJobs(new BatchApplier(batch, now), [job], now);
+          if (await batch.write(client, this.sql)) {
+            await client.query('RELEASE SAVEPOINT ledger_within');
+            for (const s of settle) s();
+            if (results === undefined) throw new Error('ledger: missing results');
+            return results;
+          }
+          retry = true;
+        }
+      } catch (e) {
+        await client.query('ROLLBACK TO SAVEPOINT ledger_within').catch(() => undefined);
+        if (!isRetryable(e) || attempt >= MAX_ATTEMPTS) throw e;
+        continue;
+      }
+      await client.query('ROLLBACK TO SAVEPOINT ledger_within');
+      if (retry && attempt >= MAX_ATTEMPTS) {
+        throw new Error(`ledger: commands still conflicting after ${attempt} attempts`);
+      }
+    }
   }
 
   protected async runBatch(jobs: Job[]): Promise<void> {

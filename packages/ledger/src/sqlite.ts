@@ -14,7 +14,8 @@ import {
   toTotals,
   type Statements,
 } from './sqlite-statements.js';
-import type { Account, CurrencyTotals, Ledger, Transfer } from './types.js';
+import type { PreparedCommand } from './engine.js';
+import type { Account, CurrencyTotals, Ledger, LedgerResult, OpenTransaction, Transfer } from './types.js';
 
 export interface SqliteLedgerOptions {
   /** The node's database, opened by the caller (see `openDatabase`); the ledger adds `ledger_` tables. */
@@ -40,6 +41,8 @@ export interface SqliteLedgerOptions {
 class SqliteLedger extends BatchedLedger {
   private readonly s: Statements;
   private readonly store: SqliteStore;
+  /** The savepoint `applyWithin` runs in. */
+  private readonly within: Record<'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
@@ -51,6 +54,11 @@ class SqliteLedger extends BatchedLedger {
     super(clock, maxBatch);
     this.s = prepareStatements(db);
     this.store = new SqliteStore(db, this.s);
+    this.within = {
+      savepoint: db.prepare('SAVEPOINT ledger_within'),
+      release: db.prepare('RELEASE ledger_within'),
+      rollbackTo: db.prepare('ROLLBACK TO ledger_within'),
+    };
   }
 
   protected async readAccounts(ids: readonly string[]): Promise<Account[]> {
@@ -86,6 +94,37 @@ class SqliteLedger extends BatchedLedger {
   }
 
   protected async release(): Promise<void> {}
+
+  /**
+   * Runs inside the caller's transaction on this connection (in a savepoint of its own). The caches are
+   * dropped afterwards: the caller may still roll back what the commands wrote.
+   */
+  protected async applyWithin(
+    _within: OpenTransaction,
+    commands: PreparedCommand[],
+    atomic: boolean,
+  ): Promise<LedgerResult[]> {
+    if (!this.db.inTransaction) {
+      throw new Error("ledger: executeWithin needs a transaction open on the ledger's connection");
+    }
+    this.within.savepoint.run();
+    try {
+      const newest = this.store.begin();
+      if (newest !== undefined) this.notBefore(newest);
+      const now = this.tick();
+      const applier = new BatchApplier(this.store, now);
+      const results = atomic ? applier.applyAtomic(commands) : applier.applyEach(commands);
+      applier.finish();
+      this.within.release.run();
+      return results;
+    } catch (e) {
+      this.within.rollbackTo.run();
+      this.within.release.run();
+      throw e;
+    } finally {
+      this.store.committed(true);
+    }
+  }
 
   protected runBatch(jobs: Job[]): void | Promise<void> {
     if (this.exclusive) return this.exclusive(() => this.commitBatch(jobs));

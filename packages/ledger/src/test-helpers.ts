@@ -13,7 +13,7 @@ import { createScratchSchema, type ScratchSchema } from './postgres-scratch.js';
 import { quoteSchema } from './postgres-schema.js';
 import { openDatabase } from './sqlite-schema.js';
 import { createSqliteLedger } from './sqlite.js';
-import type { Account, Ledger, Transfer } from './types.js';
+import type { Account, Ledger, OpenTransaction, Transfer } from './types.js';
 
 /** A settable clock, starting at a fixed instant. */
 export interface FakeClock {
@@ -33,6 +33,11 @@ export interface TestLedger {
   reopen(): Promise<TestLedger>;
   /** Closes and deletes everything. */
   dispose(): Promise<void>;
+  /**
+   * Runs `fn` in a transaction of the test's own on the ledger's database (what a node does around
+   * `executeWithin`), then commits it, or rolls it back when `fn` throws or `outcome` is 'rollback'.
+   */
+  inTransaction<T>(fn: (within: OpenTransaction) => Promise<T>, outcome?: 'commit' | 'rollback'): Promise<T>;
 }
 
 export interface TestLedgerOptions {
@@ -60,6 +65,17 @@ async function openSqliteAt(dir: string, opts: TestLedgerOptions, clock: FakeClo
   return {
     ledger,
     clock,
+    async inTransaction(fn, outcome = 'commit') {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn({});
+        db.exec(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
+        return value;
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw e;
+      }
+    },
     async reopen() {
       await closeAll();
       return openSqliteAt(dir, opts, clock);
@@ -164,6 +180,22 @@ async function openPostgresIn(
   return {
     ledger,
     clock,
+    async inTransaction(fn, outcome = 'commit') {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        try {
+          const value = await fn({ client });
+          await client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
+          return value;
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw e;
+        }
+      } finally {
+        client.release();
+      }
+    },
     async reopen() {
       await close();
       return openPostgresIn(scratch, opts, clock);

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { LedgerErrorCode } from './errors.js';
 
 /**
@@ -157,6 +158,12 @@ export interface CurrencyTotals {
   readonly creditsPending: bigint;
 }
 
+/** The caller's open transaction that `Ledger.executeWithin` joins. */
+export interface OpenTransaction {
+  /** PostgreSQL: the connection (a `pg` client) holding the transaction; unused on SQLite. */
+  readonly client?: pg.ClientBase;
+}
+
 /**
  * A double-entry, two-phase, idempotent ledger. Implemented on SQLite by `createSqliteLedger` and on
  * PostgreSQL by `createPostgresLedger`, with the same results; one conformance suite runs on both.
@@ -172,6 +179,18 @@ export interface Ledger {
    * others `LINKED_FAILED`. Commands see the effects of the earlier ones of the same batch.
    */
   executeAtomic(commands: readonly LedgerCommand[]): Promise<LedgerResult[]>;
+  /**
+   * `execute` (or, with `atomic`, `executeAtomic`) inside a transaction the caller holds open on the ledger's
+   * own database, so that the legs commit or roll back with the caller's rows — a payment's state and its
+   * money in one commit. Not group-committed and not durable until the caller commits. On SQLite the
+   * caller's transaction is on the ledger's connection (`within` is `{}`); on PostgreSQL `within.client` is
+   * the connection holding it, in the ledger's database.
+   */
+  executeWithin(
+    within: OpenTransaction,
+    commands: readonly LedgerCommand[],
+    opts?: { readonly atomic?: boolean },
+  ): Promise<LedgerResult[]>;
   /** Convenience wrappers around `execute`: return the record, or throw a `LedgerError`. */
   createAccount(input: CreateAccountInput): Promise<Account>;
   transfer(input: TransferInput): Promise<Transfer>;

@@ -16,6 +16,7 @@
 import { sql, type Kysely } from 'kysely';
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
+import type { OpenTransaction } from '@semops/ledger';
 import type { AnyDb, Engine, Store } from './store.js';
 
 export interface Sql {
@@ -26,6 +27,11 @@ export interface Sql {
   run(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>;
   /** Runs `fn` in one transaction; nested calls join the outer one. */
   tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Inside `tx`: the open transaction, for the node's ledger to join (`ledger.executeWithin(q.within, …)`),
+   * so that a change of state and its money commit together. Undefined outside a transaction.
+   */
+  readonly within?: OpenTransaction;
 }
 
 function make(engine: Engine, db: AnyDb | Kysely<unknown>, inTx: boolean): Sql {
@@ -74,10 +80,12 @@ function createPostgresSql(pool: pg.Pool): Sql {
     return st;
   };
   const on = (runner: pg.Pool | pg.PoolClient, inTx: boolean): Sql => {
+    const within = inTx ? { client: runner as pg.PoolClient } : undefined;
     const query = <T extends pg.QueryResultRow>(strings: TemplateStringsArray, values: unknown[]) =>
       runner.query<T>({ ...prepared(strings), values });
     const self: Sql = {
       engine: 'postgres',
+      ...(within ? { within } : {}),
       all: async <T>(strings: TemplateStringsArray, ...values: unknown[]) =>
         (await query<T & pg.QueryResultRow>(strings, values)).rows as T[],
       one: async <T>(strings: TemplateStringsArray, ...values: unknown[]) =>
@@ -148,6 +156,8 @@ function createSqliteSql(store: Store, db: Database.Database): Sql {
   /** The SQL a transaction's function gets: statements run at once, on the batch's open transaction. */
   const inBatch: Sql = {
     engine: 'sqlite',
+    // The ledger shares this connection: it joins the batch's open transaction as it is.
+    within: {},
     all: async <T>(strings: TemplateStringsArray, ...values: unknown[]) => allNow<T>(strings, values),
     one: async <T>(strings: TemplateStringsArray, ...values: unknown[]) => allNow<T>(strings, values)[0],
     run: async (strings: TemplateStringsArray, ...values: unknown[]) => runNow(strings, values),

@@ -16,7 +16,9 @@ import {
   type DatabaseConnection,
   type Driver,
   type Migration,
+  type SqliteDatabase,
 } from 'kysely';
+import type Database from 'better-sqlite3';
 import pg from 'pg';
 import { createWalSync, openSqlite, type Db } from './sqlite.js';
 import { fatal } from './sql.js';
@@ -132,7 +134,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const db: AnyDb = new Kysely({
     dialect: wal
       ? new DurableSqliteDialect(sqlite, () => wal.sync().catch(fatal))
-      : new SqliteDialect({ database: sqlite }),
+      : new SqliteDialect({ database: preparedOnce(sqlite) }),
   });
   return {
     engine: 'sqlite',
@@ -164,12 +166,38 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
  * outside one, return only once `durable` has put them on disk — so every component that writes through
  * Kysely keeps the guarantee of `synchronous = FULL` without blocking the event loop on the fsync.
  */
+/** Most statements `preparedOnce` keeps; the least recently prepared goes first. */
+const MAX_CACHED_STATEMENTS = 1000;
+
+/**
+ * The connection as Kysely's SQLite dialect sees it, with each SQL text prepared once: Kysely asks for a new
+ * statement on every query, and preparing costs more than running most of the node's queries.
+ */
+function preparedOnce(sqlite: Db): SqliteDatabase {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let st = statements.get(text);
+      if (st === undefined) {
+        st = sqlite.prepare(text);
+        statements.set(text, st);
+        if (statements.size > MAX_CACHED_STATEMENTS) {
+          const oldest = statements.keys().next();
+          if (oldest.done !== true) statements.delete(oldest.value);
+        }
+      }
+      return st;
+    },
+  };
+}
+
 class DurableSqliteDialect extends SqliteDialect {
   constructor(
     private readonly sqlite: Db,
     private readonly durable: () => Promise<void>,
   ) {
-    super({ database: sqlite });
+    super({ database: preparedOnce(sqlite) });
   }
 
   override createDriver(): Driver {

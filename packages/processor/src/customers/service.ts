@@ -121,8 +121,8 @@ export function createCustomerService(deps: CustomerDeps) {
   const deviceCache = new Map<string, Device>();
   type DeviceRow = { id: string; customer_id: string; public_jwk: string; status: 'active' | 'blocked' };
 
-  async function row(id: string): Promise<CustomerRow> {
-    const r = await q.one<CustomerRow>`SELECT * FROM customers WHERE id = ${id}`;
+  async function row(id: string, on: Sql = q): Promise<CustomerRow> {
+    const r = await on.one<CustomerRow>`SELECT * FROM customers WHERE id = ${id}`;
     if (!r) throw new SemopsError('CUSTOMER_NOT_FOUND');
     return r;
   }
@@ -342,16 +342,18 @@ export function createCustomerService(deps: CustomerDeps) {
 
     /**
      * Checks a PIN. A wrong PIN counts an attempt; the third wrong one locks the PIN. Returns nothing on
-     * success and throws PIN_INVALID (with attempts left) or PIN_LOCKED.
+     * success and throws PIN_INVALID (with attempts left) or PIN_LOCKED. `on`: the transaction to count the
+     * attempt in (a payment's, which then commits as FAILED); by default a transaction of its own.
      */
-    async checkPin(customerId: string, pin: string): Promise<void> {
-      const r = await row(customerId);
+    async checkPin(customerId: string, pin: string, on: Sql = q): Promise<void> {
+      const r = await row(customerId, on);
       if (r.pin_locked === 1) throw new SemopsError('PIN_LOCKED');
       if (r.pin_hash !== null && pins.matches(customerId, pin, r.pin_hash)) {
-        if (r.pin_attempts !== 0) await q.run`UPDATE customers SET pin_attempts = 0 WHERE id = ${customerId}`;
+        if (r.pin_attempts !== 0)
+          await on.run`UPDATE customers SET pin_attempts = 0 WHERE id = ${customerId}`;
         return;
       }
-      const after = await q.one<{
+      const after = await on.one<{
         pin_attempts: number;
       }>`UPDATE customers SET pin_attempts = pin_attempts + 1,
           pin_locked = CASE WHEN pin_attempts + 1 >= ${MAX_PIN_ATTEMPTS} THEN 1 ELSE 0 END

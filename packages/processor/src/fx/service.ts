@@ -596,8 +596,8 @@ export function createFxService(deps: {
     },
 
     /** Gives a quote back when its payment failed before any money moved (wrong PIN, limit, funds). */
-    async release(quoteId: string, paymentId: string): Promise<void> {
-      await q.run`UPDATE fx_quotes SET payment_id = NULL WHERE id = ${quoteId} AND payment_id = ${paymentId}`;
+    async release(quoteId: string, paymentId: string, on: Sql = q): Promise<void> {
+      await on.run`UPDATE fx_quotes SET payment_id = NULL WHERE id = ${quoteId} AND payment_id = ${paymentId}`;
     },
   };
   return service;

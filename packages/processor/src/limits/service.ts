@@ -70,8 +70,8 @@ export function createLimitService(deps: {
   const { q, now } = deps;
   const tiers = deps.tiers ?? DEFAULT_TIERS;
 
-  async function row(customerId: string): Promise<LimitRow> {
-    const r = await q.one<LimitRow>`SELECT id, currency, kind, tier, own_per_transaction, own_daily
+  async function row(customerId: string, on: Sql = q): Promise<LimitRow> {
+    const r = await on.one<LimitRow>`SELECT id, currency, kind, tier, own_per_transaction, own_daily
       FROM customers WHERE id = ${customerId}`;
     if (!r) throw new SemopsError('CUSTOMER_NOT_FOUND');
     return r;
@@ -96,27 +96,15 @@ export function createLimitService(deps: {
   }
 
   /**
-   * What the customer spent since `since`: reserved and committed payments, and payments still being checked
-   * that were recorded no later than `paymentId` (by insertion order). Of payments racing each other, each
-   * counts those recorded before it, so the first ones within the limit go through and no two together exceed
-   * it (counting all of them would refuse every one of a burst recorded in one group commit).
+   * What the customer spent since `since`: reserved and committed payments, and the payment `paymentId` being
+   * checked. A payment is recorded, checked and reserved in one transaction, one payment of a customer at a
+   * time (see `check`), so no other payment of theirs is half-way.
    */
-  async function spentSince(customerId: string, since: number, paymentId?: string): Promise<bigint> {
+  async function spentSince(on: Sql, customerId: string, since: number, paymentId?: string): Promise<bigint> {
     // `charged`: the total in the customer's currency (a converted payment's `amount` is the merchant's).
-    const rows =
-      paymentId === undefined
-        ? await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
-            WHERE customer_id = ${customerId} AND created_at >= ${since}
-              AND state IN ('NEW', 'RESERVED', 'COMMITTED')`
-        : q.engine === 'postgres'
-          ? await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
-              WHERE customer_id = ${customerId} AND created_at >= ${since}
-                AND (state IN ('RESERVED', 'COMMITTED') OR (state = 'NEW'
-                  AND seq <= (SELECT seq FROM payments WHERE id = ${paymentId})))`
-          : await q.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
-              WHERE customer_id = ${customerId} AND created_at >= ${since}
-                AND (state IN ('RESERVED', 'COMMITTED') OR (state = 'NEW'
-                  AND rowid <= (SELECT rowid FROM payments WHERE id = ${paymentId})))`;
+    const rows = await on.all<{ amount: string }>`SELECT COALESCE(charged, amount) AS amount FROM payments
+      WHERE customer_id = ${customerId} AND created_at >= ${since}
+        AND (state IN ('RESERVED', 'COMMITTED') OR id = ${paymentId ?? null})`;
     return rows.reduce((s, r) => s + BigInt(r.amount), 0n);
   }
 
@@ -148,23 +136,28 @@ export function createLimitService(deps: {
     },
 
     /**
-     * Checks an outgoing payment of `amount` that is already recorded (state NEW) in the payments table
-     * against the per-transaction, daily and monthly limits; throws LIMIT_EXCEEDED naming the limit and what
-     * remains.
+     * Checks an outgoing payment of `amount` against the per-transaction, daily and monthly limits; throws
+     * LIMIT_EXCEEDED naming the limit and what remains. The payment `paymentId` is recorded (state NEW) in
+     * the open transaction `on`, which goes on to reserve it: on PostgreSQL the customer's row is locked for
+     * it, so that payments of one customer are checked one after the other (SQLite runs transactions one at a
+     * time anyway).
      */
-    async check(customerId: string, amount: bigint, paymentId?: string): Promise<void> {
-      const r = await row(customerId);
+    async check(customerId: string, amount: bigint, paymentId?: string, on: Sql = q): Promise<void> {
+      if (on.engine === 'postgres' && on.within !== undefined) {
+        await on.run`SELECT id FROM customers WHERE id = ${customerId} FOR UPDATE`;
+      }
+      const r = await row(customerId, on);
       const l = effective(r);
       if (l.perTransaction !== null && amount > l.perTransaction) {
         throw exceeded(r.currency, 'perTransaction', l.perTransaction, l.perTransaction);
       }
       const t = now();
       if (l.daily !== null) {
-        const spent = await spentSince(customerId, startOfUtcDay(t), paymentId);
+        const spent = await spentSince(on, customerId, startOfUtcDay(t), paymentId);
         if (spent > l.daily) throw exceeded(r.currency, 'daily', l.daily, l.daily - (spent - amount));
       }
       if (l.monthly !== null) {
-        const spent = await spentSince(customerId, startOfUtcMonth(t), paymentId);
+        const spent = await spentSince(on, customerId, startOfUtcMonth(t), paymentId);
         if (spent > l.monthly) throw exceeded(r.currency, 'monthly', l.monthly, l.monthly - (spent - amount));
       }
     },

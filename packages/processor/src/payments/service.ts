@@ -5,7 +5,7 @@
  * outcome is known, also after a crash (reconcile). A request in another currency than the customer's is
  * converted at a quote the customer was shown before the PIN (`fx.ts` beside this file, `../fx/`).
  */
-import type { Ledger } from '@semops/ledger';
+import type { Ledger, LedgerCommand } from '@semops/ledger';
 import { isUniqueViolation, parse, type Sql } from '@semops/node';
 import {
   APPROVAL_TYP,
@@ -158,28 +158,37 @@ export function createPaymentService(deps: PaymentDeps) {
     return q.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
   }
 
-  /** The one way a payment changes state: only from the state the caller saw, so each change happens once. */
-  async function transition(
-    id: string,
-    from: PaymentState,
-    to: PaymentState,
-    reason?: string,
-    receipt?: string,
-  ): Promise<boolean> {
-    const n = await q.run`UPDATE payments SET state = ${to}, reason = ${reason ?? null},
-        receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${now()}
-      WHERE id = ${id} AND state = ${from}`;
-    return n === 1;
+  /** The open transaction of `tx`, for the ledger to join. */
+  function within(tx: Sql) {
+    if (tx.within === undefined) throw new Error('payments: ledger legs need an open transaction');
+    return tx.within;
   }
 
   /**
-   * A payment refused before anything was reserved (wrong PIN, a limit, funds): FAILED, and its quote is
-   * free again — the customer may retry at the price they were shown while it holds.
+   * Reserves a recorded payment (state NEW) in the transaction `tx` that recorded it: `checks` first (PIN,
+   * limits), then the ledger legs. Ends RESERVED, or FAILED with the refusal, which it returns — a wrong PIN's
+   * try and the failure commit like the reservation would, and a quote the payment took is free again.
    */
-  async function fail(p: PaymentRow, code: string): Promise<void> {
-    await transition(p.id, 'NEW', 'FAILED', code);
-    const fx = paymentFxOf(p);
-    if (fx) await deps.fx.release(fx.quoteId, p.id);
+  async function reserveIn(
+    tx: Sql,
+    p: PaymentRow,
+    legs: readonly LedgerCommand[],
+    checks: () => Promise<void>,
+  ): Promise<SemopsError | undefined> {
+    try {
+      await checks();
+      const refused = reservationOutcome(await ledger.executeWithin(within(tx), legs, { atomic: true }));
+      if (refused) throw new SemopsError(refused);
+    } catch (e) {
+      if (!(e instanceof SemopsError)) throw e;
+      await tx.run`UPDATE payments SET state = 'FAILED', reason = ${e.code}, updated_at = ${now()}
+        WHERE id = ${p.id} AND state = 'NEW'`;
+      const fx = paymentFxOf(p);
+      if (fx) await deps.fx.release(fx.quoteId, p.id, tx);
+      return e;
+    }
+    await tx.run`UPDATE payments SET state = 'RESERVED', updated_at = ${now()} WHERE id = ${p.id} AND state = 'NEW'`;
+    return undefined;
   }
 
   const paymentIdOfNonce = async (nonce: string) =>
@@ -321,26 +330,19 @@ export function createPaymentService(deps: PaymentDeps) {
     };
   }
 
-  /** Reserve → prepare → settle; returns the final or pending view. */
-  async function execute(p: PaymentRow, debitAccountId: string): Promise<ReturnType<typeof paymentView>> {
-    // All legs or none: a conversion debits the customer's total and funds the transfer in the target currency.
-    const results = await ledger.executeAtomic(await reservationCommands(p, debitAccountId, deps.house));
-    const refused = reservationOutcome(results);
-    if (refused) {
-      await fail(p, refused);
-      throw new SemopsError(refused);
-    }
-    await transition(p.id, 'NEW', 'RESERVED');
+  /** Prepare → settle a reserved payment; returns it as it then is (final, or pending when unknown). */
+  async function execute(p: PaymentRow): Promise<PaymentRow> {
     const prepare = prepareOf(p);
+    let settled: PaymentRow | undefined;
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
       if (f.decision === 'FULFIL' && f.receipt) {
-        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(f.receipt, p));
+        settled = await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(f.receipt, p));
         // Credit the merchant only if the payer side really committed (reconcile may have voided it).
-        if ((await row(p.id))?.state === 'COMMITTED') await deps.requests.commit(p.id);
+        if (settled?.state === 'COMMITTED') await deps.requests.commit(p.id);
         else await deps.requests.abort(p.id);
       } else {
-        await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
+        settled = await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
       }
     } else {
       let r: PrepareResult;
@@ -354,18 +356,18 @@ export function createPaymentService(deps: PaymentDeps) {
           e.code !== 'UNAVAILABLE'
         ) {
           // The hub refused the message as a whole: nothing was reserved there.
-          await settle(p.id, 'ABORTED', e.code);
+          settled = await settle(p.id, 'ABORTED', e.code);
         } else {
           deps.log('prepare outcome unknown; reconcile will settle it', { paymentId: p.id });
         }
-        return paymentView((await row(p.id))!);
+        return settled ?? (await row(p.id))!;
       }
       if (r.state === 'COMMITTED')
-        await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p), r.fees);
+        settled = await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p), r.fees);
       else if (r.state === 'ABORTED' || r.error)
-        await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
+        settled = await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
     }
-    return paymentView((await row(p.id))!);
+    return settled ?? (await row(p.id))!;
   }
 
   /**
@@ -387,8 +389,9 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   /**
-   * Applies the network's outcome to a payment exactly once: post or void the reservation (every leg of a
-   * conversion together). With the hub's `fees`, a committed purchase also books the interchange received.
+   * Applies the network's outcome to a payment exactly once, in one transaction: the state, the ledger legs
+   * posted or voided (every leg of a conversion together), the receipt, the customer's notification and, with
+   * the hub's `fees`, the interchange received for a purchase. Returns the payment as it then is.
    */
   async function settle(
     id: string,
@@ -396,52 +399,47 @@ export function createPaymentService(deps: PaymentDeps) {
     reason?: string,
     receipt?: string,
     fees?: TransferFees,
-  ): Promise<void> {
-    let p = await row(id);
-    if (!p) return;
-    if (fees && outcome === 'COMMITTED' && p.fees === null) {
-      // Kept on the row so that a crash between here and the ledger still books the interchange later.
-      await q.run`UPDATE payments SET fees = ${JSON.stringify(fees)} WHERE id = ${id} AND fees IS NULL`;
-      p = (await row(id))!;
-    }
-    const knownFees = p.fees === null ? undefined : (JSON.parse(p.fees) as TransferFees);
-    if (p.state === 'NEW') {
-      const t = await ledger.getTransfer(id);
-      if (t?.state === 'pending') await transition(id, 'NEW', 'RESERVED');
-      else if (!t) {
-        // Nothing was reserved (a crash before the ledger): a failure like any other before money moved, so
-        // the quote of a conversion is given back too.
-        await fail(p, reason ?? 'TRANSFER_REJECTED');
-        return;
+  ): Promise<PaymentRow | undefined> {
+    const seen = await row(id);
+    if (!seen || seen.state === 'FAILED' || seen.state === 'ABORTED') return seen;
+    // Worked out before the transaction (the house accounts may have to be opened first).
+    const storedFees = seen.fees === null ? undefined : (JSON.parse(seen.fees) as TransferFees);
+    const ic =
+      outcome === 'COMMITTED' ? await interchangeCommand(seen, fees ?? storedFees, deps.house) : undefined;
+    return q.tx(async (tx) => {
+      const p = await tx.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
+      if (!p) return undefined;
+      const t = now();
+      if (fees && outcome === 'COMMITTED' && p.fees === null) {
+        // Kept on the row, so that the interchange can still be booked when it is learnt before the commit.
+        await tx.run`UPDATE payments SET fees = ${JSON.stringify(fees)} WHERE id = ${id} AND fees IS NULL`;
       }
-      p = (await row(id))!;
-    }
-    if (p.state === 'COMMITTED' && receipt && !p.receipt) {
-      // The hub's notification can overtake its answer to the prepare; the receipt then arrives second.
-      await q.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
-    }
-    if (p.state === 'COMMITTED' && outcome === 'COMMITTED') {
-      // Fees learnt after the commit (from a later notification or status): the interchange, once by its id.
-      const ic = await interchangeCommand(p, knownFees, deps.house);
-      if (ic) await ledger.executeAtomic([ic]).then(expectSettled);
-    }
-    if (p.state !== 'RESERVED') return;
-    if (outcome === 'COMMITTED') {
-      const ic = await interchangeCommand(p, knownFees, deps.house);
-      await ledger.executeAtomic([...settleCommands(p, 'post'), ...(ic ? [ic] : [])]).then(expectSettled);
-      // The state change and the customer's notification in one transaction.
-      const customerId = p.customer_id;
-      await q.tx(async (tx) => {
-        const done =
-          (await tx.run`UPDATE payments SET state = 'COMMITTED', reason = NULL,
-              receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${now()}
-            WHERE id = ${id} AND state = 'RESERVED'`) === 1;
-        if (done && customerId !== null) {
+      if (p.state === 'NEW') {
+        // Nothing was reserved (the reservation commits with RESERVED): a failure like any before money moved,
+        // so the quote of a conversion is given back too.
+        await tx.run`UPDATE payments SET state = 'FAILED', reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
+          WHERE id = ${id} AND state = 'NEW'`;
+        const fx = paymentFxOf(p);
+        if (fx) await deps.fx.release(fx.quoteId, id, tx);
+      } else if (p.state === 'COMMITTED' && outcome === 'COMMITTED') {
+        // The hub's notification can overtake its answer to the prepare: the receipt, or the fees and so the
+        // interchange (once, by its id), may arrive second.
+        if (receipt && !p.receipt) {
+          await tx.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
+        }
+        if (ic) expectSettled(await ledger.executeWithin(within(tx), [ic], { atomic: true }));
+      } else if (p.state === 'RESERVED' && outcome === 'COMMITTED') {
+        const legs = [...settleCommands(p, 'post'), ...(ic ? [ic] : [])];
+        expectSettled(await ledger.executeWithin(within(tx), legs, { atomic: true }));
+        await tx.run`UPDATE payments SET state = 'COMMITTED', reason = NULL,
+            receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${t}
+          WHERE id = ${id} AND state = 'RESERVED'`;
+        if (p.customer_id !== null) {
           const amount = { value: p.amount, currency: p.currency };
           const fx = paymentFxOf(p);
           const to = (JSON.parse(p.merchant) as { name?: string }).name ?? p.payee;
           await deps.notifications?.record(
-            customerId,
+            p.customer_id,
             'payment.sent',
             fx
               ? `You paid ${moneyText(amount)} (${moneyText(fx.source)}) to ${to}.`
@@ -451,16 +449,13 @@ export function createPaymentService(deps: PaymentDeps) {
             tx,
           );
         }
-        // A notification settling the same payment at the same moment may have won the transition without
-        // the receipt; keep the receipt either way.
-        if (!done && receipt) {
-          await tx.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
-        }
-      });
-    } else {
-      await ledger.executeAtomic(settleCommands(p, 'void')).then(expectSettled);
-      await transition(id, 'RESERVED', 'ABORTED', reason ?? 'TRANSFER_REJECTED');
-    }
+      } else if (p.state === 'RESERVED') {
+        expectSettled(await ledger.executeWithin(within(tx), settleCommands(p, 'void'), { atomic: true }));
+        await tx.run`UPDATE payments SET state = 'ABORTED', reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
+          WHERE id = ${id} AND state = 'RESERVED'`;
+      }
+      return tx.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
+    });
   }
 
   /**
@@ -563,9 +558,9 @@ export function createPaymentService(deps: PaymentDeps) {
   }
 
   /**
-   * Records an approved payment under its nonce (accepted once) — with the quote it applies, which it takes
-   * for itself in the same transaction —, checks the PIN (a wrong one fails the payment and counts a try)
-   * and the limits (on the total in the customer's currency), and executes it.
+   * Records an approved payment under its nonce (accepted once) and, in the same transaction, takes the quote
+   * it applies, checks the PIN (a wrong one fails the payment and counts a try) and the limits (on the total in
+   * the customer's currency) and reserves the funds; then executes it.
    */
   async function pay(
     customer: Customer,
@@ -579,52 +574,86 @@ export function createPaymentService(deps: PaymentDeps) {
     /** The quote of a conversion (checked by `quoteToApply`). */
     quote?: StoredQuote,
   ): Promise<ReturnType<typeof paymentView>> {
-    const id = newId('pay');
-    const fx = quote ? JSON.stringify(paymentFxFrom(quote)) : null;
-    const charged = quote ? quote.total.toString() : amount;
+    const p = newPayment(t0, {
+      id: newId('pay'),
+      customer_id: customer.id,
+      merchant_id: null,
+      refund_of: null,
+      device_id: deviceId,
+      request_id: t.requestId,
+      payee: t.processorId,
+      merchant: JSON.stringify(t.merchant),
+      reference: t.reference,
+      amount,
+      currency: t.currency,
+      fx: quote ? JSON.stringify(paymentFxFrom(quote)) : null,
+      charged: quote ? quote.total.toString() : amount,
+    });
+    const legs = await reservationCommands(p, customer.accountId, deps.house);
     let taken = true;
+    active.add(p.id);
     try {
-      await q.tx(async (tx) => {
-        await tx.run`INSERT INTO payments (id, customer_id, device_id, nonce, request_id, payee, merchant, reference,
-            amount, currency, state, expires_at, created_at, updated_at, fx, charged)
-          VALUES (${id}, ${customer.id}, ${deviceId}, ${nonce}, ${t.requestId}, ${t.processorId},
-            ${JSON.stringify(t.merchant)}, ${t.reference}, ${amount}, ${t.currency}, 'NEW', ${t0 + deps.transferTtlMs},
-            ${t0}, ${t0}, ${fx}, ${charged})`;
-        if (quote && !(await deps.fx.claim(tx, quote.id, id, t0))) {
-          taken = false;
-          throw new SemopsError('QUOTE_EXPIRED');
-        }
-      });
-    } catch (e) {
-      if (isUniqueViolation(e)) {
-        throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: await paymentIdOfNonce(nonce) });
-      }
-      if (!taken && quote) {
-        // Another payment took the quote a moment ago: this one shows a new quote instead.
-        throw new SemopsError(
-          'QUOTE_EXPIRED',
-          'That quote was already used for a payment; check the new quote and approve again.',
-          {
-            quote: await newQuote(customer, t, { value: amount, currency: t.currency }),
-            stored: quoteView(quote),
-          },
-        );
-      }
-      throw e;
-    }
-    active.add(id);
-    try {
+      let refused: SemopsError | undefined;
       try {
-        if (pin !== null) await deps.customers.checkPin(customer.id, pin);
-        await deps.limits?.check(customer.id, BigInt(charged), id);
+        refused = await q.tx(async (tx) => {
+          await insert(tx, p, nonce);
+          if (quote && !(await deps.fx.claim(tx, quote.id, p.id, t0))) {
+            taken = false;
+            throw new SemopsError('QUOTE_EXPIRED');
+          }
+          return reserveIn(tx, p, legs, async () => {
+            if (pin !== null) await deps.customers.checkPin(customer.id, pin, tx);
+            await deps.limits?.check(customer.id, BigInt(p.charged ?? amount), p.id, tx);
+          });
+        });
       } catch (e) {
-        await fail((await row(id))!, e instanceof SemopsError ? e.code : 'PIN_INVALID');
+        if (isUniqueViolation(e)) {
+          throw new SemopsError('APPROVAL_REPLAYED', undefined, { paymentId: await paymentIdOfNonce(nonce) });
+        }
+        if (!taken && quote) {
+          // Another payment took the quote a moment ago: this one shows a new quote instead.
+          throw new SemopsError(
+            'QUOTE_EXPIRED',
+            'That quote was already used for a payment; check the new quote and approve again.',
+            {
+              quote: await newQuote(customer, t, { value: amount, currency: t.currency }),
+              stored: quoteView(quote),
+            },
+          );
+        }
         throw e;
       }
-      return await execute((await row(id))!, customer.accountId);
+      if (refused) throw refused;
+      return paymentView(await execute({ ...p, state: 'RESERVED' }));
     } finally {
-      active.delete(id);
+      active.delete(p.id);
     }
+  }
+
+  /** A payment about to be recorded at `t0`: state NEW, expiring with the transfer's time to live. */
+  function newPayment(
+    t0: number,
+    f: Omit<PaymentRow, 'state' | 'reason' | 'receipt' | 'fees' | 'expires_at' | 'created_at' | 'updated_at'>,
+  ): PaymentRow {
+    return {
+      ...f,
+      state: 'NEW',
+      reason: null,
+      receipt: null,
+      fees: null,
+      expires_at: t0 + deps.transferTtlMs,
+      created_at: t0,
+      updated_at: t0,
+    };
+  }
+
+  /** Records a new payment (state NEW) under its nonce: a second use of the nonce is a unique violation. */
+  async function insert(tx: Sql, p: PaymentRow, nonce: string): Promise<void> {
+    await tx.run`INSERT INTO payments (id, customer_id, merchant_id, refund_of, device_id, nonce, request_id, payee,
+        merchant, reference, amount, currency, state, expires_at, created_at, updated_at, fx, charged)
+      VALUES (${p.id}, ${p.customer_id}, ${p.merchant_id}, ${p.refund_of}, ${p.device_id}, ${nonce}, ${p.request_id},
+        ${p.payee}, ${p.merchant}, ${p.reference}, ${p.amount}, ${p.currency}, 'NEW', ${p.expires_at},
+        ${p.created_at}, ${p.updated_at}, ${p.fx}, ${p.charged})`;
   }
 
   /**
@@ -766,10 +795,11 @@ export function createPaymentService(deps: PaymentDeps) {
         WHERE id = ${paymentId} AND merchant_id = ${m.id} AND state = 'COMMITTED' AND refund_of IS NULL`;
       if (!i) throw new SemopsError('PAYMENT_NOT_FOUND');
       if (amount && amount.currency !== i.currency) throw new SemopsError('CURRENCY_MISMATCH');
-      const id = newId('pay');
       const t0 = now();
-      const reference = `refund of ${paymentId}`;
-      await q.tx(async (tx) => {
+      const id = newId('pay');
+      // Opened before the transaction (opening one is a ledger batch of its own).
+      await deps.house.settlement(i.currency);
+      const p = await q.tx(async (tx): Promise<PaymentRow> => {
         // Lock the payment's row so that concurrent refunds of it are checked one after another.
         await tx.run`UPDATE incoming SET updated_at = updated_at WHERE id = ${paymentId}`;
         const earlier = await tx.all<{ amount: string }>`SELECT amount FROM payments
@@ -781,22 +811,38 @@ export function createPaymentService(deps: PaymentDeps) {
             refundable: { value: (left < 0n ? 0n : left).toString(), currency: i.currency },
           });
         }
-        await tx.run`INSERT INTO payments (id, customer_id, merchant_id, refund_of, device_id, nonce, request_id, payee,
-            merchant, reference, amount, currency, state, expires_at, created_at, updated_at)
-          VALUES (${id}, NULL, ${m.id}, ${paymentId}, ${'merchant'}, ${`refund_${id}`}, ${i.request_id}, ${i.payer},
-            ${JSON.stringify(merchantInfoOf(m))}, ${reference}, ${value.toString()}, ${i.currency}, 'NEW',
-            ${t0 + deps.transferTtlMs}, ${t0}, ${t0})`;
+        const refund = newPayment(t0, {
+          id,
+          customer_id: null,
+          merchant_id: m.id,
+          refund_of: paymentId,
+          device_id: 'merchant',
+          request_id: i.request_id,
+          payee: i.payer,
+          merchant: JSON.stringify(merchantInfoOf(m)),
+          reference: `refund of ${paymentId}`,
+          amount: value.toString(),
+          currency: i.currency,
+          fx: null,
+          charged: null,
+        });
+        await insert(tx, refund, `refund_${id}`);
+        // INSUFFICIENT_FUNDS and the like: the refund is recorded FAILED with the code.
+        const refused = await reserveIn(
+          tx,
+          refund,
+          await reservationCommands(refund, m.accountId, deps.house),
+          async () => undefined,
+        );
+        return { ...refund, state: refused ? 'FAILED' : 'RESERVED', reason: refused?.code ?? null };
       });
+      if (p.state !== 'RESERVED') return refundView(p);
       active.add(id);
       try {
-        await execute((await row(id))!, m.accountId).catch((e: unknown) => {
-          // INSUFFICIENT_FUNDS and the like: the row says FAILED with the code.
-          if (!(e instanceof SemopsError)) throw e;
-        });
+        return refundView(await execute(p));
       } finally {
         active.delete(id);
       }
-      return refundView((await row(id))!);
     },
 
     async listRefunds(m: Merchant, paymentId: string) {

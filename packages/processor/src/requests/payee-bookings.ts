@@ -8,7 +8,7 @@
  * Every booking is an explicit ledger transfer with a fixed id, applied atomically, so a commit that is run
  * again after a crash books nothing twice.
  */
-import type { Ledger, LedgerCommand, TransferCommand } from '@semops/ledger';
+import type { Ledger, LedgerCommand, OpenTransaction, TransferCommand } from '@semops/ledger';
 import type { Sql } from '@semops/node';
 import { SemopsError, makeRate, refundConversion, type Rate, type TransferPrepare } from '@semops/protocol';
 import type { HouseAccounts } from '../house-accounts.js';
@@ -285,9 +285,17 @@ export async function convertedRefundCommands(
 }
 
 /** Applies bookings all or nothing; a replay of the same bookings is a no-op. Anything else is INTERNAL. */
-export async function book(ledger: Ledger, commands: readonly LedgerCommand[], what: string): Promise<void> {
+export async function book(
+  ledger: Ledger,
+  commands: readonly LedgerCommand[],
+  what: string,
+  /** The caller's open transaction, to book in it (`Ledger.executeWithin`); by default a batch of its own. */
+  within?: OpenTransaction,
+): Promise<void> {
   if (commands.length === 0) return;
-  const results = await ledger.executeAtomic(commands);
+  const results = within
+    ? await ledger.executeWithin(within, commands, { atomic: true })
+    : await ledger.executeAtomic(commands);
   const failed = results.find((r) => !r.ok && r.code !== 'LINKED_FAILED') ?? results.find((r) => !r.ok);
   if (failed && !failed.ok) {
     throw new SemopsError(

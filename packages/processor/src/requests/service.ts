@@ -557,25 +557,24 @@ export function createRequestService(deps: RequestDeps) {
       const c = i.customer_id === null ? undefined : await deps.customers.get(i.customer_id);
       const creditAccountId = m?.accountId ?? c?.accountId;
       if (!creditAccountId) throw new SemopsError('INTERNAL', `incoming ${transferId} has no payee`);
-      // The bookings are idempotent by id and atomic, so a crash between them and the state change is repaired
-      // by running commit again; a converted refund's amounts are fixed (stored) before they are booked.
+      // Worked out before the transaction: a converted refund's amounts are fixed (stored) first, and the house
+      // accounts opened.
       const converted = i.refund_of === null || !c ? null : await convertedRefund(i, c);
       const fees = { msc: BigInt(i.msc), interchange: BigInt(i.interchange) };
-      await book(
-        deps.ledger,
-        converted
-          ? await convertedRefundCommands(deps.house, i, converted, creditAccountId)
-          : await paymentInCommands(deps.house, i, fees, creditAccountId),
-        `incoming ${transferId}`,
-      );
+      const bookings = converted
+        ? await convertedRefundCommands(deps.house, i, converted, creditAccountId)
+        : await paymentInCommands(deps.house, i, fees, creditAccountId);
       const t = now();
       const amount = { value: i.amount, currency: i.currency };
       const refundFrom = i.refund_of !== null && c ? await refundedMerchantName(i.refund_of) : undefined;
-      // The state change, the customer's notification and the merchant's webhook: one transaction (an outbox).
+      // The state change, the bookings, the customer's notification and the merchant's webhook: one transaction
+      // (the webhook an outbox).
       const changed = await q.tx(async (tx) => {
         const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${t}, committed_at = ${t}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
         if (n !== 1) return n;
+        if (tx.within === undefined) throw new Error('requests: bookings need an open transaction');
+        await book(deps.ledger, bookings, `incoming ${transferId}`, tx.within);
         if (i.request_id !== null) {
           await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
         }
