@@ -402,6 +402,16 @@ export function createPaymentService(deps: PaymentDeps) {
   ): Promise<PaymentRow | undefined> {
     const seen = await row(id);
     if (!seen || seen.state === 'FAILED' || seen.state === 'ABORTED') return seen;
+    // The hub's notification of a commit this node already settled from the answer: nothing new to keep
+    // (the interchange is booked in the transaction that stored the fees).
+    if (
+      seen.state === 'COMMITTED' &&
+      outcome === 'COMMITTED' &&
+      (receipt === undefined || seen.receipt !== null) &&
+      (fees === undefined || seen.fees !== null)
+    ) {
+      return seen;
+    }
     // Worked out before the transaction (the house accounts may have to be opened first).
     const storedFees = seen.fees === null ? undefined : (JSON.parse(seen.fees) as TransferFees);
     const ic =
