@@ -21,6 +21,7 @@ import {
   createAuditLog,
   registerMessageEndpoint,
 } from '@semops/node';
+import { HUB_MESSAGES } from '@semops/protocol';
 import { createDirectoryService } from './directory/service.js';
 import { createDirectoryStore } from './directory/store.js';
 import { registerFeeRoutes } from './fees/routes.js';
@@ -195,6 +196,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     resolveKey,
     replay,
     now,
+    router: HUB_MESSAGES,
     handlers: messageHandlers({ transfers, directory, requests }),
   });
 

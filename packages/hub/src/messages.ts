@@ -1,21 +1,9 @@
 /**
- * The node messages the hub answers on `POST /v1/messages`. Bodies arrive already checked against their
- * schema by `registerMessageEndpoint`; they carry no customer data and are never logged.
+ * The node messages the hub answers on `POST /v1/messages` (`HUB_MESSAGES`). Bodies arrive already parsed
+ * with their schema by `registerMessageEndpoint`; they carry no customer data and are never logged.
  */
-import type { MessageHandler } from '@semops/node';
-import type {
-  billerLookup,
-  directoryLookup,
-  directoryRegister,
-  inboxDeclined,
-  inboxDeliver,
-  partyLookup,
-  prepareBatch,
-  requestLookup,
-  requestLookups,
-  statusQuery,
-  z,
-} from '@semops/protocol';
+import type { MessageHandlers } from '@semops/node';
+import type { HUB_MESSAGES } from '@semops/protocol';
 import type { DirectoryService } from './directory/service.js';
 import type { RequestRouter } from './requests/service.js';
 import type { TransferService } from './transfers/service.js';
@@ -26,39 +14,22 @@ export interface MessageDeps {
   readonly requests: RequestRouter;
 }
 
-export function messageHandlers(deps: MessageDeps): Record<string, MessageHandler> {
+export function messageHandlers(deps: MessageDeps): MessageHandlers<typeof HUB_MESSAGES> {
+  const { transfers, directory, requests } = deps;
   return {
-    'transfer.prepare': async (env) => {
-      const body = env.body as z.infer<typeof prepareBatch>;
-      return { results: await deps.transfers.prepare(env.sender, body.transfers) };
-    },
-    'transfer.status': async (env) => {
-      const body = env.body as z.infer<typeof statusQuery>;
-      return { transfers: await deps.transfers.status(env.sender, body.transferIds) };
-    },
-    'directory.register': async (env) => {
-      const body = env.body as z.infer<typeof directoryRegister>;
-      return deps.directory.register(env.sender, body.aliases);
-    },
-    'directory.lookup': async (env) => {
-      const body = env.body as z.infer<typeof directoryLookup>;
-      return deps.directory.lookup(body.alias);
-    },
-    'party.lookup': async (env) =>
-      deps.requests.relay('party.lookup', env.sender, env.body as z.infer<typeof partyLookup>),
-    'inbox.deliver': async (env) =>
-      deps.requests.relay('inbox.deliver', env.sender, env.body as z.infer<typeof inboxDeliver>),
-    'inbox.declined': async (env) =>
-      deps.requests.relay('inbox.declined', env.sender, env.body as z.infer<typeof inboxDeclined>),
-    'biller.lookup': async (env) =>
-      deps.requests.relay('biller.lookup', env.sender, env.body as z.infer<typeof billerLookup>),
-    'request.lookup': async (env) => {
-      const body = env.body as z.infer<typeof requestLookup>;
-      return deps.requests.lookup(env.sender, body.ref);
-    },
-    'request.lookups': async (env) => {
-      const body = env.body as z.infer<typeof requestLookups>;
-      return deps.requests.lookups(env.sender, body.refs);
-    },
+    'transfer.prepare': async (body, env) => ({
+      results: await transfers.prepare(env.sender, body.transfers),
+    }),
+    'transfer.status': async (body, env) => ({
+      transfers: await transfers.status(env.sender, body.transferIds),
+    }),
+    'directory.register': (body, env) => directory.register(env.sender, body.aliases),
+    'directory.lookup': (body) => directory.lookup(body.alias),
+    'party.lookup': (body, env) => requests.relay('party.lookup', env.sender, body),
+    'inbox.deliver': (body, env) => requests.relay('inbox.deliver', env.sender, body),
+    'inbox.declined': (body, env) => requests.relay('inbox.declined', env.sender, body),
+    'biller.lookup': (body, env) => requests.relay('biller.lookup', env.sender, body),
+    'request.lookup': (body, env) => requests.lookup(env.sender, body.ref),
+    'request.lookups': (body, env) => requests.lookups(env.sender, body.refs),
   };
 }

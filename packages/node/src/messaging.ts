@@ -6,13 +6,17 @@ import type { FastifyInstance } from 'fastify';
 import { Agent, request } from 'undici';
 import {
   MAX_MESSAGE_LENGTH,
-  MESSAGE_BODIES,
   SemopsError,
   errorFromBody,
   openMessage,
   sealMessage,
   type Envelope,
+  type HandlerResult,
   type Key,
+  type MessageBody,
+  type MessageResult,
+  type MessageRouter,
+  type ParsedBody,
   type ReplayGuard,
   type Signer,
 } from '@semops/protocol';
@@ -20,20 +24,36 @@ import { parse, perAddress } from './http.js';
 
 export type KeyResolver = (nodeId: string) => Promise<Key | undefined> | Key | undefined;
 
-/** A handler gets the opened envelope (body already validated for known types) and returns the result body. */
-export type MessageHandler = (env: Envelope) => Promise<unknown>;
+/**
+ * One handler per message type of a router: it gets the body parsed with the router's schema and the opened
+ * envelope (for its sender), and returns the result body.
+ */
+export type MessageHandlers<M extends MessageRouter> = {
+  readonly [K in keyof M]: (body: ParsedBody<M, K>, env: Envelope) => Promise<HandlerResult<M, K>>;
+};
 
-export interface MessageEndpointOptions {
+export interface MessageEndpointOptions<M extends MessageRouter> {
   readonly signer: Signer;
   readonly resolveKey: KeyResolver;
   readonly replay: ReplayGuard;
-  readonly handlers: Readonly<Record<string, MessageHandler>>;
+  /** The messages this node answers (`HUB_MESSAGES` or `PROCESSOR_MESSAGES`) and a handler for each. */
+  readonly router: M;
+  readonly handlers: Partial<MessageHandlers<M>>;
+  /** The only nodes that may send here (a processor: the hub); by default every node with a known key. */
+  readonly senders?: readonly string[];
   readonly now?: () => number;
 }
 
 /** Registers `POST /v1/messages`. */
-export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpointOptions): void {
+export function registerMessageEndpoint<M extends MessageRouter>(
+  app: FastifyInstance,
+  opts: MessageEndpointOptions<M>,
+): void {
   const now = opts.now ?? Date.now;
+  const specs: Readonly<Record<string, MessageRouter[string] | undefined>> = opts.router;
+  const handlers = opts.handlers as Readonly<
+    Record<string, (body: unknown, env: Envelope) => Promise<unknown>>
+  >;
   // Batches of prepares and notifications are larger than what customers may send (BODY_LIMIT).
   app.post(
     '/v1/messages',
@@ -43,14 +63,14 @@ export function registerMessageEndpoint(app: FastifyInstance, opts: MessageEndpo
       const jws = (req.body as { jws?: unknown } | null)?.jws;
       const env = await openMessage(jws, { me: opts.signer.id, resolveKey: opts.resolveKey, now: now() });
       if (!opts.replay.remember(env.id, env.expiresAt)) throw new SemopsError('MESSAGE_REPLAYED');
-      const handler = opts.handlers[env.type];
-      if (!handler)
+      const spec = Object.hasOwn(specs, env.type) ? specs[env.type] : undefined;
+      const handler = spec ? handlers[env.type] : undefined;
+      if (!spec || !handler)
         throw new SemopsError('UNKNOWN_MESSAGE_TYPE', `This node does not handle ${env.type.slice(0, 40)}.`);
-      const schema = (MESSAGE_BODIES as Record<string, (typeof MESSAGE_BODIES)[keyof typeof MESSAGE_BODIES]>)[
-        env.type
-      ];
-      const body = schema ? parse(schema, env.body) : env.body;
-      const result = await handler({ ...env, body });
+      if (opts.senders && !opts.senders.includes(env.sender)) {
+        throw new SemopsError('FORBIDDEN', `${env.type} must come from ${opts.senders.join(' or ')}.`);
+      }
+      const result = await handler(parse(spec.body, env.body), env);
       const sealed = await sealMessage(opts.signer, env.sender, `${env.type}.result`, result, { now: now() });
       return { jws: sealed.jws };
     },
@@ -66,14 +86,18 @@ export interface NodeClientOptions {
 }
 
 export interface NodeClient {
-  /** Sends a signed message and returns the verified result body; throws SemopsError on any failure. */
-  send(
+  /**
+   * Sends a signed message of `router` and returns the verified result, parsed with the router's result
+   * schema; throws SemopsError on any failure (MESSAGE_MALFORMED for an answer that does not parse).
+   */
+  send<M extends MessageRouter, K extends keyof M & string>(
+    router: M,
     baseUrl: string,
     receiver: string,
-    type: string,
-    body: unknown,
+    type: K,
+    body: MessageBody<M, K>,
     opts?: { timeoutMs?: number },
-  ): Promise<unknown>;
+  ): Promise<MessageResult<M, K>>;
   /** Plain JSON GET (public endpoints such as the participant list). */
   getJson(url: string): Promise<unknown>;
   close(): Promise<void>;
@@ -84,7 +108,7 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
   const defaultTimeout = opts.timeoutMs ?? 10_000;
   return {
-    async send(baseUrl, receiver, type, body, sendOpts = {}) {
+    async send(router, baseUrl, receiver, type, body, sendOpts = {}) {
       const timeout = sendOpts.timeoutMs ?? defaultTimeout;
       const { jws } = await sealMessage(opts.signer, receiver, type, body, { now: now() });
       let status: number;
@@ -114,7 +138,14 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
       if (env.sender !== receiver || env.type !== `${type}.result`) {
         throw new SemopsError('MESSAGE_MALFORMED', `Unexpected answer from ${receiver}.`);
       }
-      return env.body;
+      const result = router[type]!.result.safeParse(env.body);
+      if (!result.success) {
+        throw new SemopsError(
+          'MESSAGE_MALFORMED',
+          `${receiver} answered ${type} with a body that does not parse.`,
+        );
+      }
+      return result.data as MessageResult<typeof router, typeof type>;
     },
     async getJson(url) {
       try {

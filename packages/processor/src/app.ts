@@ -22,17 +22,8 @@ import {
   createAuditLog,
   requireAdmin,
 } from '@semops/node';
-import {
-  SemopsError,
-  importEncryptionKey,
-  importSigningKey,
-  type TransferEvent,
-  type inboxDeclined,
-  type inboxDeliver,
-  type partyLookup,
-  type requestLookups,
-  type z,
-} from '@semops/protocol';
+import { PROCESSOR_MESSAGES, importEncryptionKey, importSigningKey } from '@semops/protocol';
+import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 import { migrateProcessor } from './db.js';
 import { createHubLink } from './hub/link.js';
 import { createPinHasher } from './customers/pins.js';
@@ -319,62 +310,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     signer,
     resolveKey: (id) => hub.resolveKey(id),
     replay,
-    handlers: {
-      ...bills.handlers,
-      ...settlement.handlers,
-      'request.lookup': async (env) => {
-        const body = env.body as { ref: Parameters<typeof requests.lookupForPeer>[0]; requester?: string };
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'request.lookup must come from the hub.');
-        return requests.lookupForPeer(body.ref, body.requester);
-      },
-      'request.lookups': async (env) => {
-        const body = env.body as z.infer<typeof requestLookups>;
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'request.lookups must come from the hub.');
-        const requester = body.requester;
-        return {
-          results: await Promise.all(
-            body.refs.map((ref) =>
-              requests.lookupForPeer(ref, requester).catch((e: unknown) => {
-                if (!(e instanceof SemopsError)) throw e;
-                return { error: { code: e.code, message: e.message.slice(0, 300) } };
-              }),
-            ),
-          ),
-        };
-      },
-      'party.lookup': async (env) => {
-        const body = env.body as z.infer<typeof partyLookup>;
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'party.lookup must come from the hub.');
-        return p2p.partyLookupForPeer(body.alias, body.requester);
-      },
-      'inbox.deliver': async (env) => {
-        const body = env.body as z.infer<typeof inboxDeliver>;
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'inbox.deliver must come from the hub.');
-        return p2p.inboxDeliverForPeer(body.sealed, body.requester);
-      },
-      'inbox.declined': async (env) => {
-        const body = env.body as z.infer<typeof inboxDeclined>;
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'inbox.declined must come from the hub.');
-        return p2p.inboxDeclinedForPeer(body.requestId);
-      },
-      'transfer.prepare': async (env) => {
-        const body = env.body as { transfers: Parameters<typeof requests.accept>[0][] };
-        if (env.sender !== 'hub')
-          throw new SemopsError('FORBIDDEN', 'transfer.prepare must come from the hub.');
-        return { results: await Promise.all(body.transfers.map((t) => requests.accept(t))) };
-      },
-      'transfer.notify': async (env) => {
-        if (env.sender !== 'hub')
-          throw new SemopsError('FORBIDDEN', 'transfer.notify must come from the hub.');
-        await payments.onEvents((env.body as { events: TransferEvent[] }).events);
-        return { ok: true };
-      },
-    },
+    router: PROCESSOR_MESSAGES,
+    senders: PROCESSOR_MESSAGE_SENDERS,
+    handlers: processorMessageHandlers({
+      requests,
+      payments,
+      p2p,
+      bills: bills.bills,
+      settlement: settlement.settlement,
+    }),
   });
 
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });

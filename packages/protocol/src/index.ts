@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './crypto.js';
 export * from './envelope.js';
 export * from './schemas.js';
+export * from './messages.js';
 export * from './links.js';
 export * from './emv.js';
 export * from './fx.js';

@@ -357,23 +357,6 @@ export const billerLookup = z.strictObject({
   requester: processorId.optional(),
 });
 
-/** The message types and their body schemas. */
-export const MESSAGE_BODIES = {
-  'request.lookup': requestLookup,
-  'request.lookups': requestLookups,
-  'transfer.prepare': prepareBatch,
-  'transfer.notify': notifyBatch,
-  'transfer.status': statusQuery,
-  'directory.register': directoryRegister,
-  'directory.lookup': directoryLookup,
-  'party.lookup': partyLookup,
-  'inbox.deliver': inboxDeliver,
-  'inbox.declined': inboxDeclined,
-  'biller.lookup': billerLookup,
-  'settlement.notice': settlementNotice,
-} as const;
-export type MessageType = keyof typeof MESSAGE_BODIES;
-
 /** Phone numbers in E.164 form. */
 export const phoneNumber = z
   .string()

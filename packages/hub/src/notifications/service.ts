@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { NodeClient } from '@semops/node';
-import { SemopsError } from '@semops/protocol';
+import { PROCESSOR_MESSAGES, SemopsError } from '@semops/protocol';
 import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
 import type { OutboxStore } from './store.js';
@@ -62,16 +62,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (rows.length === 0) return false;
     const p = deps.participants.get(pid);
     if (!p) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${pid}.`);
-    const answer = await deps.client.send(
+    // The answer parses only as an acknowledgement.
+    await deps.client.send(
+      PROCESSOR_MESSAGES,
       p.baseUrl,
       pid,
       'transfer.notify',
       { events: rows.map((r) => r.event) },
       { timeoutMs },
     );
-    if ((answer as { ok?: unknown } | null)?.ok !== true) {
-      throw new SemopsError('MESSAGE_MALFORMED', `${pid} did not acknowledge transfer.notify.`);
-    }
     await deps.writer.write((tx) =>
       deps.store.remove(
         tx,

@@ -4,12 +4,13 @@
  * question with `requester` set to the asking processor and relays the answer, a JWE sealed to the
  * requester that the hub cannot read.
  */
-import { parse, type NodeClient } from '@semops/node';
+import type { NodeClient } from '@semops/node';
 import {
+  PROCESSOR_MESSAGES,
   SemopsError,
-  requestLookupResult,
-  requestLookupsResult,
   type LookupOutcome,
+  type MessageBody,
+  type MessageResult,
   type RequestRef,
 } from '@semops/protocol';
 import type { ParticipantService } from '../participants/service.js';
@@ -26,10 +27,26 @@ export interface RequestRouter {
    * body to `body.processorId` with `requester` set to the sender and returns the answer as it came. The
    * bodies carry blinded aliases and JWEs only, nothing the hub can read.
    */
-  relay(type: RelayedType, requester: string, body: { processorId: string }): Promise<unknown>;
+  relay<K extends RelayedType>(
+    type: K,
+    requester: string,
+    body: { readonly processorId: string } & Omit<MessageBody<typeof PROCESSOR_MESSAGES, K>, 'requester'>,
+  ): Promise<MessageResult<typeof PROCESSOR_MESSAGES, K>>;
 }
 
 export type RelayedType = 'party.lookup' | 'inbox.deliver' | 'inbox.declined' | 'biller.lookup';
+
+/** A payee's answer that does not parse is, for the processor that asked, an unreachable payee. */
+const invalidAnswer =
+  (payeeId: string) =>
+  (e: unknown): never => {
+    if (e instanceof SemopsError && e.code === 'MESSAGE_MALFORMED') {
+      throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payeeId} gave an invalid answer.`, undefined, {
+        cause: e,
+      });
+    }
+    throw e;
+  };
 
 export function createRequestRouter(deps: {
   participants: ParticipantService;
@@ -54,11 +71,14 @@ export function createRequestRouter(deps: {
       if (to.id === requester) {
         throw new SemopsError('VALIDATION_FAILED', 'A processor does not relay messages to itself.');
       }
+      // The body the processor asked with, and who asked (what the relayed message adds to it).
+      const relayed = { ...body, requester } as MessageBody<typeof PROCESSOR_MESSAGES, typeof type>;
       return deps.client.send(
+        PROCESSOR_MESSAGES,
         to.baseUrl,
         to.id,
         type,
-        { ...body, requester },
+        relayed,
         deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
       );
     },
@@ -79,18 +99,20 @@ export function createRequestRouter(deps: {
       await Promise.all(
         [...byPayee].map(async ([payeeId, { baseUrl, at }]) => {
           try {
-            const answer = await deps.client.send(
-              baseUrl,
-              payeeId,
-              'request.lookups',
-              { refs: at.map((i) => refs[i]!), requester },
-              deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
-            );
-            const parsed = requestLookupsResult.safeParse(answer);
-            if (!parsed.success || parsed.data.results.length !== at.length) {
+            const answer = await deps.client
+              .send(
+                PROCESSOR_MESSAGES,
+                baseUrl,
+                payeeId,
+                'request.lookups',
+                { refs: at.map((i) => refs[i]!), requester },
+                deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
+              )
+              .catch(invalidAnswer(payeeId));
+            if (answer.results.length !== at.length) {
               throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payeeId} gave an invalid answer.`);
             }
-            at.forEach((i, k) => (results[i] = parsed.data.results[k]!));
+            at.forEach((i, k) => (results[i] = answer.results[k]!));
           } catch (e) {
             const err = e instanceof SemopsError ? e : new SemopsError('PARTICIPANT_UNREACHABLE');
             for (const i of at)
@@ -111,20 +133,16 @@ export function createRequestRouter(deps: {
           throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${ref.processorId}.`);
         throw new SemopsError('REQUEST_NOT_FOUND', 'No processor uses the routing prefix of this code.');
       }
-      const answer = await deps.client.send(
-        payee.baseUrl,
-        payee.id,
-        'request.lookup',
-        { ref, requester },
-        deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
-      );
-      try {
-        return parse(requestLookupResult, answer);
-      } catch (e) {
-        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${payee.id} gave an invalid answer.`, undefined, {
-          cause: e,
-        });
-      }
+      return deps.client
+        .send(
+          PROCESSOR_MESSAGES,
+          payee.baseUrl,
+          payee.id,
+          'request.lookup',
+          { ref, requester },
+          deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
+        )
+        .catch(invalidAnswer(payee.id));
     },
   };
 }

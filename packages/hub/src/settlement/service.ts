@@ -22,9 +22,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger, LedgerCommand } from '@semops/ledger';
 import type { NodeClient } from '@semops/node';
 import {
+  PROCESSOR_MESSAGES,
   SemopsError,
   newId,
-  settlementNoticeResult,
   type SettlementNotice,
   type TransferFees,
 } from '@semops/protocol';
@@ -304,10 +304,17 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
       const p = deps.participants.get(processorId);
       if (!p) throw new SemopsError('PARTICIPANT_NOT_FOUND', `No participant ${processorId}.`);
       const body = await noticeBody(windowId, processorId);
-      const answer = settlementNoticeResult.safeParse(
-        await deps.client.send(p.baseUrl, processorId, 'settlement.notice', body, { timeoutMs }),
+      const answer = await deps.client.send(
+        PROCESSOR_MESSAGES,
+        p.baseUrl,
+        processorId,
+        'settlement.notice',
+        body,
+        {
+          timeoutMs,
+        },
       );
-      if (!answer.success || !answer.data.booked) {
+      if (!answer.booked) {
         throw new SemopsError('MESSAGE_MALFORMED', `${processorId} did not book settlement.notice.`);
       }
       await writer.write((tx) => store.delivered(tx, windowId, processorId, now()));

@@ -18,10 +18,10 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '@semops/ledger';
-import { parse, type NodeClient } from '@semops/node';
+import type { NodeClient } from '@semops/node';
 import {
+  PROCESSOR_MESSAGES,
   SemopsError,
-  fulfilBatch,
   type ErrorCode,
   type FulfilResult,
   type PrepareResult,
@@ -418,9 +418,18 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     try {
       const p = participants.get(payee);
       if (p && timeoutMs > 0) {
-        const answer = await client.send(p.baseUrl, payee, 'transfer.prepare', { transfers }, { timeoutMs });
+        const answer = await client.send(
+          PROCESSOR_MESSAGES,
+          p.baseUrl,
+          payee,
+          'transfer.prepare',
+          { transfers: [...transfers] },
+          {
+            timeoutMs,
+          },
+        );
         receivedAt = now();
-        answers = parse(fulfilBatch, answer).results;
+        answers = answer.results;
       }
     } catch (e) {
       const code = e instanceof SemopsError ? e.code : 'INTERNAL';

@@ -17,6 +17,7 @@ import type { MerchantService, Merchant } from '../merchants/service.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
 import type { RequestService } from '../requests/service.js';
 import { CASH_OUT_CATEGORY } from '../requests/payee-bookings.js';
+import type { HubLink } from '../hub/link.js';
 
 /** Commission on an amount: `bps` basis points of it, at least `min` minor units. */
 export interface CommissionSchedule {
@@ -72,7 +73,7 @@ export interface AgentDeps {
   readonly limits: LimitService;
   readonly notifications: NotificationService;
   readonly pins: PinHasher;
-  readonly hub: { send(type: string, body: unknown): Promise<unknown> };
+  readonly hub: Pick<HubLink, 'send'>;
   readonly fundingAccount: (currency: string) => Promise<string>;
   readonly now: () => number;
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
@@ -251,11 +252,8 @@ export function createAgentService(deps: AgentDeps) {
       if (!c) {
         let elsewhere: unknown;
         try {
-          elsewhere = (
-            (await deps.hub.send('directory.lookup', { alias: deps.customers.blind(phone) })) as {
-              processorId?: unknown;
-            }
-          ).processorId;
+          elsewhere = (await deps.hub.send('directory.lookup', { alias: deps.customers.blind(phone) }))
+            .processorId;
         } catch {
           elsewhere = undefined;
         }

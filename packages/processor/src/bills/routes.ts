@@ -1,12 +1,12 @@
 /**
- * Routes of bill payment and airtime top-up, and the `biller.lookup` message handler; `registerBills`
- * wires the service into a processor (one call from the composition root).
+ * Routes of bill payment and airtime top-up; `registerBills` wires the service into a processor (one call from
+ * the composition root) and returns it (`biller.lookup` is answered in `../messages.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bearer, parse, requireAdmin, type MessageHandler } from '@semops/node';
-import { SemopsError, idPattern, moneyWire, phoneNumber, type billerLookup } from '@semops/protocol';
-import { ACCOUNT_RE, BILLER_CODE_RE, createBillService, type BillDeps } from './service.js';
+import { bearer, parse, requireAdmin } from '@semops/node';
+import { idPattern, moneyWire, phoneNumber } from '@semops/protocol';
+import { ACCOUNT_RE, BILLER_CODE_RE, createBillService, type BillDeps, type BillService } from './service.js';
 
 const minor = z.string().regex(/^[1-9]\d{0,15}$/, 'a positive whole number of minor units');
 const registerBody = z.strictObject({
@@ -27,7 +27,7 @@ const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200
 export async function registerBills(
   app: FastifyInstance,
   deps: BillDeps & { adminToken: string; sweepIntervalMs?: number },
-): Promise<{ handlers: Record<string, MessageHandler> }> {
+): Promise<{ bills: BillService }> {
   const bills = createBillService(deps);
   const { customers, merchants } = deps;
 
@@ -72,14 +72,5 @@ export async function registerBills(
     app.addHook('onClose', async () => clearInterval(timer));
   }
 
-  return {
-    handlers: {
-      'biller.lookup': async (env) => {
-        const body = env.body as z.infer<typeof billerLookup>;
-        if (env.sender !== 'hub' || !body.requester)
-          throw new SemopsError('FORBIDDEN', 'biller.lookup must come from the hub.');
-        return bills.billerLookupForPeer(body.sealed, body.requester);
-      },
-    },
-  };
+  return { bills };
 }

@@ -164,8 +164,7 @@ export function createBillService(deps: BillDeps) {
   /** Asks another processor, through the hub, for a bill or airtime request; returns its verified token. */
   async function remoteToken(processorId: string, what: Record<string, unknown>): Promise<string> {
     const sealed = await encryptJson(what, await deps.encryptionKeyOf(processorId));
-    const res = (await deps.hub.send('biller.lookup', { processorId, sealed })) as { sealed?: unknown };
-    if (typeof res.sealed !== 'string') throw new SemopsError('REQUEST_TOKEN_INVALID');
+    const res = await deps.hub.send('biller.lookup', { processorId, sealed });
     return deps.payments.openSealedToken(res.sealed);
   }
 
@@ -283,11 +282,11 @@ export function createBillService(deps: BillDeps) {
       let processorId: string;
       if (await deps.customers.findByBlindedAlias(alias)) processorId = self;
       else {
-        const res = (await deps.hub.send('directory.lookup', { alias }).catch((e: unknown) => {
-          if (e instanceof SemopsError && e.code === 'ALIAS_NOT_FOUND') return {};
+        const res = await deps.hub.send('directory.lookup', { alias }).catch((e: unknown) => {
+          if (e instanceof SemopsError && e.code === 'ALIAS_NOT_FOUND') return undefined;
           throw e;
-        })) as { processorId?: unknown };
-        if (typeof res.processorId !== 'string') throw new SemopsError('AIRTIME_NOT_AVAILABLE');
+        });
+        if (!res) throw new SemopsError('AIRTIME_NOT_AVAILABLE');
         processorId = res.processorId;
       }
       let token: string;

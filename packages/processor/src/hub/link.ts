@@ -7,12 +7,16 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { createNodeClient, parse, type NodeClient } from '@semops/node';
 import {
+  HUB_MESSAGES,
   SemopsError,
   importEncryptionKey,
   importSigningKey,
   okpJwk,
   participant,
+  type HubMessageType,
   type Key,
+  type MessageBody,
+  type MessageResult,
   type Participant,
   type Signer,
 } from '@semops/protocol';
@@ -32,8 +36,12 @@ export interface HubLink {
   participant(id: string): Promise<Participant | undefined>;
   byRoutingPrefix(prefix: string): Promise<Participant | undefined>;
   encryptionKey(id: string): Promise<Key>;
-  /** Sends a message to the hub and returns the verified result body. */
-  send(type: string, body: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
+  /** Sends a message to the hub and returns the verified result, parsed (`HUB_MESSAGES`). */
+  send<K extends HubMessageType>(
+    type: K,
+    body: MessageBody<typeof HUB_MESSAGES, K>,
+    opts?: { timeoutMs?: number },
+  ): Promise<MessageResult<typeof HUB_MESSAGES, K>>;
   readonly client: NodeClient;
   close(): Promise<void>;
 }
@@ -140,7 +148,7 @@ export async function createHubLink(opts: {
     },
     async send(type, body, sendOpts) {
       await loadHubKey();
-      return client.send(hubUrl, HUB_ID, type, body, sendOpts);
+      return client.send(HUB_MESSAGES, hubUrl, HUB_ID, type, body, sendOpts);
     },
     client,
     close: () => client.close(),

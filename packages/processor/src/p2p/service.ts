@@ -70,8 +70,7 @@ export function createP2pService(deps: P2pDeps) {
     }
     const alias = customers.blind(to);
     if (await customers.findByBlindedAlias(alias)) return { processorId: self, alias };
-    const res = (await deps.hub.send('directory.lookup', { alias })) as { processorId?: unknown };
-    if (typeof res.processorId !== 'string') throw new SemopsError('ALIAS_NOT_FOUND');
+    const res = await deps.hub.send('directory.lookup', { alias });
     return { processorId: res.processorId, alias };
   }
 
@@ -150,8 +149,7 @@ export function createP2pService(deps: P2pDeps) {
       if (processorId === self) {
         token = await p2pRequestFor(await localParty(alias, customer));
       } else {
-        const res = (await deps.hub.send('party.lookup', { processorId, alias })) as { sealed?: unknown };
-        if (typeof res.sealed !== 'string') throw new SemopsError('REQUEST_TOKEN_INVALID');
+        const res = await deps.hub.send('party.lookup', { processorId, alias });
         token = await payments.openSealedToken(res.sealed);
       }
       const shown = await payments.resolveToken(customer, token);
@@ -212,13 +210,13 @@ export function createP2pService(deps: P2pDeps) {
         throw new SemopsError('FORBIDDEN', 'A processor delivers only its own requests.');
       }
       await storeInboxItem(await localParty(opened.alias), t, opened.token);
-      return { ok: true };
+      return { ok: true as const };
     },
 
     /** `inbox.declined` from another processor: its customer declined our customer's request. */
     async inboxDeclinedForPeer(requestId: string) {
       await requests.declineForPeer(requestId);
-      return { ok: true };
+      return { ok: true as const };
     },
 
     async inbox(customer: Customer, limit = 50) {

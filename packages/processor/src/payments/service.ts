@@ -18,15 +18,12 @@ import {
   decryptJson,
   newId,
   peekJws,
-  prepareResultBatch,
   receipt as receiptSchema,
   MAX_LOOKUPS,
   isErrorCode,
-  requestLookupsResult,
   requestToken,
   routingPrefixOf,
   verifyJson,
-  statusResult,
   randomToken,
   type Key,
   type MoneyWire,
@@ -208,10 +205,7 @@ export function createPaymentService(deps: PaymentDeps) {
     lookups = lookups.slice(MAX_LOOKUPS);
     if (lookups.length > 0) setImmediate(() => void flushLookups());
     try {
-      const { results } = parse(
-        requestLookupsResult,
-        await deps.hub.send('request.lookups', { refs: batch.map((b) => b.ref) }),
-      );
+      const { results } = await deps.hub.send('request.lookups', { refs: batch.map((b) => b.ref) });
       batch.forEach((b, i) => {
         const r = results[i];
         if (r === undefined) b.reject(new SemopsError('PARTICIPANT_UNREACHABLE', 'The hub gave no answer.'));
@@ -243,9 +237,10 @@ export function createPaymentService(deps: PaymentDeps) {
     queue = queue.slice(500);
     if (queue.length > 0) setImmediate(() => void flushPrepares());
     try {
-      const res = parse(
-        prepareResultBatch,
-        await deps.hub.send('transfer.prepare', { transfers: batch.map((b) => b.p) }, { timeoutMs: 20_000 }),
+      const res = await deps.hub.send(
+        'transfer.prepare',
+        { transfers: batch.map((b) => b.p) },
+        { timeoutMs: 20_000 },
       );
       const byTransfer = new Map(res.results.map((r) => [r.transferId, r]));
       for (const b of batch) {
@@ -1013,10 +1008,7 @@ export function createPaymentService(deps: PaymentDeps) {
       for (const i of theirs) if (!(await row(i.id))) payeeSide.push(i);
       const ids = [...remote.map((p) => p.id), ...payeeSide.map((i) => i.id)];
       if (ids.length === 0) return settled;
-      const status = parse(
-        statusResult,
-        await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) }),
-      );
+      const status = await deps.hub.send('transfer.status', { transferIds: ids.slice(0, 500) });
       const stateOf = new Map(status.transfers.map((s) => [s.transferId, s]));
       for (const p of remote) {
         const s = stateOf.get(p.id);

@@ -1,6 +1,6 @@
 /**
- * The HTTP and message edge of settlement: `settlement.notice` from the hub (and only the hub), the operator's
- * list of booked windows and the reconciliation of one window against the hub's view.
+ * The HTTP edge of settlement: the operator's list of booked windows and the reconciliation of one window
+ * against the hub's view (`settlement.notice` from the hub is answered in `../messages.ts`).
  *
  * - `GET /v1/admin/settlement?limit=100` → `{ windows: [{ windowId, openedAt, closedAt, positions, bookedAt }] }`
  * - `POST /v1/admin/reconcile` `{ window: { windowId, openedAt, closedAt }, transfers: [...], positions? }` →
@@ -8,29 +8,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parse, requireAdmin, type MessageHandler } from '@semops/node';
-import { SemopsError, type SettlementNotice } from '@semops/protocol';
+import { parse, requireAdmin } from '@semops/node';
 import { createReconciler, reconcileRequest } from './reconcile.js';
-import { createSettlementService, type SettlementDeps, type SettlementService } from './service.js';
+import { createSettlementService, type SettlementDeps } from './service.js';
 
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /** A window's transfer list can be long: the reconcile body may be up to 32 MiB. */
 const RECONCILE_BODY_LIMIT = 32 * 1024 * 1024;
 
-/** `settlement.notice`: books the window; refused (FORBIDDEN) unless the hub sent it. */
-export function settlementNoticeHandler(settlement: SettlementService): MessageHandler {
-  return async (env) => {
-    if (env.sender !== 'hub') {
-      throw new SemopsError('FORBIDDEN', 'settlement.notice must come from the hub.');
-    }
-    return settlement.book(env.body as SettlementNotice);
-  };
-}
-
 /**
- * Creates the settlement service, registers its admin routes and returns the message handlers to add to the
- * node's message endpoint.
+ * Creates the settlement service and registers its admin routes.
  */
 export function setupSettlement(
   app: FastifyInstance,
@@ -58,6 +46,5 @@ export function setupSettlement(
   return {
     settlement,
     reconciler,
-    handlers: { 'settlement.notice': settlementNoticeHandler(settlement) },
   };
 }

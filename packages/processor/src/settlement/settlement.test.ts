@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '@semops/node';
-import { newId, parseRate, quote, type Envelope, type SettlementNotice } from '@semops/protocol';
+import { newId, parseRate, quote, type SettlementNotice } from '@semops/protocol';
 import { startKit, type Kit } from './testing.js';
 import { setupSettlement } from './routes.js';
 import type { HubTransfer, ReconcileResult } from './reconcile.js';
@@ -30,16 +30,6 @@ afterAll(async () => {
 });
 
 const eur = (value: string) => ({ value, currency: 'EUR' });
-const envelope = (sender: string, body: SettlementNotice): Envelope => ({
-  id: `msg_${newId('pay').slice(4)}` as Envelope['id'],
-  type: 'settlement.notice',
-  sender,
-  receiver: 'mno-b',
-  issuedAt: k.clock,
-  expiresAt: k.clock + 60_000,
-  body,
-});
-
 async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown, token: string | null = ADMIN) {
   const res = await app.inject({
     method,
@@ -63,9 +53,8 @@ describe('settlement.notice', () => {
       ],
     };
     const before = { eur: await k.balance('settlement:EUR'), huf: await k.balance('settlement:HUF') };
-    const handle = s.handlers['settlement.notice'];
-    expect(await handle(envelope('hub', n))).toEqual({ booked: true });
-    expect(await handle(envelope('hub', n))).toEqual({ booked: true });
+    expect(await s.settlement.book(n)).toEqual({ booked: true });
+    expect(await s.settlement.book(n)).toEqual({ booked: true });
     // Pays 19.96 EUR (settlement → nostro), receives 4990.00 HUF (nostro → settlement): once each.
     expect((await k.balance('settlement:EUR')) - before.eur).toBe(-1996n);
     expect(await k.balance('nostro:EUR')).toBe(1996n);
@@ -93,20 +82,6 @@ describe('settlement.notice', () => {
     });
     expect((await call('GET', '/v1/admin/settlement', undefined, null)).status).toBe(401);
     expect((await call('GET', '/v1/admin/settlement', undefined, 'wrong')).status).toBe(401);
-  });
-
-  it('accepts the notice only from the hub', async () => {
-    const n: SettlementNotice = {
-      windowId: newId('win'),
-      openedAt: k.clock - 1000,
-      closedAt: k.clock,
-      positions: [{ currency: 'EUR', net: '5000' }],
-    };
-    await expect(s.handlers['settlement.notice'](envelope('bank-a', n))).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-    });
-    expect(await s.settlement.get(n.windowId)).toBeUndefined();
-    expect(await k.ledger.getTransfer(`stl:${n.windowId}:EUR`)).toBeUndefined();
   });
 
   it('refuses a second notice for a booked window with other positions, booking nothing', async () => {
