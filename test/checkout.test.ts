@@ -245,13 +245,13 @@ describe('web checkout', () => {
         );
 
       const forged = await hook(event('780'), await signWebhook(event('780'), 'whsec_guessed', Date.now()));
-      expect(forged).toMatchObject({ status: 400, body: { error: { code: 'SIGNATURE_INVALID' } } });
+      expect(forged).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
       const signed = await signWebhook(event('1'), webhookSecret, Date.now());
-      expect((await hook(event('780'), signed)).status).toBe(400); // signed body, amount changed after
+      expect((await hook(event('780'), signed)).status).toBe(401); // signed body, amount changed after
       const stale = await signWebhook(event('780'), webhookSecret, Date.now() - 10 * 60_000);
-      expect((await hook(event('780'), stale)).status).toBe(400);
-      expect((await hook(event('780'))).status).toBe(400);
-      expect((await hook(event('780'), 'v1=abc')).status).toBe(400);
+      expect((await hook(event('780'), stale)).status).toBe(401);
+      expect((await hook(event('780'))).status).toBe(401);
+      expect((await hook(event('780'), 'v1=abc')).status).toBe(401);
       expect(shopLog.filter((l) => l.includes('refused a webhook'))).toHaveLength(5);
       expect((await order(co.id)).status).toBe('PENDING');
 

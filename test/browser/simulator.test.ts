@@ -268,7 +268,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
       body: { sessionId: 'never-dialled-1', from: PHONE, text: '2' },
     });
     expect(stale.status).toBe(404);
-    expect(stale.body.error.code).toBe('SESSION_NOT_FOUND');
+    expect(stale.body.error.code).toBe('USSD_SESSION_NOT_FOUND');
     // A number no processor has: the processor says so, and no one's money moves.
     const stranger = await call<{ replies: string[] }>('POST', `${sim.url}/api/sms`, {
       body: { from: '+254711999999', text: 'BAL' },

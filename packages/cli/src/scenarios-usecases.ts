@@ -3,7 +3,6 @@
  * waits by server-sent events, and an online (WebPay) checkout with return URL and signed webhook. Also the
  * offline check of a signed permit or ticket that `semops verify-receipt` runs.
  */
-import { createServer, type IncomingMessage } from 'node:http';
 import {
   RECEIPT_TYP,
   SemopsError,
@@ -19,6 +18,7 @@ import {
 } from '@semops/protocol';
 import { signWebhook } from '@semops/processor';
 import type { PaymentRequestView, ResolvedRequest } from './clients.js';
+import { startReceiver } from './edge.js';
 import { codeOf, json } from './http.js';
 import { expect, type Ctx, type Scenario } from './scenarios.js';
 
@@ -272,19 +272,10 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
   {
     name: 'WebPay checkout: return URL and signed webhook',
     async run(ctx) {
-      const hooks: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
-      const server = createServer((req, res) => {
-        let body = '';
-        req.on('data', (d: Buffer) => (body += d.toString()));
-        req.on('end', () => {
-          hooks.push({ headers: req.headers, body });
-          res.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const receiver = await startReceiver();
+      const hooks = receiver.received;
       try {
-        const a = server.address();
-        const hookUrl = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/semops`;
+        const hookUrl = `${receiver.url}/semops`;
         const c = await ctx.customer('mno-b', 80_00n);
         const m = await ctx.merchant('bank-a', 'Buchhandlung Online', hookUrl);
         const returnUrl = 'https://shop.example/orders/4711/return';
@@ -322,8 +313,7 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
         expect(status === 'PAID', `order is ${status}`);
         return `${show(34_90n)} paid; wallet offers ${returnUrl}; signed webhook ${event.type} verified; order ${status}`;
       } finally {
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
+        await receiver.close();
       }
     },
   },

@@ -146,6 +146,23 @@ export const ERRORS = {
     http: 422,
     message: 'Cash-in is only for customers of this processor; the customer can visit an agent of their own.',
   },
+  // The demo's example shop and phone simulator (packages/cli)
+  PRICE_CHANGED: {
+    http: 409,
+    message: 'The price changed since the page was loaded; reload the page to see the new price.',
+  },
+  USSD_SESSION_NOT_FOUND: {
+    http: 404,
+    message: 'No USSD session is open with this id (it ended or timed out). Dial the service code again.',
+  },
+  USSD_SESSION_BUSY: {
+    http: 409,
+    message: 'The previous step of this USSD session is still running; wait for its answer.',
+  },
+  USSD_SESSION_OTHER_PHONE: {
+    http: 409,
+    message: 'This USSD session belongs to another phone number; dial the service code again.',
+  },
 } as const satisfies Record<string, { http: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,6 +1,6 @@
 /**
- * The example web shop: a tiny node:http server that sells books with the SEMOPS checkout button. It shows
- * what a merchant backend does with @semops/merchant-sdk:
+ * The example web shop: a small Fastify server (the nodes' HTTP edge, from @semops/node) that sells books
+ * with the SEMOPS checkout button. It shows what a merchant backend does with @semops/merchant-sdk:
  *
  * - `POST /api/checkout` prices the basket on the server (never trusting the browser), creates a payment
  *   request with the order id as reference and idempotency key, and returns the QR (as SVG), deep link and
@@ -9,11 +9,15 @@
  *   becomes paid; events are deduplicated by id;
  * - `GET /api/orders/:id/status` streams the order's status to the button (server-sent events, or JSON).
  *
- * Orders live in memory: this is a demo.
+ * Failures are `{ error: { code, message } }` with the status of the code in @semops/protocol's error table;
+ * when the processor refused or could not be reached, its code with status 502. Orders live in memory: this
+ * is a demo.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
+import { z } from 'zod';
 import {
   CHECKOUT_SCRIPT_URL,
   SemopsApiError,
@@ -26,6 +30,9 @@ import {
   type Money,
   type SemopsMerchant,
 } from '@semops/merchant-sdk';
+import { createServer, parse } from '@semops/node';
+import { SemopsError } from '@semops/protocol';
+import { listenLoopback, type LoopbackHost } from '../edge.js';
 import { createOrderBook, type Order, type OrderBook } from './orders.js';
 import { PAGE_CSS, PAGE_SCRIPT, renderPage } from './page.js';
 
@@ -53,7 +60,8 @@ export interface ShopOptions {
   readonly products?: readonly Product[];
   /** Port to listen on (0 = any free port); default 0. */
   readonly port?: number;
-  readonly host?: string;
+  /** A loopback address; default 127.0.0.1. */
+  readonly host?: LoopbackHost;
   /**
    * Web wallets to offer in the checkout dialog, linked with `?code=<payment code>` (the demo lists each
    * processor's wallet page; a real shop cannot know its customers' processors and leaves this out).
@@ -72,7 +80,6 @@ export interface Shop {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 64 * 1024;
 const CHECKOUT_SCRIPT = readFileSync(CHECKOUT_SCRIPT_URL);
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -82,53 +89,14 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...SECURITY_HEADERS,
-  });
-  res.end(text);
-}
-
-function sendFile(res: ServerResponse, type: string, body: string | Buffer): void {
-  res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = (await readBody(req)).toString('utf8');
-  if (!raw) return {};
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new HttpError(400, 'MALFORMED_JSON', 'Send a JSON object.');
-}
+/** What the button sends to start a checkout: the product, and the price it shows (to refuse a stale page). */
+const checkoutBody = z.object({
+  product: z.string(),
+  amount: z.string().optional(),
+  currency: z.string().optional(),
+});
+/** A refund of the whole order, or of `amount` (a decimal in the order's currency). */
+const refundBody = z.object({ amount: z.string().optional() }).optional();
 
 /** What the button and the back office see of an order. */
 function publicOrder(o: Order) {
@@ -148,7 +116,12 @@ function publicOrder(o: Order) {
   };
 }
 
-/** Starts the shop. Close it with `close()`. */
+/**
+ * Starts the shop. Close it with `close()`.
+ * @example
+ *   const shop = await startShop({ merchant: new SemopsMerchant({ baseUrl, apiKey }), webhookSecret });
+ *   console.log(`Shop: ${shop.url}, webhooks to ${shop.webhookUrl}`);
+ */
 export async function startShop(opts: ShopOptions): Promise<Shop> {
   const { merchant } = opts;
   const log = opts.log ?? (() => undefined);
@@ -178,21 +151,28 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
       );
   }
 
-  async function checkout(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJson(req);
+  function orderOf(req: FastifyRequest): Order {
+    const { id } = req.params as { id: string };
+    const order = orders.get(id);
+    if (!order) throw new SemopsError('NOT_FOUND', 'No such order.');
+    return order;
+  }
+
+  async function checkout(req: FastifyRequest, reply: FastifyReply) {
+    const body = parse(checkoutBody, req.body);
     const product = products.find((p) => p.id === body.product);
-    if (!product) throw new HttpError(400, 'UNKNOWN_PRODUCT', 'No such product in this shop.');
+    if (!product) throw new SemopsError('VALIDATION_FAILED', 'No such product in this shop.');
     const price = money(product.price, currency);
     // The button shows a price; refuse if it is not the one the server charges (a stale page).
-    if (typeof body.amount === 'string') {
+    if (body.amount !== undefined) {
       let shown: Money | undefined;
       try {
-        shown = money(body.amount, typeof body.currency === 'string' ? body.currency : currency);
+        shown = money(body.amount, body.currency ?? currency);
       } catch {
         shown = undefined;
       }
       if (!shown || !sameMoney(shown, price)) {
-        throw new HttpError(409, 'PRICE_CHANGED', `The price is now ${formatMoney(price)}; reload the page.`);
+        throw new SemopsError('PRICE_CHANGED', `The price is now ${formatMoney(price)}; reload the page.`);
       }
     }
     const order = orders.create(product.id, product.title, price);
@@ -208,7 +188,7 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
     orders.attachRequest(order.id, r);
     follow(order, r.id);
     log(`shop: order ${order.id} ${formatMoney(price)} → request ${r.id} (code ${r.shortCode})`);
-    send(res, 201, {
+    return reply.code(201).send({
       id: order.id,
       requestId: r.id,
       qr: r.qr,
@@ -227,19 +207,23 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
     });
   }
 
-  async function webhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+  /** The webhook, verified over its body exactly as sent (so its route takes the raw bytes, see below). */
+  async function webhook(req: FastifyRequest) {
     let event;
     try {
-      event = await verifyWebhook(raw, req.headers['semops-signature'], opts.webhookSecret);
+      event = await verifyWebhook(
+        Buffer.isBuffer(req.body) ? req.body : '',
+        req.headers['semops-signature'],
+        opts.webhookSecret,
+      );
     } catch (e) {
       if (e instanceof WebhookSignatureError) {
         log(`shop: refused a webhook: ${e.reason} (${e.message})`);
-        throw new HttpError(400, 'SIGNATURE_INVALID', `Webhook refused: ${e.reason}`);
+        throw new SemopsError('SIGNATURE_INVALID', `Webhook refused: ${e.reason}`);
       }
       throw e;
     }
-    if (seenEvents.has(event.id)) return send(res, 200, { ok: true, duplicate: true });
+    if (seenEvents.has(event.id)) return { ok: true, duplicate: true };
     if (isPaymentCompleted(event)) {
       const d = event.data;
       const order = orders.byRequest(d.requestId) ?? orders.get(d.reference);
@@ -253,13 +237,15 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
       }
     }
     seenEvents.add(event.id);
-    send(res, 200, { ok: true });
+    return { ok: true };
   }
 
-  function status(req: IncomingMessage, res: ServerResponse, order: Order): void {
-    if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
-      return send(res, 200, publicOrder(order));
-    }
+  /** The order as JSON, or as server-sent events until it is no longer pending. */
+  async function status(req: FastifyRequest, reply: FastifyReply) {
+    const order = orderOf(req);
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) return publicOrder(order);
+    void reply.hijack();
+    const res = reply.raw;
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-store',
@@ -279,11 +265,13 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
       streams.delete(res);
       res.end();
     }
-    req.on('close', end);
+    res.on('close', end);
     push(order);
+    return reply;
   }
 
-  async function cancel(res: ServerResponse, order: Order): Promise<void> {
+  async function cancel(req: FastifyRequest) {
+    const order = orderOf(req);
     if (order.status === 'PENDING' && order.requestId) {
       try {
         await merchant.cancelRequest(order.requestId);
@@ -291,106 +279,91 @@ export async function startShop(opts: ShopOptions): Promise<Shop> {
       } catch (e) {
         // Paid in the meantime: the webhook will mark the order; tell the button.
         if (!(e instanceof SemopsApiError && e.code === 'REQUEST_ALREADY_PAID')) throw e;
-        return send(res, 200, { ...publicOrder(order), status: 'PAID' });
+        return { ...publicOrder(order), status: 'PAID' };
       }
     }
-    send(res, 200, publicOrder(order));
+    return publicOrder(order);
   }
 
-  async function refund(req: IncomingMessage, res: ServerResponse, order: Order): Promise<void> {
-    const body = await readJson(req);
+  async function refund(req: FastifyRequest, reply: FastifyReply) {
+    const order = orderOf(req);
+    const body = parse(refundBody, req.body);
     if (order.status !== 'PAID' || !order.paymentId) {
-      throw new HttpError(409, 'NOT_PAID', 'Only a paid order can be refunded.');
+      throw new SemopsError(
+        'PAYMENT_NOT_FOUND',
+        'This order is not paid; only a paid order can be refunded.',
+      );
     }
     let part: Money | undefined;
-    if (typeof body.amount === 'string' && body.amount !== '') {
+    if (body?.amount) {
       try {
         part = money(body.amount, order.amount.currency);
       } catch {
-        throw new HttpError(400, 'AMOUNT_INVALID', 'Give the amount as a decimal, e.g. 2.50.');
+        throw new SemopsError('AMOUNT_INVALID', 'Give the amount as a decimal, e.g. 2.50.');
       }
     }
     const r = await merchant.refund(order.paymentId, part, {
       idempotencyKey: `${order.id}-refund-${order.refunds.length + 1}`,
     });
     orders.addRefund(order.id, { amount: r.amount, refundId: r.refundId });
-    send(res, 201, publicOrder(order));
+    return reply.code(201).send(publicOrder(order));
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://shop.local');
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    if (method === 'GET' && (path === '/' || path === '/index.html')) {
-      return sendFile(
-        res,
-        'text/html; charset=utf-8',
-        renderPage({
-          name: opts.name ?? 'Bookshop Hofer',
-          currency,
-          products,
-          walletLinks: opts.walletLinks ?? [],
-        }),
-      );
-    }
-    if (method === 'GET' && path === '/semops-checkout.js') {
-      return sendFile(res, 'text/javascript; charset=utf-8', CHECKOUT_SCRIPT);
-    }
-    if (method === 'GET' && path === '/shop.js')
-      return sendFile(res, 'text/javascript; charset=utf-8', PAGE_SCRIPT);
-    if (method === 'GET' && path === '/shop.css') return sendFile(res, 'text/css; charset=utf-8', PAGE_CSS);
-    if (method === 'GET' && path === '/favicon.ico') return void res.writeHead(204).end();
-    if (method === 'POST' && path === '/api/checkout') return checkout(req, res);
-    if (method === 'POST' && path === '/webhooks/semops') return webhook(req, res);
-    if (method === 'GET' && path === '/api/orders') {
-      return send(res, 200, { orders: orders.list().map(publicOrder) });
-    }
-    const m = /^\/api\/orders\/(ord_[0-9a-f]{12})(\/status|\/cancel|\/refund)?$/.exec(path);
-    if (m) {
-      const order = orders.get(m[1]!);
-      if (!order) throw new HttpError(404, 'NOT_FOUND', 'No such order.');
-      const action = m[2] ?? '';
-      if (method === 'GET' && (action === '' || action === '/status')) return status(req, res, order);
-      if (method === 'POST' && action === '/cancel') return cancel(res, order);
-      if (method === 'POST' && action === '/refund') return refund(req, res, order);
-    }
-    throw new HttpError(404, 'NOT_FOUND', 'No such page.');
-  }
-
-  const server = createServer((req, res) => {
-    route(req, res).catch((e: unknown) => {
-      if (res.headersSent) return void res.end();
-      if (e instanceof HttpError) return send(res, e.status, { error: { code: e.code, message: e.message } });
-      if (e instanceof SemopsApiError) {
+  function routes(shop: FastifyInstance): void {
+    shop.addHook('onRequest', async (_req, reply) => {
+      void reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' });
+    });
+    shop.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      if (err instanceof SemopsApiError) {
         // The processor refused or could not be reached: say what it said, as the shop's upstream failure.
-        log(`shop: SEMOPS said ${e.code} (${e.status}): ${e.message}`);
-        return send(res, 502, { error: { code: e.code, message: `SEMOPS: ${e.message}` } });
+        log(`shop: SEMOPS said ${err.code} (${err.status}): ${err.message}`);
+        return reply.code(502).send(new SemopsError(err.code, `SEMOPS: ${err.message}`).toBody());
       }
-      log(
-        `shop: ${req.method} ${req.url} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
-      );
-      send(res, 500, { error: { code: 'INTERNAL', message: 'The shop failed; see its log.' } });
+      if (!(err instanceof SemopsError) && (err.statusCode ?? 500) >= 500) {
+        log(`shop: ${req.method} ${req.url} failed: ${err.stack ?? err.message}`);
+      }
+      // The nodes' error handler answers the rest.
+      throw err;
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+    const file = (type: string, body: string | Buffer) => (_req: FastifyRequest, reply: FastifyReply) =>
+      reply.type(type).header('cache-control', 'no-cache').send(body);
+    const page = renderPage({
+      name: opts.name ?? 'Bookshop Hofer',
+      currency,
+      products,
+      walletLinks: opts.walletLinks ?? [],
     });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+    shop.get('/', file('text/html; charset=utf-8', page));
+    shop.get('/index.html', file('text/html; charset=utf-8', page));
+    shop.get('/semops-checkout.js', file('text/javascript; charset=utf-8', CHECKOUT_SCRIPT));
+    shop.get('/shop.js', file('text/javascript; charset=utf-8', PAGE_SCRIPT));
+    shop.get('/shop.css', file('text/css; charset=utf-8', PAGE_CSS));
+    shop.get('/favicon.ico', (_req, reply) => reply.code(204).send());
+    shop.post('/api/checkout', checkout);
+    shop.get('/api/orders', () => ({ orders: orders.list().map(publicOrder) }));
+    shop.get('/api/orders/:id', async (req) => publicOrder(orderOf(req)));
+    shop.get('/api/orders/:id/status', status);
+    shop.post('/api/orders/:id/cancel', cancel);
+    shop.post('/api/orders/:id/refund', refund);
+    // A webhook's signature covers its body as sent: this route takes the raw bytes, whatever their type.
+    void shop.register(async (hooks) => {
+      hooks.removeAllContentTypeParsers();
+      hooks.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      hooks.post('/webhooks/semops', webhook);
+    });
+  }
+
+  const app = createServer();
+  await app.register(async (shop) => routes(shop));
+  const server = await listenLoopback(app, opts.port ?? 0, opts.host);
   return {
-    url,
-    webhookUrl: `${url}/webhooks/semops`,
+    url: server.url,
+    webhookUrl: `${server.url}/webhooks/semops`,
     orders,
     async close() {
       stopping.abort();
       for (const s of streams) s.end();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }

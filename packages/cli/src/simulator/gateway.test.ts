@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SemopsError } from '@semops/protocol';
 import { createSimulatedGateway, type SimulatorProcessor } from './gateway.js';
-import { SimulatorError } from './errors.js';
 
 const ESTHER = '+254711000301';
 const NO_ACCOUNT = 'This number has no account here. Ask your bank or mobile operator to open one.';
@@ -140,7 +140,9 @@ describe('simulated SMS and USSD gateway', () => {
     expect([...ids][0]).not.toBe('page-session-1');
     expect(steps[0]!.body.serviceCode).toBe('*384#');
     // END closed it.
-    await expect(gw.ussd('page-session-1', ESTHER, '1')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    await expect(gw.ussd('page-session-1', ESTHER, '1')).rejects.toMatchObject({
+      code: 'USSD_SESSION_NOT_FOUND',
+    });
   });
 
   it('takes choices in the dialled code, and answers an unknown service code itself', async () => {
@@ -154,7 +156,7 @@ describe('simulated SMS and USSD gateway', () => {
       status: 'END',
       text: 'Unknown service code *123#. Dial *384# for SEMOPS.',
     });
-    await expect(gw.ussd('page-session-4', ESTHER, '2')).rejects.toBeInstanceOf(SimulatorError);
+    await expect(gw.ussd('page-session-4', ESTHER, '2')).rejects.toBeInstanceOf(SemopsError);
   });
 
   it('refuses a session of another phone, and closes sessions left idle', async () => {
@@ -162,10 +164,12 @@ describe('simulated SMS and USSD gateway', () => {
     const gw = gateway(() => t);
     await gw.ussd('page-session-5', ESTHER, '*384#');
     await expect(gw.ussd('page-session-5', '+254711000302', '2')).rejects.toMatchObject({
-      code: 'SESSION_OTHER_PHONE',
+      code: 'USSD_SESSION_OTHER_PHONE',
     });
     t += 181_000;
-    await expect(gw.ussd('page-session-5', ESTHER, '2')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    await expect(gw.ussd('page-session-5', ESTHER, '2')).rejects.toMatchObject({
+      code: 'USSD_SESSION_NOT_FOUND',
+    });
   });
 
   it('reads the gateway secret again when the processor refuses it', async () => {

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SemopsError } from '@semops/protocol';
 import { call, type HttpResult } from '../http.js';
-import { SimulatorError } from './errors.js';
 
 /** A processor whose gateways the simulator plays. */
 export interface SimulatorProcessor {
@@ -127,9 +127,10 @@ export function createSimulatedGateway(opts: GatewayOptions) {
       try {
         t = readFileSync(join(p.dataDir, GATEWAY_TOKEN_FILE), 'utf8').trim();
       } catch (e) {
-        throw new SimulatorError(
-          'GATEWAY_FAILED',
+        throw new SemopsError(
+          'PARTICIPANT_UNREACHABLE',
           `The gateway secret of ${p.id} is not readable (${p.dataDir}/${GATEWAY_TOKEN_FILE}); has it started?`,
+          undefined,
           { cause: e },
         );
       }
@@ -160,9 +161,12 @@ export function createSimulatedGateway(opts: GatewayOptions) {
     try {
       return await f();
     } catch (e) {
-      throw new SimulatorError('GATEWAY_FAILED', 'A processor did not answer; is the network running?', {
-        cause: e,
-      });
+      throw new SemopsError(
+        'PARTICIPANT_UNREACHABLE',
+        'A processor did not answer; is the network running?',
+        undefined,
+        { cause: e },
+      );
     }
   }
 
@@ -170,7 +174,7 @@ export function createSimulatedGateway(opts: GatewayOptions) {
     if (r.status >= 200 && r.status < 300) return r.body;
     const err = (r.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
     const why = typeof err?.message === 'string' ? `: ${err.message}` : '';
-    throw new SimulatorError('GATEWAY_FAILED', `${p.name} answered HTTP ${r.status}${why}`);
+    throw new SemopsError('PARTICIPANT_UNREACHABLE', `${p.name} answered HTTP ${r.status}${why}`);
   }
 
   /**
@@ -245,7 +249,7 @@ export function createSimulatedGateway(opts: GatewayOptions) {
       let s = sessions.get(sessionId);
       if (!s) {
         const dial = DIAL.exec(text);
-        if (!dial) throw new SimulatorError('SESSION_NOT_FOUND');
+        if (!dial) throw new SemopsError('USSD_SESSION_NOT_FOUND');
         const code = `*${dial[1]}#`;
         if (code !== serviceCode) {
           return {
@@ -273,8 +277,8 @@ export function createSimulatedGateway(opts: GatewayOptions) {
           throw e;
         }
       } else {
-        if (s.phone !== phone) throw new SimulatorError('SESSION_OTHER_PHONE');
-        if (s.busy) throw new SimulatorError('SESSION_BUSY');
+        if (s.phone !== phone) throw new SemopsError('USSD_SESSION_OTHER_PHONE');
+        if (s.busy) throw new SemopsError('USSD_SESSION_BUSY');
         s.inputs = [...s.inputs, text];
         s.busy = true;
       }
@@ -296,7 +300,7 @@ export function createSimulatedGateway(opts: GatewayOptions) {
       const m = typeof raw === 'string' ? /^(CON|END)(?: |$)([\s\S]*)$/.exec(raw) : null;
       if (!m) {
         sessions.delete(sessionId);
-        throw new SimulatorError('GATEWAY_FAILED', `${s.processor.name} answered neither CON nor END.`);
+        throw new SemopsError('PARTICIPANT_UNREACHABLE', `${s.processor.name} answered neither CON nor END.`);
       }
       const status = m[1] === 'CON' ? 'CON' : 'END';
       if (status === 'END') sessions.delete(sessionId);

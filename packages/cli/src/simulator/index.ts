@@ -24,4 +24,3 @@ export {
   type UssdAnswer,
   type InboxMessage,
 } from './gateway.js';
-export { SimulatorError, SIMULATOR_ERRORS, type SimulatorErrorCode } from './errors.js';

@@ -1,8 +1,8 @@
 /**
- * The phone simulator of `semops demo`: a small node:http server on the loopback interface that serves the
- * simulator page (`packages/web`, `/app/simulator.html`) and plays the operator's SMS and USSD gateways for
- * it. The page types as a feature phone would; the server delivers to the processor of that number with the
- * gateway secret, which never reaches the browser.
+ * The phone simulator of `semops demo`: a small Fastify server (the nodes' HTTP edge, from @semops/node) on
+ * the loopback interface that serves the simulator page (`packages/web`, `/app/simulator.html`) and plays
+ * the operator's SMS and USSD gateways for it. The page types as a feature phone would; the server delivers
+ * to the processor of that number with the gateway secret, which never reaches the browser.
  *
  *   GET  /api/phones                  { serviceCode, smsNumber, processors, phones }: the demo numbers
  *   POST /api/sms   { from, text }    { processorId, replies }: the processor's answer to the text
@@ -12,15 +12,18 @@
  *   GET  /api/sms/inbox?phone=        { phone, messages }: texts sent to that phone, newest first
  *   GET  /app/…                       the built web pages (`/` leads to the simulator)
  *
- * Failures are `{ error: { code, message } }` with the status of the code (./errors.ts).
+ * Failures are `{ error: { code, message } }` with the status of the code in @semops/protocol's error table.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
+import { z } from 'zod';
+import { SemopsError } from '@semops/protocol';
+import { createServer, parse } from '@semops/node';
+import { listenLoopback, type LoopbackHost } from '../edge.js';
 import type { Network } from '../network.js';
-import { SimulatorError } from './errors.js';
 import { createSimulatedGateway, normalizePhone, type SimulatorPhone } from './gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +42,7 @@ export interface SimulatorOptions {
   /** Port to listen on; default 0 (any free port). */
   readonly port?: number;
   /** A loopback address; default 127.0.0.1. The simulator moves money on a PIN alone: never expose it. */
-  readonly host?: '127.0.0.1' | 'localhost' | '::1';
+  readonly host?: LoopbackHost;
   /** Folder of the built web pages; default `SEMOPS_WEB_DIR` or packages/web/dist. */
   readonly webRoot?: string;
   /** USSD service code; default `*384#`. */
@@ -80,6 +83,54 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
 };
 
+const PHONE_EXPECTED = 'must be a phone number with country code, e.g. +436641000001';
+
+/** A phone number as typed, normalised to `+<country code><number>`. */
+const phoneNumber = z.string({ error: PHONE_EXPECTED }).transform((value, ctx) => {
+  const phone = value.length <= 32 ? normalizePhone(value) : undefined;
+  if (phone) return phone;
+  ctx.addIssue({ code: 'custom', message: PHONE_EXPECTED });
+  return z.NEVER;
+});
+
+/** A text typed on the phone: printable characters (and line breaks in an SMS), at most `max` of them. */
+function typed(max: number, lineBreaks: boolean) {
+  const notEmpty = 'must be a text that is not empty';
+  return z
+    .string({ error: notEmpty })
+    .refine((v) => v.trim() !== '', notEmpty)
+    .refine(
+      (v) => [...v].length <= max && !/\p{Cc}/u.test(lineBreaks ? v.replace(/\n/g, '') : v),
+      `must be at most ${max} printable characters`,
+    );
+}
+
+const smsBody = z.object({ from: phoneNumber, text: typed(MAX_SMS, true) });
+const ussdBody = z.object({
+  sessionId: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{8,64}$/,
+      'must be 8 to 64 letters, digits, - or _ (a new one for each dialled session)',
+    ),
+  from: phoneNumber,
+  text: typed(MAX_USSD_INPUT, false),
+});
+const inboxQuery = z.object({ phone: phoneNumber });
+
+const METHODS: readonly HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Answers every method but `method` on `url` with METHOD_NOT_ALLOWED (Fastify alone would say NOT_FOUND). */
+function onlyMethod(app: FastifyInstance, method: HTTPMethods, url: string): void {
+  app.route({
+    method: METHODS.filter((m) => m !== method),
+    url,
+    handler: () => {
+      throw new SemopsError('METHOD_NOT_ALLOWED');
+    },
+  });
+}
+
 /** The demo customers of `<dir>/demo.json` (written by `semops demo`), or none. */
 export function demoPhones(dir: string): SimulatorPhone[] {
   const path = join(dir, 'demo.json');
@@ -92,68 +143,6 @@ export function demoPhones(dir: string): SimulatorPhone[] {
       ? [{ phone: r.phone, name: r.name, processorId: r.processorId }]
       : [];
   });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...SECURITY_HEADERS,
-  });
-  res.end(JSON.stringify(body));
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  // JSON only: a browser cannot send it from another site without a preflight, which is never allowed here.
-  if (type !== 'application/json') throw new SimulatorError('UNSUPPORTED_MEDIA_TYPE');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new SimulatorError('PAYLOAD_TOO_LARGE');
-    chunks.push(chunk);
-  }
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
-  throw new SimulatorError('MALFORMED_JSON');
-}
-
-function phoneField(value: unknown, name: string): string {
-  const phone = typeof value === 'string' && value.length <= 32 ? normalizePhone(value) : undefined;
-  if (!phone) {
-    throw new SimulatorError(
-      'VALIDATION_FAILED',
-      `${name} must be a phone number with country code, e.g. +436641000001.`,
-    );
-  }
-  return phone;
-}
-
-/** A text typed on the phone: printable characters (and line breaks in an SMS), at most `max` of them. */
-function textField(value: unknown, name: string, max: number, lineBreaks: boolean): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new SimulatorError('VALIDATION_FAILED', `${name} must be a text that is not empty.`);
-  }
-  const checked = lineBreaks ? value.replace(/\n/g, '') : value;
-  if ([...value].length > max || /\p{Cc}/u.test(checked)) {
-    throw new SimulatorError('VALIDATION_FAILED', `${name} must be at most ${max} printable characters.`);
-  }
-  return value;
-}
-
-function sessionField(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(value)) {
-    throw new SimulatorError(
-      'VALIDATION_FAILED',
-      'sessionId must be 8 to 64 letters, digits, - or _ (a new one for each dialled session).',
-    );
-  }
-  return value;
 }
 
 /**
@@ -183,115 +172,90 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   let port = 0;
 
   /** Only pages on this machine, addressed as loopback (no DNS rebinding), from this origin. */
-  function checkCaller(req: IncomingMessage): void {
+  function checkCaller(req: FastifyRequest): void {
+    const forbidden = 'The phone simulator answers only pages it served on this machine.';
     const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-    if (!allowed.includes(req.headers.host ?? '')) throw new SimulatorError('FORBIDDEN');
+    if (!allowed.includes(req.headers.host ?? '')) throw new SemopsError('FORBIDDEN', forbidden);
     const origin = req.headers.origin;
     if (req.method !== 'GET' && origin !== undefined && origin !== `http://${req.headers.host}`) {
-      throw new SimulatorError('FORBIDDEN');
+      throw new SemopsError('FORBIDDEN', forbidden);
     }
   }
 
-  async function serveFile(res: ServerResponse, pathname: string): Promise<void> {
+  /** A file of the web build, or NOT_FOUND (saying how to build the pages when they are not built). */
+  async function webFile(pathname: string): Promise<{ rel: string; file: string; body: Buffer }> {
     let rel: string;
     try {
       rel = decodeURIComponent(pathname.slice('/app/'.length));
     } catch {
-      throw new SimulatorError('NOT_FOUND');
+      throw new SemopsError('NOT_FOUND');
     }
     const file = resolve(webRoot, rel);
-    if (!file.startsWith(webRoot + sep) || rel.includes('\0')) throw new SimulatorError('NOT_FOUND');
-    let body: Buffer;
+    if (!file.startsWith(webRoot + sep) || rel.includes('\0')) throw new SemopsError('NOT_FOUND');
     try {
-      body = await readFile(file);
+      return { rel, file, body: await readFile(file) };
     } catch {
       if (!existsSync(join(webRoot, 'simulator.html'))) {
-        throw new SimulatorError(
+        throw new SemopsError(
           'NOT_FOUND',
           'The web pages are not built; run `npm run build` at the repository root, then restart.',
         );
       }
-      throw new SimulatorError('NOT_FOUND');
+      throw new SemopsError('NOT_FOUND');
     }
-    res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      // Hashed build assets never change; the rest is checked on every load.
-      'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      ...SECURITY_HEADERS,
-    });
-    res.end(body);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const app = createServer({ bodyLimit: MAX_BODY });
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' });
     checkCaller(req);
-    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
-    const route = `${req.method} ${url.pathname}`;
-    switch (route) {
-      case 'GET /':
-      case 'GET /app':
-      case 'GET /app/':
-        res.writeHead(302, { location: SIMULATOR_PAGE, ...SECURITY_HEADERS });
-        res.end();
-        return;
-      case 'GET /api/phones':
-        return send(res, 200, {
-          serviceCode: gateway.serviceCode,
-          smsNumber: gateway.smsNumber,
-          processors: gateway.processors(),
-          phones: gateway.phones(),
-        });
-      case 'POST /api/sms': {
-        const body = await readJson(req);
-        const from = phoneField(body.from, 'from');
-        const text = textField(body.text, 'text', MAX_SMS, true);
-        return send(res, 200, await gateway.sms(from, text));
-      }
-      case 'POST /api/ussd': {
-        const body = await readJson(req);
-        const sessionId = sessionField(body.sessionId);
-        const from = phoneField(body.from, 'from');
-        const text = textField(body.text, 'text', MAX_USSD_INPUT, false).trim();
-        return send(res, 200, await gateway.ussd(sessionId, from, text));
-      }
-      case 'GET /api/sms/inbox': {
-        const phone = phoneField(url.searchParams.get('phone') ?? '', 'phone');
-        return send(res, 200, { phone, messages: await gateway.inbox(phone) });
-      }
-      default:
-        if (req.method === 'GET' && url.pathname.startsWith('/app/')) return serveFile(res, url.pathname);
-        if (['/api/phones', '/api/sms', '/api/ussd', '/api/sms/inbox'].includes(url.pathname)) {
-          throw new SimulatorError('METHOD_NOT_ALLOWED');
-        }
-        throw new SimulatorError('NOT_FOUND');
-    }
-  }
+  });
+  app.addHook('onError', async (req, _reply, err: Error & { statusCode?: number }) => {
+    const known = err instanceof SemopsError || (err.statusCode ?? 500) < 500;
+    if (known && !(err instanceof SemopsError && err.code === 'PARTICIPANT_UNREACHABLE')) return;
+    // By error name and message only: request bodies may hold a PIN.
+    const cause = err.cause instanceof Error ? ` (${err.cause.name}: ${err.cause.message})` : '';
+    log(`simulator: ${req.method} ${req.url.split('?')[0]} failed: ${err.message}${cause}`);
+  });
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      const err = e instanceof SimulatorError ? e : new SimulatorError('INTERNAL', undefined, { cause: e });
-      if (err.code === 'INTERNAL' || err.code === 'GATEWAY_FAILED') {
-        // By error name and message only: request bodies may hold a PIN.
-        const cause = err.cause instanceof Error ? ` (${err.cause.name}: ${err.cause.message})` : '';
-        log(`simulator: ${req.method} ${req.url?.split('?')[0]} failed: ${err.message}${cause}`);
-      }
-      if (res.headersSent) return res.destroy();
-      send(res, err.http, { error: { code: err.code, message: err.message } });
-    });
+  for (const path of ['/', '/app', '/app/']) {
+    app.get(path, (_req, reply) => reply.redirect(SIMULATOR_PAGE, 302));
+  }
+  app.get('/app/*', async (req, reply) => {
+    const { rel, file, body } = await webFile(new URL(req.url, 'http://simulator.invalid').pathname);
+    return reply
+      .type(CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+      .header(
+        'cache-control',
+        // Hashed build assets never change; the rest is checked on every load.
+        rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      )
+      .send(body);
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 0, host, () => ok());
+  app.get('/api/phones', () => ({
+    serviceCode: gateway.serviceCode,
+    smsNumber: gateway.smsNumber,
+    processors: gateway.processors(),
+    phones: gateway.phones(),
+  }));
+  app.post('/api/sms', async (req) => {
+    const { from, text } = parse(smsBody, req.body);
+    return gateway.sms(from, text);
   });
-  const address = server.address();
-  port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://${host === '::1' ? '[::1]' : host}:${port}`;
-  return {
-    url,
-    pageUrl: `${url}${SIMULATOR_PAGE}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
-  };
+  app.post('/api/ussd', async (req) => {
+    const { sessionId, from, text } = parse(ussdBody, req.body);
+    return gateway.ussd(sessionId, from, text.trim());
+  });
+  app.get('/api/sms/inbox', async (req) => {
+    const { phone } = parse(inboxQuery, req.query);
+    return { phone, messages: await gateway.inbox(phone) };
+  });
+  onlyMethod(app, 'GET', '/api/phones');
+  onlyMethod(app, 'POST', '/api/sms');
+  onlyMethod(app, 'POST', '/api/ussd');
+  onlyMethod(app, 'GET', '/api/sms/inbox');
+
+  const server = await listenLoopback(app, opts.port ?? 0, host);
+  port = server.port;
+  return { url: server.url, pageUrl: `${server.url}${SIMULATOR_PAGE}`, close: () => server.close() };
 }

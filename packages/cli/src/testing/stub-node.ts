@@ -1,11 +1,12 @@
 /**
- * Stand-ins for a hub or processor admin API in the CLI's unit tests: a real HTTP server on a free port that
- * checks the admin token, answers from a handler and records every request it was sent.
+ * Stand-ins for a hub or processor admin API in the CLI's unit tests: a real HTTP server (the nodes' Fastify
+ * edge) on a free loopback port that checks the admin token, answers from a handler and records every request
+ * it was sent.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer } from '@semops/node';
+import { listenLoopback } from '../edge.js';
 
 export interface StubRequest {
   readonly method: string;
@@ -41,44 +42,32 @@ export function errorReply(status: number, code: string, message = code): StubRe
 
 export async function startStubNode(token: string, handler: StubHandler): Promise<StubNode> {
   const seen: StubRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d: Buffer) => (raw += d.toString()));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://stub');
-      const r: StubRequest = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        authorization: req.headers.authorization,
-        body: raw ? (JSON.parse(raw) as unknown) : undefined,
-      };
-      seen.push(r);
-      const reply =
-        r.authorization === `Bearer ${token}`
-          ? (node.handler(r) ?? errorReply(404, 'NOT_FOUND'))
-          : errorReply(401, 'UNAUTHORIZED');
-      if (reply.text !== undefined) {
-        res.writeHead(reply.status ?? 200, { 'content-type': 'text/csv' });
-        res.end(reply.text);
-        return;
-      }
-      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json' });
-      res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
-    });
+  const app = createServer();
+  app.all('/*', async (req, reply) => {
+    const url = new URL(req.url, 'http://stub');
+    const r: StubRequest = {
+      method: req.method,
+      path: url.pathname,
+      query: url.searchParams,
+      authorization: req.headers.authorization,
+      body: req.body ?? undefined,
+    };
+    seen.push(r);
+    const answer =
+      r.authorization === `Bearer ${token}`
+        ? (node.handler(r) ?? errorReply(404, 'NOT_FOUND'))
+        : errorReply(401, 'UNAUTHORIZED');
+    void reply.code(answer.status ?? 200);
+    if (answer.text !== undefined) return reply.type('text/csv').send(answer.text);
+    return reply.type('application/json').send(answer.body === undefined ? '' : JSON.stringify(answer.body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await listenLoopback(app);
   const node: StubNode = {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     token,
     seen,
     handler,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
   return node;
 }
