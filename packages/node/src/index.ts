@@ -17,3 +17,4 @@ export * from './store.js';
 export * from './ledger.js';
 export * from './sql.js';
 export * from './audit.js';
+export * from './loop.js';

@@ -2,7 +2,6 @@
  * Composition root of a payment processor node (a bank or a mobile operator): opens its database and ledger,
  * loads its keys and secrets, links to the hub, wires the services and routes, and starts its workers.
  */
-import { createHouseAccounts } from './house-accounts.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -18,42 +17,32 @@ import {
   openStore,
   registerMessageEndpoint,
   registerRateLimits,
+  startLoop,
   auditRoutes,
   createAuditLog,
   requireAdmin,
 } from '@semops/node';
 import { PROCESSOR_MESSAGES, importEncryptionKey, importSigningKey } from '@semops/protocol';
-import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 import { migrateProcessor } from './db.js';
 import { createHubLink } from './hub/link.js';
-import { createPinHasher } from './customers/pins.js';
-import { createCustomerService } from './customers/service.js';
 import { registerCustomerRoutes } from './customers/routes.js';
-import { createMerchantService } from './merchants/service.js';
+import { registerAccountRoutes } from './customers/account-routes.js';
 import { registerMerchantRoutes } from './merchants/routes.js';
-import { createRequestService } from './requests/service.js';
 import { registerRequestRoutes } from './requests/routes.js';
-import { createPaymentService } from './payments/service.js';
 import { registerPaymentRoutes } from './payments/routes.js';
-import { createWebhookService } from './webhooks/service.js';
-import { createDirectorySync } from './hub/directory.js';
 import { ledgerSummary } from './ledger-summary.js';
 import { registerChannelRoutes } from './channels/routes.js';
-import { createSmsStore, createStoredSmsGateway } from './channels/sms/store.js';
 import { registerWebPages } from './web.js';
-import { createNotificationService } from './notifications/service.js';
-import { createP2pService } from './p2p/service.js';
 import { registerP2pRoutes } from './p2p/routes.js';
 import { registerRefundRoutes } from './refunds/routes.js';
-import { createLimitService } from './limits/service.js';
-import { createVoucherService } from './vouchers/service.js';
-import { registerAccountRoutes } from './customers/account-routes.js';
-import { setupMandates } from './mandates/index.js';
+import { registerMandateRoutes } from './mandates/routes.js';
 import { registerAgentRoutes } from './agents/routes.js';
-import { registerBills } from './bills/routes.js';
-import { createFxService, type FxOptions } from './fx/service.js';
+import { registerBillRoutes } from './bills/routes.js';
+import { QUOTE_PURGE_INTERVAL_MS, type FxOptions } from './fx/service.js';
 import { registerFxRoutes } from './fx/routes.js';
-import { setupSettlement } from './settlement/routes.js';
+import { registerSettlementRoutes } from './settlement/routes.js';
+import { createProcessorServices } from './services.js';
+import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -133,7 +122,6 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
   auditRoutes(app, audit, adminToken);
-  const log = (msg: string, extra?: Record<string, unknown>) => app.log.info(extra ?? {}, msg);
 
   const signer = { id: opts.id, key: keys.signingKey };
   const hub = await createHubLink({
@@ -146,91 +134,29 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       encryption: await importEncryptionKey(keys.encryptionPublicJwk),
     },
   });
-
-  const house = createHouseAccounts(ledger);
-  const settlementAccount = house.settlement;
-  const fundingAccount = house.funding;
-
   const idempotency = await createIdempotencyStore(store);
-  const notifications = createNotificationService({ q, now });
-  const limits = createLimitService({ q, now });
-  // Texts to customers (device added, replies): the default gateway keeps them in the node's database.
-  const smsGateway = createStoredSmsGateway(createSmsStore(q, now), 'SEMOPS');
-  const customers = createCustomerService({
+  const services = await createProcessorServices({
     q,
     ledger,
-    pins: createPinHasher(pinKey),
-    encryptionKey: keys.encryptionPrivateKey,
-    directoryKey,
-    fundingAccount,
-    now,
-    limits,
-    notifications,
-    sms: smsGateway,
-  });
-  const vouchers = createVoucherService({ q, ledger, customers, limits, notifications, fundingAccount, now });
-  const merchants = createMerchantService({ q, ledger, now });
-  const webhooks = createWebhookService({
-    q,
-    now,
-    secretOf: async (id) => (await merchants.get(id)).webhookSecret,
-    log,
-  });
-  const requests = createRequestService({
-    q,
-    ledger,
-    merchants,
-    customers,
-    notifications,
-    webhooks,
-    processorId: opts.id,
+    hub,
+    id: opts.id,
+    kind: opts.kind,
+    currencies: opts.currencies,
     routingPrefix: opts.routingPrefix,
     country: opts.country,
-    signingKey: keys.signingKey,
-    encryptionKeyOf: (id) => hub.encryptionKey(id),
-    house,
-    now,
-    verifyingKey: await importSigningKey(keys.signingPublicJwk),
-  });
-  const fx = createFxService({
-    q,
-    now,
-    log,
-    ...(opts.fx ? { options: opts.fx } : {}),
-    furtherInstance: opts.instance ?? false,
-  });
-  await fx.init();
-  const payments = createPaymentService({
-    q,
-    ledger,
-    customers,
-    requests,
-    hub,
-    processorId: opts.id,
-    routingPrefix: opts.routingPrefix,
-    encryptionKey: keys.encryptionPrivateKey,
-    settlementAccount,
-    house,
-    fx,
+    keys: {
+      signingKey: keys.signingKey,
+      verifyingKey: await importSigningKey(keys.signingPublicJwk),
+      encryptionPrivateKey: keys.encryptionPrivateKey,
+    },
+    secrets: { pinKey, directoryKey },
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
-    notifications,
-    limits,
+    ...(opts.fx ? { fx: opts.fx } : {}),
+    furtherInstance: opts.instance ?? false,
     now,
-    log,
+    log: app.log,
   });
-  const directory = createDirectorySync({ q, hub, log });
-  const p2p = createP2pService({
-    q,
-    customers,
-    requests,
-    payments,
-    notifications,
-    hub,
-    processorId: opts.id,
-    encryptionKeyOf: (id) => hub.encryptionKey(id),
-    now,
-    log,
-  });
+  const { customers, merchants, requests, payments, p2p, fx, limits, vouchers, notifications } = services;
 
   app.get('/v1/info', async () => ({
     id: opts.id,
@@ -269,12 +195,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerFxRoutes(app, { fx, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
   registerRefundRoutes(app, { merchants, payments, idempotency });
-  const bills = await registerBills(app, {
-    ...{ q, merchants, requests, customers, payments, notifications, hub, now, log, adminToken },
-    ...{ processorId: opts.id, routingPrefix: opts.routingPrefix, kind: opts.kind },
-    ...{ currency: opts.currencies[0] ?? 'EUR', encryptionKeyOf: (id: string) => hub.encryptionKey(id) },
-  });
-  const mandates = setupMandates(app, { q, customers, payments, now, log });
+  registerBillRoutes(app, { bills: services.bills, customers, merchants, adminToken });
+  registerMandateRoutes(app, { customers, mandates: services.mandates });
   await registerChannelRoutes(app, {
     q,
     dataDir: opts.dataDir,
@@ -283,27 +205,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ledger,
     adminToken,
     now,
-    log,
-    smsGateway,
+    log: app.log.child({ feature: 'channels' }),
+    smsGateway: services.smsGateway,
     audit,
   });
-  registerAgentRoutes(app, {
-    q,
-    ledger,
-    merchants,
-    requests,
-    customers,
-    limits,
-    notifications,
-    pins: createPinHasher(pinKey),
-    hub,
-    fundingAccount,
-    now,
-    log,
-    adminToken,
-    idempotency,
-  });
-  const settlement = setupSettlement(app, { q, ledger, house, processorId: opts.id, now, log, adminToken });
+  registerAgentRoutes(app, { agents: services.agents, adminToken, idempotency });
+  registerSettlementRoutes(app, { ...services, adminToken });
   await registerWebPages(app);
   const replay = await createReplayGuard(store);
   registerMessageEndpoint(app, {
@@ -316,8 +223,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       requests,
       payments,
       p2p,
-      bills: bills.bills,
-      settlement: settlement.settlement,
+      bills: services.bills,
+      settlement: services.settlement,
     }),
   });
 
@@ -326,25 +233,20 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
-  webhooks.start();
-  fx.start();
-  mandates.start();
-  directory.start();
-  let reconciling = false;
-  const reconcile = async () => {
-    if (reconciling) return;
-    reconciling = true;
-    try {
-      await payments.reconcile();
-    } catch (e) {
-      log('reconcile failed; will retry', { err: String(e) });
-    } finally {
-      reconciling = false;
-    }
-  };
-  const reconcileTimer = setInterval(() => void reconcile(), opts.reconcileIntervalMs ?? 1000);
-  reconcileTimer.unref();
-  void reconcile();
+  // Background work, each on its own loop (never two runs of one at once).
+  const loop = (name: string, everyMs: number, run: () => Promise<unknown>, runAtStart = true) =>
+    startLoop({ name, everyMs, run, log: app.log.child({ feature: name }), runAtStart });
+  const loops = [
+    // Settles every transfer in flight with the hub's view: after a restart, a lost answer or notification.
+    loop('reconcile', opts.reconcileIntervalMs ?? 1000, () => payments.reconcile()),
+    loop('webhooks', 500, () => services.webhooks.deliverDue()),
+    loop('mandates', 1000, () => services.mandates.tick()),
+    loop('directory', 2000, () => services.directory.sync()),
+    loop('agent commissions', 500, () => services.agents.settleCashOuts()),
+    loop('fx quote purge', QUOTE_PURGE_INTERVAL_MS, () => fx.purge()),
+    ...(opts.fx?.ratesFile ? [loop('fx rates file', opts.fx.pollMs ?? 5000, () => fx.poll(), false)] : []),
+    ...(opts.kind === 'mno' ? [loop('airtime', 250, () => services.bills.sweepAirtime())] : []),
+  ];
 
   return {
     id: opts.id,
@@ -353,11 +255,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     app,
     ledger,
     async close() {
-      clearInterval(reconcileTimer);
-      fx.stop();
-      await mandates.stop();
-      webhooks.stop();
-      directory.stop();
+      await Promise.all(loops.map((l) => l.stop()));
       await app.close();
       await hub.close();
       await replay.close();

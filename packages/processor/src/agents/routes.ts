@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, requireAdmin, type IdempotencyStore } from '@semops/node';
 import { currencyCode, minorUnits, phoneNumber } from '@semops/protocol';
-import { createAgentService, type AgentDeps } from './service.js';
+import type { AgentService } from './service.js';
 
 const createAgent = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -19,12 +19,12 @@ const cashIn = z.strictObject({ phone: phoneNumber, amount: minorUnits, pin: z.s
 const idParam = z.strictObject({ id: z.string().min(1).max(64) });
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
-/** Wires the agent service and routes; pays commissions on committed cash-outs in the background. */
+/** The agents' and the operator's agent routes. */
 export function registerAgentRoutes(
   app: FastifyInstance,
-  deps: AgentDeps & { adminToken: string; idempotency: IdempotencyStore },
+  deps: { agents: AgentService; adminToken: string; idempotency: IdempotencyStore },
 ): void {
-  const agents = createAgentService(deps);
+  const { agents } = deps;
   const key = (h: unknown) => (typeof h === 'string' ? h : undefined);
 
   app.post('/v1/admin/agents', async (req, reply) => {
@@ -70,18 +70,4 @@ export function registerAgentRoutes(
     const { limit } = parse(listQuery, req.query ?? {});
     return agents.me(merchant, agent, limit);
   });
-
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    agents
-      .settleCashOuts()
-      .catch((e: unknown) => deps.log('agent commissions failed; will retry', { err: String(e) }))
-      .finally(() => {
-        busy = false;
-      });
-  }, 500);
-  timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
 }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { LedgerError, type Ledger } from '@semops/ledger';
-import { sha256, type Sql } from '@semops/node';
+import { sha256, type Sql, type Log } from '@semops/node';
 import { SemopsError, newId, randomToken, type MoneyWire } from '@semops/protocol';
 import type { PinHasher } from '../customers/pins.js';
 import { MAX_PIN_ATTEMPTS } from '../customers/pins.js';
@@ -43,7 +43,7 @@ export function commissionFor(s: CommissionSchedule, amount: bigint): bigint {
 export const AGENT_CATEGORY = CASH_OUT_CATEGORY;
 const TILL_LIFETIME_SECONDS = 20 * 365 * 86_400;
 
-interface AgentRow {
+export interface AgentRow {
   merchant_id: string;
   float_account_id: string;
   commission_account_id: string;
@@ -76,7 +76,7 @@ export interface AgentDeps {
   readonly hub: Pick<HubLink, 'send'>;
   readonly fundingAccount: (currency: string) => Promise<string>;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
   readonly schedule?: CommissionSchedule;
 }
 

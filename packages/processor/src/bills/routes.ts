@@ -1,12 +1,11 @@
 /**
- * Routes of bill payment and airtime top-up; `registerBills` wires the service into a processor (one call from
- * the composition root) and returns it (`biller.lookup` is answered in `../messages.ts`).
+ * Routes of bill payment and airtime top-up (`biller.lookup` is answered in `../messages.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { bearer, parse, requireAdmin } from '@semops/node';
 import { idPattern, moneyWire, phoneNumber } from '@semops/protocol';
-import { ACCOUNT_RE, BILLER_CODE_RE, createBillService, type BillDeps, type BillService } from './service.js';
+import { ACCOUNT_RE, BILLER_CODE_RE, type BillDeps, type BillService } from './service.js';
 
 const minor = z.string().regex(/^[1-9]\d{0,15}$/, 'a positive whole number of minor units');
 const registerBody = z.strictObject({
@@ -24,12 +23,11 @@ const billBody = z.strictObject({
 const airtimeBody = z.strictObject({ phone: phoneNumber, amount: moneyWire });
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(100) });
 
-export async function registerBills(
+export function registerBillRoutes(
   app: FastifyInstance,
-  deps: BillDeps & { adminToken: string; sweepIntervalMs?: number },
-): Promise<{ bills: BillService }> {
-  const bills = createBillService(deps);
-  const { customers, merchants } = deps;
+  deps: Pick<BillDeps, 'customers' | 'merchants'> & { bills: BillService; adminToken: string },
+): void {
+  const { bills, customers, merchants } = deps;
 
   app.post('/v1/admin/billers', async (req, reply) => {
     requireAdmin(req, deps.adminToken);
@@ -56,21 +54,4 @@ export async function registerBills(
     const b = parse(airtimeBody, req.body);
     return bills.resolveAirtime(customer, b.phone, b.amount);
   });
-
-  if (deps.kind === 'mno') {
-    await bills.airtimeBiller();
-    let sweeping = false;
-    const timer = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      bills
-        .sweepAirtime()
-        .catch((e: unknown) => deps.log('airtime sweep failed; will retry', { err: String(e) }))
-        .finally(() => (sweeping = false));
-    }, deps.sweepIntervalMs ?? 250);
-    timer.unref();
-    app.addHook('onClose', async () => clearInterval(timer));
-  }
-
-  return { bills };
 }

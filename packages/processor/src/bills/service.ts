@@ -6,7 +6,7 @@
  * A mobile operator (`kind: "mno"`) has a built-in airtime biller paid with the phone number as reference;
  * the payer finds the operator through the hub directory by the blinded phone number, as P2P does.
  */
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import { SemopsError, encryptJson, phoneNumber, type Key, type MoneyWire } from '@semops/protocol';
 import type { Customer, CustomerService } from '../customers/service.js';
 import type { MerchantService, Merchant } from '../merchants/service.js';
@@ -57,7 +57,7 @@ export interface BillDeps {
   readonly currency: string;
   readonly encryptionKeyOf: (processorId: string) => Promise<Key>;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
 }
 
 /** `+43660123456` → `+43…56`: what a payer sees of the phone they top up. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Ledger } from '@semops/ledger';
-import { loadOrCreateSecret, parse, requireAdmin, type AuditLog, type Sql } from '@semops/node';
+import { loadOrCreateSecret, parse, requireAdmin, type AuditLog, type Sql, type Log } from '@semops/node';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from '../payments/service.js';
 import { createChannelCore } from './core.js';
@@ -34,7 +34,7 @@ export interface ChannelDeps {
   readonly ledger: Ledger;
   readonly adminToken: string;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
   /** Sender id of outbound texts (default `SEMOPS`). */
   readonly smsSender?: string;
   /** A real SMS provider; by default texts are kept in the database. */
@@ -86,7 +86,7 @@ export async function registerChannelRoutes(app: FastifyInstance, deps: ChannelD
         text = await ussd.handle(r);
       } catch (e) {
         // Logged without the session's input: it may hold a PIN.
-        deps.log('ussd step failed', { err: e instanceof Error ? e.name : 'unknown' });
+        deps.log.error({ err: e instanceof Error ? e.name : 'unknown' }, 'ussd step failed');
         text = 'END The service is busy. Please try again later.';
       }
       return reply.type('text/plain; charset=utf-8').send(text);

@@ -6,7 +6,7 @@
  * Everything lives in the database so that all instances of a processor quote alike.
  */
 import { stat, readFile } from 'node:fs/promises';
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import {
   SemopsError,
   currencyInfo,
@@ -223,7 +223,7 @@ export function checkRateList(rates: readonly RateEntry[]): RateEntry[] {
 export function createFxService(deps: {
   q: Sql;
   now: () => number;
-  log: (msg: string, extra?: Record<string, unknown>) => void;
+  log: Log;
   options?: FxOptions;
   /**
    * A further instance of a processor already running on the same database (`--instance`): it applies none
@@ -233,8 +233,6 @@ export function createFxService(deps: {
 }) {
   const { q, now, log } = deps;
   const opts = deps.options;
-  let timer: NodeJS.Timeout | undefined;
-  let purgeTimer: NodeJS.Timeout | undefined;
   /** The modification time of a bad file already reported, so that the poll logs it once. */
   let badMtime: number | undefined;
 
@@ -307,7 +305,7 @@ export function createFxService(deps: {
       return true;
     });
     badMtime = undefined;
-    if (applied) log('rates file loaded', { file, rates: rates.length });
+    if (applied) log.info({ file, rates: rates.length }, 'rates file loaded');
     return applied;
   }
 
@@ -328,7 +326,7 @@ export function createFxService(deps: {
       await loadFile(file, true);
     } catch (e) {
       badMtime = mtime;
-      log('rates file refused; the rates in force are kept', { err: (e as Error).message });
+      log.warn({ err: (e as Error).message }, 'rates file refused; the rates in force are kept');
     }
   }
 
@@ -365,7 +363,7 @@ export function createFxService(deps: {
           opts.quoteTtlMs !== undefined ||
           opts.rates !== undefined
         ) {
-          log('further instance: FX start options are not applied; the settings in the database stand');
+          log.info('further instance: FX start options are not applied; the settings in the database stand');
         }
         if (opts.ratesFile) await poll();
         return;
@@ -388,32 +386,9 @@ export function createFxService(deps: {
             (st) => Math.floor(st.mtimeMs),
             () => undefined,
           );
-          log('rates file refused at start; the rates in force are kept', { err: e.message });
+          log.warn({ err: e.message }, 'rates file refused at start; the rates in force are kept');
         }
       } else if (opts.rates) await replaceRates(opts.rates, 'config');
-    },
-
-    /**
-     * Starts the background work, on unref'd timers that never keep the process alive: watching the rates
-     * file (when there is one), and purging old unused quotes (at once, then every hour).
-     */
-    start(): void {
-      if (!purgeTimer) {
-        const purge = () => void service.purge().catch(() => undefined);
-        purgeTimer = setInterval(purge, QUOTE_PURGE_INTERVAL_MS);
-        purgeTimer.unref();
-        purge();
-      }
-      if (!opts?.ratesFile || timer) return;
-      timer = setInterval(() => void poll().catch(() => undefined), opts.pollMs ?? 5000);
-      timer.unref();
-    },
-
-    stop(): void {
-      if (timer) clearInterval(timer);
-      if (purgeTimer) clearInterval(purgeTimer);
-      timer = undefined;
-      purgeTimer = undefined;
     },
 
     /**
@@ -423,7 +398,7 @@ export function createFxService(deps: {
     async purge(retentionMs = QUOTE_RETENTION_MS): Promise<number> {
       const n =
         await q.run`DELETE FROM fx_quotes WHERE payment_id IS NULL AND expires_at < ${now() - retentionMs}`;
-      if (n > 0) log('expired quotes purged', { quotes: n });
+      if (n > 0) log.info({ quotes: n }, 'expired quotes purged');
       return n;
     },
 
@@ -474,7 +449,10 @@ export function createFxService(deps: {
       return service.settings();
     },
 
-    /** Checks the rates file once (what the timer does); exposed for tests. */
+    /**
+     * Reloads the rates file when it changed since it was last loaded (by any instance); a file that does not
+     * parse is refused and the rates in force are kept. The node runs it every `pollMs` (`startLoop`).
+     */
     poll,
 
     /** The mid rate for converting between two currencies, or RATE_NOT_AVAILABLE. */

@@ -5,7 +5,7 @@
  * that two instances never start one twice) and pays each through the normal payment path under a nonce
  * derived from mandate id and sequence, so that a retry after a crash never pays it twice.
  */
-import { isUniqueViolation, parse, type Sql } from '@semops/node';
+import { isUniqueViolation, parse, type Sql, type Log } from '@semops/node';
 import {
   MANDATE_TYP,
   MAX_APPROVAL_TTL_MS,
@@ -62,9 +62,7 @@ export interface MandateDeps {
   readonly customers: CustomerService;
   readonly payments: PaymentService;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
-  /** How often the job looks for due instalments (default 1 s). */
-  readonly tickMs?: number;
+  readonly log: Log;
 }
 
 const DAY_MS = 86_400_000;
@@ -139,7 +137,6 @@ export function createMandateService(deps: MandateDeps) {
   const { q, now, payments, customers } = deps;
   /** Instalments this process is paying right now (`mandateId:seq`). */
   const running = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
 
   const one = (id: string) => q.one<MandateRow>`SELECT * FROM mandates WHERE id = ${id}`;
@@ -200,7 +197,7 @@ export function createMandateService(deps: MandateDeps) {
           const failed = await q.one<{ id: string }>`SELECT id FROM payments
             WHERE nonce = ${instalmentNonce(m.id, seq)}`;
           await finish(m, seq, 'FAILED', failed?.id ?? null, e.code);
-          deps.log('mandate instalment failed', { mandateId: m.id, seq, code: e.code });
+          deps.log.info({ mandateId: m.id, seq, code: e.code }, 'mandate instalment failed');
           return;
         }
       }
@@ -282,7 +279,7 @@ export function createMandateService(deps: MandateDeps) {
 
   function safeTick(): Promise<void> {
     current ??= tick()
-      .catch((e: unknown) => deps.log('mandate job failed; will retry', { err: String(e) }))
+      .catch((e: unknown) => deps.log.warn({ err: String(e) }, 'mandate job failed; will retry'))
       .finally(() => {
         current = undefined;
       });
@@ -386,21 +383,8 @@ export function createMandateService(deps: MandateDeps) {
       return get(customer, id);
     },
 
+    /** Pays the instalments that are due (one pass at a time); run periodically by the node (`startLoop`). */
     tick: safeTick,
-
-    start(): void {
-      if (timer) return;
-      timer = setInterval(() => void safeTick(), deps.tickMs ?? 1000);
-      timer.unref();
-      void safeTick();
-    },
-
-    /** Stops the job and waits for the pass under way. */
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await current;
-    },
   };
 }
 

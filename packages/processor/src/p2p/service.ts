@@ -5,7 +5,7 @@
  * payment. A request for money is a request payable to the requester, delivered (`inbox.deliver`) to the
  * inbox of the payer at their own processor. Only blinded aliases, masked names and sealed tokens travel.
  */
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import {
   SemopsError,
   encryptJson,
@@ -54,7 +54,7 @@ export interface P2pDeps {
   readonly processorId: string;
   readonly encryptionKeyOf: (processorId: string) => Promise<Key>;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
 }
 
 export function createP2pService(deps: P2pDeps) {
@@ -236,7 +236,7 @@ export function createP2pService(deps: P2pDeps) {
       else {
         void deps.hub
           .send('inbox.declined', { processorId: r.processor_id, requestId: r.request_id })
-          .catch((e: unknown) => deps.log('inbox.declined not delivered', { err: String(e) }));
+          .catch((e: unknown) => deps.log.warn({ err: String(e) }, 'inbox.declined not delivered'));
       }
       return inboxView((await q.one<InboxRow>`SELECT * FROM inbox WHERE id = ${id}`)!);
     },

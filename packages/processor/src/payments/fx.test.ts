@@ -441,14 +441,7 @@ describe('the quote an approval applies', () => {
 
     k.clock += 1;
     const { r: r3 } = await resolved(); // a quote that still holds stays
-    // The periodic job runs at start (then hourly, on an unref'd timer).
-    k.fx.start();
-    try {
-      const end = Date.now() + 3000;
-      while ((await all()).includes(unused) && Date.now() < end) await new Promise((x) => setTimeout(x, 20));
-    } finally {
-      k.fx.stop();
-    }
+    await k.fx.purge();
     const left = await all();
     expect(left).not.toContain(unused);
     expect(left).toContain(r.quote!.quoteId);

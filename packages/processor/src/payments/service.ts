@@ -6,7 +6,7 @@
  * converted at a quote the customer was shown before the PIN (`fx.ts` beside this file, `../fx/`).
  */
 import type { Ledger, LedgerCommand } from '@semops/ledger';
-import { isUniqueViolation, parse, type Sql } from '@semops/node';
+import { isUniqueViolation, parse, type Sql, type Log } from '@semops/node';
 import {
   APPROVAL_TYP,
   MAX_APPROVAL_TTL_MS,
@@ -106,7 +106,7 @@ export interface PaymentDeps {
   /** Tells the customer of every payment made (`payment.sent`). */
   readonly notifications?: NotificationService;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
 }
 
 /** What the customer sees of a payment: `charged` is what their account was debited, in its currency. */
@@ -353,7 +353,7 @@ export function createPaymentService(deps: PaymentDeps) {
           // The hub refused the message as a whole: nothing was reserved there.
           settled = await settle(p.id, 'ABORTED', e.code);
         } else {
-          deps.log('prepare outcome unknown; reconcile will settle it', { paymentId: p.id });
+          deps.log.warn({ paymentId: p.id }, 'prepare outcome unknown; reconcile will settle it');
         }
         return settled ?? (await row(p.id))!;
       }
@@ -379,7 +379,7 @@ export function createPaymentService(deps: PaymentDeps) {
     } catch {
       // fall through
     }
-    deps.log('payee receipt did not verify', { paymentId: p.id });
+    deps.log.error({ paymentId: p.id }, 'payee receipt did not verify');
     return undefined;
   }
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ledger } from '@semops/ledger';
-import { createLedgerFor, createSql, openStore, type Sql, type Store } from '@semops/node';
+import { createLedgerFor, createSql, openStore, silentLog, type Sql, type Store } from '@semops/node';
 import {
   REQUEST_TYP,
   SemopsError,
@@ -100,7 +100,7 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
     onStatus: () => ({ state: 'UNKNOWN' as const }),
   } as unknown as PayerKit & { clock: number };
   const now = () => kit.clock;
-  const log = () => undefined;
+  const log = silentLog;
 
   const hub = {
     async resolveKey(id: string) {
@@ -213,7 +213,6 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
       return signJson(token, payeePrivate, PAYEE, REQUEST_TYP);
     },
     async close() {
-      fx.stop();
       await ledger.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });

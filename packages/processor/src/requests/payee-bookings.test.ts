@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLog } from '@semops/node';
 import { newId, parseRate, quote, type FxQuote } from '@semops/protocol';
 import { startKit, type Kit } from '../settlement/testing.js';
 import { paymentInCommands, book, purposeOf } from './payee-bookings.js';
@@ -196,7 +197,7 @@ describe('payee side of a cash-out at an agent till', () => {
       hub: { send: () => Promise.reject(new Error('no hub')) },
       fundingAccount: k.house.funding,
       now,
-      log: () => undefined,
+      log: silentLog,
     });
     const a = await agents.create({ name: 'Kiosk', city: 'Wien', currency: 'EUR' });
     return { ...a, agents };

@@ -9,23 +9,24 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parse, requireAdmin } from '@semops/node';
-import { createReconciler, reconcileRequest } from './reconcile.js';
-import { createSettlementService, type SettlementDeps } from './service.js';
+import { reconcileRequest, type Reconciler } from './reconcile.js';
+import type { SettlementService } from './service.js';
 
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /** A window's transfer list can be long: the reconcile body may be up to 32 MiB. */
 const RECONCILE_BODY_LIMIT = 32 * 1024 * 1024;
 
-/**
- * Creates the settlement service and registers its admin routes.
- */
-export function setupSettlement(
+/** The operator's settlement routes. */
+export function registerSettlementRoutes(
   app: FastifyInstance,
-  deps: SettlementDeps & { readonly adminToken: string },
-) {
-  const settlement = createSettlementService(deps);
-  const reconciler = createReconciler({ ...deps, settlement });
+  deps: {
+    readonly settlement: SettlementService;
+    readonly reconciler: Reconciler;
+    readonly adminToken: string;
+  },
+): void {
+  const { settlement, reconciler } = deps;
 
   app.get('/v1/admin/settlement', async (req) => {
     requireAdmin(req, deps.adminToken);
@@ -42,9 +43,4 @@ export function setupSettlement(
     },
     async (req) => reconciler.reconcile(parse(reconcileRequest, req.body)),
   );
-
-  return {
-    settlement,
-    reconciler,
-  };
 }

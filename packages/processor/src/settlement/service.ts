@@ -6,7 +6,7 @@
  * carries the window, and records the window in `settlements`.
  */
 import type { Ledger, TransferCommand } from '@semops/ledger';
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import { SemopsError, type SettlementNotice } from '@semops/protocol';
 import type { HouseAccounts } from '../house-accounts.js';
 import { book } from '../requests/payee-bookings.js';
@@ -17,7 +17,7 @@ export interface SettlementDeps {
   readonly house: HouseAccounts;
   readonly processorId: string;
   readonly now: () => number;
-  readonly log?: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 export interface Position {
@@ -110,11 +110,14 @@ export function createSettlementService(deps: SettlementDeps) {
       const differs = (r: SettlementRow) =>
         r.positions !== stored || Number(r.opened_at) !== n.openedAt || Number(r.closed_at) !== n.closedAt;
       if (existing && differs(existing)) {
-        deps.log?.('settlement notice differs from the booked window; not booked again', {
-          windowId: n.windowId,
-          booked: existing.positions,
-          notice: stored,
-        });
+        deps.log?.error(
+          {
+            windowId: n.windowId,
+            booked: existing.positions,
+            notice: stored,
+          },
+          'settlement notice differs from the booked window; not booked again',
+        );
         throw new SemopsError(
           'TRANSFER_CONFLICT',
           `Settlement window ${n.windowId} was booked with positions ${existing.positions}; ` +
@@ -135,7 +138,7 @@ export function createSettlementService(deps: SettlementDeps) {
             `Settlement window ${n.windowId} was booked concurrently with other positions.`,
           );
         }
-        deps.log?.('settlement window booked', { windowId: n.windowId, positions: stored });
+        deps.log?.info({ windowId: n.windowId, positions: stored }, 'settlement window booked');
       }
       return { booked: true };
     },

@@ -3,25 +3,33 @@ import type { FastifyInstance } from 'fastify';
 import { createServer } from '@semops/node';
 import { newId, parseRate, quote, type SettlementNotice } from '@semops/protocol';
 import { startKit, type Kit } from './testing.js';
-import { setupSettlement } from './routes.js';
-import type { HubTransfer, ReconcileResult } from './reconcile.js';
+import { registerSettlementRoutes } from './routes.js';
+import { createReconciler, type HubTransfer, type ReconcileResult } from './reconcile.js';
+import { createSettlementService } from './service.js';
 
 const ADMIN = 'admin-token-for-tests';
 let k: Kit;
 let app: FastifyInstance;
-let s: ReturnType<typeof setupSettlement>;
+let s: ReturnType<typeof settlementOf>;
+
+/** The settlement service of a kit's processor, with the operator's routes on `on`. */
+function settlementOf(kit: Kit, processorId: string, on: FastifyInstance) {
+  const settlement = createSettlementService({
+    q: kit.q,
+    ledger: kit.ledger,
+    house: kit.house,
+    processorId,
+    now: () => kit.clock,
+  });
+  const reconciler = createReconciler({ q: kit.q, ledger: kit.ledger, processorId, settlement });
+  registerSettlementRoutes(on, { settlement, reconciler, adminToken: ADMIN });
+  return { settlement, reconciler };
+}
 
 beforeAll(async () => {
   k = await startKit('mno-b');
   app = createServer();
-  s = setupSettlement(app, {
-    q: k.q,
-    ledger: k.ledger,
-    house: k.house,
-    processorId: 'mno-b',
-    now: () => k.clock,
-    adminToken: ADMIN,
-  });
+  s = settlementOf(k, 'mno-b', app);
   await app.ready();
 });
 afterAll(async () => {
@@ -285,10 +293,7 @@ describe('reconcile a converted payment and its refund (bank-c, HUF customers)',
     const bc = await startKit('bank-c');
     try {
       const bapp = createServer();
-      const bs = setupSettlement(bapp, {
-        ...{ q: bc.q, ledger: bc.ledger, house: bc.house, processorId: 'bank-c' },
-        ...{ now: () => bc.clock, adminToken: ADMIN },
-      });
+      const bs = settlementOf(bc, 'bank-c', bapp);
       await bapp.ready();
       const fq = quote(
         {

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import { newId } from '@semops/protocol';
 
 export const MAX_ATTEMPTS = 12;
@@ -27,11 +27,9 @@ export function createWebhookService(deps: {
   q: Sql;
   now: () => number;
   secretOf: (merchantId: string) => Promise<string>;
-  intervalMs?: number;
-  log?: (msg: string) => void;
+  log?: Log;
 }) {
   const { q, now } = deps;
-  let timer: NodeJS.Timeout | undefined;
   let running = false;
   const inFlight = new Set<string>();
 
@@ -107,7 +105,7 @@ export function createWebhookService(deps: {
         }),
       );
     } catch (e) {
-      deps.log?.(`webhook worker: ${String(e)}`);
+      deps.log?.warn({ err: String(e) }, 'webhook worker failed; will retry');
     } finally {
       running = false;
     }
@@ -125,13 +123,8 @@ export function createWebhookService(deps: {
         VALUES (${id}, ${m.id}, ${m.webhookUrl}, ${body}, ${t}, 'PENDING', ${t})`;
       setImmediate(() => void tick());
     },
-    start(): void {
-      timer = setInterval(() => void tick(), deps.intervalMs ?? 500);
-      timer.unref();
-    },
-    stop(): void {
-      if (timer) clearInterval(timer);
-    },
+    /** Delivers what is due (and retries what failed); run periodically by the node (`startLoop`). */
+    deliverDue: tick,
   };
 }
 

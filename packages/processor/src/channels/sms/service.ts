@@ -8,7 +8,7 @@
  * meanwhile in the wallet or by another PAY). Later, nothing is paid and the reply shows the new quote, which
  * the confirmation then keeps, and for which the customer sends the PIN again.
  */
-import type { Sql } from '@semops/node';
+import type { Sql, Log } from '@semops/node';
 import { SemopsError } from '@semops/protocol';
 import type { Customer } from '../../customers/service.js';
 import { quoteSeconds, quoteText, rangeText, say, type ChannelCore, type Quote } from '../core.js';
@@ -31,7 +31,7 @@ export interface SmsServiceDeps {
   readonly store: SmsStore;
   readonly gateway: SmsGateway;
   readonly now: () => number;
-  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  readonly log: Log;
 }
 
 interface ConfirmationRow {
@@ -207,14 +207,14 @@ export function createSmsService(deps: SmsServiceDeps) {
         reply = await answer(m.from, cmd);
       } catch (e) {
         // Logged without the text: it may hold a PIN.
-        deps.log('sms command failed', { err: e instanceof Error ? e.name : 'unknown' });
+        deps.log.error({ err: e instanceof Error ? e.name : 'unknown' }, 'sms command failed');
         reply = say(e);
       }
       try {
         await gateway.send(m.from, reply);
       } catch (e) {
         // The inbound text is handled either way; failing the webhook would only make the gateway retry it.
-        deps.log('sms reply not delivered', { err: e instanceof Error ? e.name : 'unknown' });
+        deps.log.warn({ err: e instanceof Error ? e.name : 'unknown' }, 'sms reply not delivered');
       }
       await sql.run`DELETE FROM sms_confirmations WHERE expires_at <= ${now()}`;
       return { duplicate: false, replies: [reply] };
