@@ -10,12 +10,16 @@ import type { FastifyBaseLogger } from 'fastify';
 /** A node's structured logger (pino), usually a child per feature: `app.log.child({ feature: 'payments' })`. */
 export type Log = Pick<FastifyBaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
-/** A logger that drops everything (unit tests of one service). */
-export const silentLog: Log = {
+/** A logger with per-feature children, as a node's root logger (`app.log`) is. */
+export type RootLog = Log & { child(bindings: Record<string, unknown>): Log };
+
+/** A logger that drops everything (unit tests of services). */
+export const silentLog: RootLog = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,
+  child: () => silentLog,
 };
 
 export interface LoopOptions {

@@ -4,7 +4,7 @@
  * starts a timer; `app.ts` starts the background loops (`startLoop`).
  */
 import type { Ledger } from '@semops/ledger';
-import type { Log, Sql } from '@semops/node';
+import type { RootLog, Sql } from '@semops/node';
 import type { Key } from '@semops/protocol';
 import { createAgentService } from './agents/service.js';
 import { createBillService } from './bills/service.js';
@@ -52,7 +52,7 @@ export interface ProcessorServiceDeps {
   readonly smsGateway?: SmsGateway;
   readonly now: () => number;
   /** The node's logger; each feature logs through a child of it (`feature`). */
-  readonly log: Log & { child(bindings: Record<string, unknown>): Log };
+  readonly log: RootLog;
 }
 
 export async function createProcessorServices(deps: ProcessorServiceDeps) {

@@ -25,14 +25,13 @@ import {
 } from '@semops/protocol';
 import { migrateProcessor } from '../db.js';
 import { createHouseAccounts, type HouseAccounts } from '../house-accounts.js';
-import { createCustomerService, type Customer, type CustomerService } from '../customers/service.js';
+import type { Customer, CustomerService } from '../customers/service.js';
 import { createPinHasher } from '../customers/pins.js';
-import { createNotificationService } from '../notifications/service.js';
-import { createLimitService, type LimitService } from '../limits/service.js';
-import type { RequestService } from '../requests/service.js';
+import type { LimitService } from '../limits/service.js';
 import type { HubLink } from '../hub/link.js';
-import { createFxService, type FxOptions, type FxService } from '../fx/service.js';
-import { createPaymentService, type PaymentService } from './service.js';
+import type { FxOptions, FxService } from '../fx/service.js';
+import type { PaymentService } from './service.js';
+import { createProcessorServices } from '../services.js';
 
 export const PAYEE = 'mno-b';
 const PIN_KEY = 'test-pin-key';
@@ -100,7 +99,6 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
     onStatus: () => ({ state: 'UNKNOWN' as const }),
   } as unknown as PayerKit & { clock: number };
   const now = () => kit.clock;
-  const log = silentLog;
 
   const hub = {
     async resolveKey(id: string) {
@@ -122,43 +120,26 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
     },
   } as unknown as HubLink;
 
-  const notifications = createNotificationService({ q, now });
-  const limits = createLimitService({ q, now });
-  const customers = createCustomerService({
-    q,
-    ledger,
-    pins,
-    encryptionKey: await importEncryptionKey(enc.privateJwk),
-    directoryKey: 'test-directory-key',
-    fundingAccount: house.funding,
-    now,
-    limits,
-    notifications,
-  });
   // Every request here is another processor's: the payee side of this processor is never asked.
-  const requests = {
-    openIncoming: async () => [],
-    hasIncoming: async () => false,
-  } as unknown as RequestService;
-  const fx = createFxService({ q, now, log, ...(opts.fx ? { options: opts.fx } : {}) });
-  await fx.init();
-  const payments = createPaymentService({
+  const { customers, limits, fx, payments } = await createProcessorServices({
     q,
     ledger,
-    customers,
-    requests,
     hub,
-    processorId: 'bank-c',
+    id: 'bank-c',
+    kind: 'bank',
+    currencies: ['HUF'],
     routingPrefix: '303',
-    encryptionKey: await importEncryptionKey(enc.privateJwk),
-    settlementAccount: house.settlement,
-    house,
-    fx,
+    country: 'HU',
+    keys: {
+      signingKey: await generateSigningKeys().then((k) => importSigningKey(k.privateJwk)),
+      verifyingKey: payeePublic,
+      encryptionPrivateKey: await importEncryptionKey(enc.privateJwk),
+    },
+    secrets: { pinKey: PIN_KEY, directoryKey: 'test-directory-key' },
     transferTtlMs: 30_000,
-    notifications,
-    limits,
+    ...(opts.fx ? { fx: opts.fx } : {}),
     now,
-    log,
+    log: silentLog,
   });
 
   Object.assign(kit, {

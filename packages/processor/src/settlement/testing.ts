@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ledger } from '@semops/ledger';
-import { createLedgerFor, createSql, openStore, type Sql, type Store } from '@semops/node';
+import { createLedgerFor, createSql, openStore, silentLog, type Sql, type Store } from '@semops/node';
 import {
   generateEncryptionKeys,
   generateSigningKeys,
@@ -19,12 +19,12 @@ import {
 } from '@semops/protocol';
 import { migrateProcessor } from '../db.js';
 import { createHouseAccounts, type HouseAccounts } from '../house-accounts.js';
-import { createCustomerService, type CustomerService } from '../customers/service.js';
-import { createPinHasher } from '../customers/pins.js';
-import { createMerchantService, type MerchantService } from '../merchants/service.js';
-import { createNotificationService, type NotificationService } from '../notifications/service.js';
-import { createWebhookService } from '../webhooks/service.js';
-import { createRequestService, type RequestService } from '../requests/service.js';
+import type { CustomerService } from '../customers/service.js';
+import type { MerchantService } from '../merchants/service.js';
+import type { NotificationService } from '../notifications/service.js';
+import type { RequestService } from '../requests/service.js';
+import type { HubLink } from '../hub/link.js';
+import { createProcessorServices } from '../services.js';
 import type { PaymentFx } from '../payments/fx.js';
 
 export interface Kit {
@@ -164,33 +164,26 @@ export async function startKit(id = 'mno-b'): Promise<Kit> {
     },
   };
   const now = () => kit.clock;
-  const notifications = createNotificationService({ q, now });
-  const customers = createCustomerService({
+  // The payee side answers prepares in process; the hub is asked for nothing but the payer's sealing key.
+  const hub = { encryptionKey: async () => peerKey } as unknown as HubLink;
+  const { customers, merchants, notifications, requests } = await createProcessorServices({
     q,
     ledger,
-    pins: createPinHasher('test-pin-key'),
-    encryptionKey: await importEncryptionKey(enc.privateJwk),
-    directoryKey: 'test-directory-key',
-    fundingAccount: house.funding,
-    now,
-    notifications,
-  });
-  const merchants = createMerchantService({ q, ledger, now });
-  const webhooks = createWebhookService({ q, now, secretOf: async () => 'whsec_test' });
-  const requests = createRequestService({
-    q,
-    ledger,
-    merchants,
-    customers,
-    notifications,
-    webhooks,
-    processorId: id,
+    hub,
+    id,
+    kind: 'mno',
+    currencies: ['EUR'],
     routingPrefix: '202',
     country: 'AT',
-    signingKey: await importSigningKey(signing.privateJwk),
-    encryptionKeyOf: async () => peerKey,
-    house,
+    keys: {
+      signingKey: await importSigningKey(signing.privateJwk),
+      verifyingKey: await importSigningKey(signing.publicJwk),
+      encryptionPrivateKey: await importEncryptionKey(enc.privateJwk),
+    },
+    secrets: { pinKey: 'test-pin-key', directoryKey: 'test-directory-key' },
+    transferTtlMs: 30_000,
     now,
+    log: silentLog,
   });
   Object.assign(kit, { customers, merchants, notifications, requests });
   return kit;
