@@ -1,7 +1,8 @@
 /**
  * Payment requests on the payee side: created by merchants, handed to payers as a signed token, QR payload,
  * deep link and short code; looked up by payer processors through the hub; and checked against every
- * incoming prepare (amount, currency, expiry, one-time use) before this processor fulfils it.
+ * incoming prepare (amount, currency, expiry, one-time use) before this processor fulfils it (`incoming.ts`;
+ * the rows and what follows from them alone in `rows.ts`).
  */
 import { EventEmitter } from 'node:events';
 import type { Ledger } from '@semops/ledger';
@@ -19,81 +20,30 @@ import {
   receipt as receiptSchema,
   signJson,
   verifyJson,
-  type FulfilResult,
   type Key,
   type MerchantInfo,
   type Receipt,
   type RequestRef,
   type RequestToken,
-  type TransferPrepare,
 } from '@semops/protocol';
 import { merchantInfoOf, type Merchant, type MerchantService } from '../merchants/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { maskName, type Customer, type CustomerService } from '../customers/service.js';
-import { moneyText, type NotificationService } from '../notifications/service.js';
+import type { NotificationService } from '../notifications/service.js';
 import type { HouseAccounts } from '../house-accounts.js';
+import { expectedPurpose } from './payee-bookings.js';
+import { createIncomingTransfers } from './incoming.js';
 import {
-  book,
-  checkPurposeAndFees,
-  convertedRefundCommands,
-  expectedPurpose,
-  fixRefundConversion,
-  parseOriginalFx,
-  paymentInCommands,
-  type RefundFx,
-} from './payee-bookings.js';
+  assertPayable,
+  incomingView,
+  statusOf,
+  useCaseFields,
+  type IncomingRow,
+  type RequestRow,
+  type RequestStatus,
+} from './rows.js';
 
-export type RequestStatus = 'OPEN' | 'PAID' | 'EXPIRED' | 'CANCELLED';
-
-interface RequestRow {
-  id: string;
-  /** The payee: a merchant, or (P2P) a customer. */
-  merchant_id: string | null;
-  customer_id: string | null;
-  short_code: string;
-  currency: string;
-  amount: string | null;
-  min_amount: string | null;
-  max_amount: string | null;
-  reference: string;
-  description: string | null;
-  reusable: number;
-  status: 'OPEN' | 'PAID' | 'CANCELLED';
-  in_flight: string | null;
-  created_at: number;
-  expires_at: number;
-  kind: 'parking' | 'ticket' | null;
-  zone: string | null;
-  event: string | null;
-  tariff_per_minute: string | null;
-  tariff_min_minutes: number | null;
-  tariff_max_minutes: number | null;
-  return_url: string | null;
-}
-
-interface IncomingRow {
-  id: string;
-  /** Null for a refund, which pays back one of our customers' payments (`refund_of`). */
-  request_id: string | null;
-  merchant_id: string | null;
-  customer_id: string | null;
-  refund_of: string | null;
-  payer: string;
-  amount: string;
-  currency: string;
-  state: 'ACCEPTED' | 'COMMITTED' | 'ABORTED';
-  receipt: string;
-  expires_at: number;
-  created_at: number;
-  updated_at: number;
-  /** The hub's merchant service charge (purchases), kept out of the merchant's credit; '0' otherwise. */
-  msc: string;
-  /** The interchange paid out of the MSC to the payer processor; '0' otherwise. */
-  interchange: string;
-  committed_at: number | null;
-  /** A refund of a converted payment: how it was booked back in the customer's currency (RefundFx JSON). */
-  refund_fx: string | null;
-}
+export type { RequestStatus } from './rows.js';
 
 export interface CreateRequestInput {
   readonly currency: string;
@@ -118,8 +68,6 @@ export interface Tariff {
   readonly minMinutes: number;
   readonly maxMinutes: number;
 }
-
-const MINUTE = 60_000;
 
 export interface RequestDeps {
   readonly q: Sql;
@@ -150,11 +98,6 @@ export function createRequestService(deps: RequestDeps) {
     return q.one<RequestRow>`SELECT * FROM requests WHERE id = ${id}`;
   }
   const incomingById = (id: string) => q.one<IncomingRow>`SELECT * FROM incoming WHERE id = ${id}`;
-
-  function statusOf(r: RequestRow): RequestStatus {
-    if (r.status === 'OPEN' && r.expires_at <= now()) return 'EXPIRED';
-    return r.status;
-  }
 
   /** What a payer sees of the payee: the merchant, or a customer's masked name (P2P). */
   async function payeeOf(r: RequestRow): Promise<{ info: MerchantInfo; merchant?: Merchant }> {
@@ -194,25 +137,6 @@ export function createRequestService(deps: RequestDeps) {
     };
   }
 
-  /** The optional use-case fields of a request, as its token and view show them. */
-  function useCaseFields(r: RequestRow) {
-    return {
-      ...(r.kind === null ? {} : { kind: r.kind }),
-      ...(r.zone === null ? {} : { zone: r.zone }),
-      ...(r.event === null ? {} : { event: r.event }),
-      ...(r.tariff_per_minute === null
-        ? {}
-        : {
-            tariff: {
-              perMinute: r.tariff_per_minute,
-              minMinutes: Number(r.tariff_min_minutes),
-              maxMinutes: Number(r.tariff_max_minutes),
-            },
-          }),
-      ...(r.return_url === null ? {} : { returnUrl: r.return_url }),
-    };
-  }
-
   async function view(r: RequestRow) {
     const { info: m } = await payeeOf(r);
     const payload = tokenPayload(r, m);
@@ -221,7 +145,7 @@ export function createRequestService(deps: RequestDeps) {
     ).map(incomingView);
     return {
       id: r.id,
-      status: statusOf(r),
+      status: statusOf(r, now()),
       currency: r.currency,
       ...(payload.amount ? { amount: payload.amount } : {}),
       ...(payload.minAmount ? { minAmount: payload.minAmount } : {}),
@@ -251,27 +175,6 @@ export function createRequestService(deps: RequestDeps) {
     };
   }
 
-  function incomingView(i: IncomingRow) {
-    return {
-      paymentId: i.id,
-      requestId: i.request_id,
-      ...(i.refund_of === null ? {} : { refundOf: i.refund_of }),
-      amount: { value: i.amount, currency: i.currency },
-      ...(i.merchant_id === null ? {} : feeView(i)),
-      status: i.state === 'COMMITTED' ? 'COMPLETED' : i.state === 'ABORTED' ? 'FAILED' : 'PENDING',
-      receipt: i.receipt,
-      createdAt: i.created_at,
-    };
-  }
-
-  /** A merchant's payment: the gross amount above, the fee (MSC) taken, and the net credited. */
-  function feeView(i: IncomingRow) {
-    return {
-      fee: { value: i.msc, currency: i.currency },
-      net: { value: (BigInt(i.amount) - BigInt(i.msc)).toString(), currency: i.currency },
-    };
-  }
-
   async function publish(requestId: string): Promise<void> {
     if (events.listenerCount(requestId) === 0) return;
     const r = await row(requestId);
@@ -294,54 +197,6 @@ export function createRequestService(deps: RequestDeps) {
     }
     if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
     return r;
-  }
-
-  function assertPayable(r: RequestRow): void {
-    switch (statusOf(r)) {
-      case 'OPEN':
-        if (r.reusable === 0 && r.in_flight !== null) throw new SemopsError('REQUEST_ALREADY_PAID');
-        return;
-      case 'PAID':
-        throw new SemopsError('REQUEST_ALREADY_PAID');
-      case 'EXPIRED':
-        throw new SemopsError('REQUEST_EXPIRED');
-      case 'CANCELLED':
-        throw new SemopsError('REQUEST_CANCELLED');
-    }
-  }
-
-  function checkAmount(r: RequestRow, amount: bigint, currency: string): void {
-    if (currency !== r.currency) throw new SemopsError('CURRENCY_MISMATCH');
-    if (r.amount !== null) {
-      if (amount !== BigInt(r.amount)) throw new SemopsError('AMOUNT_MISMATCH');
-      return;
-    }
-    if (
-      (r.min_amount !== null && amount < BigInt(r.min_amount)) ||
-      (r.max_amount !== null && amount > BigInt(r.max_amount))
-    ) {
-      throw new SemopsError('AMOUNT_OUT_OF_RANGE');
-    }
-    if (r.tariff_per_minute !== null && amount % BigInt(r.tariff_per_minute) !== 0n) {
-      throw new SemopsError(
-        'AMOUNT_OUT_OF_RANGE',
-        `Parking is paid by the minute (${r.tariff_per_minute} minor units a minute): pay a whole number of minutes.`,
-      );
-    }
-  }
-
-  /** What a receipt entitles to: a parking permit for the paid minutes, or an event ticket. */
-  function entitlement(r: RequestRow, amount: bigint, acceptedAt: number): Partial<Receipt> {
-    if (r.kind === 'ticket') return { kind: 'ticket', ...(r.event === null ? {} : { event: r.event }) };
-    if (r.kind !== 'parking') return {};
-    const minutes = r.tariff_per_minute === null ? undefined : Number(amount / BigInt(r.tariff_per_minute));
-    return {
-      kind: 'parking',
-      ...(r.zone === null ? {} : { zone: r.zone }),
-      ...(minutes === undefined
-        ? {}
-        : { minutes, validFrom: acceptedAt, validUntil: acceptedAt + minutes * MINUTE }),
-    };
   }
 
   /** Stores a new request payable to a merchant or a customer. */
@@ -372,8 +227,18 @@ export function createRequestService(deps: RequestDeps) {
     return r!;
   }
 
+  const incoming = createIncomingTransfers(deps, {
+    row,
+    incomingById,
+    payeeOf,
+    purposeExpected,
+    publish,
+    seal,
+  });
+
   const service = {
     events,
+    ...incoming,
     async create(m: Merchant, input: CreateRequestInput) {
       if (input.currency !== m.currency) {
         throw new SemopsError('CURRENCY_MISMATCH', `This merchant account is in ${m.currency}.`);
@@ -435,7 +300,7 @@ export function createRequestService(deps: RequestDeps) {
     async cancel(m: Merchant, id: string) {
       const r = await row(id);
       if (!r || r.merchant_id !== m.id) throw new SemopsError('REQUEST_NOT_FOUND');
-      if (statusOf(r) === 'OPEN')
+      if (statusOf(r, now()) === 'OPEN')
         await q.run`UPDATE requests SET status = 'CANCELLED' WHERE id = ${id} AND status = 'OPEN'`;
       await publish(id);
       return view((await row(id))!);
@@ -456,7 +321,7 @@ export function createRequestService(deps: RequestDeps) {
     /** The signed token of a payable request (for this processor's own payers). */
     async tokenFor(ref: RequestRef): Promise<string> {
       const r = await findByRef(ref);
-      assertPayable(r);
+      assertPayable(r, now());
       return signJson(
         tokenPayload(r, (await payeeOf(r)).info),
         deps.signingKey,
@@ -469,189 +334,6 @@ export function createRequestService(deps: RequestDeps) {
     async lookupForPeer(ref: RequestRef, requester: string) {
       const token = await service.tokenFor(ref);
       return { sealed: await encryptJson({ token }, await deps.encryptionKeyOf(requester)) };
-    },
-
-    /**
-     * Checks one prepare against its request and accepts it (FULFIL with a signed receipt) or rejects it.
-     * Idempotent by transfer id. Accepting a single-use request holds it for this transfer until commit or abort.
-     */
-    async accept(p: TransferPrepare): Promise<FulfilResult> {
-      if (p.refundOf !== undefined) return acceptRefund(p, p.refundOf);
-      const reject = (e: SemopsError): FulfilResult => ({
-        transferId: p.transferId,
-        decision: 'REJECT',
-        error: { code: e.code, message: e.message },
-      });
-      const existing = await incomingById(p.transferId);
-      if (existing) {
-        if (
-          existing.refund_of !== null ||
-          existing.request_id !== p.requestId ||
-          existing.amount !== p.amount.value ||
-          existing.payer !== p.payer
-        ) {
-          return reject(new SemopsError('TRANSFER_CONFLICT'));
-        }
-        const conflict = sameFees(existing, p, await purposeExpected(existing));
-        if (conflict) return reject(conflict);
-        if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
-        return {
-          transferId: p.transferId,
-          decision: 'FULFIL',
-          receipt: await seal(existing.receipt, p.payer),
-        };
-      }
-      try {
-        if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
-        if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
-        const r = await row(p.requestId);
-        if (!r) throw new SemopsError('REQUEST_NOT_FOUND');
-        const fees = checkPurposeAndFees(p, await purposeExpected(r), `Request ${r.id}`);
-        assertPayable(r);
-        checkAmount(r, BigInt(p.amount.value), p.amount.currency);
-        const { info } = await payeeOf(r);
-        const t = now();
-        const receipt: Receipt = {
-          receiptId: `rct_${p.transferId.slice(4)}`,
-          paymentId: p.transferId,
-          requestId: r.id,
-          processorId: deps.processorId,
-          merchant: info,
-          amount: p.amount,
-          reference: r.reference,
-          acceptedAt: t,
-          ...entitlement(r, BigInt(p.amount.value), t),
-        };
-        const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
-        await q.tx(async (tx) => {
-          // A single-use request is held by one transfer at a time: the conditional update decides, also
-          // between instances of this processor.
-          if (r.reusable === 0) {
-            const held = await tx.run`UPDATE requests SET in_flight = ${p.transferId}
-              WHERE id = ${r.id} AND in_flight IS NULL AND status = 'OPEN'`;
-            if (held !== 1) throw new SemopsError('REQUEST_ALREADY_PAID');
-          }
-          await tx.run`INSERT INTO incoming (id, request_id, merchant_id, customer_id, payer, amount, currency, state,
-              receipt, expires_at, created_at, updated_at, msc, interchange)
-            VALUES (${p.transferId}, ${r.id}, ${r.merchant_id}, ${r.customer_id}, ${p.payer}, ${p.amount.value},
-              ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t}, ${fees.msc.toString()},
-              ${fees.interchange.toString()})`;
-        });
-        await publish(r.id);
-        return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
-      } catch (e) {
-        if (e instanceof SemopsError) return reject(e);
-        throw e;
-      }
-    },
-
-    /**
-     * The transfer is final at the hub: book it (merchant credited with the amount less the MSC, the MSC to fee
-     * income, the interchange out through settlement; a refund of a converted payment back in the customer's
-     * currency at the original rate), mark the request paid, notify. Idempotent, also after a crash.
-     */
-    async commit(transferId: string): Promise<boolean> {
-      const i = await incomingById(transferId);
-      if (!i || i.state !== 'ACCEPTED') return false;
-      const m = i.merchant_id === null ? undefined : await deps.merchants.get(i.merchant_id);
-      const c = i.customer_id === null ? undefined : await deps.customers.get(i.customer_id);
-      const creditAccountId = m?.accountId ?? c?.accountId;
-      if (!creditAccountId) throw new SemopsError('INTERNAL', `incoming ${transferId} has no payee`);
-      // Worked out before the transaction: a converted refund's amounts are fixed (stored) first, and the house
-      // accounts opened.
-      const converted = i.refund_of === null || !c ? null : await convertedRefund(i, c);
-      const fees = { msc: BigInt(i.msc), interchange: BigInt(i.interchange) };
-      const bookings = converted
-        ? await convertedRefundCommands(deps.house, i, converted, creditAccountId)
-        : await paymentInCommands(deps.house, i, fees, creditAccountId);
-      const t = now();
-      const amount = { value: i.amount, currency: i.currency };
-      const refundFrom = i.refund_of !== null && c ? await refundedMerchantName(i.refund_of) : undefined;
-      // The state change, the bookings, the customer's notification and the merchant's webhook: one transaction
-      // (the webhook an outbox).
-      const changed = await q.tx(async (tx) => {
-        const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${t}, committed_at = ${t}
-          WHERE id = ${transferId} AND state = 'ACCEPTED'`;
-        if (n !== 1) return n;
-        if (tx.within === undefined) throw new Error('requests: bookings need an open transaction');
-        await book(deps.ledger, bookings, `incoming ${transferId}`, tx.within);
-        if (i.request_id !== null) {
-          await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
-        }
-        if (c && refundFrom !== undefined) {
-          // A converted payment is refunded in the customer's own currency: tell them what they got.
-          const credited = converted
-            ? { value: converted.customerCredit, currency: converted.payerCurrency }
-            : amount;
-          const how = converted
-            ? ` (${moneyText(amount)}${converted.rateShown ? ` at the rate you paid, ${converted.rateShown}` : ' at the rate you paid'})`
-            : '';
-          await deps.notifications.record(
-            c.id,
-            'refund.received',
-            `Refund of ${moneyText(credited)} from ${refundFrom}${how}.`,
-            credited,
-            undefined,
-            tx,
-          );
-        } else if (c) {
-          await deps.notifications.record(
-            c.id,
-            'payment.received',
-            `You received ${moneyText(amount)}.`,
-            amount,
-            undefined,
-            tx,
-          );
-        }
-        if (m && i.request_id !== null) {
-          const r = await tx.one<{
-            reference: string;
-          }>`SELECT reference FROM requests WHERE id = ${i.request_id}`;
-          await deps.webhooks.enqueue(
-            m,
-            'payment.completed',
-            {
-              paymentId: transferId,
-              requestId: i.request_id,
-              amount,
-              ...feeView(i),
-              reference: r?.reference ?? '',
-              receipt: i.receipt,
-            },
-            tx,
-          );
-        }
-        return n;
-      });
-      if (changed === 1 && i.request_id !== null) await publish(i.request_id);
-      return changed === 1;
-    },
-
-    /** The transfer was aborted: release the request. Idempotent. */
-    async abort(transferId: string): Promise<boolean> {
-      const i = await incomingById(transferId);
-      if (!i || i.state !== 'ACCEPTED') return false;
-      await q.tx(async (tx) => {
-        await tx.run`UPDATE incoming SET state = 'ABORTED', updated_at = ${now()}
-          WHERE id = ${transferId} AND state = 'ACCEPTED'`;
-        if (i.request_id !== null) {
-          await tx.run`UPDATE requests SET in_flight = NULL WHERE id = ${i.request_id} AND in_flight = ${transferId}`;
-        }
-      });
-      if (i.request_id !== null) await publish(i.request_id);
-      return true;
-    },
-
-    /** Accepted transfers still waiting for their outcome (for reconciliation with the hub). */
-    async openIncoming(olderThan: number): Promise<Array<{ id: string; expiresAt: number }>> {
-      const rows = await q.all<{ id: string; expires_at: number }>`SELECT id, expires_at FROM incoming
-        WHERE state = 'ACCEPTED' AND created_at < ${olderThan} LIMIT 500`;
-      return rows.map((r) => ({ id: r.id, expiresAt: Number(r.expires_at) }));
-    },
-
-    async hasIncoming(transferId: string): Promise<boolean> {
-      return (await incomingById(transferId)) !== undefined;
     },
 
     /**
@@ -702,145 +384,6 @@ export function createRequestService(deps: RequestDeps) {
       };
     },
   };
-  /** The display name of the merchant a customer paid, for the refund notification. */
-  async function refundedMerchantName(paymentId: string): Promise<string> {
-    const p = await q.one<{ merchant: string }>`SELECT merchant FROM payments WHERE id = ${paymentId}`;
-    try {
-      return (JSON.parse(p?.merchant ?? '{}') as { name?: string }).name ?? 'a merchant';
-    } catch {
-      return 'a merchant';
-    }
-  }
-
-  /**
-   * A re-sent prepare must carry the purpose and fees the first one had: the fees are fixed at prepare time.
-   * Returns the conflict to reject with, if any.
-   */
-  function sameFees(
-    existing: IncomingRow,
-    p: TransferPrepare,
-    expected: 'purchase' | 'p2p',
-  ): SemopsError | null {
-    let fees;
-    try {
-      fees = checkPurposeAndFees(p, expected, `Transfer ${p.transferId}`);
-    } catch (e) {
-      if (e instanceof SemopsError) return e;
-      throw e;
-    }
-    if (fees.msc.toString() !== existing.msc || fees.interchange.toString() !== existing.interchange) {
-      return new SemopsError(
-        'TRANSFER_CONFLICT',
-        `Transfer ${p.transferId} was prepared with fees msc ${existing.msc}, interchange ${existing.interchange}; ` +
-          `it was sent again with msc ${fees.msc}, interchange ${fees.interchange}.`,
-      );
-    }
-    return null;
-  }
-
-  /**
-   * A refund of one of our customers' payments that was converted from their currency: fixes (once) and
-   * returns how it is booked back at the original rate. Null for a same-currency payment.
-   */
-  async function convertedRefund(i: IncomingRow, c: Customer): Promise<RefundFx | null> {
-    if (i.refund_of === null) return null;
-    const orig = await q.one<{ amount: string; currency: string; fx?: string | null }>`SELECT * FROM payments
-      WHERE id = ${i.refund_of}`;
-    if (!orig) throw new SemopsError('INTERNAL', `the refunded payment ${i.refund_of} is gone`);
-    const fx = parseOriginalFx(orig.fx, c.currency);
-    if (!fx) return null;
-    if (fx.payerCurrency !== c.currency) {
-      throw new SemopsError(
-        'INTERNAL',
-        `payment ${i.refund_of} was converted from ${fx.payerCurrency}, but the customer's account is in ${c.currency}`,
-      );
-    }
-    return fixRefundConversion(q, { ...i, refund_of: i.refund_of }, orig, fx);
-  }
-
-  /**
-   * A refund of one of our customers' payments, coming back from the processor that was paid. Accepted only
-   * for a COMMITTED outgoing payment to that processor, in its currency, with enough left unrefunded; the
-   * receipt (signed by us) names the merchant, never the customer.
-   */
-  async function acceptRefund(p: TransferPrepare, refundOf: string): Promise<FulfilResult> {
-    const reject = (e: SemopsError): FulfilResult => ({
-      transferId: p.transferId,
-      decision: 'REJECT',
-      error: { code: e.code, message: e.message },
-    });
-    const existing = await incomingById(p.transferId);
-    if (existing) {
-      if (
-        existing.refund_of !== refundOf ||
-        existing.amount !== p.amount.value ||
-        existing.payer !== p.payer
-      ) {
-        return reject(new SemopsError('TRANSFER_CONFLICT'));
-      }
-      const conflict = sameFees(existing, p, 'p2p');
-      if (conflict) return reject(conflict);
-      if (existing.state === 'ABORTED') return reject(new SemopsError('TRANSFER_EXPIRED'));
-      return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(existing.receipt, p.payer) };
-    }
-    try {
-      if (p.payee !== deps.processorId) throw new SemopsError('PAYEE_MISMATCH');
-      if (p.expiresAt <= now()) throw new SemopsError('TRANSFER_EXPIRED');
-      checkPurposeAndFees(p, 'p2p', `A refund (of ${refundOf})`);
-      const orig = await q.one<{
-        customer_id: string | null;
-        payee: string;
-        amount: string;
-        currency: string;
-        state: string;
-        refund_of: string | null;
-        merchant: string;
-        reference: string;
-      }>`SELECT customer_id, payee, amount, currency, state, refund_of, merchant, reference FROM payments
-        WHERE id = ${refundOf}`;
-      if (
-        !orig ||
-        orig.state !== 'COMMITTED' ||
-        orig.refund_of !== null ||
-        orig.customer_id === null ||
-        orig.payee !== p.payer
-      ) {
-        throw new SemopsError('PAYMENT_NOT_FOUND', 'No completed payment to that processor has this id.');
-      }
-      if (orig.currency !== p.amount.currency) throw new SemopsError('CURRENCY_MISMATCH');
-      const t = now();
-      const receipt: Receipt = {
-        receiptId: `rct_${p.transferId.slice(4)}`,
-        paymentId: p.transferId,
-        requestId: p.requestId,
-        processorId: deps.processorId,
-        merchant: JSON.parse(orig.merchant) as MerchantInfo,
-        amount: p.amount,
-        reference: `refund of ${refundOf}`,
-        acceptedAt: t,
-      };
-      const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
-      await q.tx(async (tx) => {
-        // Lock the original payment's row so that concurrent refunds of it are checked one after another.
-        await tx.run`UPDATE payments SET updated_at = updated_at WHERE id = ${refundOf}`;
-        const earlier = await tx.all<{ amount: string }>`SELECT amount FROM incoming
-          WHERE refund_of = ${refundOf} AND state <> 'ABORTED'`;
-        const refunded = earlier.reduce((sum, e) => sum + BigInt(e.amount), 0n);
-        if (refunded + BigInt(p.amount.value) > BigInt(orig.amount)) {
-          throw new SemopsError('REFUND_EXCEEDS_PAYMENT');
-        }
-        await tx.run`INSERT INTO incoming (id, request_id, merchant_id, customer_id, refund_of, payer, amount, currency,
-            state, receipt, expires_at, created_at, updated_at)
-          VALUES (${p.transferId}, NULL, NULL, ${orig.customer_id}, ${refundOf}, ${p.payer}, ${p.amount.value},
-            ${p.amount.currency}, 'ACCEPTED', ${jws}, ${p.expiresAt}, ${t}, ${t})`;
-      });
-      return { transferId: p.transferId, decision: 'FULFIL', receipt: await seal(jws, p.payer) };
-    } catch (e) {
-      if (e instanceof SemopsError) return reject(e);
-      throw e;
-    }
-  }
-
   return service;
 }
 
