@@ -4,10 +4,12 @@
  * releases it. A committed purchase with interchange also moves the interchange back, pos:payee → pos:payer,
  * as a single-phase transfer `<id>:ic` booked atomically with the post.
  */
-import type { LedgerCommand, LedgerErrorCode } from '@semops/ledger';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Ledger, LedgerCommand, LedgerErrorCode } from '@semops/ledger';
 import type { ErrorCode, TransferPrepare } from '@semops/protocol';
 import { positionAccountId } from '../positions/service.js';
-import type { TransferRecord } from './store.js';
+import type { Writer } from '../shared/writer.js';
+import type { TransferRecord, TransferStore } from './store.js';
 
 /** The ledger's pending transfer that reserves a transfer: pos:payer → pos:payee, keyed by the transfer id. */
 export function reservation(
@@ -61,4 +63,79 @@ export function interchangeTransfer(r: TransferRecord): LedgerCommand | undefine
     code: 'interchange',
     reference: r.requestId,
   };
+}
+
+/**
+ * Makes the ledger follow final states: posts a commit (with its interchange), voids an abort; returns the
+ * transfers it now follows. Idempotent: replayed after a crash by the sweep.
+ */
+export function createLedgerFollower(deps: {
+  readonly ledger: Ledger;
+  readonly store: TransferStore;
+  readonly writer: Writer;
+  readonly log: FastifyBaseLogger;
+}): (records: readonly TransferRecord[]) => Promise<string[]> {
+  const { ledger, store, writer, log } = deps;
+  /**
+   * A commit with interchange: the post of the reservation and the interchange transfer back, atomically.
+   * Replayed, both are replays. True when the ledger holds both.
+   */
+  const postWithInterchange = async (r: TransferRecord): Promise<boolean> => {
+    const ic = interchangeTransfer(r);
+    const { command } = settlement(r);
+    if (!ic) return false;
+    const [post, back] = await ledger.executeAtomic([command, ic]);
+    if (post?.ok && back?.ok) return true;
+    // Posted before under another command id: book the interchange alone (idempotent by its id).
+    if (post && !post.ok && SETTLED.post.includes(post.code)) {
+      const [alone] = await ledger.execute([ic]);
+      if (alone?.ok) return true;
+    }
+    log.error(
+      {
+        transferId: r.transferId,
+        op: 'post',
+        code: post && !post.ok ? post.code : back && !back.ok ? back.code : undefined,
+      },
+      'ledger did not follow the transfer state',
+    );
+    return false;
+  };
+
+  /** Makes the ledger follow final states: post a commit (with its interchange), void an abort. */
+  const settleLedger = async (records: readonly TransferRecord[]): Promise<string[]> => {
+    const todo = records.filter((r) => !r.ledgerDone && (r.state === 'COMMITTED' || r.state === 'ABORTED'));
+    if (todo.length === 0) return [];
+    const paired = todo.filter((r) => r.state === 'COMMITTED' && interchangeTransfer(r) !== undefined);
+    const single = todo.filter((r) => !paired.includes(r));
+    const done: string[] = [];
+    if (single.length > 0) {
+      const plan = single.map(settlement);
+      const results = await ledger.execute(plan.map((p) => p.command));
+      results.forEach((res, i) => {
+        const r = single[i]!;
+        const { op } = plan[i]!;
+        if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
+        else
+          log.error(
+            { transferId: r.transferId, op, code: res.code },
+            'ledger did not follow the transfer state',
+          );
+      });
+    }
+    const pairs = await Promise.all(paired.map(postWithInterchange));
+    pairs.forEach((ok, i) => {
+      if (ok) done.push(paired[i]!.transferId);
+    });
+    // Not awaited: the flag only saves a replay of the (idempotent) post or void after a restart, so it rides
+    // along with the next batch of writes.
+    if (done.length > 0) {
+      writer
+        .write((tx) => store.markLedgerDone(tx, done))
+        .catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
+    }
+    return done;
+  };
+
+  return settleLedger;
 }

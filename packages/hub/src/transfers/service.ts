@@ -22,7 +22,6 @@ import type { NodeClient } from '@semops/node';
 import {
   PROCESSOR_MESSAGES,
   SemopsError,
-  type ErrorCode,
   type FulfilResult,
   type PrepareResult,
   type TransferFees,
@@ -33,8 +32,9 @@ import type { FeeService } from '../fees/service.js';
 import type { Notifier } from '../notifications/service.js';
 import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
-import { SETTLED, interchangeTransfer, refusalCode, reservation, settlement } from './ledger.js';
-import { errorInfo, resultOf, withDeadline } from './results.js';
+import { createLedgerFollower, refusalCode, reservation } from './ledger.js';
+import { resultOf, withDeadline } from './results.js';
+import { checkPrepare, refusal, refused, toPayee, withHubFees, type Admission } from './admission.js';
 import {
   contentHash,
   type Abort,
@@ -44,8 +44,7 @@ import {
   type Transition,
 } from './store.js';
 
-/** Longest a prepare may stay open. */
-export const MAX_TRANSFER_TTL_MS = 24 * 60 * 60_000;
+export { MAX_TRANSFER_TTL_MS } from './admission.js';
 /** Ledger post/void retried by the sweep when still missing after this long. */
 const LEDGER_RETRY_AFTER_MS = 5_000;
 const SWEEP_LIMIT = 1000;
@@ -103,51 +102,6 @@ export interface TransferServiceDeps {
   readonly forwardTimeoutMs?: number;
 }
 
-/** `forward` is the prepare as the payee gets it (see `toPayee`). */
-type Admission = { readonly result: PrepareResult } | { readonly forward: TransferPrepare };
-
-/**
- * A prepare as the hub records it and the payee gets it: the hub's fees instead of any the payer sent. The
- * payer's conversion (`fx`) is for the hub's report only and is not passed on.
- */
-function withHubFees(t: TransferPrepare, fees: TransferFees | undefined): TransferPrepare {
-  const { fees: _sent, ...rest } = t;
-  return fees === undefined ? rest : { ...rest, fees };
-}
-
-function toPayee(t: TransferPrepare): TransferPrepare {
-  const { fx: _fx, ...rest } = t;
-  return rest;
-}
-
-/**
- * What is wrong with a payer's conversion report, if anything: the margin and the fee are in the currency the
- * customer paid in (`source`, the total debited), and both are parts of that total.
- */
-function fxProblem(t: TransferPrepare): string | undefined {
-  if (!t.fx) return undefined;
-  const { source, margin, fee } = t.fx;
-  if (source.currency !== margin.currency)
-    return 'fx.source and fx.margin must both be in the currency the customer paid in.';
-  if (fee !== undefined && fee.currency !== source.currency)
-    return 'fx.fee must be in the currency the customer paid in, that of fx.source.';
-  if (source.currency === t.amount.currency)
-    return 'fx describes a conversion: its currency must differ from the transfer currency.';
-  if (BigInt(margin.value) > BigInt(source.value)) return 'fx.margin cannot exceed fx.source.';
-  if (fee !== undefined && BigInt(fee.value) > BigInt(source.value)) return 'fx.fee cannot exceed fx.source.';
-  if (fee !== undefined && BigInt(margin.value) + BigInt(fee.value) > BigInt(source.value))
-    return 'fx.margin and fx.fee together cannot exceed fx.source.';
-  return undefined;
-}
-
-function refusal(transferId: string, code: ErrorCode, message?: string): PrepareResult {
-  return { transferId, state: 'ABORTED', error: errorInfo(code, message) };
-}
-
-function refused(transferId: string, code: ErrorCode, message?: string): Admission {
-  return { result: refusal(transferId, code, message) };
-}
-
 type Decision =
   | { readonly kind: 'commit'; readonly t: TransferPrepare; readonly receipt: string }
   | {
@@ -167,66 +121,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   /** Exchanges with payees still running after the payer got its answer. */
   const background = new Set<Promise<unknown>>();
 
-  /**
-   * A commit with interchange: the post of the reservation and the interchange transfer back, atomically.
-   * Replayed, both are replays. True when the ledger holds both.
-   */
-  const postWithInterchange = async (r: TransferRecord): Promise<boolean> => {
-    const ic = interchangeTransfer(r);
-    const { command } = settlement(r);
-    if (!ic) return false;
-    const [post, back] = await ledger.executeAtomic([command, ic]);
-    if (post?.ok && back?.ok) return true;
-    // Posted before under another command id: book the interchange alone (idempotent by its id).
-    if (post && !post.ok && SETTLED.post.includes(post.code)) {
-      const [alone] = await ledger.execute([ic]);
-      if (alone?.ok) return true;
-    }
-    log.error(
-      {
-        transferId: r.transferId,
-        op: 'post',
-        code: post && !post.ok ? post.code : back && !back.ok ? back.code : undefined,
-      },
-      'ledger did not follow the transfer state',
-    );
-    return false;
-  };
-
-  /** Makes the ledger follow final states: post a commit (with its interchange), void an abort. */
-  const settleLedger = async (records: readonly TransferRecord[]): Promise<string[]> => {
-    const todo = records.filter((r) => !r.ledgerDone && (r.state === 'COMMITTED' || r.state === 'ABORTED'));
-    if (todo.length === 0) return [];
-    const paired = todo.filter((r) => r.state === 'COMMITTED' && interchangeTransfer(r) !== undefined);
-    const single = todo.filter((r) => !paired.includes(r));
-    const done: string[] = [];
-    if (single.length > 0) {
-      const plan = single.map(settlement);
-      const results = await ledger.execute(plan.map((p) => p.command));
-      results.forEach((res, i) => {
-        const r = single[i]!;
-        const { op } = plan[i]!;
-        if (res.ok || SETTLED[op].includes(res.code)) done.push(r.transferId);
-        else
-          log.error(
-            { transferId: r.transferId, op, code: res.code },
-            'ledger did not follow the transfer state',
-          );
-      });
-    }
-    const pairs = await Promise.all(paired.map(postWithInterchange));
-    pairs.forEach((ok, i) => {
-      if (ok) done.push(paired[i]!.transferId);
-    });
-    // Not awaited: the flag only saves a replay of the (idempotent) post or void after a restart, so it rides
-    // along with the next batch of writes.
-    if (done.length > 0) {
-      writer
-        .write((tx) => store.markLedgerDone(tx, done))
-        .catch((err: unknown) => log.error({ err }, 'marking ledger done failed'));
-    }
-    return done;
-  };
+  const settleLedger = createLedgerFollower({ ledger, store, writer, log });
 
   /** After transitions committed: ledger, then notifications. */
   const afterTransitions = async (transitions: readonly Transition[]): Promise<void> => {
@@ -237,35 +132,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     notifier.kick(changed.flatMap((r) => [r.payer, r.payee]));
   };
 
-  const validate = (t: TransferPrepare, at: number): Admission | undefined => {
-    if (t.payer === t.payee) {
-      return refused(
-        t.transferId,
-        'VALIDATION_FAILED',
-        'Payer and payee are the same processor; such a payment stays inside it.',
-      );
-    }
-    const payer = participants.get(t.payer);
-    const payee = participants.get(t.payee);
-    if (!payer || !payee)
-      return refused(t.transferId, 'PARTICIPANT_NOT_FOUND', `No participant ${payer ? t.payee : t.payer}.`);
-    const cur = t.amount.currency;
-    if (!payer.currencies.includes(cur) || !payee.currencies.includes(cur)) {
-      return refused(
-        t.transferId,
-        'CURRENCY_NOT_SUPPORTED',
-        `${cur} is not cleared by both ${t.payer} and ${t.payee}.`,
-      );
-    }
-    if (t.expiresAt <= at)
-      return refused(t.transferId, 'TRANSFER_EXPIRED', 'The transfer had expired when it reached the hub.');
-    if (t.expiresAt > at + MAX_TRANSFER_TTL_MS) {
-      return refused(t.transferId, 'VALIDATION_FAILED', 'expiresAt is more than 24 hours away.');
-    }
-    const fx = fxProblem(t);
-    if (fx) return refused(t.transferId, 'VALIDATION_FAILED', fx);
-    return undefined;
-  };
+  const validate = (t: TransferPrepare, at: number) => checkPrepare(t, at, participants);
 
   /** A prepare for a transfer the hub already knows. */
   const existing = (t: TransferPrepare, r: TransferRecord): Admission => {
