@@ -20,6 +20,7 @@ import {
   auditRoutes,
   createAuditLog,
   registerMessageEndpoint,
+  startLoop,
 } from '@semops/node';
 import { HUB_MESSAGES } from '@semops/protocol';
 import { createDirectoryService } from './directory/service.js';
@@ -205,15 +206,14 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   await notifier.start();
   await settlement.start();
 
-  let sweeping: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = transfers
-      .sweep()
-      .catch((err: unknown) => app.log.error({ err }, 'transfer sweep failed'))
-      .finally(() => (sweeping = undefined));
-  }, opts.expiryIntervalMs ?? 200);
-  timer.unref();
+  // Expires reservations past their time and makes the ledger follow final states it missed.
+  const sweep = startLoop({
+    name: 'transfer sweep',
+    everyMs: opts.expiryIntervalMs ?? 200,
+    run: () => transfers.sweep(),
+    log: app.log.child({ feature: 'transfers' }),
+    runAtStart: false,
+  });
 
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 0 });
@@ -223,8 +223,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
-    clearInterval(timer);
-    await sweeping;
+    await sweep.stop();
     await app.close();
     const stopping = settlement.stop();
     // Abort calls still waiting on processors: everything they would settle is recovered after a restart.

@@ -20,7 +20,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger, LedgerCommand } from '@semops/ledger';
-import type { NodeClient } from '@semops/node';
+import { startLoop, type Loop, type NodeClient } from '@semops/node';
 import {
   PROCESSOR_MESSAGES,
   SemopsError,
@@ -129,7 +129,7 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
   const sending = new Map<string, Promise<void>>();
   let stopped = false;
   let scheduleTimer: NodeJS.Timeout | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweepLoop: Loop | undefined;
   let sweeping: Promise<void> | undefined;
   let booking: Promise<void> | undefined;
 
@@ -393,12 +393,13 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
         );
         schedule(interval);
       }
-      const tick = Math.min(Math.max(retryMs, 50), 1_000);
-      sweepTimer = setInterval(() => {
-        sweep().catch((err: unknown) => log.error({ err }, 'settlement sweep failed'));
-      }, tick);
-      sweepTimer.unref();
-      void sweep().catch((err: unknown) => log.error({ err }, 'settlement sweep failed'));
+      // Books windows into the ledger and (re)sends the notices that are due.
+      sweepLoop = startLoop({
+        name: 'settlement sweep',
+        everyMs: Math.min(Math.max(retryMs, 50), 1_000),
+        run: sweep,
+        log,
+      });
     },
 
     async closeWindow(opts = {}) {
@@ -453,7 +454,7 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
     async stop() {
       stopped = true;
       if (scheduleTimer !== undefined) clearTimeout(scheduleTimer);
-      if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      await sweepLoop?.stop();
       await sweeping?.catch(() => undefined);
       await Promise.allSettled([...sending.values()]);
     },
