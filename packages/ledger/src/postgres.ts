@@ -88,7 +88,8 @@ class PostgresLedger extends BatchedLedger {
 
   /**
    * Runs in the caller's transaction on `within.client`, in a savepoint: what a concurrent instance did first
-   * (see `attempt`) rolls back only the savepoint, and the commands run again.
+   * (see `attempt`) rolls back only the savepoint, and the commands run again. A deadlock or serialization
+   * failure is thrown: the caller runs its whole transaction again.
    */
   protected async applyWithin(
     within: OpenTransaction,
@@ -131,9 +132,10 @@ class PostgresLedger extends BatchedLedger {
           retry = true;
         }
       } catch (e) {
+        // A deadlock or serialization failure is the caller's to handle: its transaction holds locks from before
+        // the savepoint, so only running all of it again resolves one.
         await client.query('ROLLBACK TO SAVEPOINT ledger_within').catch(() => undefined);
-        if (!isRetryable(e) || attempt >= MAX_ATTEMPTS) throw e;
-        continue;
+        throw e;
       }
       await client.query('ROLLBACK TO SAVEPOINT ledger_within');
       if (retry && attempt >= MAX_ATTEMPTS) {

@@ -184,7 +184,8 @@ export interface Ledger {
    * own database, so that the legs commit or roll back with the caller's rows — a payment's state and its
    * money in one commit. Not group-committed and not durable until the caller commits. On SQLite the
    * caller's transaction is on the ledger's connection (`within` is `{}`); on PostgreSQL `within.client` is
-   * the connection holding it, in the ledger's database.
+   * the connection holding it, in the ledger's database, and a deadlock or serialization failure is thrown
+   * for the caller to run its whole transaction again.
    */
   executeWithin(
     within: OpenTransaction,

@@ -25,7 +25,10 @@ export interface Sql {
   one<T>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T | undefined>;
   /** Runs a statement and returns how many rows it changed. */
   run(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>;
-  /** Runs `fn` in one transaction; nested calls join the outer one. */
+  /**
+   * Runs `fn` in one transaction; nested calls join the outer one. On PostgreSQL a transaction undone by a
+   * deadlock or a serialization failure runs again (at most 5 times): `fn` acts only on the database.
+   */
   tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
   /**
    * Inside `tx`: the open transaction, for the node's ledger to join (`ledger.executeWithin(q.within, …)`),
@@ -96,13 +99,18 @@ function createPostgresSql(pool: pg.Pool): Sql {
         if (inTx) return fn(self);
         const client = await pool.connect();
         try {
-          await client.query('BEGIN');
-          const value = await fn(on(client, true));
-          await client.query('COMMIT');
-          return value;
-        } catch (e) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw e;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await client.query('BEGIN');
+              const value = await fn(on(client, true));
+              await client.query('COMMIT');
+              return value;
+            } catch (e) {
+              await client.query('ROLLBACK').catch(() => undefined);
+              // Chosen as a deadlock's victim, or a serialization failure: nothing was kept, so run it again.
+              if (!isRetryableConflict(e) || attempt >= MAX_TX_ATTEMPTS) throw e;
+            }
+          }
         } finally {
           client.release();
         }
@@ -111,6 +119,15 @@ function createPostgresSql(pool: pg.Pool): Sql {
     return self;
   };
   return on(pool, false);
+}
+
+/** How often a PostgreSQL transaction runs when a deadlock or serialization failure undoes it. */
+const MAX_TX_ATTEMPTS = 5;
+
+/** A PostgreSQL deadlock (40P01) or serialization failure (40001): the transaction may simply run again. */
+function isRetryableConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** Most transactions one SQLite batch holds before it commits (the rest wait for the next). */

@@ -144,7 +144,10 @@ export function createLimitService(deps: {
      */
     async check(customerId: string, amount: bigint, paymentId?: string, on: Sql = q): Promise<void> {
       if (on.engine === 'postgres' && on.within !== undefined) {
-        await on.run`SELECT id FROM customers WHERE id = ${customerId} FOR UPDATE`;
+        // NO KEY UPDATE: it queues the customer's payments behind each other, yet lets rows that only refer to
+        // the customer (a notification, another payment) be written meanwhile (FOR UPDATE would block their
+        // foreign-key checks and deadlock with the ledger's account locks).
+        await on.run`SELECT id FROM customers WHERE id = ${customerId} FOR NO KEY UPDATE`;
       }
       const r = await row(customerId, on);
       const l = effective(r);
