@@ -3,7 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { Ctx, startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
+import { startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
+import { Ctx } from '@semops/cli/testkit';
 
 /** Starts a fresh network of real processes in a temporary directory. */
 export async function freshNetwork(opts: { transferTtlMs?: number; processors?: ProcessorSpec[] } = {}) {

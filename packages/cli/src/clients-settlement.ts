@@ -6,7 +6,7 @@
  */
 import { errorFromBody, type MoneyWire } from '@semops/protocol';
 import { call, json, type CallOptions } from './http.js';
-import type { HubPosition } from './clients.js';
+import type { PositionView } from '@semops/hub';
 
 /** One line of the hub's fee schedule; `'*'` matches any payee or currency (most specific line wins). */
 export interface FeeEntry {
@@ -260,12 +260,12 @@ export class SettlementAdmin {
   transfer(transferId: string) {
     return this.call<HubTransferView>('GET', `/v1/admin/transfers/${encodeURIComponent(transferId)}`);
   }
-  async positions(): Promise<HubPosition[]> {
-    return (await this.call<{ positions: HubPosition[] }>('GET', '/v1/admin/positions')).positions;
+  async positions(): Promise<PositionView[]> {
+    return (await this.call<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).positions;
   }
   /** Tops up or withdraws a processor's liquidity (net debit cap) in one currency. */
   liquidity(processorId: string, amount: MoneyWire, direction: 'deposit' | 'withdraw') {
-    return this.call<HubPosition>('POST', '/v1/admin/liquidity', {
+    return this.call<PositionView>('POST', '/v1/admin/liquidity', {
       body: { processorId, amount, direction },
     });
   }

@@ -25,11 +25,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { APPROVAL_TYP, SemopsError, errorFromBody, type JWK, type MoneyWire } from '@semops/protocol';
-import { Wallet, type PaymentRequestView, type PaymentView, type ResolvedRequest } from '../clients.js';
+import type { PaymentRequest } from '@semops/merchant-sdk';
+import { Wallet, type PaymentView, type ResolvedRequest } from '../clients-wallet.js';
 import { SettlementAdmin } from '../clients-settlement.js';
 import { DEMO_FEES } from '../demo.js';
 import { DEMO_PROCESSORS, startNetwork, type Network, type ProcessorSpec } from '../network.js';
-import { dropSchemas } from '../scenarios.js';
+import { dropSchemas } from '../pg-schemas.js';
 import { Samples } from './ledger.js';
 
 /** CPU milliseconds one payment cost each process, over the measured seconds; null where /proc is missing. */
@@ -364,7 +365,7 @@ async function runLevel(
       const t0 = performance.now();
       let outcome: string;
       try {
-        const req = await http.call<PaymentRequestView>(
+        const req = await http.call<PaymentRequest>(
           'POST',
           `${bench.payeeUrl}/v1/requests`,
           bench.merchantKey,
