@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '@semops/cli';
-import { freshNetwork, sleep } from './helpers.js';
+import { expectCode, freshNetwork, sleep } from './helpers.js';
 
 /** Agent endpoints: bad input gets a 4xx with a stable code and changes nothing. */
 describe('agents: bad input', () => {
@@ -46,11 +46,6 @@ describe('agents: bad input', () => {
   }, 60_000);
   afterAll(async () => env?.close());
 
-  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
-    const r = await p;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
-  }
   const cashIn = (body: unknown, token: string | null = apiKey) =>
     call('POST', `${url}/v1/agent/cash-in`, { ...(token ? { token } : {}), body });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Wallet, codeOf, startNetwork, type Network } from '@semops/cli';
 import { Ctx } from '@semops/cli/testkit';
+import { expectConserved } from './helpers.js';
 import { postgresReachable, schemaName, testPostgresUrl } from '@semops/node';
 
 const url = testPostgresUrl();
@@ -65,8 +66,7 @@ describe.skipIf(!reachable)('two instances of a processor on one PostgreSQL data
         ),
       ),
     );
-    await ctx.settled(20_000);
-    expect(await ctx.conservation()).toBeUndefined();
+    await expectConserved(ctx, 20_000);
     let completed = 0;
     for (let i = 0; i < customers.length; i++) {
       const pair = outcomes.slice(2 * i, 2 * i + 2);
