@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Wallet, call } from '@semops/cli';
-import { freshNetwork } from './helpers.js';
+import { expectCode, expectConserved, freshNetwork } from './helpers.js';
 
 /** Prepaid e-money and account care endpoints: bad input gets a 4xx with a stable code and changes nothing. */
 describe('account care and prepaid: bad input', () => {
@@ -28,12 +28,6 @@ describe('account care and prepaid: bad input', () => {
     };
   }, 60_000);
   afterAll(async () => env?.close());
-
-  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
-    const r = await p;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
-  }
 
   it('refuses bad tiers, kinds and voucher batches', async () => {
     const before = await snapshot();
@@ -229,9 +223,8 @@ describe('prepaid limits under concurrency', () => {
     for (const r of results) {
       if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('LIMIT_EXCEEDED');
     }
-    await ctx.settled();
+    await expectConserved(ctx);
     expect(await wallet.balance()).toBe(450_00n - BigInt(completed.length) * 90_00n);
-    expect(await ctx.conservation()).toBeUndefined();
   });
 
   it('tops up a voucher once when two redemptions race', async () => {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call } from '@semops/cli';
-import { freshNetwork, sleep } from './helpers.js';
+import { expectCode, freshNetwork } from './helpers.js';
 
 /** Agent endpoints: bad input gets a 4xx with a stable code and changes nothing. */
 describe('agents: bad input', () => {
@@ -46,11 +46,6 @@ describe('agents: bad input', () => {
   }, 60_000);
   afterAll(async () => env?.close());
 
-  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
-    const r = await p;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
-  }
   const cashIn = (body: unknown, token: string | null = apiKey) =>
     call('POST', `${url}/v1/agent/cash-in`, { ...(token ? { token } : {}), body });
 
@@ -88,11 +83,14 @@ describe('agents: bad input', () => {
       'CUSTOMER_NOT_FOUND',
     );
     // The other processor's customer reaches the hub directory shortly after creation.
-    let other = await cashIn({ phone: otherPhone, amount: '100', pin: '2468' });
-    for (let i = 0; i < 100 && other.status === 404; i++) {
-      await sleep(100);
-      other = await cashIn({ phone: otherPhone, amount: '100', pin: '2468' });
-    }
+    const other = await vi.waitFor(
+      async () => {
+        const r = await cashIn({ phone: otherPhone, amount: '100', pin: '2468' });
+        expect(r.status, "the other processor's customer is not in the hub directory yet").not.toBe(404);
+        return r;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     await expectCode(Promise.resolve(other), 422, 'CASH_IN_NOT_SUPPORTED');
     expect(await snapshot()).toBe(before);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { filesUnder, freshNetwork } from './helpers.js';
+import { expectConserved, filesUnder, freshNetwork } from './helpers.js';
 
 // DESIGN §3: the hub and the payee processor never receive the customer's identity or phone number.
 describe('anonymity of the payer', () => {
@@ -28,7 +28,7 @@ describe('anonymity of the payer', () => {
       reference: 'anon2',
     });
     expect((await payer.wallet.pay(req2.shortCode, '1234')).status).toBe('COMPLETED');
-    await ctx.settled();
+    await expectConserved(ctx);
     // Give the nodes a moment to flush logs and write-behind tables, then stop them so WAL files are complete.
     await env.net.stop();
 

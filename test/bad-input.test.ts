@@ -11,7 +11,8 @@ import {
   MESSAGE_TYP,
   type JWK,
 } from '@semops/protocol';
-import { freshNetwork, postDeclaringLength } from './helpers.js';
+import { postDeclaringLength } from '@semops/hub/testing';
+import { expectCode, freshNetwork } from './helpers.js';
 
 /** Every endpoint answers bad input with a 4xx and a stable code, and changes nothing. */
 describe('bad input', () => {
@@ -26,13 +27,6 @@ describe('bad input', () => {
     };
   });
   afterAll(async () => env?.close());
-
-  async function expectCode(p: Promise<{ status: number; body: unknown }>, status: number, code: string) {
-    const r = await p;
-    expect(r.status, JSON.stringify(r.body)).toBe(status);
-    expect((r.body as { error: { code: string; message: string } }).error).toMatchObject({ code });
-    expect((r.body as { error: { message: string } }).error.message.length).toBeGreaterThan(5);
-  }
 
   async function raw(url: string, body: string, contentType = 'application/json') {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call } from '@semops/cli';
-import { freshNetwork, sleep } from './helpers.js';
+import { freshNetwork } from './helpers.js';
 
 const eur = (value: string) => ({ value, currency: 'EUR' });
 
@@ -35,14 +35,16 @@ describe('bills and airtime: bad input', () => {
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     // The hub directory learns new phone numbers within a sync interval.
-    for (let i = 0; i < 40; i++) {
-      const a = await call('POST', `${bankUrl}/v1/wallet/airtime`, {
-        token,
-        body: { phone: mnoPhone, amount: eur('100') },
-      });
-      if (a.status === 200) break;
-      await sleep(200);
-    }
+    await vi.waitFor(
+      async () => {
+        const a = await call('POST', `${bankUrl}/v1/wallet/airtime`, {
+          token,
+          body: { phone: mnoPhone, amount: eur('100') },
+        });
+        expect(a.status, JSON.stringify(a.body)).toBe(200);
+      },
+      { timeout: 8000, interval: 200 },
+    );
     snapshot = async () =>
       [
         JSON.stringify(await bank.admin.ledger()),

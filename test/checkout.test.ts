@@ -13,7 +13,7 @@ import {
   type PaymentRequest,
 } from '@semops/merchant-sdk';
 import { DEFAULT_PRODUCTS, startShop, type Shop } from '@semops/cli/shop';
-import { freshNetwork, sleep } from './helpers.js';
+import { freshNetwork } from './helpers.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -68,14 +68,6 @@ describe('web checkout', () => {
   }
   async function order(id: string): Promise<OrderView> {
     return (await fetch(`${shop.url}/api/orders/${id}`).then((r) => r.json())) as OrderView;
-  }
-  async function waitOrder(id: string, status: string, ms = 10_000): Promise<OrderView> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const o = await order(id);
-      if (o.status === status || Date.now() > end) return o;
-      await sleep(50);
-    }
   }
   /** What the button sends: the product and the price it shows. */
   const checkout = (product = 'handbook') =>
@@ -145,7 +137,8 @@ describe('web checkout', () => {
         timeoutMs: 15_000,
         onStatus: (x) => seen.push(x.status),
       });
-      await sleep(100); // let the stream open, so the change is observed live
+      // The stream is open (and reports OPEN) before the payment, so the change is observed live.
+      await expect.poll(() => seen.length).toBeGreaterThan(0);
       const paid = await c.wallet.pay(r.qr, '1234');
       expect(paid.status).toBe('COMPLETED');
       const done: PaymentRequest = await waiting;
@@ -207,8 +200,9 @@ describe('web checkout', () => {
       const paid = await anna.wallet.pay(co.shortCode, '1234');
       expect(paid.status).toBe('COMPLETED');
 
-      const o = await waitOrder(co.id, 'PAID');
-      expect(o).toMatchObject({ status: 'PAID', paymentId: paid.paymentId });
+      await expect
+        .poll(() => order(co.id), { timeout: 10_000 })
+        .toMatchObject({ status: 'PAID', paymentId: paid.paymentId });
       await reading; // the shop ends the stream once the order is final
       expect(statuses[0]).toBe('PENDING');
       expect(statuses.at(-1)).toBe('PAID');
@@ -258,7 +252,9 @@ describe('web checkout', () => {
       const ben = await env.ctx.customer('bank-a', 20_00n);
       const paid = await ben.wallet.pay(co.qr, '1234');
       expect(paid.status).toBe('COMPLETED');
-      expect(await waitOrder(co.id, 'PAID')).toMatchObject({ status: 'PAID', paymentId: paid.paymentId });
+      await expect
+        .poll(() => order(co.id), { timeout: 10_000 })
+        .toMatchObject({ status: 'PAID', paymentId: paid.paymentId });
     });
 
     it('charges the server price, cancels on request, and relays the processor on refunds', async () => {

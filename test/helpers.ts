@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { Ctx, startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
+import { startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
+import { Ctx } from '@semops/cli/testkit';
 
 /** Starts a fresh network of real processes in a temporary directory. */
 export async function freshNetwork(opts: { transferTtlMs?: number; processors?: ProcessorSpec[] } = {}) {
@@ -33,7 +33,15 @@ export function filesUnder(dir: string): Array<{ path: string; bytes: Buffer }> 
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Asserts that an HTTP call was refused with `status` and the stable error `code`. */
+/**
+ * Waits until the network is quiet and its books agree: every ledger balanced, nothing reserved or pending,
+ * each settlement account equal to the hub position, positions summing to zero.
+ */
+export async function expectConserved(ctx: Ctx, timeout = 10_000): Promise<void> {
+  await expect.poll(() => ctx.conservation(), { timeout, interval: 100 }).toBeUndefined();
+}
+
+/** Asserts that an HTTP call was refused with `status`, the stable error `code` and a message to show. */
 export async function expectCode(
   p: Promise<{ status: number; body: unknown }>,
   status: number,
@@ -41,34 +49,7 @@ export async function expectCode(
 ): Promise<void> {
   const r = await p;
   expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect((r.body as { error?: { code?: string } }).error?.code).toBe(code);
-}
-
-/**
- * POSTs a body declared (Content-Length) as `length` bytes but sends only its first bytes: a server refuses
- * an oversized body from the declared length, before reading it, and answers; sending all of it would race
- * the server closing the connection (EPIPE on a loaded machine).
- */
-export function postDeclaringLength(url: string, length: number): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(length) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          req.destroy();
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-          } catch (e) {
-            reject(e instanceof Error ? e : new Error(String(e)));
-          }
-        });
-      },
-    );
-    req.on('error', () => undefined); // the answer, not the unsent rest, is what counts
-    req.write('{"jws":"');
-  });
+  const error = (r.body as { error?: { code?: string; message?: string } }).error;
+  expect(error?.code, JSON.stringify(r.body)).toBe(code);
+  expect(error?.message?.length ?? 0, 'the error has no message').toBeGreaterThan(5);
 }

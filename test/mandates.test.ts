@@ -10,7 +10,7 @@ import {
 } from '../packages/cli/src/clients-mandates.js';
 import { errorOf } from '../packages/cli/src/clients-account.js';
 import { dueAt, nextSlot } from '../packages/processor/src/mandates/service.js';
-import { freshNetwork, sleep } from './helpers.js';
+import { expectConserved, freshNetwork, sleep } from './helpers.js';
 
 const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
 
@@ -102,18 +102,13 @@ describe('mandates (scheduled and recurring payments)', () => {
       interval: 1,
       count: 1,
     });
-    let m = await getMandate(c.wallet, created.mandateId);
-    for (let i = 0; i < 50 && !m.instalments.some((x) => x.status === 'FAILED'); i++) {
-      await sleep(100);
-      m = await getMandate(c.wallet, created.mandateId);
-    }
-    expect(m.instalments[0]?.error).toBe('INSUFFICIENT_FUNDS');
+    const mandate = () => getMandate(c.wallet, created.mandateId);
+    await expect
+      .poll(async () => (await mandate()).instalments[0]?.error, { timeout: 5000 })
+      .toBe('INSUFFICIENT_FUNDS');
     await env.ctx.processor('bank-a').admin.deposit(c.customerId, 5_00n);
-    for (let i = 0; i < 80 && m.status !== 'COMPLETED'; i++) {
-      await sleep(100);
-      m = await getMandate(c.wallet, created.mandateId);
-    }
-    expect(m.status).toBe('COMPLETED');
+    await expect.poll(async () => (await mandate()).status, { timeout: 8000 }).toBe('COMPLETED');
+    const m = await mandate();
     expect(m.paid).toBe(1);
     expect(await c.wallet.balance()).toBe(4_00n);
   });
@@ -141,29 +136,21 @@ describe('mandates (scheduled and recurring payments)', () => {
         startAt: Date.now(),
       }),
     );
-    let view = await getMandate(c.wallet, created.mandateId);
-    for (let i = 0; i < 50 && view.paid < 2; i++) {
-      await sleep(100);
-      view = await getMandate(c.wallet, created.mandateId);
-    }
-    expect(view.paid).toBeGreaterThanOrEqual(1);
+    const mandate = () => getMandate(c.wallet, created.mandateId);
+    await expect.poll(async () => (await mandate()).paid, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     const payer = env.net.processors.get('bank-a')!;
     await payer.stop();
     await sleep(1_500);
     await payer.restart();
-    for (let i = 0; i < 200 && view.status !== 'COMPLETED'; i++) {
-      await sleep(100);
-      view = await getMandate(c.wallet, created.mandateId).catch(() => view);
-    }
-    expect(view.status).toBe('COMPLETED');
+    await expect.poll(async () => (await mandate()).status, { timeout: 20_000 }).toBe('COMPLETED');
+    const view = await mandate();
     expect(view.paid).toBe(5);
     const completed = view.instalments.filter((i) => i.status === 'COMPLETED');
     expect(completed).toHaveLength(5);
     expect(new Set(completed.map((i) => i.paymentId)).size).toBe(5);
     expect(new Set(view.instalments.map((i) => i.dueAt)).size).toBe(view.instalments.length);
-    await env.ctx.settled();
+    await expectConserved(env.ctx);
     expect(await c.wallet.balance()).toBe(50_00n - 5n * 2_00n);
-    expect(await env.ctx.conservation()).toBeUndefined();
     await sleep(2_000);
     expect((await getMandate(c.wallet, created.mandateId)).paid).toBe(5);
   });

@@ -113,8 +113,7 @@ describe('merchant notifications', () => {
     expect(statuses[0]).toBe('OPEN');
     expect(statuses.at(-1)).toBe('PAID');
 
-    const end = Date.now() + 10_000;
-    while (hooks.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => hooks.length, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(hooks).toHaveLength(1);
     const hook = hooks[0]!;
     const sig = String(hook.headers['semops-signature']);

@@ -1,21 +1,9 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, codeOf } from '@semops/cli';
-import { filesUnder, freshNetwork, sleep } from './helpers.js';
+import { expectConserved, filesUnder, freshNetwork } from './helpers.js';
 
 const eur = (value: bigint) => ({ value: value.toString(), currency: 'EUR' });
-
-/** Retries while the new customer's blinded phone number has not reached the hub directory yet. */
-async function untilListed<T>(fn: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (i > 40 || (e as { code?: string }).code !== 'ALIAS_NOT_FOUND') throw e;
-      await sleep(200);
-    }
-  }
-}
 
 describe('P2P, request money and refunds: bad paths', () => {
   let env: Awaited<ReturnType<typeof freshNetwork>>;
@@ -56,7 +44,7 @@ describe('P2P, request money and refunds: bad paths', () => {
     const paid = await c.wallet.pay(req.qr, '1234');
     expect(paid.status).toBe('COMPLETED');
     // The merchant's processor commits when the hub's notification arrives.
-    for (let i = 0; i < 50 && (await m.client.request(req.id)).status !== 'PAID'; i++) await sleep(100);
+    await expect.poll(async () => (await m.client.request(req.id)).status, { timeout: 5000 }).toBe('PAID');
     expect(await codeOf(m.client.refund(paid.paymentId, eur(10_01n)))).toBe('REFUND_EXCEEDS_PAYMENT');
     expect(await codeOf(other.client.refund(paid.paymentId))).toBe('PAYMENT_NOT_FOUND');
     expect(await codeOf(other.client.refunds(paid.paymentId))).toBe('PAYMENT_NOT_FOUND');
@@ -74,15 +62,18 @@ describe('P2P, request money and refunds: bad paths', () => {
     expect(await codeOf(m.client.refund(paid.paymentId, eur(6_01n)))).toBe('REFUND_EXCEEDS_PAYMENT');
     const rest = await m.client.refund(paid.paymentId);
     expect(rest).toMatchObject({ status: 'COMPLETED', amount: eur(6_00n), paymentId: paid.paymentId });
-    for (let i = 0; i < 50 && (await c.wallet.balance()) !== 30_00n; i++) await sleep(100);
-    expect(await c.wallet.balance()).toBe(30_00n);
+    await expect.poll(() => c.wallet.balance(), { timeout: 5000 }).toBe(30_00n);
   });
 
   it('a declined request for money can no longer be paid', async () => {
     const { ctx } = env;
     const requester = await ctx.customer('mno-b', 0n, 'Rhea Requester');
     const payer = await ctx.customer('bank-a', 10_00n);
-    await untilListed(() => requester.wallet.requestMoney(payer.phone, eur(2_00n), 'taxi'));
+    // A new customer's blinded phone number reaches the hub directory within a sync interval (2 s).
+    await vi.waitFor(() => requester.wallet.requestMoney(payer.phone, eur(2_00n), 'taxi'), {
+      timeout: 8000,
+      interval: 200,
+    });
     const [item] = await payer.wallet.inbox();
     expect(item).toMatchObject({ status: 'OPEN', from: 'R*** R***', amount: eur(2_00n), note: 'taxi' });
     const notes = await payer.wallet.notifications();
@@ -101,14 +92,16 @@ describe('P2P, request money and refunds: bad paths', () => {
     const { ctx } = env;
     const payer = await ctx.customer('bank-a', 10_00n, 'Quirinus Zebulon');
     const payee = await ctx.customer('mno-b', 0n, 'Ida Payee');
-    const shown = await untilListed(() => payer.wallet.p2pResolve(payee.phone));
+    const shown = await vi.waitFor(() => payer.wallet.p2pResolve(payee.phone), {
+      timeout: 8000,
+      interval: 200,
+    });
     expect(shown).toMatchObject({ kind: 'p2p', merchant: { name: 'I*** P***', category: '4829' } });
     const paid = await payer.wallet.submit(
       await payer.wallet.approval(shown, '1234', { amount: eur(3_00n) }),
     );
     expect(paid.status).toBe('COMPLETED');
-    await ctx.settled();
-    expect(await ctx.conservation()).toBeUndefined();
+    await expectConserved(ctx);
     await env.net.stop();
     const needles = [payer.phone, payer.phone.slice(1), 'Quirinus', 'Zebulon'];
     const scan = (dir: string) =>

@@ -1,15 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNetwork, sleep } from './helpers.js';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { expectConserved, freshNetwork, sleep } from './helpers.js';
 
 describe('recovery after a crash', () => {
   let env: Awaited<ReturnType<typeof freshNetwork>>;
@@ -34,24 +24,19 @@ describe('recovery after a crash', () => {
     payee.child.kill('SIGSTOP');
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
     // Reserved at the payer (available dropped), not yet committed anywhere.
-    await waitFor('reservation', async () =>
-      (await c.wallet.me()).available.value === '3500' ? true : undefined,
-    );
+    await expect.poll(async () => (await c.wallet.me()).available.value, { timeout: 20_000 }).toBe('3500');
     payer.child.kill('SIGKILL');
     await submitted;
     payee.child.kill('SIGCONT');
     // The hub commits on the payee's fulfil while the payer is down; then the payer comes back.
     await sleep(500);
     await payer.restart();
-    await waitFor('commit at the payer', async () =>
-      (await c.wallet.me()).balance.value === '3500' ? true : undefined,
-    );
-    await ctx.settled(20_000);
-    expect(await ctx.conservation()).toBeUndefined();
+    await expect.poll(async () => (await c.wallet.me()).balance.value, { timeout: 20_000 }).toBe('3500');
+    await expectConserved(ctx, 20_000);
     const me = await c.wallet.me();
     expect(me).toMatchObject({ balance: { value: '3500' }, available: { value: '3500' } });
     expect((await m.client.request(req.id)).status).toBe('PAID');
-    expect(await ctx.merchantBalance('mno-b', m)).toBe(2500n);
+    expect(await ctx.merchantBalance(m)).toBe(2500n);
   });
 
   it('payee processor killed after accepting: committed at the hub, credited to the merchant after restart', async () => {
@@ -70,11 +55,8 @@ describe('recovery after a crash', () => {
     expect(paid.status).toBe('COMPLETED');
     await sleep(300);
     await payee.restart();
-    await waitFor('merchant credit', async () =>
-      (await ctx.merchantBalance('mno-b', m)) === 1000n ? true : undefined,
-    );
-    await ctx.settled(20_000);
-    expect(await ctx.conservation()).toBeUndefined();
+    await expect.poll(() => ctx.merchantBalance(m), { timeout: 20_000 }).toBe(1000n);
+    await expectConserved(ctx, 20_000);
   });
 
   it('hub killed (SIGKILL) with a transfer in flight: after restart it is settled on every node', async () => {
@@ -90,19 +72,16 @@ describe('recovery after a crash', () => {
     const payee = net.processors.get('mno-b')!;
     payee.child.kill('SIGSTOP');
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
-    await waitFor('reservation', async () =>
-      (await c.wallet.me()).available.value === '2300' ? true : undefined,
-    );
+    await expect.poll(async () => (await c.wallet.me()).available.value, { timeout: 20_000 }).toBe('2300');
     await sleep(300);
     net.hub.child.kill('SIGKILL');
     await submitted;
     payee.child.kill('SIGCONT');
     await net.hub.restart();
     // Whatever the outcome, it must be the same on every node, and nothing stays reserved.
-    await ctx.settled(40_000);
-    expect(await ctx.conservation()).toBeUndefined();
+    await expectConserved(ctx, 40_000);
     const me = await c.wallet.me();
-    const merchantGot = await ctx.merchantBalance('mno-b', m);
+    const merchantGot = await ctx.merchantBalance(m);
     expect(me.available.value).toBe(me.balance.value);
     expect([
       ['3000', 0n],

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   FxAdmin,
   REFERENCE_RATES,
@@ -18,27 +18,12 @@ import {
   type SettlementReport,
 } from '@semops/cli';
 import { importSigningKey, newId, sealMessage, type JWK, type MoneyWire } from '@semops/protocol';
-import { freshNetwork, sleep } from './helpers.js';
+import { expectConserved as expectNetworkConserved, freshNetwork, sleep } from './helpers.js';
 
 const money = (value: bigint, currency: string): MoneyWire => ({ value: value.toString(), currency });
 
-/** Polls `fn` until it returns something other than undefined (errors count as "not yet"), up to `ms`. */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: string | undefined;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e instanceof Error ? e.message : JSON.stringify(e);
-    }
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
-    }
-    await sleep(100);
-  }
-}
+/** How long a test waits for a state the processors reach on their own (rates poll, notices, retries). */
+const WAIT = { timeout: 20_000, interval: 100 };
 
 /** The demo's fee schedule: MSC 1 % kept by the payee processor, 20 % of it paid as interchange to the payer's. */
 const SCHEDULE: FeeEntry[] = [
@@ -66,10 +51,7 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
   afterAll(async () => env?.close());
 
   /** Every ledger balanced, nothing pending, settlement account = hub position, positions sum to zero. */
-  async function expectConserved(ms = 15_000) {
-    await env.ctx.settled(ms);
-    expect(await env.ctx.conservation()).toBeUndefined();
-  }
+  const expectConserved = (ms = 15_000) => expectNetworkConserved(env.ctx, ms);
 
   /** A state snapshot that bad input must not change: positions, ledgers, fees, rates, windows, bookings. */
   async function snapshot(): Promise<string> {
@@ -123,13 +105,13 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
 
   /** Waits until the hub reports `id`'s notice for the window delivered. */
   const delivered = (windowId: string, id: string, ms = 30_000) =>
-    waitFor(
-      `${id}'s settlement.notice for ${windowId} delivered`,
+    vi.waitFor(
       async () => {
         const s = (await hub().report(windowId)).settlement?.find((x) => x.processorId === id);
-        return s?.noticeDelivered === true ? s : undefined;
+        expect(s?.noticeDelivered, `${id}'s settlement.notice for ${windowId} delivered`).toBe(true);
+        return s!;
       },
-      ms,
+      { ...WAIT, timeout: ms },
     );
 
   /**
@@ -409,10 +391,11 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
       total: money(4044_13n, 'HUF'),
     });
     const rateAt = (id: string, want: string) =>
-      waitFor(`${id} on ${want}`, async () => {
+      vi.waitFor(async () => {
         const s = await fx(id).fx();
-        return s.rates[0]?.rate === want ? s : undefined;
-      });
+        expect(s.rates[0]?.rate, `${id} on ${want}`).toBe(want);
+        return s;
+      }, WAIT);
 
     // A new reference rate, written over the file while the network runs; each processor's poll picks it up.
     const t0 = Date.now();
@@ -441,14 +424,11 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
     const broken = '# base,quote,rate\nEUR,HUF,410.00\nEUR,HUF2,1e3\n';
     writeFileSync(ratesFile, broken);
     for (const id of ['bank-c', 'mno-b']) {
-      const s = await waitFor(
-        `${id} reports the broken rates file`,
-        async () => {
-          const got = await fx(id).fx();
-          return got.ratesFileError ? got : undefined;
-        },
-        20_000,
-      );
+      const s = await vi.waitFor(async () => {
+        const got = await fx(id).fx();
+        expect(got.ratesFileError, `${id} reports the broken rates file`).toBeTruthy();
+        return got;
+      }, WAIT);
       expect(s.ratesFileError).toMatch(/line 3/);
       expect(s.rates).toEqual([{ base: 'EUR', quote: 'HUF', rate: '395.20', source: 'file' }]);
     }
@@ -507,10 +487,14 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
     const ratesFile = join(env.dir, 'network', 'rates.csv');
     if (readFileSync(ratesFile, 'utf8') !== REFERENCE_RATES) writeFileSync(ratesFile, REFERENCE_RATES);
     for (const id of ['bank-c', 'mno-b']) {
-      const s = await waitFor(`${id} back on 392.45`, async () => {
+      const s = await vi.waitFor(async () => {
         const got = await fx(id).fx();
-        return got.rates[0]?.rate === '392.45' && !got.ratesFileError ? got : undefined;
-      });
+        expect({ rate: got.rates[0]?.rate, error: got.ratesFileError }, `${id} back on 392.45`).toEqual({
+          rate: '392.45',
+          error: undefined,
+        });
+        return got;
+      }, WAIT);
       expect(s.rates).toEqual([{ base: 'EUR', quote: 'HUF', rate: '392.45', source: 'file' }]);
     }
     const c = await env.ctx.customer('bank-c', 0n, 'Rate Watcher Two');
@@ -555,10 +539,11 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
       expect(p.reserved).toBe('0');
     }
     // bank-c's notice is not delivered: the hub tried and failed (it retries with back-off).
-    const pending = await waitFor('a failed attempt to bank-c', async () => {
+    const pending = await vi.waitFor(async () => {
       const s = (await hub().report(windowId)).settlement?.find((x) => x.processorId === 'bank-c');
-      return s && (s.noticeAttempts ?? 0) >= 1 ? s : undefined;
-    });
+      expect(s?.noticeAttempts ?? 0, 'a failed attempt to bank-c').toBeGreaterThanOrEqual(1);
+      return s!;
+    }, WAIT);
     expect(pending).toMatchObject({ processorId: 'bank-c', booked: true, noticeDelivered: false });
     expect(pending.lastError).toBeTruthy();
     // Reconciliation while bank-c is down says so rather than passing.

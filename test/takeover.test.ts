@@ -93,7 +93,9 @@ describe('account takeover with a stolen token or activation code', () => {
       reference: 'still-mine',
     });
     const paid = await c.wallet.pay(r.shortCode, '1234');
-    expect((await c.wallet.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+    await expect
+      .poll(async () => (await c.wallet.payment(paid.paymentId)).status, { timeout: 20_000 })
+      .toBe('COMPLETED');
   });
 
   it('a signed action needs the current PIN, counts wrong tries and is accepted once', async () => {
@@ -187,7 +189,9 @@ describe('account takeover with a stolen token or activation code', () => {
     });
     await expect(fresh.pay(r1.shortCode, '1234')).rejects.toMatchObject({ code: 'PIN_INVALID' });
     const paid = await fresh.pay(r1.shortCode, '5678');
-    expect((await fresh.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+    await expect
+      .poll(async () => (await fresh.payment(paid.paymentId)).status, { timeout: 20_000 })
+      .toBe('COMPLETED');
   });
 
   it('a stolen token cannot pay: the approval must be signed by the device', async () => {
@@ -359,7 +363,9 @@ describe('a block stops every channel', () => {
       reference: 'after-reset',
     });
     const paid = await phone2.pay(r.shortCode, '8642');
-    expect((await phone2.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+    await expect
+      .poll(async () => (await phone2.payment(paid.paymentId)).status, { timeout: 20_000 })
+      .toBe('COMPLETED');
 
     // Bad input: exit 2, nothing sent; an unknown customer: exit 1 with the code.
     expect(await semops('block', 'bank-a', 'anna')).toBe(2);
@@ -390,7 +396,9 @@ describe('a block stops every channel', () => {
       reference: 'unblocked',
     });
     const paid = await again.pay(req.shortCode, '1234');
-    expect((await again.waitFinal(paid.paymentId)).status).toBe('COMPLETED');
+    await expect
+      .poll(async () => (await again.payment(paid.paymentId)).status, { timeout: 20_000 })
+      .toBe('COMPLETED');
     // The old device stays blocked.
     await expect(c.wallet.balance()).rejects.toMatchObject({ code: 'DEVICE_BLOCKED' });
   });

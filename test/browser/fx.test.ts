@@ -261,9 +261,7 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
     });
     expect(before - (await balance())).toBe(404413n);
     await expect
-      .poll(async () =>
-        (await cafe.payments()).payments.map((p) => [p.status, p.amount.value, p.amount.currency]),
-      )
+      .poll(async () => (await cafe.payments()).map((p) => [p.status, p.amount.value, p.amount.currency]))
       .toEqual([['COMPLETED', '1000', 'EUR']]);
 
     await wallet.getByRole('button', { name: 'Done' }).click();

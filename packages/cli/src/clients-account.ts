@@ -3,7 +3,8 @@
  * change, own limits and lost-phone blocking (customer). Functions over a Wallet or ProcessorAdmin.
  */
 import { SemopsError, errorFromBody, type MoneyWire } from '@semops/protocol';
-import type { ProcessorAdmin, Wallet } from './clients.js';
+import type { ProcessorAdmin } from './clients-admin.js';
+import type { Wallet } from './clients-wallet.js';
 import { json } from './http.js';
 
 export type CustomerKind = 'bank' | 'emoney';

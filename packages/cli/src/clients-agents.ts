@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MoneyWire } from '@semops/protocol';
-import type { ProcessorAdmin } from './clients.js';
+import type { ProcessorAdmin } from './clients-admin.js';
 import { json } from './http.js';
 
 export interface AgentCreated {

@@ -3,7 +3,8 @@
  * airtime top-up (customer), list a biller's payments with their account references (biller).
  */
 import type { MoneyWire } from '@semops/protocol';
-import type { ProcessorAdmin, ResolvedRequest, Wallet } from './clients.js';
+import type { ProcessorAdmin } from './clients-admin.js';
+import type { ResolvedRequest, Wallet } from './clients-wallet.js';
 import { json } from './http.js';
 
 export interface BillerView {

@@ -11,7 +11,8 @@ import {
   signJson,
   type MoneyWire,
 } from '@semops/protocol';
-import type { ProcessorInfo, ResolvedRequest, Wallet } from './clients.js';
+import type { ProcessorInfo } from './clients-admin.js';
+import type { ResolvedRequest, Wallet } from './clients-wallet.js';
 import { json } from './http.js';
 
 export type MandateInterval = 'daily' | 'weekly' | 'monthly' | number;

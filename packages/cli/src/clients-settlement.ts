@@ -6,43 +6,29 @@
  */
 import { errorFromBody, type MoneyWire } from '@semops/protocol';
 import { call, json, type CallOptions } from './http.js';
-import type { HubPosition } from './clients.js';
+import type {
+  FeeEntry,
+  PositionLineWire,
+  PositionView,
+  WindowReport,
+  WindowTransferView,
+  WindowView,
+} from '@semops/hub';
 
-/** One line of the hub's fee schedule; `'*'` matches any payee or currency (most specific line wins). */
-export interface FeeEntry {
-  readonly payee: string;
-  readonly currency: string;
-  /** Merchant service charge, basis points of the transfer amount (0..10000). */
-  readonly mscBps: number;
-  /** Fixed part of the merchant service charge, minor units of `currency` (`'0'` when `currency` is `'*'`). */
-  readonly mscFixed: string;
-  /** Share of the merchant service charge paid to the payer processor, basis points (0..10000). */
-  readonly interchangeBps: number;
-}
-
-export interface SettlementWindow {
-  readonly windowId: string;
-  readonly state: 'OPEN' | 'CLOSED';
-  readonly openedAt: number;
-  readonly closedAt?: number;
-  /** Committed transfers in the window. */
-  readonly transfers: number;
-}
+export type { FeeEntry };
+/** A settlement window as the hub lists it. */
+export type SettlementWindow = WindowView;
+/** A transfer the hub committed in a window. */
+export type WindowTransfer = WindowTransferView;
+/** One processor's totals in one currency for a window; amounts are minor-unit strings, `net` signed. */
+export type ReportPosition = PositionLineWire;
+/** A window's multilateral net settlement report. */
+export type SettlementReport = WindowReport;
 
 /** The fees of one transfer, minor units of the transfer's currency. */
 export interface TransferFeesView {
   readonly msc: string;
   readonly interchange: string;
-}
-
-/** A transfer the hub committed in a window. */
-export interface WindowTransfer {
-  readonly transferId: string;
-  readonly payer: string;
-  readonly payee: string;
-  readonly amount: MoneyWire;
-  readonly fees?: TransferFeesView;
-  readonly committedAt: number;
 }
 
 /** The hub's operator view of one transfer. */
@@ -59,85 +45,6 @@ export interface HubTransferView {
   readonly fees?: TransferFeesView;
   readonly createdAt?: number;
   readonly updatedAt?: number;
-}
-
-/** One processor's totals in one currency for a window; amounts are minor-unit strings, `net` signed. */
-export interface ReportPosition {
-  readonly processorId: string;
-  readonly currency: string;
-  readonly sent: string;
-  readonly received: string;
-  readonly interchangePaid: string;
-  readonly interchangeReceived: string;
-  /** Merchant service charge kept as payee (information; already inside `received`). */
-  readonly msc: string;
-  /** FX margin the processor kept converting for its customers (information, in the customer currency). */
-  readonly fxMargin: string;
-  /** The converting processor's conversion fees (information), in its customers' currency. */
-  readonly fxFee?: string;
-  readonly transfers: number;
-  /** received − sent + interchangeReceived − interchangePaid: positive receives, negative pays. */
-  readonly net: string;
-}
-
-/** A net money movement that settles the window: `from` pays `amount` (minor units) of `currency` to `to`. */
-export interface SettlementInstruction {
-  readonly currency: string;
-  readonly from: string;
-  readonly to: string;
-  readonly amount: string;
-}
-
-/** The fees of one transfer of a window (transfers with fees or an FX margin). */
-export interface ReportFee {
-  readonly transferId: string;
-  readonly payer: string;
-  readonly payee: string;
-  readonly amount: MoneyWire;
-  /** Merchant service charge and interchange, minor units of the transfer's currency. */
-  readonly msc: string;
-  readonly interchange: string;
-  /** The converting payer processor's FX margin, in its customers' currency. */
-  readonly fxMargin?: MoneyWire;
-  readonly fxFee?: MoneyWire;
-}
-
-/** Per currency: how many transfers, their volume, the interchange, and the sum of the nets (always 0). */
-export interface ReportCurrencyTotal {
-  readonly currency: string;
-  readonly transfers: number;
-  readonly volume: string;
-  readonly interchange: string;
-  readonly net: string;
-}
-
-/** Where a processor's settlement of a closed window stands at the hub. */
-export interface ReportSettlementStatus {
-  readonly processorId: string;
-  readonly booked: boolean;
-  /** Undefined when the processor gets no notice (no transfers in the window). */
-  readonly noticeDelivered?: boolean;
-  readonly noticeAttempts?: number;
-  readonly lastError?: string;
-}
-
-/** A window's multilateral net settlement report. */
-export interface SettlementReport {
-  readonly windowId: string;
-  /** A CLOSED window's report is final; an OPEN one's is the report so far. */
-  readonly state: 'OPEN' | 'CLOSED';
-  readonly openedAt: number;
-  readonly closedAt?: number;
-  readonly transfers: number;
-  readonly currencies: readonly ReportCurrencyTotal[];
-  /** One row per processor and currency; per currency the nets sum to zero. */
-  readonly positions: readonly ReportPosition[];
-  /** The net money movements that settle the window. */
-  readonly instructions: readonly SettlementInstruction[];
-  /** Every fee that made up the totals, per transfer. */
-  readonly fees: readonly ReportFee[];
-  /** Closed windows: each processor's settlement booking and notice. */
-  readonly settlement?: readonly ReportSettlementStatus[];
 }
 
 /** The positions of a report in a stable order: by currency, then processor. */
@@ -260,12 +167,12 @@ export class SettlementAdmin {
   transfer(transferId: string) {
     return this.call<HubTransferView>('GET', `/v1/admin/transfers/${encodeURIComponent(transferId)}`);
   }
-  async positions(): Promise<HubPosition[]> {
-    return (await this.call<{ positions: HubPosition[] }>('GET', '/v1/admin/positions')).positions;
+  async positions(): Promise<PositionView[]> {
+    return (await this.call<{ positions: PositionView[] }>('GET', '/v1/admin/positions')).positions;
   }
   /** Tops up or withdraws a processor's liquidity (net debit cap) in one currency. */
   liquidity(processorId: string, amount: MoneyWire, direction: 'deposit' | 'withdraw') {
-    return this.call<HubPosition>('POST', '/v1/admin/liquidity', {
+    return this.call<PositionView>('POST', '/v1/admin/liquidity', {
       body: { processorId, amount, direction },
     });
   }

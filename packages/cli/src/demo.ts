@@ -7,7 +7,7 @@ import { saveInto, seedUseCases, useCaseLines, type DemoUseCases } from './demo-
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMoney } from '@semops/protocol';
-import { Wallet, type SavedWallet } from './clients.js';
+import { Wallet, type SavedWallet } from './clients-wallet.js';
 import { json } from './http.js';
 import { SettlementAdmin } from './clients-settlement.js';
 import { DEMO_PROCESSORS, startNetwork, type Network } from './network.js';

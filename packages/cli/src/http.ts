@@ -3,6 +3,7 @@
  * becomes a typed SemopsError rebuilt from the error body.
  */
 import { Agent, request } from 'undici';
+import { SemopsApiError } from '@semops/merchant-sdk';
 import { SemopsError, errorFromBody } from '@semops/protocol';
 
 const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
@@ -53,13 +54,13 @@ export async function json<T = unknown>(method: string, url: string, opts: CallO
   throw errorFromBody(r.body, r.status);
 }
 
-/** The error code of a failed call, or 'OK'. */
+/** The error code of a failed call (this client's or the merchant SDK's), or 'OK'. */
 export async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return 'OK';
   } catch (e) {
-    if (e instanceof SemopsError) return e.code;
+    if (e instanceof SemopsError || e instanceof SemopsApiError) return e.code;
     throw e;
   }
 }

@@ -15,12 +15,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SemopsError, formatMoney, parseAmount, type JWK } from '@semops/protocol';
-import { MerchantClient, Wallet } from './clients.js';
+import { MerchantClient } from './clients-merchant.js';
+import { Wallet } from './clients-wallet.js';
 import { closeHttp } from './http.js';
 import { loadState, runDemo, type DemoState } from './demo.js';
 import { DEMO_PROCESSORS } from './network.js';
-import { runScenarios, type ScenarioResult } from './scenarios.js';
-import { checkReceipt } from './scenarios-usecases.js';
+import { runScenarios, type ScenarioResult } from './scenarios/run.js';
+import { checkReceipt } from './scenarios/usecases.js';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
 import { formatE2eBench, parseConcurrency, runE2eBench } from './bench/e2e.js';
 import { OPERATOR_HELP, isOperatorCommand, operatorMain } from './operator.js';
@@ -208,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
       }
       for (const m of state.merchants) {
         const client = new MerchantClient(nodeUrl(dir, m.processorId), m.apiKey);
-        const { payments } = await client.payments();
+        const payments = await client.payments();
         const currency = DEMO_PROCESSORS.find((p) => p.id === m.processorId)?.currency ?? 'EUR';
         const done = payments.filter((p) => p.status === 'COMPLETED');
         const total = done.reduce((s, p) => s + BigInt(p.amount.value), 0n);

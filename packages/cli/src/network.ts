@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { HubAdmin, ProcessorAdmin } from './clients.js';
+import { HubAdmin, ProcessorAdmin } from './clients-admin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Entry points of the compiled nodes (this file sits in cli/src or cli/dist: both are two levels down). */

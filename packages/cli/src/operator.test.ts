@@ -235,6 +235,7 @@ const REPORT: SettlementReport = {
     interchangeReceived: interchangeReceived!,
     msc: msc!,
     fxMargin: '0',
+    fxFee: '0',
     transfers: 1,
     net: net!,
   })),

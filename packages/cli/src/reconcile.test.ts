@@ -71,6 +71,7 @@ function position(processorId: string, currency: string, net: string): ReportPos
     interchangeReceived: '0',
     msc: '0',
     fxMargin: '0',
+    fxFee: '0',
     transfers: 1,
   };
 }

@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MESSAGE_TYP,
@@ -11,6 +10,7 @@ import {
   type ErrorBody,
   type Signer,
 } from '@semops/protocol';
+import { postDeclaringLength } from './testing/http.js';
 import { startNetwork, type TestNetwork } from './testing/network.js';
 
 let net: TestNetwork;
@@ -36,34 +36,6 @@ async function post(
   return { status: res.status, body: (await res.json()) as ErrorBody };
 }
 const postJws = (jws: string) => post(JSON.stringify({ jws }));
-
-/**
- * A POST declaring `length` bytes that sends only its start: the hub refuses it from the declared length,
- * before reading; sending it all would race the hub closing the connection (EPIPE on a loaded machine).
- */
-function postDeclaringLength(length: number): Promise<{ status: number; body: ErrorBody }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${net.hub.url}/v1/messages`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(length) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          req.destroy();
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody });
-          } catch (e) {
-            reject(e instanceof Error ? e : new Error(String(e)));
-          }
-        });
-      },
-    );
-    req.on('error', () => undefined);
-    req.write('{"jws":"');
-  });
-}
 
 describe('POST /v1/messages refuses bad messages with a stable code and changes nothing', () => {
   it('refuses every kind of bad envelope', async () => {
@@ -150,7 +122,12 @@ describe('POST /v1/messages refuses bad messages with a stable code and changes 
         400,
         'UNKNOWN_MESSAGE_TYPE',
       ],
-      ['oversized', postDeclaringLength(MAX_MESSAGE_LENGTH + 2048), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'oversized',
+        postDeclaringLength(`${net.hub.url}/v1/messages`, MAX_MESSAGE_LENGTH + 2048),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
       ['larger than a JWS', post(JSON.stringify({ jws: 'a'.repeat(65 * 1024) })), 400, 'MESSAGE_MALFORMED'],
     ];
     for (const [name, p, status, code] of cases) {

@@ -15,7 +15,8 @@ import {
   publicPart,
   verifyJson,
 } from '@semops/protocol';
-import { BenchPhone, parseConcurrency, runE2eBench, sealPin } from './e2e.js';
+import { parseConcurrency, runE2eBench } from './e2e.js';
+import { BenchPhone, sealPin } from './phone.js';
 
 const alive = (pid: number): boolean => {
   try {

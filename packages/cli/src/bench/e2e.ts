@@ -7,30 +7,20 @@
 // workers (one payment after the other) run at each concurrency level for a warm-up and then the measured
 // seconds; the CPU time of every node process (/proc/<pid>/stat) and of this generator is read at both
 // ends of the measured seconds and divided by the payments completed within them.
-import { execFileSync } from 'node:child_process';
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  createCipheriv,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
-import { APPROVAL_TYP, SemopsError, errorFromBody, type JWK, type MoneyWire } from '@semops/protocol';
-import { Wallet, type PaymentRequestView, type PaymentView, type ResolvedRequest } from '../clients.js';
+import type { PaymentRequest } from '@semops/merchant-sdk';
+import type { MoneyWire } from '@semops/protocol';
+import { Wallet, type PaymentView, type ResolvedRequest } from '../clients-wallet.js';
 import { SettlementAdmin } from '../clients-settlement.js';
 import { DEMO_FEES } from '../demo.js';
 import { DEMO_PROCESSORS, startNetwork, type Network, type ProcessorSpec } from '../network.js';
-import { dropSchemas } from '../scenarios.js';
+import { dropSchemas } from '../pg-schemas.js';
+import { processCpuMs, type CpuSnapshot } from './cpu.js';
+import { BenchHttp, codeOfError } from './http.js';
 import { Samples } from './ledger.js';
+import { BENCH_PIN, BenchPhone } from './phone.js';
 
 /** CPU milliseconds one payment cost each process, over the measured seconds; null where /proc is missing. */
 export interface CpuPerPayment {
@@ -81,7 +71,6 @@ export interface E2eBenchOptions {
 }
 
 export const DEFAULT_CONCURRENCY: readonly number[] = [1, 32, 64];
-const PIN = '1234';
 const CURRENCY = 'EUR';
 /** Each payer's deposit: 1,000,000,000.00 EUR, more than any run spends. */
 const PAYER_FUNDS = 100_000_000_000n;
@@ -93,7 +82,6 @@ const FINAL_TIMEOUT_MS = 30_000;
 const ERROR_PAUSE_MS = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const b64u = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
 
 /** Parses `1,32,64`: positive whole numbers. */
 export function parseConcurrency(text: string): number[] {
@@ -102,148 +90,6 @@ export function parseConcurrency(text: string): number[] {
     throw new RangeError(`--concurrency takes positive whole numbers separated by commas, not ${text}`);
   }
   return levels;
-}
-
-// ---- a cheap phone: node:crypto Ed25519 and X25519 directly (the same JWS and JWE as jose makes) ----
-
-/** The PIN as a compact JWE to the processor's X25519 key: ECDH-ES direct key agreement, A256GCM. */
-export function sealPin(pin: string, processorKey: KeyObject): string {
-  const eph = generateKeyPairSync('x25519');
-  const z = diffieHellman({ privateKey: eph.privateKey, publicKey: processorKey });
-  const { x } = eph.publicKey.export({ format: 'jwk' });
-  const header = b64u(
-    JSON.stringify({ alg: 'ECDH-ES', enc: 'A256GCM', epk: { x, crv: 'X25519', kty: 'OKP' } }),
-  );
-  // Concat KDF (RFC 7518 4.6.2): round 1, Z, AlgorithmID "A256GCM", empty PartyUInfo and PartyVInfo, 256 bits.
-  const u32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n);
-    return b;
-  };
-  const cek = createHash('sha256')
-    .update(u32(1))
-    .update(z)
-    .update(u32(7))
-    .update('A256GCM')
-    .update(u32(0))
-    .update(u32(0))
-    .update(u32(256))
-    .digest();
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', cek, iv);
-  cipher.setAAD(Buffer.from(header, 'ascii'));
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify({ pin })), cipher.final()]);
-  return `${header}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}`;
-}
-
-/** A customer's phone in the generator: device id, access token, device key, the processor's PIN key. */
-export class BenchPhone {
-  private readonly header: string;
-  private readonly deviceKey: KeyObject;
-  private readonly processorKey: KeyObject;
-
-  constructor(
-    readonly deviceId: string,
-    readonly accessToken: string,
-    devicePrivateJwk: JWK,
-    processorEncryptionJwk: JWK,
-  ) {
-    this.deviceKey = createPrivateKey({ key: devicePrivateJwk as JsonWebKey, format: 'jwk' });
-    this.processorKey = createPublicKey({ key: processorEncryptionJwk as JsonWebKey, format: 'jwk' });
-    this.header = b64u(JSON.stringify({ alg: 'EdDSA', kid: deviceId, typ: APPROVAL_TYP }));
-  }
-
-  /** The device-signed approval of a resolved request at `amount`, with the PIN sealed to the processor. */
-  approval(r: Pick<ResolvedRequest, 'requestId' | 'processorId'>, amount: MoneyWire, pin = PIN): string {
-    const payload = b64u(
-      JSON.stringify({
-        deviceId: this.deviceId,
-        requestId: r.requestId,
-        payee: r.processorId,
-        amount,
-        nonce: randomBytes(16).toString('base64url'),
-        expiresAt: Date.now() + 60_000,
-        pin: sealPin(pin, this.processorKey),
-      }),
-    );
-    const signature = sign(null, Buffer.from(`${this.header}.${payload}`), this.deviceKey);
-    return `${this.header}.${payload}.${b64u(signature)}`;
-  }
-}
-
-// ---- HTTP: a keep-alive pool of its own, errors by stable code ----
-
-class Http {
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: null });
-
-  async call<T>(method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<T> {
-    const res = await request(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      dispatcher: this.dispatcher,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      headersTimeout: FINAL_TIMEOUT_MS,
-      bodyTimeout: FINAL_TIMEOUT_MS,
-    });
-    const text = await res.body.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
-    throw errorFromBody(parsed, res.statusCode);
-  }
-
-  /** Aborts what is in flight and closes every connection (so the nodes can stop at once). */
-  destroy(): Promise<void> {
-    return this.dispatcher.destroy();
-  }
-}
-
-/** A stable name for what went wrong: the SEMOPS error code, a transport code, or the error's name. */
-function codeOfError(e: unknown): string {
-  if (e instanceof SemopsError) return e.code;
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return e instanceof Error ? e.name : 'UNKNOWN';
-}
-
-// ---- CPU time of the node processes ----
-
-let clockTicks: number | undefined;
-function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
-/** User + system CPU milliseconds a process has used (all its threads), or null without /proc. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After the command name in parentheses: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-    // cmajflt utime stime …
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
-  } catch {
-    return null;
-  }
-}
-
-interface CpuSnapshot {
-  readonly nodes: ReadonlyArray<number | null>;
-  readonly generator: NodeJS.CpuUsage;
 }
 
 // ---- the network ----
@@ -302,7 +148,7 @@ async function seedNetwork(net: Network, payers: number): Promise<Omit<BenchNetw
       // A bank customer (the default at a bank): no e-money tier limits on what it may spend.
       const c = await bankA.admin.createCustomer({ phone, name: `Bench Payer ${i + 1}`, currency: CURRENCY });
       await bankA.admin.deposit(c.customerId, PAYER_FUNDS);
-      const saved = (await Wallet.enrol(bankA.url, phone, c.activationCode, PIN)).export();
+      const saved = (await Wallet.enrol(bankA.url, phone, c.activationCode, BENCH_PIN)).export();
       return new BenchPhone(saved.deviceId, saved.accessToken, saved.deviceKey, info.encryptionKey);
     },
   );
@@ -319,7 +165,7 @@ async function seedNetwork(net: Network, payers: number): Promise<Omit<BenchNetw
 
 async function runLevel(
   bench: BenchNetwork,
-  http: Http,
+  http: BenchHttp,
   concurrency: number,
   seconds: number,
   warmupSeconds: number,
@@ -364,7 +210,7 @@ async function runLevel(
       const t0 = performance.now();
       let outcome: string;
       try {
-        const req = await http.call<PaymentRequestView>(
+        const req = await http.call<PaymentRequest>(
           'POST',
           `${bench.payeeUrl}/v1/requests`,
           bench.merchantKey,
@@ -514,7 +360,7 @@ async function benchStore(
   const schemaPrefix = `bench_${Date.now().toString(36)}_`;
   let starting: Promise<Network> | undefined;
   let net: Network | undefined;
-  let http: Http | undefined;
+  let http: BenchHttp | undefined;
   let tornDown: Promise<void> | undefined;
   /** Set on teardown: the workers stop at once. */
   const halt = { stopped: false };
@@ -555,7 +401,7 @@ async function benchStore(
     const seeded = await seedNetwork(net, opts.payers);
     const bench: BenchNetwork = { net, dir, ...seeded };
     opts.onNetwork?.({ dir, pids: bench.pids.filter((p): p is number => p !== undefined) });
-    http = new Http();
+    http = new BenchHttp(FINAL_TIMEOUT_MS);
     const runs: E2eRun[] = [];
     for (const c of opts.concurrency) {
       const label = `${store} concurrency ${c}`;

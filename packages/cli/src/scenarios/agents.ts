@@ -1,11 +1,8 @@
 /**
  * Scenarios for agents (cash-in and cash-out), through the public HTTP APIs only.
  */
-import type { MoneyWire } from '@semops/protocol';
-import { expect, type Ctx, type Scenario } from './scenarios.js';
-import { agentWithFloat, type AgentClient, type AgentView } from './clients-agents.js';
-
-const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
+import { check, eur, type Ctx, type Scenario } from '../testkit/index.js';
+import { agentWithFloat, type AgentClient, type AgentView } from '../clients-agents.js';
 
 async function newAgent(ctx: Ctx, processorId: string, float: bigint) {
   const p = ctx.processor(processorId);
@@ -31,20 +28,20 @@ export const AGENT_SCENARIOS: Scenario[] = [
       const c = await ctx.customer('mno-b', 0n, 'Cash Customer');
       const key = `cash-in-${a.agentId}`;
       const r = await a.client.cashIn(c.phone, 40_00n, a.pin, key);
-      expect(r.float.value === '6000', `float after cash-in ${r.float.value}`);
+      check(r.float.value === '6000', `float after cash-in ${r.float.value}`);
       // 0.5 % of 40.00 = 0.20 (minimum 0.10).
-      expect(r.commission.value === '20', `commission ${r.commission.value}`);
+      check(r.commission.value === '20', `commission ${r.commission.value}`);
       const again = await a.client.cashIn(c.phone, 40_00n, a.pin, key);
-      expect(again.transferId === r.transferId, 'a retried cash-in must not pay twice');
-      expect((await c.wallet.balance()) === 40_00n, 'customer balance');
+      check(again.transferId === r.transferId, 'a retried cash-in must not pay twice');
+      check((await c.wallet.balance()) === 40_00n, 'customer balance');
       const n = await c.wallet.notifications();
-      expect(
+      check(
         n.some((x) => x.text.includes('Cash-in')),
         'no cash-in notification',
       );
       const v = await a.client.me();
-      expect(v.float.value === '6000' && v.commission.value === '20', `agent view ${JSON.stringify(v)}`);
-      expect(
+      check(v.float.value === '6000' && v.commission.value === '20', `agent view ${JSON.stringify(v)}`);
+      check(
         v.movements.some((m) => m.kind === 'cash_in' && m.amount.value === '4000'),
         'no cash-in movement',
       );
@@ -57,19 +54,19 @@ export const AGENT_SCENARIOS: Scenario[] = [
       const a = await newAgent(ctx, 'mno-b', 10_00n);
       const c = await ctx.customer('bank-a', 50_00n, 'Cash Out');
       const p = await c.wallet.pay(a.tillCode, '1234', eur(30_00n));
-      expect(p.status === 'COMPLETED', `cash-out payment ${p.status} ${p.error ?? ''}`);
+      check(p.status === 'COMPLETED', `cash-out payment ${p.status} ${p.error ?? ''}`);
       await ctx.settled();
       const v = await agentView(a.client, (x) => x.commission.value !== '0');
-      expect(v.float.value === '4000', `float after cash-out ${v.float.value}`);
+      check(v.float.value === '4000', `float after cash-out ${v.float.value}`);
       // 0.5 % of 30.00 = 0.15.
-      expect(v.commission.value === '15', `commission ${v.commission.value}`);
-      expect(
+      check(v.commission.value === '15', `commission ${v.commission.value}`);
+      check(
         v.movements.some((m) => m.kind === 'cash_out' && m.amount.value === '3000'),
         'no cash-out movement',
       );
-      expect((await c.wallet.balance()) === 20_00n, 'customer balance');
+      check((await c.wallet.balance()) === 20_00n, 'customer balance');
       const again = await c.wallet.pay(a.tillCode, '1234', eur(5_00n));
-      expect(again.status === 'COMPLETED', 'the till is reusable');
+      check(again.status === 'COMPLETED', 'the till is reusable');
       return `customer at bank-a paid till ${a.tillCode} 30.00 with PIN: float 10.00 → 40.00, commission 0.15; till reused`;
     },
   },

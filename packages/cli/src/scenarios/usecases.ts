@@ -17,10 +17,11 @@ import {
   type Receipt,
 } from '@semops/protocol';
 import { signWebhook } from '@semops/processor';
-import type { PaymentRequestView, ResolvedRequest } from './clients.js';
-import { startReceiver } from './edge.js';
-import { codeOf, json } from './http.js';
-import { expect, type Ctx, type Scenario } from './scenarios.js';
+import type { PaymentRequest as PaymentRequestView } from '@semops/merchant-sdk';
+import type { ResolvedRequest } from '../clients-wallet.js';
+import { startReceiver } from '../edge.js';
+import { codeOf, json } from '../http.js';
+import { check, type Ctx, type Scenario } from '../testkit/index.js';
 
 const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
 const show = (value: bigint) => formatMoney({ value, currency: 'EUR' });
@@ -148,42 +149,42 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
         reusable: true,
         expiresInSeconds: 86_400,
       });
-      expect(zone.kind === 'parking' && zone.tariff?.perMinute === '5', 'tariff not in the request view');
+      check(zone.kind === 'parking' && zone.tariff?.perMinute === '5', 'tariff not in the request view');
       // The payer types the zone's short code and a duration; the wallet turns minutes into an amount.
       const r = (await c.wallet.resolve(zone.shortCode)) as UseCaseResolved;
-      expect(r.tariff?.perMinute === '5' && r.zone === zone.zone, 'the wallet does not see the tariff');
+      check(r.tariff?.perMinute === '5' && r.zone === zone.zone, 'the wallet does not see the tariff');
       const minutes = 30;
       const amount = BigInt(r.tariff.perMinute) * BigInt(minutes);
       const paid = await c.wallet.submit(await c.wallet.approval(r, '1234', { amount: eur(amount) }));
-      expect(paid.status === 'COMPLETED' && paid.receipt, `payment ${paid.status} ${paid.error ?? ''}`);
+      check(paid.status === 'COMPLETED' && paid.receipt, `payment ${paid.status} ${paid.error ?? ''}`);
       // An inspector has the processor's public key (fetched once) and checks the permit offline.
       const key = await publicKeyOf(ctx, 'mno-b');
       const now = await checkReceipt(paid.receipt, key);
       const p = now.receipt;
-      expect(now.status === 'valid' && p, `permit is ${now.status}: ${now.reason ?? ''}`);
-      expect(p.kind === 'parking' && p.zone === 'Zone 1 Innere Stadt', 'permit names no zone');
-      expect(
+      check(now.status === 'valid' && p, `permit is ${now.status}: ${now.reason ?? ''}`);
+      check(p.kind === 'parking' && p.zone === 'Zone 1 Innere Stadt', 'permit names no zone');
+      check(
         p.minutes === 30 && p.validUntil === (p.validFrom ?? 0) + 30 * MINUTE,
         'permit is not 30 minutes',
       );
       const later = await checkReceipt(paid.receipt, key, (p.validUntil ?? 0) + 1);
-      expect(later.status === 'expired', `after 30 minutes the permit is ${later.status}`);
+      check(later.status === 'expired', `after 30 minutes the permit is ${later.status}`);
       const forged = await checkReceipt(
         forge(paid.receipt, (x) => (x.validUntil = Number(x.validUntil) + 60 * MINUTE)),
         key,
       );
-      expect(forged.status === 'invalid', `a forged permit is ${forged.status}`);
+      check(forged.status === 'invalid', `a forged permit is ${forged.status}`);
       // The zone stays payable: a second driver parks in the same zone.
       const d = await ctx.customer('mno-b', 5_00n);
       const again = await d.wallet.pay(zone.shortCode, '1234', eur(10n * 5n));
-      expect(again.status === 'COMPLETED', `second driver ${again.status}`);
+      check(again.status === 'COMPLETED', `second driver ${again.status}`);
       // A part minute is refused by the zone's processor: the payment fails, nothing moves.
       const odd = await d.wallet.pay(zone.shortCode, '1234', eur(52n));
-      expect(
+      check(
         odd.status === 'FAILED' && (odd.error ?? '').includes('AMOUNT_OUT_OF_RANGE'),
         `a part minute gave ${odd.status} ${odd.error ?? ''}`,
       );
-      expect((await d.wallet.balance()) === 4_50n, 'the part-minute payment moved money');
+      check((await d.wallet.balance()) === 4_50n, 'the part-minute payment moved money');
       return `${minutes} min × 0.05 = ${show(amount)} in ${p.zone}; permit valid until ${new Date(p.validUntil ?? 0).toISOString().slice(11, 19)}, expired after, forged → invalid`;
     },
   },
@@ -201,10 +202,10 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
         reusable: true,
       });
       const paid = await c.wallet.pay(sale.qr, '1234');
-      expect(paid.status === 'COMPLETED' && paid.receipt, `payment ${paid.status} ${paid.error ?? ''}`);
+      check(paid.status === 'COMPLETED' && paid.receipt, `payment ${paid.status} ${paid.error ?? ''}`);
       const offline = await checkReceipt(paid.receipt, await publicKeyOf(ctx, 'bank-a'));
-      expect(offline.status === 'valid', `ticket is ${offline.status}: ${offline.reason ?? ''}`);
-      expect(
+      check(offline.status === 'valid', `ticket is ${offline.status}: ${offline.reason ?? ''}`);
+      check(
         offline.receipt?.kind === 'ticket' && offline.receipt.event === sale.event,
         'ticket names no event',
       );
@@ -221,9 +222,9 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
       }
       const second = await codeOf(validate(paid.receipt));
       const forged = await codeOf(validate(forge(paid.receipt, (x) => (x.event = 'Another concert'))));
-      expect(first === 'OK', `first entry ${first}`);
-      expect(second === 'TICKET_ALREADY_USED', `second entry ${second}`);
-      expect(forged === 'TICKET_INVALID', `forged ticket ${forged}`);
+      check(first === 'OK', `first entry ${first}`);
+      check(second === 'TICKET_ALREADY_USED', `second entry ${second}`);
+      check(forged === 'TICKET_INVALID', `forged ticket ${forged}`);
       return `ticket ${offline.receipt.receiptId} for ${show(25_00n)}: gate → OK, again → ${second}, forged → ${forged}`;
     },
   },
@@ -239,12 +240,12 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
         if (s === 'PAID') dispensed++;
       });
       await sleep(100);
-      expect(dispensedSoFar() === 0, 'dispensed before payment');
+      check(dispensedSoFar() === 0, 'dispensed before payment');
       const paid = await c.wallet.pay(sale.qr, '1234');
-      expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+      check(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
       const statuses = await seen; // the stream ends by itself once the request is final
-      expect(statuses[0] === 'OPEN' && statuses.at(-1) === 'PAID', `events ${statuses.join(',')}`);
-      expect(dispensedSoFar() === 1, `dispensed ${dispensed} times`);
+      check(statuses[0] === 'OPEN' && statuses.at(-1) === 'PAID', `events ${statuses.join(',')}`);
+      check(dispensedSoFar() === 1, `dispensed ${dispensed} times`);
 
       // The next customer walks away: the request expires, the machine dispenses nothing.
       const unpaid = await createRequest(m, {
@@ -259,13 +260,13 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
       const statuses2 = await followRequest(m.client.url, m.apiKey, unpaid.id, (s) => {
         if (s === 'PAID') dispensed2++;
       });
-      expect(statuses2.at(-1) === 'EXPIRED' && dispensed2 === 0, `events ${statuses2.join(',')}`);
+      check(statuses2.at(-1) === 'EXPIRED' && dispensed2 === 0, `events ${statuses2.join(',')}`);
       const late = await codeOf(d.wallet.pay(unpaid.qr, '1234'));
-      expect(late === 'REQUEST_EXPIRED', `paying late gave ${late}`);
+      check(late === 'REQUEST_EXPIRED', `paying late gave ${late}`);
       const me = await d.wallet.me();
-      expect(me.available.value === '500' && me.balance.value === '500', 'the customer has funds held');
+      check(me.available.value === '500' && me.balance.value === '500', 'the customer has funds held');
       const broken = await ctx.conservation();
-      expect(broken === undefined, `something is reserved: ${broken ?? ''}`);
+      check(broken === undefined, `something is reserved: ${broken ?? ''}`);
       return `paid sale: ${statuses.join(' → ')}, dispensed once; unpaid: ${statuses2.join(' → ')}, late pay → ${late}, nothing held`;
     },
   },
@@ -286,31 +287,31 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
           description: '2 books',
           returnUrl,
         });
-        expect(order.returnUrl === returnUrl, 'the request view has no returnUrl');
+        check(order.returnUrl === returnUrl, 'the request view has no returnUrl');
         // The shop redirects to the wallet with the request; the wallet shows it and, once paid, "Back to the shop".
         const r = (await c.wallet.resolve(order.deepLink)) as UseCaseResolved;
-        expect(r.returnUrl === returnUrl, 'the wallet does not get the returnUrl');
+        check(r.returnUrl === returnUrl, 'the wallet does not get the returnUrl');
         const paid = await c.wallet.submit(await c.wallet.approval(r, '1234'));
-        expect(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
+        check(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
         const end = Date.now() + 10_000;
         while (hooks.length === 0 && Date.now() < end) await sleep(100);
         const hook = hooks[0];
-        expect(hook, 'no webhook arrived');
+        check(hook, 'no webhook arrived');
         const sig = String(hook.headers['semops-signature']);
         const t = Number(/t=(\d+)/.exec(sig)?.[1]);
-        expect(sig === signWebhook(m.webhookSecret, hook.body, t), 'webhook signature does not verify');
-        expect(sig !== signWebhook('whsec_wrong', hook.body, t), 'any secret verifies the webhook');
+        check(sig === signWebhook(m.webhookSecret, hook.body, t), 'webhook signature does not verify');
+        check(sig !== signWebhook('whsec_wrong', hook.body, t), 'any secret verifies the webhook');
         const event = JSON.parse(hook.body) as {
           type: string;
           data: { requestId: string; paymentId: string };
         };
-        expect(
+        check(
           event.type === 'payment.completed' && event.data.requestId === order.id,
           `webhook ${event.type} for ${event.data.requestId}`,
         );
         // Back at the return URL the shop checks the order itself, not the browser's word.
         const status = (await m.client.request(order.id)).status;
-        expect(status === 'PAID', `order is ${status}`);
+        check(status === 'PAID', `order is ${status}`);
         return `${show(34_90n)} paid; wallet offers ${returnUrl}; signed webhook ${event.type} verified; order ${status}`;
       } finally {
         await receiver.close();

@@ -3,9 +3,8 @@
  * public HTTP APIs only.
  */
 import { randomInt } from 'node:crypto';
-import type { MoneyWire } from '@semops/protocol';
-import { codeOf } from './http.js';
-import { expect, type Scenario } from './scenarios.js';
+import { codeOf } from '../http.js';
+import { check, eur, type Scenario } from '../testkit/index.js';
 import {
   airtimeTopups,
   billerPayments,
@@ -13,9 +12,7 @@ import {
   payBill,
   registerBiller,
   resolveBill,
-} from './clients-bills.js';
-
-const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
+} from '../clients-bills.js';
 
 /** Retries `fn` until it succeeds (the hub directory learns a new phone number within a sync interval). */
 async function retry<T>(fn: () => Promise<T>, ms = 8000): Promise<T> {
@@ -44,26 +41,26 @@ export const BILL_SCENARIOS: Scenario[] = [
       });
       const payer = await ctx.customer('bank-a', 100_00n);
       const bad = await codeOf(resolveBill(payer.wallet, { billerCode, account: 'ABC-1' }));
-      expect(bad === 'ACCOUNT_REFERENCE_INVALID', `bad account → ${bad}`);
+      check(bad === 'ACCOUNT_REFERENCE_INVALID', `bad account → ${bad}`);
       const { resolved, payment } = await payBill(
         payer.wallet,
         { billerCode, account: '12345678', amount: eur(42_50n) },
         '1234',
       );
-      expect(resolved.merchant.name === 'City Water', `shown ${resolved.merchant.name}`);
-      expect(resolved.reference === '12345678' && resolved.processorId === 'mno-b', 'resolve shape');
-      expect(payment.status === 'COMPLETED', `payment ${payment.status} ${payment.error ?? ''}`);
+      check(resolved.merchant.name === 'City Water', `shown ${resolved.merchant.name}`);
+      check(resolved.reference === '12345678' && resolved.processorId === 'mno-b', 'resolve shape');
+      check(payment.status === 'COMPLETED', `payment ${payment.status} ${payment.error ?? ''}`);
       await ctx.settled();
       const { payments } = await billerPayments(ctx.processor('mno-b').url, water.apiKey);
-      expect(
+      check(
         payments.length === 1 && payments[0]!.account === '12345678' && payments[0]!.amount.value === '4250',
         `biller payments ${JSON.stringify(payments)}`,
       );
-      expect((await payer.wallet.balance()) === 57_50n, 'payer balance');
+      check((await payer.wallet.balance()) === 57_50n, 'payer balance');
       const unknown = await codeOf(
         resolveBill(payer.wallet, { billerCode: '10199999', account: '12345678' }),
       );
-      expect(unknown === 'BILLER_NOT_FOUND', `unknown biller → ${unknown}`);
+      check(unknown === 'BILLER_NOT_FOUND', `unknown biller → ${unknown}`);
       return `bank-a customer paid 42.50 to biller ${billerCode} (mno-b) for account 12345678; bad account → ${bad}; unknown code → ${unknown}`;
     },
   },
@@ -75,12 +72,12 @@ export const BILL_SCENARIOS: Scenario[] = [
       const { resolved, payment } = await retry(() =>
         buyAirtime(payer.wallet, owner.phone, eur(10_00n), '1234'),
       );
-      expect(
+      check(
         resolved.display.startsWith('Airtime for +4') && resolved.display.endsWith('(mno-b)'),
         resolved.display,
       );
-      expect(!JSON.stringify(resolved).includes('Airtime Owner'), 'the payee name leaked');
-      expect(payment.status === 'COMPLETED', `payment ${payment.status} ${payment.error ?? ''}`);
+      check(!JSON.stringify(resolved).includes('Airtime Owner'), 'the payee name leaked');
+      check(payment.status === 'COMPLETED', `payment ${payment.status} ${payment.error ?? ''}`);
       await ctx.settled();
       const mine = await retry(async () => {
         const { topups } = await airtimeTopups(ctx.processor('mno-b').admin);
@@ -88,16 +85,16 @@ export const BILL_SCENARIOS: Scenario[] = [
         if (!t) throw new Error('no airtime top-up recorded');
         return t;
       });
-      expect(mine.phone === owner.phone && mine.amount.value === '1000', 'top-up record');
+      check(mine.phone === owner.phone && mine.amount.value === '1000', 'top-up record');
       const n = await retry(async () => {
         const list = await owner.wallet.notifications();
         const hit = list.find((x) => x.text.includes('Airtime'));
         if (!hit) throw new Error('no airtime notification');
         return hit;
       });
-      expect((await payer.wallet.balance()) === 40_00n, 'payer balance');
+      check((await payer.wallet.balance()) === 40_00n, 'payer balance');
       const tooMuch = await codeOf(buyAirtime(payer.wallet, owner.phone, eur(500_00n), '1234'));
-      expect(tooMuch === 'AMOUNT_OUT_OF_RANGE', `500.00 → ${tooMuch}`);
+      check(tooMuch === 'AMOUNT_OUT_OF_RANGE', `500.00 → ${tooMuch}`);
       return `${resolved.display}: 10.00 paid from bank-a, recorded at mno-b, owner told "${n.text}"; 500.00 → ${tooMuch}`;
     },
   },

@@ -5,15 +5,14 @@
  * operator HTTP APIs only. They run last: the window they close holds every scenario's transfers.
  */
 import { SemopsError, formatMoney, type MoneyWire } from '@semops/protocol';
-import type { FxQuoteView } from './clients.js';
-import { codeOf } from './http.js';
-import { expect, type Ctx, type Scenario } from './scenarios.js';
-import { reconcileWindow } from './reconcile.js';
-import { SettlementAdmin, FxAdmin } from './clients-settlement.js';
+import type { FxQuoteView } from '../clients-wallet.js';
+import { codeOf } from '../http.js';
+import { check, sleep, type Ctx, type Scenario } from '../testkit/index.js';
+import { reconcileWindow } from '../reconcile.js';
+import { SettlementAdmin, FxAdmin } from '../clients-settlement.js';
 
 const money = (value: bigint, currency: string): MoneyWire => ({ value: value.toString(), currency });
 const show = (m: MoneyWire) => formatMoney({ value: BigInt(m.value), currency: m.currency });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Balances of a processor's house accounts by kind and currency (credits − debits). */
 async function books(ctx: Ctx, processorId: string): Promise<(kind: string, currency: string) => bigint> {
@@ -35,26 +34,26 @@ async function crossPurchase(ctx: Ctx, payer: string, payee: string, amount: Mon
   const req = await m.client.createRequest({ currency: amount.currency, amount, reference: 'abroad-1' });
   const before = await c.wallet.balance();
   const r = await c.wallet.resolve(req.qr);
-  expect(r.quote, `no FX quote shown for a ${amount.currency} request to a ${payer} customer`);
+  check(r.quote, `no FX quote shown for a ${amount.currency} request to a ${payer} customer`);
   const q = r.quote;
-  expect(q.amount.value === amount.value && q.amount.currency === amount.currency, 'quote amount');
-  expect(q.expiresAt > Date.now(), 'the quote is already expired when shown');
+  check(q.amount.value === amount.value && q.amount.currency === amount.currency, 'quote amount');
+  check(q.expiresAt > Date.now(), 'the quote is already expired when shown');
   let p = await c.wallet.submit(await c.wallet.approval(r, '1234'));
   if (p.status === 'PENDING') p = await c.wallet.waitFinal(p.paymentId);
-  expect(p.status === 'COMPLETED', `payment ${p.status} ${p.error ?? ''}`);
-  expect(
+  check(p.status === 'COMPLETED', `payment ${p.status} ${p.error ?? ''}`);
+  check(
     p.charged?.value === q.total.value && p.charged.currency === q.total.currency,
     `charged ${JSON.stringify(p.charged)} ≠ quoted total ${show(q.total)}`,
   );
   const after = await c.wallet.balance();
-  expect(
+  check(
     before - after === BigInt(q.total.value),
     `customer debited ${before - after}, quoted ${q.total.value}`,
   );
   await ctx.settled();
-  const { payments } = await m.client.payments();
+  const payments = await m.client.payments();
   const got = payments.find((x) => x.status === 'COMPLETED');
-  expect(got && got.amount.value === amount.value, `merchant received ${JSON.stringify(got?.amount)}`);
+  check(got && got.amount.value === amount.value, `merchant received ${JSON.stringify(got?.amount)}`);
   return { quote: q, paymentId: p.paymentId, before, after, merchantPaymentId: got.paymentId, c, m };
 }
 
@@ -65,18 +64,18 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       const fxBefore = await books(ctx, 'bank-c');
       const { quote } = await crossPurchase(ctx, 'bank-c', 'mno-b', money(10_00n, 'EUR'), 100_000_00n);
       // The worked example of docs/settlement.md: 392.45 × 1.005 → 3944.13 HUF + 100.00 HUF fee.
-      expect(quote.rate === '1 EUR = 394.412250 HUF', `rate shown ${quote.rate}`);
-      expect(
+      check(quote.rate === '1 EUR = 394.412250 HUF', `rate shown ${quote.rate}`);
+      check(
         quote.converted.value === '394413' && quote.fee.value === '10000',
         `quote ${JSON.stringify(quote)}`,
       );
-      expect(quote.total.value === '404413' && quote.total.currency === 'HUF', `total ${show(quote.total)}`);
+      check(quote.total.value === '404413' && quote.total.currency === 'HUF', `total ${show(quote.total)}`);
       const fxAfter = await books(ctx, 'bank-c');
       const d = (kind: string, cur: string) => fxAfter(kind, cur) - fxBefore(kind, cur);
-      expect(d('fx', 'HUF') === 392450n, `fx:HUF moved ${d('fx', 'HUF')}`);
-      expect(d('fxmargin', 'HUF') === 1963n, `fxmargin:HUF moved ${d('fxmargin', 'HUF')}`);
-      expect(d('fees', 'HUF') === 10000n, `fees:HUF moved ${d('fees', 'HUF')}`);
-      expect(d('fx', 'EUR') === -1000n, `fx:EUR moved ${d('fx', 'EUR')}`);
+      check(d('fx', 'HUF') === 392450n, `fx:HUF moved ${d('fx', 'HUF')}`);
+      check(d('fxmargin', 'HUF') === 1963n, `fxmargin:HUF moved ${d('fxmargin', 'HUF')}`);
+      check(d('fees', 'HUF') === 10000n, `fees:HUF moved ${d('fees', 'HUF')}`);
+      check(d('fx', 'EUR') === -1000n, `fx:EUR moved ${d('fx', 'EUR')}`);
       return `paid ${show(quote.total)} (${quote.rate}, fee ${show(quote.fee)}) for 10.00 EUR`;
     },
   },
@@ -85,8 +84,8 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
     async run(ctx) {
       const { quote } = await crossPurchase(ctx, 'mno-b', 'bank-c', money(5_000_00n, 'HUF'), 100_00n);
       // 5000.00 HUF at 1/392.45 × 1.004 = 12.7914… EUR → 12.80 EUR, no fee at mno-b.
-      expect(quote.total.value === '1280' && quote.total.currency === 'EUR', `total ${show(quote.total)}`);
-      expect(quote.fee.value === '0', `fee ${show(quote.fee)}`);
+      check(quote.total.value === '1280' && quote.total.currency === 'EUR', `total ${show(quote.total)}`);
+      check(quote.fee.value === '0', `fee ${show(quote.fee)}`);
       return `paid ${show(quote.total)} (${quote.rate}) for 5000.00 HUF`;
     },
   },
@@ -106,22 +105,22 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       let expired: unknown;
       try {
         const r = await c.wallet.resolve(req.qr);
-        expect(r.quote, 'no quote at resolve');
+        check(r.quote, 'no quote at resolve');
         shown = r.quote;
         await sleep(1200);
         // Meanwhile the reference rate moves.
         await fx.setRates([{ base: 'EUR', quote: 'HUF', rate: '400.00' }]);
         const before = await c.wallet.balance();
         expired = await c.wallet.submit(await c.wallet.approval(r, '1234')).catch((e: unknown) => e);
-        expect(
+        check(
           expired instanceof SemopsError && expired.code === 'QUOTE_EXPIRED',
           `approval on an expired quote → ${expired instanceof SemopsError ? expired.code : 'accepted'}`,
         );
-        expect((await c.wallet.balance()) === before, 'an expired quote moved money');
+        check((await c.wallet.balance()) === before, 'an expired quote moved money');
         const fresh = (expired.details as { quote?: FxQuoteView } | undefined)?.quote;
-        expect(fresh && fresh.quoteId !== shown.quoteId, 'no fresh quote with the error');
-        expect(fresh.rate === '1 EUR = 402.000000 HUF', `re-quoted at ${fresh.rate}`);
-        expect(
+        check(fresh && fresh.quoteId !== shown.quoteId, 'no fresh quote with the error');
+        check(fresh.rate === '1 EUR = 402.000000 HUF', `re-quoted at ${fresh.rate}`);
+        check(
           BigInt(fresh.total.value) > BigInt(shown.total.value),
           'the new total does not follow the new rate',
         );
@@ -130,13 +129,13 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
         const again = await c.wallet.quote(r.requestId, money(20_00n, 'EUR'));
         let p = await c.wallet.submit(await c.wallet.approval(r, '1234', { quoteId: again.quoteId }));
         if (p.status === 'PENDING') p = await c.wallet.waitFinal(p.paymentId);
-        expect(p.status === 'COMPLETED', `payment after re-quote ${p.status} ${p.error ?? ''}`);
-        expect(p.charged?.value === again.total.value, `charged ${p.charged?.value} ≠ ${again.total.value}`);
+        check(p.status === 'COMPLETED', `payment after re-quote ${p.status} ${p.error ?? ''}`);
+        check(p.charged?.value === again.total.value, `charged ${p.charged?.value} ≠ ${again.total.value}`);
         // A used quote pays once.
         const reuse = await codeOf(
           c.wallet.submit(await c.wallet.approval(r, '1234', { quoteId: again.quoteId })),
         );
-        expect(reuse !== 'OK', 'a used quote paid twice');
+        check(reuse !== 'OK', 'a used quote paid twice');
         return `expired ${show(shown.total)} → re-quoted ${show(again.total)} and paid`;
       } finally {
         await fx.setConfig({ quoteTtlMs: 30_000 });
@@ -168,9 +167,9 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
         const msc = b1('fees', 'EUR') - b0('fees', 'EUR');
         const paid = b1('interchange', 'EUR') - b0('interchange', 'EUR');
         const got = c1('interchange', 'EUR') - c0('interchange', 'EUR');
-        expect(msc === 10n, `mno-b MSC income ${msc}, want 10 (1.00 % of 10.00 EUR)`);
-        expect(paid === -2n, `mno-b interchange ${paid}, want -2 (20 % of the MSC paid out)`);
-        expect(got === 2n, `bank-c interchange ${got}, want 2`);
+        check(msc === 10n, `mno-b MSC income ${msc}, want 10 (1.00 % of 10.00 EUR)`);
+        check(paid === -2n, `mno-b interchange ${paid}, want -2 (20 % of the MSC paid out)`);
+        check(got === 2n, `bank-c interchange ${got}, want 2`);
         void merchantPaymentId;
         return 'MSC 0.10 EUR at mno-b, of which 0.02 EUR interchange to bank-c';
       } finally {
@@ -191,19 +190,19 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       // The merchant refunds in two parts; the customer's processor converts each at the quote's 394.41225,
       // rounded down on the running total: 4.00 EUR → 1577.64 HUF, then 10.00 EUR in all → 3944.12 HUF in all.
       const first = await m.client.refund(merchantPaymentId, money(4_00n, 'EUR'));
-      expect(first.status !== 'FAILED', `first refund ${first.status} ${first.error ?? ''}`);
+      check(first.status !== 'FAILED', `first refund ${first.status} ${first.error ?? ''}`);
       await ctx.settled();
       const mid = await c.wallet.balance();
-      expect(mid - after === 157764n, `first refund credited ${mid - after}, want 157764 (1577.64 HUF)`);
+      check(mid - after === 157764n, `first refund credited ${mid - after}, want 157764 (1577.64 HUF)`);
       const second = await m.client.refund(merchantPaymentId, money(6_00n, 'EUR'));
-      expect(second.status !== 'FAILED', `second refund ${second.status} ${second.error ?? ''}`);
+      check(second.status !== 'FAILED', `second refund ${second.status} ${second.error ?? ''}`);
       await ctx.settled();
       const end = await c.wallet.balance();
-      expect(end - mid === 236648n, `second refund credited ${end - mid}, want 236648 (2366.48 HUF)`);
+      check(end - mid === 236648n, `second refund credited ${end - mid}, want 236648 (2366.48 HUF)`);
       // The customer is out of pocket by the fee (100.00 HUF) and the rounding of the charge (0.01 HUF).
-      expect(before - end === 10001n, `customer lost ${before - end}, want 10001`);
+      check(before - end === 10001n, `customer lost ${before - end}, want 10001`);
       const tooMuch = await codeOf(m.client.refund(merchantPaymentId, money(1n, 'EUR')));
-      expect(tooMuch === 'REFUND_EXCEEDS_PAYMENT', `refund beyond the payment → ${tooMuch}`);
+      check(tooMuch === 'REFUND_EXCEEDS_PAYMENT', `refund beyond the payment → ${tooMuch}`);
       return `paid ${show(quote.total)}, refunded 3944.12 HUF at the quoted rate; fee kept`;
     },
   },
@@ -221,8 +220,8 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
       for (const row of report.positions) {
         byCurrency.set(row.currency, (byCurrency.get(row.currency) ?? 0n) + BigInt(row.net));
       }
-      for (const [cur, sum] of byCurrency) expect(sum === 0n, `${cur} nets sum to ${sum}`);
-      expect(
+      for (const [cur, sum] of byCurrency) check(sum === 0n, `${cur} nets sum to ${sum}`);
+      check(
         byCurrency.has('EUR') && byCurrency.has('HUF'),
         `currencies in the report: ${[...byCurrency.keys()].join(', ')}`,
       );
@@ -239,17 +238,17 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
           if (booked || Date.now() > end) break;
           await sleep(200);
         }
-        expect(booked, `${p.id} did not book window ${report.windowId}`);
+        check(booked, `${p.id} did not book window ${report.windowId}`);
         for (const x of mine) {
           const b = booked.positions.find((y) => y.currency === x.currency);
-          expect(b?.net === x.net, `${p.id} booked ${b?.net} ${x.currency}, hub says ${x.net}`);
+          check(b?.net === x.net, `${p.id} booked ${b?.net} ${x.currency}, hub says ${x.net}`);
         }
       }
       // After settlement every hub position is back to zero (conservation checks the ledgers match).
       await ctx.settled();
       // Settling turns positions into liquidity: no sending capacity is freed without real money.
       for (const pos of await ctx.net.hub.admin.positions()) {
-        expect(
+        check(
           pos.position === '0',
           `${pos.processorId} ${pos.currency} position ${pos.position} after settlement`,
         );
@@ -257,17 +256,17 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
         const net = report.positions.find(
           (x) => x.processorId === pos.processorId && x.currency === pos.currency,
         )?.net;
-        expect(
+        check(
           was?.available === pos.available,
           `${pos.processorId} ${pos.currency}: available changed at close`,
         );
-        expect(
+        check(
           BigInt(pos.liquidity) === BigInt(was?.liquidity ?? '0') + BigInt(net ?? '0'),
           `${pos.processorId} ${pos.currency}: liquidity ${pos.liquidity}, was ${was?.liquidity}, net ${net}`,
         );
       }
       const csv = await hub.reportCsv(report.windowId);
-      expect(csv.split('\n')[0]?.includes('net'), 'CSV report has no header');
+      check(csv.split('\n')[0]?.includes('net'), 'CSV report has no header');
       return `window ${report.windowId}: ${report.positions.length} positions, ${report.instructions.length} net movements`;
     },
   },
@@ -282,11 +281,11 @@ export const CROSS_BORDER_SCENARIOS: Scenario[] = [
           adminToken: p.adminToken,
         })),
       });
-      expect(
+      check(
         result.differences.length === 0,
         `differences: ${JSON.stringify(result.differences.slice(0, 5))}`,
       );
-      expect(result.checked.transfers > 0, 'nothing was checked');
+      check(result.checked.transfers > 0, 'nothing was checked');
       return `window ${result.windowId}: ${result.checked.transfers} transfers on ${result.checked.processors} processors, 0 differences`;
     },
   },

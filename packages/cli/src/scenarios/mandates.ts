@@ -1,12 +1,8 @@
 /**
  * Scenarios for mandates (scheduled and recurring payments), through the public HTTP APIs only.
  */
-import type { MoneyWire } from '@semops/protocol';
-import { expect, type Ctx, type Scenario } from './scenarios.js';
-import { approveMandate, cancelMandate, getMandate } from './clients-mandates.js';
-
-const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { check, eur, sleep, waitUntil, type Ctx, type Scenario } from '../testkit/index.js';
+import { approveMandate, cancelMandate, getMandate } from '../clients-mandates.js';
 
 /** A subscription-like reusable request of an mno-b merchant (payer-entered amount 1.00–20.00). */
 async function subscription(ctx: Ctx) {
@@ -21,23 +17,6 @@ async function subscription(ctx: Ctx) {
   return { m, req };
 }
 
-/** Polls a mandate until `done` holds or `ms` pass. */
-async function waitMandate(
-  ctx: Ctx,
-  wallet: Parameters<typeof getMandate>[0],
-  id: string,
-  done: (m: Awaited<ReturnType<typeof getMandate>>) => boolean,
-  ms = 15_000,
-) {
-  void ctx;
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = await getMandate(wallet, id);
-    if (done(m) || Date.now() > end) return m;
-    await sleep(200);
-  }
-}
-
 export const MANDATE_SCENARIOS: Scenario[] = [
   {
     name: 'recurring payment: mandate pays each instalment on time, never beyond the bound',
@@ -50,25 +29,28 @@ export const MANDATE_SCENARIOS: Scenario[] = [
         interval: 1,
         count: 3,
       });
-      expect(created.status === 'ACTIVE', `mandate ${created.status}`);
-      const done = await waitMandate(ctx, c.wallet, created.mandateId, (x) => x.status === 'COMPLETED');
-      expect(done.status === 'COMPLETED', `mandate ${done.status} after 15 s (paid ${done.paid})`);
+      check(created.status === 'ACTIVE', `mandate ${created.status}`);
+      const done = await waitUntil(
+        () => getMandate(c.wallet, created.mandateId),
+        (x) => x.status === 'COMPLETED',
+      );
+      check(done.status === 'COMPLETED', `mandate ${done.status} after 15 s (paid ${done.paid})`);
       await sleep(2_500);
       const after = await getMandate(c.wallet, created.mandateId);
       const completed = after.instalments.filter((i) => i.status === 'COMPLETED');
-      expect(completed.length === 3, `${completed.length} instalments completed, not 3`);
+      check(completed.length === 3, `${completed.length} instalments completed, not 3`);
       const gaps = completed.slice(1).map((i, k) => i.dueAt - completed[k]!.dueAt);
-      expect(
+      check(
         gaps.every((g) => g >= 1000),
         `instalments closer than the interval: ${gaps.join(', ')} ms`,
       );
       await ctx.settled();
       const bal = await c.wallet.balance();
-      expect(bal === 35_00n, `customer balance ${bal}, not 35.00`);
-      const got = await ctx.merchantBalance('mno-b', m);
-      expect(got === 15_00n, `merchant received ${got}, not 15.00`);
+      check(bal === 35_00n, `customer balance ${bal}, not 35.00`);
+      const got = await ctx.merchantBalance(m);
+      check(got === 15_00n, `merchant received ${got}, not 15.00`);
       const problem = await ctx.conservation();
-      expect(problem === undefined, problem ?? '');
+      check(problem === undefined, problem ?? '');
       return `3 × 5.00 EUR bank-a → mno-b, ${gaps.join(' / ')} ms apart; then COMPLETED, nothing more`;
     },
   },
@@ -82,25 +64,28 @@ export const MANDATE_SCENARIOS: Scenario[] = [
         maxAmount: eur(2_00n),
         interval: 1,
       });
-      const first = await waitMandate(ctx, c.wallet, created.mandateId, (x) => x.paid >= 1);
-      expect(first.paid >= 1, 'no first instalment');
+      const first = await waitUntil(
+        () => getMandate(c.wallet, created.mandateId),
+        (x) => x.paid >= 1,
+      );
+      check(first.paid >= 1, 'no first instalment');
       const cancelled = await cancelMandate(c.wallet, created.mandateId);
-      expect(cancelled.status === 'CANCELLED', `mandate ${cancelled.status}`);
+      check(cancelled.status === 'CANCELLED', `mandate ${cancelled.status}`);
       await sleep(1_500);
       await ctx.settled();
       const settledView = await getMandate(c.wallet, created.mandateId);
       const paid = settledView.paid;
       await sleep(3_000);
       const later = await getMandate(c.wallet, created.mandateId);
-      expect(later.paid === paid, `paid ${paid} → ${later.paid} after cancel`);
-      expect(
+      check(later.paid === paid, `paid ${paid} → ${later.paid} after cancel`);
+      check(
         later.instalments.length === settledView.instalments.length,
         'an instalment started after cancel',
       );
       const bal = await c.wallet.balance();
-      expect(bal === 50_00n - BigInt(paid) * 2_00n, `customer balance ${bal} for ${paid} instalments`);
-      const got = await ctx.merchantBalance('mno-b', m);
-      expect(got === BigInt(paid) * 2_00n, `merchant received ${got}`);
+      check(bal === 50_00n - BigInt(paid) * 2_00n, `customer balance ${bal} for ${paid} instalments`);
+      const got = await ctx.merchantBalance(m);
+      check(got === BigInt(paid) * 2_00n, `merchant received ${got}`);
       return `${paid} instalment(s) of 2.00 EUR, then cancelled: nothing more in 3 s`;
     },
   },

@@ -1,0 +1,24 @@
+/**
+ * @semops/cli/testkit — the harness that scenarios and the root network tests share: a running network with
+ * helpers to make customers and merchants, the money-conservation check, scenario step helpers and the
+ * operator's SMS/USSD gateway.
+ *
+ * @example
+ * import { Ctx } from '@semops/cli/testkit';
+ * const ctx = new Ctx(await startNetwork({ dir }));
+ * const c = await ctx.customer('bank-a', 50_00n);
+ */
+export { Ctx, type TestCustomer, type TestMerchant } from './harness.js';
+export { check, ScenarioFailure, type Scenario } from './scenario.js';
+export {
+  eur,
+  showEur,
+  purchase,
+  sale,
+  type Sale,
+  receiptSignedBy,
+  checkRequestPaid,
+  checkMerchantReceived,
+} from './steps.js';
+export { operatorGateway, type StoredText } from './gateway.js';
+export { sleep, waitUntil, untilAliasKnown } from './wait.js';
