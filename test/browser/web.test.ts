@@ -33,6 +33,8 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
   let bankA: string;
   let mnoB: string;
   let cafeKey: string;
+  /** The café's till holds a till key, never the secret key. */
+  let tillKey: string;
   const contexts: BrowserContext[] = [];
 
   /** Console errors of every page (a Content-Security-Policy violation shows there). */
@@ -127,6 +129,12 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
       currency: 'EUR',
     });
     cafeKey = cafe.apiKey;
+    tillKey = (
+      await call<{ key: string }>('POST', `${mnoB}/v1/merchant/keys`, {
+        token: cafeKey,
+        body: { label: 'Till 1' },
+      })
+    ).body.key;
     browser = await launchChromium();
   }, 120_000);
 
@@ -168,7 +176,7 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     await pos.getByLabel('Merchant API key').fill('sk_not-a-real-key-000');
     await pos.getByRole('button', { name: 'Connect' }).click();
     await expect.poll(() => pos.getByRole('alert').innerText()).toContain('does not know this API key');
-    await pos.getByLabel('Merchant API key').fill(cafeKey);
+    await pos.getByLabel('Merchant API key').fill(tillKey);
     await pos.getByRole('button', { name: 'Connect' }).click();
     await pos.getByLabel('Amount (EUR)').fill('4.20');
     await pos.getByLabel('Reference (optional)').fill('Table 4');
@@ -241,6 +249,9 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     expect(await pos.getByTestId('today-payments').innerText()).toContain('Table 4');
     await screenshot(pos, 'pos-paid');
     expect(await fitsWidth(pos, 360)).toBe(true);
+    // A till key takes payments; the till offers no refund.
+    expect(await pos.getByTestId('till-key-note').isVisible()).toBe(true);
+    expect(await pos.getByRole('button', { name: /^Refund/ }).count()).toBe(0);
 
     // Anna's balance and activity show the payment.
     await wallet.getByRole('button', { name: 'Done' }).click();

@@ -31,6 +31,8 @@ export interface DemoMerchant {
   merchantId: string;
   apiKey: string;
   webhookSecret: string;
+  /** The key the demo's POS page uses (`rk_…`): it takes payments, and cannot refund. */
+  tillKey?: string;
 }
 
 export interface DemoState {
@@ -75,7 +77,13 @@ export async function seed(net: Network): Promise<DemoState> {
   const state: DemoState = existing ?? { customers: [], merchants: [] };
   const missingCustomers = CUSTOMERS.filter((c) => !state.customers.some((s) => s.key === c.key));
   const missingMerchants = MERCHANTS.filter((m) => !state.merchants.some((s) => s.key === m.key));
-  if (existing && missingCustomers.length === 0 && missingMerchants.length === 0 && existing.feesSeeded) {
+  if (
+    existing &&
+    missingCustomers.length === 0 &&
+    missingMerchants.length === 0 &&
+    existing.feesSeeded &&
+    existing.merchants.every((m) => m.tillKey !== undefined)
+  ) {
     return existing;
   }
   if (!state.feesSeeded) {
@@ -106,6 +114,15 @@ export async function seed(net: Network): Promise<DemoState> {
       currency: p.spec.currency,
     });
     state.merchants.push({ key: m.key, name: m.name, processorId: m.processorId, ...created });
+  }
+  for (const m of state.merchants.filter((x) => x.tillKey === undefined)) {
+    const p = net.processors.get(m.processorId)!;
+    m.tillKey = (
+      await json<{ key: string }>('POST', `${p.url}/v1/merchant/keys`, {
+        token: m.apiKey,
+        body: { label: 'Demo POS' },
+      })
+    ).key;
   }
   writeFileSync(statePath(net.dir), JSON.stringify(state, null, 2), { mode: 0o600 });
   return state;
@@ -239,7 +256,9 @@ async function webPageLines(net: Network, state: DemoState): Promise<string[]> {
       );
     }
     for (const m of state.merchants.filter((x) => x.processorId === p.id)) {
-      lines.push(`    POS    ${p.url}/app/pos.html      ${m.key}: paste API key ${m.apiKey}`);
+      lines.push(
+        `    POS    ${p.url}/app/pos.html      ${m.key}: paste till key ${m.tillKey ?? m.apiKey} (refunds: secret key)`,
+      );
     }
   }
   return lines;

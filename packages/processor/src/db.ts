@@ -379,6 +379,22 @@ CREATE TABLE device_actions (
 CREATE INDEX device_actions_expiry ON device_actions(expires_at);
 `;
 
+/**
+ * A merchant's till keys (`rk_…`, stored as a digest): a POS or a gate scanner holds one instead of the secret
+ * key; it creates payment requests and reads them, and nothing that moves the merchant's money.
+ */
+const V14_TILL_KEYS = `
+CREATE TABLE till_keys (
+  id TEXT PRIMARY KEY,
+  merchant_id TEXT NOT NULL REFERENCES merchants(id),
+  key_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX till_keys_merchant ON till_keys(merchant_id);
+`;
+
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
   const statements = text
@@ -404,12 +420,13 @@ export async function migrateProcessor(store: Store): Promise<void> {
     '0010_settlement': { up: (db) => script(db, V10_SETTLEMENT) },
     '0011_quote_bindings': { up: (db) => script(db, V11_QUOTE_BINDINGS) },
     '0012_device_actions': { up: (db) => script(db, V12_DEVICE_ACTIONS) },
-    // Insertion order of payments for limit checks: SQLite has it as rowid, PostgreSQL gets a sequence.
+    // Insertion order of payments (read by the limit checks until they moved into the payment's transaction).
     '0013_payment_order': {
       up: (db) =>
         store.engine === 'postgres'
           ? script(db, 'ALTER TABLE payments ADD COLUMN seq BIGSERIAL')
           : Promise.resolve(),
     },
+    '0014_till_keys': { up: (db) => script(db, V14_TILL_KEYS) },
   });
 }

@@ -15,6 +15,10 @@ const createMerchant = z.strictObject({
     .max(500)
     .optional(),
 });
+const tillKeyBody = z.strictObject({ label: z.string().trim().min(1).max(60) });
+const keyParams = z.strictObject({
+  id: z.string().regex(/^rkid_[A-Za-z0-9_-]{1,40}$/, 'a till key id rkid_…'),
+});
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 export function registerMerchantRoutes(
@@ -37,8 +41,24 @@ export function registerMerchantRoutes(
   });
 
   app.get('/v1/merchant/payments', async (req) => {
-    const m = await deps.merchants.authenticate(bearer(req));
+    const m = await deps.merchants.authenticate(bearer(req), 'till');
     const { limit } = parse(listQuery, req.query ?? {});
     return { payments: await deps.requests.listIncoming(m, limit) };
+  });
+
+  // Till keys: only the merchant's secret key manages them.
+  app.post('/v1/merchant/keys', async (req, reply) => {
+    const m = await deps.merchants.authenticate(bearer(req));
+    const { label } = parse(tillKeyBody, req.body);
+    return reply.code(201).send(await deps.merchants.createTillKey(m, label));
+  });
+  app.get('/v1/merchant/keys', async (req) => {
+    const m = await deps.merchants.authenticate(bearer(req));
+    return { keys: await deps.merchants.tillKeys(m) };
+  });
+  app.post('/v1/merchant/keys/:id/revoke', async (req) => {
+    const m = await deps.merchants.authenticate(bearer(req));
+    const { id } = parse(keyParams, req.params);
+    return deps.merchants.revokeTillKey(m, id);
   });
 }

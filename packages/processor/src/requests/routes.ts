@@ -118,7 +118,7 @@ export function registerRequestRoutes(
     '/v1/requests',
     { config: { rateLimit: perCredential(60_000, 'merchant-requests') } },
     async (req, reply) => {
-      const m = await merchants.authenticate(bearer(req));
+      const m = await merchants.authenticate(bearer(req), 'till');
       const body = parse(createRequest, req.body);
       const key = req.headers['idempotency-key'] as string | undefined;
       const view = await deps.idempotency.run(`requests.${m.id}`, key, body, () =>
@@ -152,26 +152,26 @@ export function registerRequestRoutes(
 
   /** A gate scanner: checks a ticket this merchant sold and accepts it once. */
   app.post('/v1/tickets/validate', async (req) => {
-    const m = await merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req), 'till');
     const { ticket } = parse(validateTicket, req.body);
     return requests.validateTicket(m, ticket);
   });
 
   app.get('/v1/requests/:id', async (req) => {
-    const m = await merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req), 'till');
     const { id } = parse(params, req.params);
     return requests.get(m, id);
   });
 
   app.post('/v1/requests/:id/cancel', async (req) => {
-    const m = await merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req), 'till');
     const { id } = parse(params, req.params);
     return requests.cancel(m, id);
   });
 
   /** A ticket that opens the events stream of one request for a few minutes (for EventSource). */
   app.post('/v1/requests/:id/events/ticket', async (req) => {
-    const m = await merchants.authenticate(bearer(req));
+    const m = await merchants.authenticate(bearer(req), 'till');
     const { id } = parse(params, req.params);
     await requests.get(m, id);
     const expiresAt = now() + EVENTS_TICKET_TTL_MS;
@@ -185,7 +185,7 @@ export function registerRequestRoutes(
     const token = bearer(req);
     const m =
       token !== undefined || ticket === undefined
-        ? await merchants.authenticate(token)
+        ? await merchants.authenticate(token, 'till')
         : await merchants.get(openTicket(ticketKey, ticket, id, now()));
     const first = await requests.get(m, id);
     reply.hijack();

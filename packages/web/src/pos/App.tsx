@@ -30,7 +30,7 @@ function KeySetup(props: { info: ProcessorInfo | undefined; onKey: (key: string)
     e.preventDefault();
     const k = key.trim();
     if (!/^[\w.~+/=-]{8,200}$/.test(k)) {
-      setError('Paste the whole API key your processor gave you (it starts with sk_).');
+      setError('Paste the whole key: a till key (rk_…) from the merchant, or the secret key (sk_…).');
       return;
     }
     setBusy(true);
@@ -158,6 +158,8 @@ function Today(props: {
   payments: IncomingPayment[] | undefined;
   error: string | undefined;
   currency: string;
+  /** A till key (rk_…) cannot refund: the till shows payments only. */
+  canRefund: boolean;
 }) {
   const [open, setOpen] = useState<string>();
   const [refunds, setRefunds] = useState<ReadonlyMap<string, Refund[]>>(new Map());
@@ -199,6 +201,11 @@ function Today(props: {
             .join(' + ')}
         </p>
       ) : null}
+      {props.canRefund ? null : (
+        <p className="muted" data-testid="till-key-note">
+          This till takes payments with a till key; refunds are made with the merchant&apos;s secret key.
+        </p>
+      )}
       {props.error ? <Notice kind="error">{props.error}</Notice> : null}
       {props.payments === undefined ? (
         <Spinner label="Loading payments…" />
@@ -228,7 +235,7 @@ function Today(props: {
                   </span>
                   <span className="inbox-side">
                     <span className="amount in">{showMoney(p.amount, '+')}</span>
-                    {open === p.paymentId ? null : (
+                    {open === p.paymentId || !props.canRefund ? null : (
                       <button
                         type="button"
                         className="button secondary small"
@@ -360,6 +367,7 @@ export function PosApp() {
           payments={payments}
           error={paymentsError}
           currency={info?.currencies[0] ?? 'EUR'}
+          canRefund={!apiKey?.startsWith('rk_')}
         />
       </main>
     </>
