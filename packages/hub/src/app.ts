@@ -180,6 +180,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     client,
     followLedger: (ids) => transfers.followLedger(ids),
     log: app.log,
+    audit,
     now,
     ...(opts.settlementIntervalMs === undefined ? {} : { intervalMs: opts.settlementIntervalMs }),
     ...(opts.settlementRetryMs === undefined ? {} : { retryMs: opts.settlementRetryMs }),

@@ -20,7 +20,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger, LedgerCommand } from '@semops/ledger';
-import { startLoop, type Loop, type NodeClient } from '@semops/node';
+import { startLoop, type AuditLog, type Loop, type NodeClient } from '@semops/node';
 import {
   PROCESSOR_MESSAGES,
   SemopsError,
@@ -110,6 +110,8 @@ export interface SettlementServiceDeps {
   readonly maxRetryMs?: number;
   /** Longest wait for a processor's answer to a notice (default 5 s). */
   readonly timeoutMs?: number;
+  /** Where the scheduled closes are recorded (an operator's close is recorded as the call it is). */
+  readonly audit?: Pick<AuditLog, 'append'>;
 }
 
 const key = (p: { windowId: string; processorId: string; currency?: string }): string =>
@@ -364,7 +366,14 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
   /** The scheduled close at `boundary`: skipped when the window is empty or opened at or after it. */
   const closeOnSchedule = async (boundary: number): Promise<void> => {
     const outcome = await closeInTx(undefined, boundary);
-    if (outcome.kind === 'closed') await afterClose(outcome.windowId);
+    if (outcome.kind !== 'closed') return;
+    await deps.audit?.append({
+      actor: 'schedule',
+      action: 'settlement.window.close',
+      subject: outcome.windowId,
+      outcome: 'ok',
+    });
+    await afterClose(outcome.windowId);
   };
 
   const schedule = (intervalMs: number): void => {

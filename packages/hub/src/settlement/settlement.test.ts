@@ -504,6 +504,17 @@ describeEngines('settlement bookings and schedule', (engine) => {
       `/v1/admin/settlement/windows/${list[1]!.windowId}/transfers`,
     );
     expect(tr.body.transfers.map((x) => x.transferId)).toEqual([t.transferId]);
+    // The close is in the hub's audit log, by the schedule.
+    const audit = await net.http<{
+      entries: Array<{ actor: string; action: string; subject: string | null }>;
+    }>('GET', '/v1/admin/audit?limit=1000');
+    expect(audit.body.entries).toContainEqual(
+      expect.objectContaining({
+        actor: 'schedule',
+        action: 'settlement.window.close',
+        subject: list[1]!.windowId,
+      }),
+    );
     await waitFor(() => net.a.notices.length === 1 && net.b.notices.length === 1);
     // Nothing happens: the empty window stays open across boundaries.
     await new Promise((r) => setTimeout(r, 1_500));
