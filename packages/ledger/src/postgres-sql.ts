@@ -1,8 +1,9 @@
 // The hand-written SQL of the PostgreSQL ledger and the mapping from rows to records. Every query reads
 // bigint and numeric as JavaScript bigint through its own type parsers; the caller's pool keeps its own.
 import pg from 'pg';
-import type { AccountState, TransferRecord } from './records.js';
-import type { AccountRule, CurrencyTotals, TransferKind, TransferState } from './types.js';
+import type { AccountState } from './records.js';
+export { toRecord, toTotals, type TotalsRow, type TransferRow } from './records.js';
+import type { AccountRule } from './types.js';
 
 const BIGINT_OID = 20;
 const NUMERIC_OID = 1700;
@@ -22,30 +23,6 @@ export interface AccountRow {
   credits_pending: bigint;
   credits_posted: bigint;
   created_at: bigint;
-}
-
-export interface TransferRow {
-  seq: bigint;
-  id: string;
-  kind: TransferKind;
-  debit_account_id: string;
-  credit_account_id: string;
-  amount: bigint;
-  currency: string;
-  state: TransferState;
-  pending_id: string | null;
-  code: string | null;
-  reference: string | null;
-  timeout_at: bigint | null;
-  created_at: bigint;
-}
-
-export interface TotalsRow {
-  currency: string;
-  debits_pending: bigint;
-  debits_posted: bigint;
-  credits_pending: bigint;
-  credits_posted: bigint;
 }
 
 export interface WriteCounts {
@@ -226,33 +203,5 @@ export function toAccountState(row: AccountRow): AccountState {
     creditsPending: row.credits_pending,
     creditsPosted: row.credits_posted,
     dirty: false,
-  };
-}
-
-export function toRecord(row: TransferRow): TransferRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    debitAccountId: row.debit_account_id,
-    creditAccountId: row.credit_account_id,
-    amount: row.amount,
-    currency: row.currency,
-    state: row.state,
-    pendingId: row.pending_id,
-    code: row.code,
-    reference: row.reference,
-    timeoutAt: row.timeout_at === null ? null : Number(row.timeout_at),
-    createdAt: Number(row.created_at),
-    seq: Number(row.seq),
-  };
-}
-
-export function toTotals(row: TotalsRow): CurrencyTotals {
-  return {
-    currency: row.currency,
-    debitsPosted: row.debits_posted,
-    creditsPosted: row.credits_posted,
-    debitsPending: row.debits_pending,
-    creditsPending: row.credits_pending,
   };
 }

@@ -1,7 +1,7 @@
 // The in-memory form of accounts and transfers while a batch is applied, shared by both stores, and
 // its conversion to the public `Account` and `Transfer` values. Optional fields are `null` here (as in
 // the databases) and left out of the public values.
-import type { Account, AccountRule, Transfer, TransferKind, TransferState } from './types.js';
+import type { Account, AccountRule, CurrencyTotals, Transfer, TransferKind, TransferState } from './types.js';
 
 /** An account as a batch sees it: the sums change in place and are written once per batch. */
 export interface AccountState {
@@ -85,4 +85,58 @@ export function endedPendingIds(page: readonly TransferRecord[]): string[] {
   return page
     .filter((t) => t.kind === 'pending' && (t.state === 'posted' || t.state === 'voided'))
     .map((t) => t.id);
+}
+
+/** A transfer row as both stores read it (amounts and times as bigint). */
+export interface TransferRow {
+  seq: bigint;
+  id: string;
+  kind: TransferKind;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: bigint;
+  currency: string;
+  state: TransferState;
+  pending_id: string | null;
+  code: string | null;
+  reference: string | null;
+  timeout_at: bigint | null;
+  created_at: bigint;
+}
+
+/** Per-currency sums as both stores read them. */
+export interface TotalsRow {
+  currency: string;
+  debits_pending: bigint;
+  debits_posted: bigint;
+  credits_pending: bigint;
+  credits_posted: bigint;
+}
+
+export function toRecord(row: TransferRow): TransferRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    debitAccountId: row.debit_account_id,
+    creditAccountId: row.credit_account_id,
+    amount: row.amount,
+    currency: row.currency,
+    state: row.state,
+    pendingId: row.pending_id,
+    code: row.code,
+    reference: row.reference,
+    timeoutAt: row.timeout_at === null ? null : Number(row.timeout_at),
+    createdAt: Number(row.created_at),
+    seq: Number(row.seq),
+  };
+}
+
+export function toTotals(row: TotalsRow): CurrencyTotals {
+  return {
+    currency: row.currency,
+    debitsPosted: row.debits_posted,
+    creditsPosted: row.credits_posted,
+    debitsPending: row.debits_pending,
+    creditsPending: row.credits_pending,
+  };
 }

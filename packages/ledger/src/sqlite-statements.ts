@@ -1,8 +1,9 @@
 // Prepared statements of the SQLite ledger and the mapping from rows to records. Statements are
 // prepared once; they read integers as bigint (safeIntegers) without changing the caller's default.
 import type Database from 'better-sqlite3';
-import type { AccountState, TransferRecord } from './records.js';
-import type { AccountRule, CurrencyTotals, TransferKind, TransferState } from './types.js';
+import type { AccountState, TotalsRow, TransferRow } from './records.js';
+export { toRecord, toTotals, type TotalsRow, type TransferRow } from './records.js';
+import type { AccountRule, TransferKind, TransferState } from './types.js';
 
 /** An account with what the SQLite store keeps beside its sums (see schema version 2). */
 export interface SqliteAccount extends AccountState {
@@ -32,30 +33,6 @@ export interface AccountRow {
   credits_posted: bigint;
   history_head: bigint | null;
   history_length: bigint;
-}
-
-export interface TransferRow {
-  seq: bigint;
-  id: string;
-  kind: TransferKind;
-  debit_account_id: string;
-  credit_account_id: string;
-  amount: bigint;
-  currency: string;
-  state: TransferState;
-  pending_id: string | null;
-  code: string | null;
-  reference: string | null;
-  timeout_at: bigint | null;
-  created_at: bigint;
-}
-
-interface TotalsRow {
-  currency: string;
-  debits_pending: bigint;
-  debits_posted: bigint;
-  credits_pending: bigint;
-  credits_posted: bigint;
 }
 
 /** Column order of `insertTransfer`. */
@@ -219,33 +196,5 @@ export function toAccountState(row: AccountRow): SqliteAccount {
     n: Number(row.n),
     historyHead: row.history_head === null ? null : Number(row.history_head),
     historyLength: Number(row.history_length),
-  };
-}
-
-export function toRecord(row: TransferRow): TransferRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    debitAccountId: row.debit_account_id,
-    creditAccountId: row.credit_account_id,
-    amount: row.amount,
-    currency: row.currency,
-    state: row.state,
-    pendingId: row.pending_id,
-    code: row.code,
-    reference: row.reference,
-    timeoutAt: row.timeout_at === null ? null : Number(row.timeout_at),
-    createdAt: Number(row.created_at),
-    seq: Number(row.seq),
-  };
-}
-
-export function toTotals(row: TotalsRow): CurrencyTotals {
-  return {
-    currency: row.currency,
-    debitsPosted: row.debits_posted,
-    creditsPosted: row.credits_posted,
-    debitsPending: row.debits_pending,
-    creditsPending: row.credits_pending,
   };
 }
