@@ -106,3 +106,35 @@ export async function fitsWidth(page: Page, width: number): Promise<boolean> {
   if (before) await page.setViewportSize(before);
   return fits;
 }
+
+/**
+ * The phones of one test file: each a fresh browser context of a phone's size, whose pages' console errors
+ * are kept (a Content-Security-Policy violation shows there). Close them in `afterAll`.
+ */
+export function phones(browser: () => Browser) {
+  const contexts: BrowserContext[] = [];
+  const consoleErrors: string[] = [];
+  return {
+    consoleErrors,
+    /** A page on a new phone. */
+    async open(): Promise<Page> {
+      const ctx = await phoneContext(browser());
+      contexts.push(ctx);
+      const page = await ctx.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text());
+      });
+      return page;
+    },
+    /** The console errors that report a Content-Security-Policy violation. */
+    cspViolations: () => consoleErrors.filter((e) => /Content Security Policy/i.test(e)),
+    async closeAll(): Promise<void> {
+      for (const c of contexts) await c.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Types a PIN on the wallet's PIN pad, digit by digit. */
+export async function typePin(page: Page, pin: string): Promise<void> {
+  for (const d of pin) await page.getByRole('button', { name: d, exact: true }).click();
+}

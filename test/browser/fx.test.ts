@@ -8,16 +8,17 @@
  * and asks again, nothing is debited, and approving again pays at the new quote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { call, FxAdmin, MerchantClient, type FxSettings } from '@semops/cli';
 import { freshNetwork, sleep } from '../helpers.js';
 import {
   ensureWebBuilt,
   fitsWidth,
   launchChromium,
-  phoneContext,
+  phones,
   screenshot,
   skipReason,
+  typePin,
 } from './browser.js';
 
 const skip = skipReason();
@@ -51,25 +52,12 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
   let fx: FxAdmin;
   /** bank-c's settings before the test changed them. */
   let original: FxSettings;
-  const contexts: BrowserContext[] = [];
-  const consoleErrors: string[] = [];
+  const devices = phones(() => browser);
 
   /** Dóra: customer of bank-c (HUF account), with the wallet page set up on her phone. */
   const dora = { name: 'Dóra Szabó', phone: '+36301000301', token: '', page: undefined as unknown as Page };
 
-  async function phone(): Promise<Page> {
-    const ctx = await phoneContext(browser);
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    return page;
-  }
-
-  async function typePin(page: Page, pin: string) {
-    for (const d of pin) await page.getByRole('button', { name: d, exact: true }).click();
-  }
+  const phone = () => devices.open();
 
   /**
    * The text that sticks out of the card `testId` sideways at `width` pixels (an amount or rate that does not
@@ -202,7 +190,7 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
       await fx.setConfig({ quoteTtlMs: original.quoteTtlMs }).catch(() => undefined);
       await fx.reload().catch(() => undefined);
     }
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await devices.closeAll();
     await browser?.close();
     await env?.close();
   });
@@ -368,6 +356,6 @@ describe.skipIf(skip !== undefined)('cross-border payment with an FX quote in Ch
   });
 
   it('ran every page within its Content-Security-Policy', () => {
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    expect(devices.cspViolations()).toEqual([]);
   });
 });

@@ -8,16 +8,17 @@
  * message saying which; nothing is faked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { call } from '@semops/cli';
 import { freshNetwork } from '../helpers.js';
 import {
   ensureWebBuilt,
   fitsWidth,
   launchChromium,
-  phoneContext,
+  phones,
   screenshot,
   skipReason,
+  typePin,
 } from './browser.js';
 
 const skip = skipReason();
@@ -35,22 +36,13 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
   let bankA: string;
   let mnoB: string;
   let cafeKey: string;
-  const contexts: BrowserContext[] = [];
-  const consoleErrors: string[] = [];
+  const devices = phones(() => browser);
 
   /** Anna: customer of bank-a. Ben: customer of mno-b. Each with the wallet page open and set up. */
   const anna = { name: 'Anna Berger', phone: '+436641000201', token: '', page: undefined as unknown as Page };
   const ben = { name: 'Ben Okafor', phone: '+436761000202', token: '', page: undefined as unknown as Page };
 
-  async function phone(): Promise<Page> {
-    const ctx = await phoneContext(browser);
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    return page;
-  }
+  const phone = () => devices.open();
 
   /** A customer of `processorId` with money, set up in that processor's wallet page through its form. */
   async function setUp(processorId: string, who: typeof anna, balance: bigint, pin: string) {
@@ -85,8 +77,8 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     );
   }
 
-  async function typePin(page: Page, pin: string) {
-    for (const d of pin) await page.getByRole('button', { name: d, exact: true }).click();
+  async function typePinAndConfirm(page: Page, pin: string) {
+    await typePin(page, pin);
     await page.getByRole('button', { name: 'Confirm PIN' }).click();
   }
 
@@ -126,7 +118,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await devices.closeAll();
     await browser?.close();
     await env?.close();
   });
@@ -182,7 +174,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
 
     await w.getByRole('button', { name: 'Approve with PIN' }).click();
     expect(await w.locator('.summary-mini').innerText()).toMatch(/Send €12\.50 to B\*+ O\*+/);
-    await typePin(w, '2468');
+    await typePinAndConfirm(w, '2468');
     const receipt = w.getByTestId('receipt');
     await receipt.waitFor({ timeout: 20_000 });
     expect(await receipt.innerText()).toMatch(/Sent[\s\S]*€12\.50[\s\S]*B\*+ O\*+/);
@@ -279,7 +271,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await w.getByTestId('confirm').waitFor();
     expect(await w.getByTestId('confirm-amount').innerText()).toBe('€7.00');
     await w.getByRole('button', { name: 'Approve with PIN' }).click();
-    await typePin(w, '2468');
+    await typePinAndConfirm(w, '2468');
     await w.getByTestId('receipt').waitFor({ timeout: 20_000 });
     await w.getByRole('button', { name: 'Done' }).click();
 
@@ -346,7 +338,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await w.getByRole('button', { name: 'Continue' }).click();
     await w.getByTestId('confirm').waitFor();
     await w.getByRole('button', { name: 'Approve with PIN' }).click();
-    await typePin(w, '2468');
+    await typePinAndConfirm(w, '2468');
     await w.getByTestId('receipt').waitFor({ timeout: 20_000 });
     const paymentId = await w.getByTestId('payment-id').innerText();
     expect(await balanceOf(bankA, anna.token)).toBe(annaBefore - 4_20n);
@@ -413,7 +405,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
   });
 
   it('ran every page within its Content-Security-Policy', () => {
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    expect(devices.cspViolations()).toEqual([]);
   });
 });
 

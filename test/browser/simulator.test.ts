@@ -7,18 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { call, MerchantClient, Wallet } from '@semops/cli';
 import { startSimulator, type Simulator } from '@semops/cli/simulator';
 import { freshNetwork } from '../helpers.js';
-import {
-  ensureWebBuilt,
-  fitsWidth,
-  launchChromium,
-  phoneContext,
-  screenshot,
-  skipReason,
-} from './browser.js';
+import { ensureWebBuilt, fitsWidth, launchChromium, phones, screenshot, skipReason } from './browser.js';
 
 const skip = skipReason();
 if (skip) console.warn(skip);
@@ -35,10 +28,9 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
   let cafe: MerchantClient;
   let customerId: string;
   let page: Page;
-  const contexts: BrowserContext[] = [];
+  const devices = phones(() => browser);
   /** Everything the simulator server sent to the page, to look for secrets in. */
   const served: string[] = [];
-  const consoleErrors: string[] = [];
 
   const bankA = () => env.net.processors.get('bank-a')!;
 
@@ -101,12 +93,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
       phones: [{ phone: PHONE, name: 'Esther Mwangi', processorId: 'bank-a' }],
     });
     browser = await launchChromium();
-    const ctx = await phoneContext(browser);
-    contexts.push(ctx);
-    page = await ctx.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+    page = await devices.open();
     page.on('response', (r) => {
       if (r.url().startsWith(sim.url)) {
         void r.text().then(
@@ -118,7 +105,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await devices.closeAll();
     await browser?.close();
     await sim?.close();
     await env?.close();
@@ -285,6 +272,6 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
       p.adminToken,
     ]);
     for (const body of served) for (const s of secrets) expect(body).not.toContain(s);
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    expect(devices.cspViolations()).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import jsQRModule from 'jsqr';
 import { encryptJson, importEncryptionKey, randomToken } from '@semops/protocol';
 import { call, MerchantClient, type ProcessorInfo } from '@semops/cli';
@@ -16,8 +16,10 @@ import {
   fitsWidth,
   launchChromium,
   phoneContext,
+  phones,
   screenshot,
   skipReason,
+  typePin,
 } from './browser.js';
 
 // jsqr is CommonJS: its function is the `default` of module.exports.
@@ -35,20 +37,9 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
   let cafeKey: string;
   /** The café's till holds a till key, never the secret key. */
   let tillKey: string;
-  const contexts: BrowserContext[] = [];
+  const devices = phones(() => browser);
 
-  /** Console errors of every page (a Content-Security-Policy violation shows there). */
-  const consoleErrors: string[] = [];
-
-  async function phone(): Promise<Page> {
-    const ctx = await phoneContext(browser);
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    return page;
-  }
+  const phone = () => devices.open();
 
   /** A customer of bank-a with money and a fresh activation code from the operator API (no device yet). */
   async function newCustomer(name: string, phone: string, balance: bigint) {
@@ -76,10 +67,6 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
     await page.getByLabel('Activation code').fill(who.activationCode);
     await page.getByLabel('PIN', { exact: true }).fill(pin);
     await page.getByLabel('PIN again').fill(pin);
-  }
-
-  async function typePin(page: Page, pin: string) {
-    for (const d of pin) await page.getByRole('button', { name: d, exact: true }).click();
   }
 
   /** What the wallet keeps in IndexedDB, as far as a page script can see it. */
@@ -139,7 +126,7 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await devices.closeAll();
     await browser?.close();
     await env?.close();
   });
@@ -459,7 +446,7 @@ describe.skipIf(skip !== undefined)('web pages in Chromium', () => {
   });
 
   it('ran every page within its Content-Security-Policy', () => {
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    expect(devices.cspViolations()).toEqual([]);
   });
 
   it('refuses an events stream without a valid merchant key', async () => {
