@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, messageOf, processorInfo, type ProcessorInfo } from '../shared/api';
 import { readAmount, showMoney, showTime } from '../shared/money';
-import { Header, Notice, Spinner } from '../shared/ui';
+import { AmountField, Header, Notice, Spinner, TextField } from '../shared/ui';
 import {
   decodeJws,
   merchantApi,
@@ -113,29 +113,14 @@ function NewSale(props: { merchant: MerchantApi; currency: string; onCreated: (r
     <section className="card" aria-labelledby="new-sale-title">
       <h2 id="new-sale-title">New sale</h2>
       <form onSubmit={(e) => void submit(e)} noValidate>
-        <label className="field">
-          <span>Amount ({props.currency})</span>
-          <input
-            name="amount"
-            className="amount-input"
-            inputMode="decimal"
-            autoComplete="off"
-            placeholder="0.00"
-            value={amount}
-            onChange={(e) => setAmount(e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>Reference (optional)</span>
-          <input
-            name="reference"
-            maxLength={140}
-            autoComplete="off"
-            placeholder="Table 4, order 1182…"
-            value={reference}
-            onChange={(e) => setReference(e.target.value)}
-          />
-        </label>
+        <AmountField hint={props.currency} value={amount} onChange={setAmount} />
+        <TextField
+          label="Reference (optional)"
+          name="reference"
+          placeholder="Table 4, order 1182…"
+          value={reference}
+          onChange={setReference}
+        />
         <label className="field">
           <span>Valid for</span>
           <select name="validity" value={minutes} onChange={(e) => setMinutes(e.target.value)}>

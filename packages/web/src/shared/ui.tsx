@@ -1,5 +1,5 @@
 /** Small building blocks shared by the pages: header, notices, buttons and timers. */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type KeyboardEvent, type ReactNode } from 'react';
 
 export function Header(props: {
   title: string;
@@ -65,4 +65,68 @@ export function registerServiceWorker(): void {
       .register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL })
       .catch(() => undefined);
   });
+}
+
+/** An amount typed in major units (`4.20`), with the decimal keyboard on phones. */
+export function AmountField(props: {
+  /** What is asked, e.g. `EUR` or `€1.00 to €50.00`. */
+  hint: string;
+  value: string;
+  onChange: (value: string) => void;
+  /** Enter in the field (e.g. to go on to the PIN). */
+  onEnter?: () => void;
+}) {
+  const { onEnter } = props;
+  return (
+    <label className="field">
+      <span>Amount ({props.hint})</span>
+      <input
+        name="amount"
+        className="amount-input"
+        inputMode="decimal"
+        autoComplete="off"
+        placeholder="0.00"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        {...(onEnter
+          ? {
+              onKeyDown: (e: KeyboardEvent) => {
+                if (e.key === 'Enter') onEnter();
+              },
+            }
+          : {})}
+      />
+    </label>
+  );
+}
+
+/**
+ * A short text field: a reference or a note (at most 140 characters), or with `party` whom to pay or ask — a
+ * phone number or an address `name@processor`, typed as is (phone keyboard, no autocorrect).
+ */
+export function TextField(props: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+  party?: boolean;
+}) {
+  const party = props.party === true;
+  return (
+    <label className="field">
+      <span>{props.label}</span>
+      <input
+        name={props.name}
+        type="text"
+        autoComplete="off"
+        {...(party
+          ? { inputMode: 'tel' as const, autoCapitalize: 'off', autoCorrect: 'off', spellCheck: false }
+          : { maxLength: 140 })}
+        placeholder={props.placeholder ?? (party ? '+43 664 1234567' : undefined)}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </label>
+  );
 }

@@ -12,7 +12,7 @@ import { useState } from 'react';
 import type { MoneyWire } from '@semops/protocol';
 import { ApiError, messageOf } from '../shared/api';
 import { countdown, readAmount, showMoney } from '../shared/money';
-import { Notice, Spinner, useNow } from '../shared/ui';
+import { AmountField, Notice, Spinner, useNow } from '../shared/ui';
 import { categoryName, type FxQuote, type Payment, type Resolved, type WalletApi } from './api';
 import { signApproval } from './device';
 import './fx.css';
@@ -244,28 +244,19 @@ export function Approve(props: {
             {showMoney(r.amount)}
           </p>
         ) : (
-          <label className="field">
-            <span>Amount ({rangeText(r)})</span>
-            <input
-              name="amount"
-              className="amount-input"
-              inputMode="decimal"
-              autoComplete="off"
-              placeholder="0.00"
-              value={amountText}
-              onChange={(e) => {
-                setAmountText(e.target.value);
-                setError(undefined);
-                if (!r.amount) {
-                  setQuote(undefined);
-                  setPrevious(undefined);
-                }
-              }}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') startPin();
-              }}
-            />
-          </label>
+          <AmountField
+            hint={rangeText(r)}
+            value={amountText}
+            onChange={(text) => {
+              setAmountText(text);
+              setError(undefined);
+              if (!r.amount) {
+                setQuote(undefined);
+                setPrevious(undefined);
+              }
+            }}
+            onEnter={startPin}
+          />
         )}
         {converts && quote && requoted ? (
           <div className="fx-notice">

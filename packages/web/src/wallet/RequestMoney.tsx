@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../shared/api';
 import { readAmount, showMoney, type MoneyWire } from '../shared/money';
-import { Notice } from '../shared/ui';
+import { AmountField, Notice, TextField } from '../shared/ui';
 import type { WalletApi } from './api';
 import { readPerson, unavailable } from './people';
 
@@ -78,44 +78,20 @@ export function RequestMoney(props: {
       <section className="card" aria-labelledby="request-title">
         <h2 id="request-title">Request money</h2>
         <form onSubmit={(e) => void submit(e)} noValidate>
-          <label className="field">
-            <span>From (phone number or name@processor)</span>
-            <input
-              name="from"
-              type="text"
-              inputMode="tel"
-              autoComplete="off"
-              autoCapitalize="off"
-              autoCorrect="off"
-              spellCheck={false}
-              placeholder="+43 664 1234567"
-              value={from}
-              onChange={(e) => setFrom(e.target.value)}
-            />
-          </label>
-          <label className="field">
-            <span>Amount ({props.currency})</span>
-            <input
-              name="amount"
-              className="amount-input"
-              inputMode="decimal"
-              autoComplete="off"
-              placeholder="0.00"
-              value={amount}
-              onChange={(e) => setAmount(e.target.value)}
-            />
-          </label>
-          <label className="field">
-            <span>Note (optional)</span>
-            <input
-              name="note"
-              maxLength={140}
-              autoComplete="off"
-              placeholder="Dinner on Friday"
-              value={note}
-              onChange={(e) => setNote(e.target.value)}
-            />
-          </label>
+          <TextField
+            label="From (phone number or name@processor)"
+            name="from"
+            value={from}
+            onChange={setFrom}
+          />
+          <AmountField hint={props.currency} value={amount} onChange={setAmount} />
+          <TextField
+            label="Note (optional)"
+            name="note"
+            placeholder="Dinner on Friday"
+            value={note}
+            onChange={setNote}
+          />
           {error ? (
             <Notice kind="error" testId="request-error">
               {error}

@@ -4,7 +4,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../shared/api';
-import { Notice } from '../shared/ui';
+import { Notice, TextField } from '../shared/ui';
 import type { Resolved, WalletApi } from './api';
 import { Approve } from './Approve';
 import { readPerson, unavailable } from './people';
@@ -68,21 +68,7 @@ export function Send(props: {
           approve.
         </p>
         <form onSubmit={(e) => void submit(e)} noValidate>
-          <label className="field">
-            <span>Phone number or name@processor</span>
-            <input
-              name="to"
-              type="text"
-              inputMode="tel"
-              autoComplete="off"
-              autoCapitalize="off"
-              autoCorrect="off"
-              spellCheck={false}
-              placeholder="+43 664 1234567"
-              value={to}
-              onChange={(e) => setTo(e.target.value)}
-            />
-          </label>
+          <TextField party label="Phone number or name@processor" name="to" value={to} onChange={setTo} />
           {error ? (
             <Notice kind="error" testId="send-error">
               {error}
