@@ -66,6 +66,18 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
   }
 
   /**
+   * A payment refused before anything was reserved (wrong PIN, a limit, funds, a crash before the reservation):
+   * FAILED with why, in `tx`, and the quote of a conversion is free again — the customer may retry at the price
+   * they were shown while it holds.
+   */
+  async function failIn(tx: Sql, p: PaymentRow, code: string): Promise<void> {
+    await tx.run`UPDATE payments SET state = 'FAILED', reason = ${code}, updated_at = ${now()}
+      WHERE id = ${p.id} AND state = 'NEW'`;
+    const fx = paymentFxOf(p);
+    if (fx) await deps.fx.release(fx.quoteId, p.id, tx);
+  }
+
+  /**
    * Reserves a recorded payment (state NEW) in the transaction `tx` that recorded it: `checks` first (PIN,
    * limits), then the ledger legs. Ends RESERVED, or FAILED with the refusal, which it returns — a wrong PIN's
    * try and the failure commit like the reservation would, and a quote the payment took is free again.
@@ -82,10 +94,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
       if (refused) throw new SemopsError(refused);
     } catch (e) {
       if (!(e instanceof SemopsError)) throw e;
-      await tx.run`UPDATE payments SET state = 'FAILED', reason = ${e.code}, updated_at = ${now()}
-        WHERE id = ${p.id} AND state = 'NEW'`;
-      const fx = paymentFxOf(p);
-      if (fx) await deps.fx.release(fx.quoteId, p.id, tx);
+      await failIn(tx, p, e.code);
       return e;
     }
     await tx.run`UPDATE payments SET state = 'RESERVED', updated_at = ${now()} WHERE id = ${p.id} AND state = 'NEW'`;
@@ -223,10 +232,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
       if (p.state === 'NEW') {
         // Nothing was reserved (the reservation commits with RESERVED): a failure like any before money moved,
         // so the quote of a conversion is given back too.
-        await tx.run`UPDATE payments SET state = 'FAILED', reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
-          WHERE id = ${id} AND state = 'NEW'`;
-        const fx = paymentFxOf(p);
-        if (fx) await deps.fx.release(fx.quoteId, id, tx);
+        await failIn(tx, p, reason ?? 'TRANSFER_REJECTED');
       } else if (p.state === 'COMMITTED' && outcome === 'COMMITTED') {
         // The hub's notification can overtake its answer to the prepare: the receipt, or the fees and so the
         // interchange (once, by its id), may arrive second.
