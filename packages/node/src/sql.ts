@@ -37,6 +37,13 @@ export interface Sql {
   readonly within?: OpenTransaction;
 }
 
+/** The open transaction `q` runs in, for the ledger to join; throws outside `Sql.tx`. */
+export function openTransaction(q: Sql): OpenTransaction {
+  if (q.within === undefined)
+    throw new Error('the ledger joins an open transaction only: call this inside Sql.tx');
+  return q.within;
+}
+
 function make(engine: Engine, db: AnyDb | Kysely<unknown>, inTx: boolean): Sql {
   const k = db as AnyDb;
   const self: Sql = {

@@ -6,7 +6,7 @@
  * all go through these steps.
  */
 import type { LedgerCommand } from '@semops/ledger';
-import type { Sql } from '@semops/node';
+import { openTransaction, type Sql } from '@semops/node';
 import {
   RECEIPT_TYP,
   SemopsError,
@@ -31,12 +31,6 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
 
   async function row(id: string): Promise<PaymentRow | undefined> {
     return q.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
-  }
-
-  /** The open transaction of `tx`, for the ledger to join. */
-  function within(tx: Sql) {
-    if (tx.within === undefined) throw new Error('payments: ledger legs need an open transaction');
-    return tx.within;
   }
 
   /** A payment about to be recorded at `t0`: state NEW, expiring with the transfer's time to live. */
@@ -90,7 +84,9 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
   ): Promise<SemopsError | undefined> {
     try {
       await checks();
-      const refused = reservationOutcome(await ledger.executeWithin(within(tx), legs, { atomic: true }));
+      const refused = reservationOutcome(
+        await ledger.executeWithin(openTransaction(tx), legs, { atomic: true }),
+      );
       if (refused) throw new SemopsError(refused);
     } catch (e) {
       if (!(e instanceof SemopsError)) throw e;
@@ -239,10 +235,10 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
         if (receipt && !p.receipt) {
           await tx.run`UPDATE payments SET receipt = ${receipt} WHERE id = ${id} AND receipt IS NULL`;
         }
-        if (ic) expectSettled(await ledger.executeWithin(within(tx), [ic], { atomic: true }));
+        if (ic) expectSettled(await ledger.executeWithin(openTransaction(tx), [ic], { atomic: true }));
       } else if (p.state === 'RESERVED' && outcome === 'COMMITTED') {
         const legs = [...settleCommands(p, 'post'), ...(ic ? [ic] : [])];
-        expectSettled(await ledger.executeWithin(within(tx), legs, { atomic: true }));
+        expectSettled(await ledger.executeWithin(openTransaction(tx), legs, { atomic: true }));
         await tx.run`UPDATE payments SET state = 'COMMITTED', reason = NULL,
             receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${t}
           WHERE id = ${id} AND state = 'RESERVED'`;
@@ -262,7 +258,9 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
           );
         }
       } else if (p.state === 'RESERVED') {
-        expectSettled(await ledger.executeWithin(within(tx), settleCommands(p, 'void'), { atomic: true }));
+        expectSettled(
+          await ledger.executeWithin(openTransaction(tx), settleCommands(p, 'void'), { atomic: true }),
+        );
         await tx.run`UPDATE payments SET state = 'ABORTED', reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
           WHERE id = ${id} AND state = 'RESERVED'`;
       }

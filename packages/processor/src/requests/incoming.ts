@@ -4,6 +4,7 @@
  * (commit: state, ledger legs, notification and webhook in one transaction) or releases the request (abort).
  * Idempotent by transfer id, also after a crash.
  */
+import { openTransaction } from '@semops/node';
 import {
   RECEIPT_TYP,
   SemopsError,
@@ -292,8 +293,7 @@ export function createIncomingTransfers(deps: RequestDeps, ctx: IncomingContext)
         const n = await tx.run`UPDATE incoming SET state = 'COMMITTED', updated_at = ${t}, committed_at = ${t}
           WHERE id = ${transferId} AND state = 'ACCEPTED'`;
         if (n !== 1) return n;
-        if (tx.within === undefined) throw new Error('requests: bookings need an open transaction');
-        await book(deps.ledger, bookings, `incoming ${transferId}`, tx.within);
+        await book(deps.ledger, bookings, `incoming ${transferId}`, openTransaction(tx));
         if (i.request_id !== null) {
           await tx.run`UPDATE requests SET status = 'PAID' WHERE id = ${i.request_id} AND reusable = 0 AND status = 'OPEN'`;
         }
