@@ -379,16 +379,21 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
   const schedule = (intervalMs: number): void => {
     if (stopped) return;
     const boundary = (Math.floor(now() / intervalMs) + 1) * intervalMs;
-    scheduleTimer = setTimeout(
-      () => {
-        scheduleTimer = undefined;
-        closeOnSchedule(boundary)
-          .catch((err: unknown) => log.error({ err }, 'scheduled settlement close failed'))
-          .finally(() => schedule(intervalMs));
-      },
-      Math.max(boundary - now(), 0),
-    );
-    scheduleTimer.unref();
+    const wait = (): void => {
+      scheduleTimer = setTimeout(fire, Math.max(boundary - now(), 0));
+      scheduleTimer.unref();
+    };
+    // Timers run on a monotonic clock and may fire a millisecond before the wall clock reaches the
+    // boundary: never close a window before its boundary.
+    const fire = (): void => {
+      if (stopped) return;
+      if (now() < boundary) return wait();
+      scheduleTimer = undefined;
+      closeOnSchedule(boundary)
+        .catch((err: unknown) => log.error({ err }, 'scheduled settlement close failed'))
+        .finally(() => schedule(intervalMs));
+    };
+    wait();
   };
 
   return {
