@@ -255,7 +255,7 @@ describe('SQLite store', () => {
     });
   });
 
-  it('applies 10,000 mixed commands in one call well under a second', async () => {
+  it('applies 10,000 mixed commands in one call, failing only the invalid ones', async () => {
     const ledger = await createSqliteLedger({ db });
     const setup: LedgerCommand[] = [
       { kind: 'createAccount', id: 'acc_bank', currency: 'KES', rule: 'none', code: 'funding' },
@@ -307,10 +307,8 @@ describe('SQLite store', () => {
         currency: 'KES',
       });
     }
-    const started = performance.now();
+    // How fast this runs is the ledger benchmark's business (`semops bench ledger`), not a test's.
     const results = await ledger.execute(cmds.slice(0, 10_000));
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(1000);
     // Only the zero-amount transfers fail (one in 150 commands).
     const failures = results.filter((r) => !r.ok);
     expect(failures.length).toBeGreaterThan(0);
