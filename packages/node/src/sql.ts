@@ -15,7 +15,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type Database from 'better-sqlite3';
-import type pg from 'pg';
+import pg from 'pg';
 import type { OpenTransaction } from '@semops/ledger';
 import type { AnyDb, Engine, Store } from './store.js';
 
@@ -74,7 +74,14 @@ export function createSql(store: Store): Sql {
 
 /**
  * The node's SQL on PostgreSQL: each call site is a named prepared statement (parsed and planned once per
- * connection, not once per query), run on the pool or, in a transaction, on one connection of it.
+ * connection, not once per query), run on the pool.
+ *
+ * Transactions are **group-committed**, as on SQLite: the `tx` calls queued while a batch runs join the next
+ * batch, on one connection of the pool, each inside its own SAVEPOINT (a failing one rolls back alone), and
+ * the batch ends with one COMMIT. Rows every payment touches (the ledger's house accounts) are then locked
+ * once per batch instead of once per payment, and a batch of payments costs one commit. A transaction chosen
+ * as a deadlock's victim (another instance on the same database) is rolled back alone and runs again in the
+ * next batch, after this one's commit has let go of the locks the other instance waits for.
  */
 function createPostgresSql(pool: pg.Pool): Sql {
   const statements = new WeakMap<TemplateStringsArray, { name: string; text: string }>();
@@ -89,6 +96,9 @@ function createPostgresSql(pool: pg.Pool): Sql {
     }
     return st;
   };
+  const queue: PgUnit[] = [];
+  let running = false;
+
   const on = (runner: pg.Pool | pg.PoolClient, inTx: boolean): Sql => {
     const within = inTx ? { client: runner as pg.PoolClient } : undefined;
     const query = <T extends pg.QueryResultRow>(strings: TemplateStringsArray, values: unknown[]) =>
@@ -102,31 +112,101 @@ function createPostgresSql(pool: pg.Pool): Sql {
         (await query<T & pg.QueryResultRow>(strings, values)).rows[0] as T | undefined,
       run: async (strings: TemplateStringsArray, ...values: unknown[]) =>
         (await query(strings, values)).rowCount ?? 0,
-      async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+      tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
         if (inTx) return fn(self);
-        const client = await pool.connect();
-        try {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await client.query('BEGIN');
-              const value = await fn(on(client, true));
-              await client.query('COMMIT');
-              return value;
-            } catch (e) {
-              await client.query('ROLLBACK').catch(() => undefined);
-              // Chosen as a deadlock's victim, or a serialization failure: nothing was kept, so run it again.
-              if (!isRetryableConflict(e) || attempt >= MAX_TX_ATTEMPTS) throw e;
-            }
-          }
-        } finally {
-          client.release();
-        }
+        return new Promise<T>((resolve, reject) => {
+          queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+          kick();
+        });
       },
     };
     return self;
   };
+
+  /** Runs one batch on `client`; answers its units once committed and puts deadlock victims back in line. */
+  async function runBatch(client: pg.PoolClient, units: PgUnit[]): Promise<void> {
+    const q = on(client, true);
+    const outcomes: Array<{ unit: PgUnit; ok: boolean; value: unknown }> = [];
+    const again: PgUnit[] = [];
+    await client.query('BEGIN');
+    try {
+      for (const unit of units) {
+        await client.query('SAVEPOINT unit');
+        try {
+          const value = await unit.fn(q);
+          await client.query('RELEASE SAVEPOINT unit');
+          outcomes.push({ unit, ok: true, value });
+        } catch (e) {
+          // Undoes this unit's writes and lets go of the locks it took.
+          await client.query('ROLLBACK TO SAVEPOINT unit');
+          await client.query('RELEASE SAVEPOINT unit');
+          unit.attempts += 1;
+          if (isRetryableConflict(e) && unit.attempts < MAX_TX_ATTEMPTS) again.push(unit);
+          else outcomes.push({ unit, ok: false, value: e });
+        }
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    queue.unshift(...again);
+    for (const o of outcomes) {
+      if (o.ok) o.unit.resolve(o.value);
+      else o.unit.reject(o.value);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      while (queue.length > 0) {
+        const units = queue.splice(0, MAX_PG_BATCH_UNITS);
+        try {
+          await runBatch(client, units);
+        } catch (e) {
+          // BEGIN, a savepoint or COMMIT failed (the connection broke, the server stopped): nothing of this
+          // batch is known to be kept, and each of its transactions learns so.
+          broken = !(e instanceof pg.DatabaseError);
+          for (const u of units) u.reject(e);
+          if (broken) return;
+        }
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  function kick(): void {
+    if (running) return;
+    running = true;
+    drain()
+      .catch((e: unknown) => {
+        // No connection to be had: every transaction waiting now fails with the reason.
+        for (const u of queue.splice(0)) u.reject(e);
+      })
+      .finally(() => {
+        running = false;
+        if (queue.length > 0) kick();
+      });
+  }
+
   return on(pool, false);
 }
+
+interface PgUnit {
+  fn(q: Sql): Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  attempts: number;
+}
+
+/**
+ * Most transactions one PostgreSQL batch holds. Each takes a subtransaction (its savepoint, and the ledger's
+ * inside it); a backend tracks 64 of them cheaply, past that every other session's visibility checks slow down.
+ */
+const MAX_PG_BATCH_UNITS = 24;
 
 /** How often a PostgreSQL transaction runs when a deadlock or serialization failure undoes it. */
 const MAX_TX_ATTEMPTS = 5;
