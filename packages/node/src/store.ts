@@ -309,6 +309,14 @@ export async function migrateStore(
     ...(store.pg ? { migrationTableSchema: store.pg.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
+  if (error instanceof Error && /previously executed migration .* is missing/.test(error.message)) {
+    // A database made before the migrations were squashed into one baseline (nothing had been released).
+    throw new Error(
+      `${store.where} holds ${component} tables of a pre-release SEMOPS (${error.message.replace(/^.*migration /, 'migration ')}) ` +
+        'that cannot be upgraded. Move it away and start afresh (the demo keeps its data in .semops by default).',
+      { cause: error },
+    );
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`${component} migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {
