@@ -55,6 +55,10 @@ export interface FakeProcessor {
   noticeMode: NoticeMode;
   readonly prepares: TransferPrepare[][];
   readonly notifications: TransferEvent[];
+  /** Events of the `transfer.notify` calls refused while `notifyOk` was false, in order (one per attempt). */
+  readonly refusedNotifications: TransferEvent[];
+  /** Transfers whose prepare this fake has answered (after the delay of `slow-fulfil`), in order. */
+  readonly answered: string[];
   /** Settlement notices booked (each window once, however often it came). */
   readonly notices: SettlementNotice[];
   /** How many notices arrived, booked or not. */
@@ -129,6 +133,8 @@ export async function createFakeProcessor(opts: {
     noticeMode: 'book',
     prepares: [],
     notifications: [],
+    refusedNotifications: [],
+    answered: [],
     notices: [],
     noticeCalls: 0,
     lookups: [],
@@ -196,21 +202,25 @@ export async function createFakeProcessor(opts: {
               results: transfers.map((t) => ({ transferId: t.transferId, decision: 'FULFIL' })),
             };
           case 'slow-fulfil':
-          case 'fulfil':
+          case 'fulfil': {
             if (self.mode === 'slow-fulfil') await new Promise((r) => setTimeout(r, self.slowMs));
-            return {
-              results: await Promise.all(
-                transfers.map(async (t) => ({
-                  transferId: t.transferId,
-                  decision: 'FULFIL',
-                  receipt: await sealReceipt(t, opts.id, signingKey, sealKeyFor(t.payer)),
-                })),
-              ),
-            };
+            const results = await Promise.all(
+              transfers.map(async (t) => ({
+                transferId: t.transferId,
+                decision: 'FULFIL' as const,
+                receipt: await sealReceipt(t, opts.id, signingKey, sealKeyFor(t.payer)),
+              })),
+            );
+            self.answered.push(...transfers.map((t) => t.transferId));
+            return { results };
+          }
         }
       },
       'transfer.notify': async ({ events }) => {
-        if (!self.notifyOk) throw new SemopsError('UNAVAILABLE');
+        if (!self.notifyOk) {
+          self.refusedNotifications.push(...events);
+          throw new SemopsError('UNAVAILABLE');
+        }
         self.notifications.push(...events);
         return { ok: true };
       },
