@@ -161,7 +161,10 @@ export function formatReport(report: SettlementReport): string {
           : s.noticeDelivered
             ? 'notice delivered'
             : `notice not yet delivered (${s.noticeAttempts ?? 0} attempts${s.lastError ? `, last error: ${s.lastError}` : ''})`;
-      out.push(`  ${s.processorId}: ${s.booked ? 'booked at the hub' : 'NOT booked at the hub'}, ${notice}`);
+      const booked = s.booked
+        ? 'booked at the hub'
+        : `NOT booked at the hub${s.bookingAttempts ? ` (put off ${s.bookingAttempts} times)` : ''}`;
+      out.push(`  ${s.processorId}: ${booked}, ${notice}`);
     }
   }
   return `${out.join('\n')}\n`;
