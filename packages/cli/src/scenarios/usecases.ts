@@ -21,7 +21,7 @@ import type { PaymentRequest as PaymentRequestView } from '@semops/merchant-sdk'
 import type { ResolvedRequest } from '../clients-wallet.js';
 import { startReceiver } from '../edge.js';
 import { codeOf, json } from '../http.js';
-import { check, type Ctx, type Scenario } from '../testkit/index.js';
+import { check, waitUntil, type Ctx, type Scenario } from '../testkit/index.js';
 
 const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
 const show = (value: bigint) => formatMoney({ value, currency: 'EUR' });
@@ -235,11 +235,18 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
       const m = await ctx.merchant('mno-b', 'Vending 12');
       const sale = await createRequest(m, { currency: 'EUR', amount: eur(1_50n), reference: 'slot-4' });
       let dispensed = 0;
+      let events = 0;
       const dispensedSoFar = () => dispensed;
       const seen = followRequest(m.client.url, m.apiKey, sale.id, (s) => {
+        events++;
         if (s === 'PAID') dispensed++;
       });
-      await sleep(100);
+      // The machine has heard from the stream (the request's first state) and dispensed nothing yet.
+      await waitUntil(
+        async () => events,
+        (n) => n > 0,
+      );
+      check(events > 0, 'the events stream said nothing');
       check(dispensedSoFar() === 0, 'dispensed before payment');
       const paid = await c.wallet.pay(sale.qr, '1234');
       check(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);
