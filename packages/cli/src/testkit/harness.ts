@@ -5,6 +5,7 @@
 import { MerchantClient } from '../clients-merchant.js';
 import { Wallet } from '../clients-wallet.js';
 import type { Network } from '../network.js';
+import { moneyProblems, type ProcessorBooks } from './money.js';
 import { waitUntil } from './wait.js';
 
 /** A customer made by {@link Ctx.customer}: an enrolled wallet (PIN 1234) and how to reach them. */
@@ -65,7 +66,8 @@ export class Ctx {
 
   /**
    * Money is conserved: every ledger balances (debits = credits, pending included), nothing is left pending,
-   * each processor's settlement account equals its position at the hub, and positions sum to zero.
+   * each processor's settlement account equals its position at the hub, positions sum to zero, and per
+   * currency customers + merchants + house accounts hold exactly deposits − withdrawals ({@link moneyProblems}).
    */
   async conservation(): Promise<string | undefined> {
     const positions = await this.net.hub.admin.positions();
@@ -77,8 +79,10 @@ export class Ctx {
         problems.push(`hub still reserves ${pos.reserved} for ${pos.processorId}`);
     }
     for (const [cur, s] of sum) if (s !== 0n) problems.push(`hub positions in ${cur} sum to ${s}, not 0`);
+    const books: ProcessorBooks[] = [];
     for (const p of this.net.processors.values()) {
       const l = await p.admin.ledger();
+      books.push({ processorId: p.id, byKind: l.byKind });
       for (const t of l.totals) {
         if (t.debitsPosted !== t.creditsPosted)
           problems.push(`${p.id} ${t.currency}: posted debits ≠ credits`);
@@ -92,6 +96,7 @@ export class Ctx {
         if (a !== b) problems.push(`${p.id}: settlement account ${a} ≠ hub position ${b} ${pos.currency}`);
       }
     }
+    problems.push(...moneyProblems(books));
     return problems.length ? problems.join('; ') : undefined;
   }
 

@@ -9,6 +9,7 @@
  * const c = await ctx.customer('bank-a', 50_00n);
  */
 export { Ctx, type TestCustomer, type TestMerchant } from './harness.js';
+export { countMoney, moneyProblems, type CurrencyMoney, type ProcessorBooks } from './money.js';
 export { check, ScenarioFailure, type Scenario } from './scenario.js';
 export {
   eur,
