@@ -133,6 +133,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       signing: keys.signingPublicKey,
       encryption: await importEncryptionKey(keys.encryptionPublicJwk),
     },
+    now,
   });
   const idempotency = await createIdempotencyStore(store);
   const services = await createProcessorServices({
@@ -212,11 +213,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerAgentRoutes(app, { agents: services.agents, adminToken, idempotency });
   registerSettlementRoutes(app, { ...services, adminToken });
   await registerWebPages(app);
-  const replay = await createReplayGuard(store);
+  const replay = await createReplayGuard(store, { now });
   registerMessageEndpoint(app, {
     signer,
     resolveKey: (id) => hub.resolveKey(id),
     replay,
+    now,
     router: PROCESSOR_MESSAGES,
     senders: PROCESSOR_MESSAGE_SENDERS,
     handlers: processorMessageHandlers({

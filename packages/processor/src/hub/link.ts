@@ -55,6 +55,8 @@ export async function createHubLink(opts: {
   dataDir: string;
   /** This processor's own entry, so that it can verify itself without the hub. */
   self: { id: string; signing: Key; encryption: Key };
+  /** The clock messages are dated and checked by (the node's clock). */
+  now?: () => number;
 }): Promise<HubLink> {
   const { hubUrl, signer } = opts;
   let hubKey: Key | undefined;
@@ -119,6 +121,7 @@ export async function createHubLink(opts: {
     signer,
     resolveKey: (id) => resolveKey(id),
     timeoutMs: 15_000,
+    ...(opts.now ? { now: opts.now } : {}),
   });
 
   async function resolveKey(id: string): Promise<Key | undefined> {
