@@ -83,7 +83,22 @@ export interface NodeHandle {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export interface Network {
+/** What the harness ({@link Ctx}) needs of a running network, whether its nodes are processes or not. */
+export interface NetworkView {
+  readonly hub: { readonly url: string; readonly adminToken: string; readonly admin: HubAdmin };
+  readonly processors: ReadonlyMap<
+    string,
+    {
+      readonly id: string;
+      readonly url: string;
+      readonly adminToken: string;
+      readonly admin: ProcessorAdmin;
+      readonly spec: ProcessorSpec;
+    }
+  >;
+}
+
+export interface Network extends NetworkView {
   readonly dir: string;
   readonly hub: NodeHandle & { admin: HubAdmin };
   readonly processors: ReadonlyMap<string, NodeHandle & { admin: ProcessorAdmin; spec: ProcessorSpec }>;

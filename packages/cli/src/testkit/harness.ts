@@ -4,7 +4,7 @@
  */
 import { MerchantClient } from '../clients-merchant.js';
 import { Wallet } from '../clients-wallet.js';
-import type { Network } from '../network.js';
+import type { Network, NetworkView } from '../network.js';
 import { moneyProblems, type ProcessorBooks } from './money.js';
 import { waitUntil } from './wait.js';
 
@@ -25,15 +25,23 @@ export interface TestMerchant {
   readonly webhookSecret: string;
 }
 
-/** What scenarios share: the network and helpers to make customers and merchants through the admin APIs. */
-export class Ctx {
-  private phoneSeq = 0;
-  constructor(readonly net: Network) {}
+/** A processor of the network `N` as it holds it (a process handle, or a node in this process). */
+type ProcessorOf<N extends NetworkView> = (N['processors'] extends ReadonlyMap<string, infer P> ? P : never) &
+  (NetworkView['processors'] extends ReadonlyMap<string, infer V> ? V : never);
 
-  processor(id: string) {
+/**
+ * What scenarios share: the network and helpers to make customers and merchants through the admin APIs. The
+ * network is one of processes ({@link Network}, the default) or any other {@link NetworkView}, such as one in
+ * this process.
+ */
+export class Ctx<N extends NetworkView = Network> {
+  private phoneSeq = 0;
+  constructor(readonly net: N) {}
+
+  processor(id: string): ProcessorOf<N> {
     const p = this.net.processors.get(id);
     if (!p) throw new Error(`no processor ${id}`);
-    return p;
+    return p as ProcessorOf<N>;
   }
 
   /** A new customer at `processorId` with `balance` deposited and an enrolled device (PIN 1234). */

@@ -22,4 +22,10 @@ export {
   checkMerchantReceived,
 } from './steps.js';
 export { operatorGateway, type StoredText } from './gateway.js';
+export {
+  settableClock,
+  startInProcessNetwork,
+  type InProcessNetwork,
+  type InProcessOptions,
+} from './in-process.js';
 export { sleep, waitUntil, untilAliasKnown } from './wait.js';
