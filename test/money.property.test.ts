@@ -33,7 +33,10 @@ import {
   Ctx,
   countMoney,
   settableClock,
+  startFaultyLink,
   startInProcessNetwork,
+  type Fault,
+  type FaultyLink,
   type InProcessNetwork,
 } from '@semops/cli/testkit';
 import type { MoneyWire } from '@semops/protocol';
@@ -75,7 +78,7 @@ const arbPayment = fc.record({
   refunds: fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 2 }),
 });
 
-const arbCase = fc.record({
+const arbSettings = {
   rates: fc.array(arbRate, { minLength: PAIRS.length, maxLength: PAIRS.length }),
   fx: fc.array(
     fc.record({ spreadBps: fc.integer({ min: 0, max: 500 }), fee: fc.bigInt({ min: 0n, max: 10_000n }) }),
@@ -86,12 +89,27 @@ const arbCase = fc.record({
     mscFixed: fc.bigInt({ min: 0n, max: 500n }),
     interchangeBps: fc.integer({ min: 0, max: 10_000 }),
   }),
+};
+const arbCase = fc.record({
+  ...arbSettings,
   payments: fc.array(arbPayment, { minLength: 1, maxLength: 4 }),
   /** A payment whose quote runs out before the customer approves (when it converts). */
   late: arbPayment,
 });
+/** The same under a faulty network: what happens to each node message in turn (cycling). */
+const arbFaultCase = fc.record({
+  ...arbSettings,
+  payments: fc.array(arbPayment, { minLength: 1, maxLength: 4 }),
+  faults: fc.array(fc.constantFrom<Fault>('pass', 'duplicate', 'delay', 'lose', 'lose-answer'), {
+    minLength: 1,
+    maxLength: 16,
+  }),
+});
 type Case = typeof arbCase extends fc.Arbitrary<infer C> ? C : never;
+type Settings = Pick<Case, 'rates' | 'fx' | 'fees'>;
 type Payment = Case['payments'][number];
+/** How long a transfer may wait for its payee before the hub aborts it (the processors' default). */
+const TRANSFER_TTL_MS = 30_000;
 
 describe('money across the network, through the real nodes (property)', () => {
   let dir: string;
@@ -101,18 +119,34 @@ describe('money across the network, through the real nodes (property)', () => {
   const hub = () => new SettlementAdmin(net.hub.url, net.hub.adminToken);
   const fxOf = (id: string) => new FxAdmin(ctx.processor(id).url, ctx.processor(id).adminToken);
 
+  /** What happens to the next node message on any link; every message passes unless a case says otherwise. */
+  let nextFault: () => Fault = () => 'pass';
+  const links: FaultyLink[] = [];
+
   beforeAll(async () => {
+    // Five nodes share this process's event loop, so one node's lag is everyone's: admission by event-loop
+    // lag (503 OVERLOADED at resolve and approval) would refuse payments for the test's own load. The limit
+    // on payments in flight still applies.
+    process.env.SEMOPS_MAX_LAG_MS = '60000';
     dir = mkdtempSync(join(tmpdir(), 'semops-money-'));
     net = await startInProcessNetwork({
       dir,
       processors: SPECS,
       now: clock.now,
       rates: PAIRS.map((p) => ({ ...p, rate: '1' })),
+      transferTtlMs: TRANSFER_TTL_MS,
+      // Every node is reached through a link that may lose, repeat or hold back its messages.
+      via: async (_id, url) => {
+        const link = await startFaultyLink(url, () => nextFault());
+        links.push(link);
+        return link.url;
+      },
     });
     ctx = new Ctx(net);
   }, 60_000);
   afterAll(async () => {
     await net?.close();
+    for (const l of links) await l.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -128,9 +162,14 @@ describe('money across the network, through the real nodes (property)', () => {
     readonly currency: Currency;
     readonly customer: Awaited<ReturnType<typeof ctx.customer>>;
     readonly merchant: Awaited<ReturnType<typeof ctx.merchant>>;
+    readonly requestId: string;
     readonly quote: FxQuoteView | undefined;
     readonly total: bigint;
-    readonly paymentId: string;
+    /** How the payment ended at the payer (FAILED: nothing was taken). */
+    readonly status: 'COMPLETED' | 'FAILED';
+    /** Undefined when the payer refused it before making a payment. */
+    readonly paymentId: string | undefined;
+    /** What the merchant was credited: the amount less its fee (0 when nothing was paid). */
     readonly net: bigint;
     readonly refunds: RefundView[];
   }
@@ -189,8 +228,10 @@ describe('money across the network, through the real nodes (property)', () => {
       currency: prep.currency,
       customer,
       merchant,
+      requestId: prep.req.id,
       quote: r.quote,
       total,
+      status: 'COMPLETED',
       paymentId: seen.paymentId,
       net: p.amount - fee,
       refunds: [],
@@ -199,13 +240,14 @@ describe('money across the network, through the real nodes (property)', () => {
 
   /** Refunds the shares asked for; each refund sent twice with one idempotency key is one refund. */
   async function refund(x: Paid, seq: number): Promise<void> {
+    const paymentId = x.paymentId!;
     let refunded = 0n;
     for (const [i, share] of x.p.refunds.entries()) {
       const amount = ((x.p.amount - refunded) * BigInt(share)) / 1000n;
       if (amount === 0n) continue;
-      const key = `prop-${seq}-${x.paymentId}-${i}`;
+      const key = `prop-${seq}-${paymentId}-${i}`;
       const send = () =>
-        x.merchant.client.refund(x.paymentId, money(amount, x.currency), { idempotencyKey: key }).then(
+        x.merchant.client.refund(paymentId, money(amount, x.currency), { idempotencyKey: key }).then(
           (r) => r,
           (e: unknown) => e,
         );
@@ -216,14 +258,14 @@ describe('money across the network, through the real nodes (property)', () => {
         continue;
       }
       expect(first, JSON.stringify(first)).toMatchObject({
-        paymentId: x.paymentId,
+        paymentId: paymentId,
         amount: money(amount, x.currency),
       });
       const again = (await send()) as RefundView;
       expect(again.refundId).toBe((first as RefundView).refundId);
       const done = await vi.waitFor(
         async () => {
-          const r = (await x.merchant.client.refunds(x.paymentId)).refunds.find(
+          const r = (await x.merchant.client.refunds(paymentId)).refunds.find(
             (y) => y.refundId === again.refundId,
           )!;
           expect(r.status).not.toBe('PENDING');
@@ -235,7 +277,7 @@ describe('money across the network, through the real nodes (property)', () => {
       x.refunds.push(done);
       refunded += amount;
     }
-    const listed = (await x.merchant.client.refunds(x.paymentId)).refunds;
+    const listed = (await x.merchant.client.refunds(paymentId)).refunds;
     expect(listed.filter((r) => r.status !== 'FAILED').map((r) => r.refundId)).toEqual(
       expect.arrayContaining(x.refunds.map((r) => r.refundId)),
     );
@@ -246,6 +288,12 @@ describe('money across the network, through the real nodes (property)', () => {
   async function checkCustomer(x: Paid): Promise<void> {
     const refunded = x.refunds.reduce((s, r) => s + BigInt(r.amount.value), 0n);
     const balance = await x.customer.wallet.balance();
+    const me = await x.customer.wallet.me();
+    expect(me.available.value, 'nothing stays reserved').toBe(me.balance.value);
+    if (x.status === 'FAILED') {
+      expect(balance, 'a failed payment took nothing').toBe(x.total);
+      return;
+    }
     if (!x.quote) {
       expect(balance).toBe(refunded);
       return;
@@ -261,11 +309,28 @@ describe('money across the network, through the real nodes (property)', () => {
 
   /** The payment and its refunds are final and the same at payer, hub and payee. */
   async function checkEverywhere(x: Paid): Promise<void> {
-    const atPayer = await x.customer.wallet.payment(x.paymentId);
+    const atPayee = (await x.merchant.client.request(x.requestId)).payments;
+    const h = hub();
+    if (x.status === 'FAILED') {
+      expect(
+        atPayee.filter((y) => y.status === 'COMPLETED'),
+        'the merchant got nothing',
+      ).toEqual([]);
+      if (x.paymentId === undefined) return;
+      expect((await x.customer.wallet.payment(x.paymentId)).status).toBe('FAILED');
+      if (x.payer === x.payee) return;
+      const atHub = await h.transfer(x.paymentId).then(
+        (t) => t.state,
+        (e: { code?: string }) => e.code,
+      );
+      expect(['ABORTED', 'TRANSFER_NOT_FOUND'], 'at the hub').toContain(atHub);
+      return;
+    }
+    expect(atPayee.map((y) => [y.paymentId, y.status])).toEqual([[x.paymentId, 'COMPLETED']]);
+    const atPayer = await x.customer.wallet.payment(x.paymentId!);
     expect(atPayer.status).toBe('COMPLETED');
     if (x.payer === x.payee) return; // on us: the hub never saw it
-    const h = hub();
-    expect(await h.transfer(x.paymentId)).toMatchObject({
+    expect(await h.transfer(x.paymentId!)).toMatchObject({
       transferId: x.paymentId,
       payer: x.payer,
       payee: x.payee,
@@ -281,16 +346,6 @@ describe('money across the network, through the real nodes (property)', () => {
         state: 'COMMITTED',
       });
     }
-  }
-
-  /** Per processor and currency, the sum of one kind of account (credits − debits). */
-  async function kinds(kind: string): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    for (const p of net.processors.values()) {
-      for (const k of (await p.admin.ledger()).byKind)
-        if (k.kind === kind) out.set(`${p.id} ${k.currency}`, BigInt(k.balance));
-    }
-    return out;
   }
 
   /** Closes the open window (when it holds transfers); every processor books its net, nothing differs. */
@@ -341,10 +396,8 @@ describe('money across the network, through the real nodes (property)', () => {
     return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
 
-  let seq = 0;
-  async function runCase(c: Case): Promise<void> {
-    const n = seq++;
-    // The operators' settings for this case: rates, spreads and fees, and the hub's fee schedule.
+  /** The operators' settings for a case: rates, spreads and fees, and the hub's fee schedule. */
+  async function applySettings(c: Settings): Promise<void> {
     await Promise.all(
       SPECS.map(async (spec, i) => {
         const fx = fxOf(spec.id);
@@ -365,15 +418,48 @@ describe('money across the network, through the real nodes (property)', () => {
         interchangeBps: c.fees.interchangeBps,
       })),
     );
-    const merchantsBefore = await kinds('merchant');
-    const depositedBefore = countMoney(
-      await Promise.all(
-        [...net.processors.values()].map(async (p) => ({
-          processorId: p.id,
-          byKind: (await p.admin.ledger()).byKind,
-        })),
-      ),
+  }
+
+  /** The merchants' money per processor and currency, and the money deposited per currency. */
+  async function books() {
+    const ledgers = await Promise.all(
+      [...net.processors.values()].map(async (p) => ({
+        processorId: p.id,
+        byKind: (await p.admin.ledger()).byKind,
+      })),
     );
+    const merchants = new Map<string, bigint>();
+    for (const l of ledgers)
+      for (const k of l.byKind)
+        if (k.kind === 'merchant') merchants.set(`${l.processorId} ${k.currency}`, BigInt(k.balance));
+    return { merchants, deposited: new Map(countMoney(ledgers).map((m) => [m.currency, m.deposited])) };
+  }
+
+  /**
+   * Since `before`: each payee processor's merchants together were credited exactly the nets of the payments
+   * that completed, less what they refunded; the only new money is what the case deposited.
+   */
+  async function checkBooks(before: Awaited<ReturnType<typeof books>>, paid: readonly Paid[]): Promise<void> {
+    const merchants = new Map(before.merchants);
+    const deposited = new Map(before.deposited);
+    for (const x of paid) {
+      const key = `${x.payee} ${x.currency}`;
+      const back = x.refunds.reduce((s, r) => s + BigInt(r.amount.value), 0n);
+      merchants.set(key, (merchants.get(key) ?? 0n) + x.net - back);
+      const cur = SPECS.find((s) => s.id === x.payer)!.currency;
+      deposited.set(cur, (deposited.get(cur) ?? 0n) + x.total);
+    }
+    const after = await books();
+    const nonZero = (m: ReadonlyMap<string, bigint>) => new Map([...m].filter(([, v]) => v !== 0n));
+    expect(nonZero(after.merchants)).toEqual(nonZero(merchants));
+    expect(nonZero(after.deposited)).toEqual(nonZero(deposited));
+  }
+
+  let seq = 0;
+  async function runCase(c: Case): Promise<void> {
+    const n = seq++;
+    await applySettings(c);
+    const before = await books();
 
     // All payments at once: the nodes interleave their messages as they come.
     const paid = await all(c.payments.map(async (p) => approve(await prepare(p), p)));
@@ -406,37 +492,135 @@ describe('money across the network, through the real nodes (property)', () => {
       await checkCustomer(x);
       await checkEverywhere(x);
     }
-    // Each payee processor's merchants together were credited exactly the nets, less what they refunded.
-    const merchantsAfter = await kinds('merchant');
-    const expected = new Map(merchantsBefore);
-    for (const x of paid) {
-      const key = `${x.payee} ${x.currency}`;
-      const back = x.refunds.reduce((s, r) => s + BigInt(r.amount.value), 0n);
-      expected.set(key, (expected.get(key) ?? 0n) + x.net - back);
-    }
-    expect(merchantsAfter).toEqual(expected);
-    // The only new money is what this case deposited.
-    const deposited = new Map(depositedBefore.map((m) => [m.currency, m.deposited]));
-    for (const x of paid) {
-      const cur = SPECS.find((s) => s.id === x.payer)!.currency;
-      deposited.set(cur, (deposited.get(cur) ?? 0n) + x.total);
-    }
-    const now = countMoney(
-      await Promise.all(
-        [...net.processors.values()].map(async (p) => ({
-          processorId: p.id,
-          byKind: (await p.admin.ledger()).byKind,
-        })),
-      ),
-    );
-    for (const m of now)
-      expect([m.currency, m.deposited]).toEqual([m.currency, deposited.get(m.currency) ?? 0n]);
+    await checkBooks(before, paid);
+    await settle();
+    await quiet();
+  }
 
+  /**
+   * Under faults: the payments are approved and refunded while node messages are lost, repeated or held
+   * back; then the network heals, the time of any transfer still waiting runs out, and every payment and
+   * refund must end the same everywhere with money counted exactly.
+   */
+  async function runFaultCase(
+    c: typeof arbFaultCase extends fc.Arbitrary<infer C> ? C : never,
+  ): Promise<void> {
+    const n = seq++;
+    await applySettings(c);
+    const before = await books();
+    const preps = await all(c.payments.map((p) => prepare(p)));
+    let i = 0;
+    nextFault = () => c.faults[i++ % c.faults.length]!;
+    let submitted;
+    try {
+      submitted = await all(
+        preps.map(async (prep, k) => {
+          const approval = await prep.customer.wallet.approval(prep.r, '1234', {
+            expiresAt: clock.now() + 60_000,
+          });
+          const answer = await prep.customer.wallet.submit(approval).then(
+            (v) => v,
+            () => undefined,
+          );
+          // Refund what a completed payment's merchant already holds, in full, still under faults.
+          let refund: string | undefined;
+          if (answer?.status === 'COMPLETED') {
+            const seen = await vi.waitFor(
+              async () => {
+                const got = (await prep.merchant.client.request(prep.req.id)).payments;
+                expect(got.map((x) => x.status)).toEqual(['COMPLETED']);
+                return got[0]!;
+              },
+              { timeout: 20_000, interval: 50 },
+            );
+            const amount = BigInt(seen.net?.value ?? seen.amount.value);
+            if (c.payments[k]!.refunds.length > 0 && amount > 0n) {
+              const r = await prep.merchant.client
+                .refund(seen.paymentId, money(amount, prep.currency), { idempotencyKey: `fault-${n}-${k}` })
+                .then(
+                  (v) => v,
+                  () => undefined,
+                );
+              refund = r?.refundId;
+            }
+          }
+          return { prep, answer, refund };
+        }),
+      );
+    } finally {
+      nextFault = () => 'pass';
+    }
+    // The network heals; whatever still waits for a payee runs out of time at the hub. Every payment ends at
+    // its payer, every refund at its merchant, and the network goes quiet.
+    clock.advance(TRANSFER_TTL_MS);
+    const ended = await all(
+      submitted.map(async ({ prep, answer, refund }) => {
+        const status = answer
+          ? (
+              await vi.waitFor(
+                async () => {
+                  const now = await prep.customer.wallet.payment(answer.paymentId);
+                  expect(now.status).not.toBe('PENDING');
+                  return now;
+                },
+                { timeout: 30_000, interval: 50 },
+              )
+            ).status
+          : 'FAILED';
+        if (refund) {
+          await vi.waitFor(
+            async () => {
+              const listed = await prep.merchant.client.refunds(answer!.paymentId);
+              expect(listed.refunds.find((y) => y.refundId === refund)?.status).not.toBe('PENDING');
+            },
+            { timeout: 30_000, interval: 50 },
+          );
+        }
+        return { prep, answer, refund, status };
+      }),
+    );
+    await quiet();
+    const paid = await all(
+      ended.map(async ({ prep, answer, refund, status }, k): Promise<Paid> => {
+        const seen = (await prep.merchant.client.request(prep.req.id)).payments.find(
+          (y) => y.status === 'COMPLETED',
+        );
+        const refunds = refund
+          ? (await prep.merchant.client.refunds(answer!.paymentId)).refunds.filter(
+              (y) => y.refundId === refund && y.status === 'COMPLETED',
+            )
+          : [];
+        return {
+          p: c.payments[k]!,
+          payer: prep.payer,
+          payee: prep.payee,
+          currency: prep.currency,
+          customer: prep.customer,
+          merchant: prep.merchant,
+          requestId: prep.req.id,
+          quote: prep.r.quote,
+          total: prep.total,
+          status: status === 'COMPLETED' ? 'COMPLETED' : 'FAILED',
+          paymentId: answer?.paymentId,
+          net: seen ? BigInt(seen.net?.value ?? seen.amount.value) : 0n,
+          refunds,
+        };
+      }),
+    );
+    for (const x of paid) {
+      await checkCustomer(x);
+      await checkEverywhere(x);
+    }
+    await checkBooks(before, paid);
     await settle();
     await quiet();
   }
 
   it('conversion, fees, refunds and settlement never create or lose a minor unit', async () => {
     await fc.assert(fc.asyncProperty(arbCase, runCase), { numRuns: 12, endOnFailure: true });
+  }, 600_000);
+
+  it('node messages lost, repeated or held back: every payment and refund ends the same everywhere, money exact', async () => {
+    await fc.assert(fc.asyncProperty(arbFaultCase, runFaultCase), { numRuns: 12, endOnFailure: true });
   }, 600_000);
 });

@@ -38,6 +38,11 @@ export interface InProcessOptions {
   /** Mid rates every converting processor starts with (`fx` in its spec), e.g. `[{ base: 'EUR', quote: 'HUF', rate: '392.45' }]`. */
   readonly rates?: NonNullable<ProcessorOptions['fx']>['rates'];
   readonly transferTtlMs?: number;
+  /**
+   * Where the other nodes reach node `id` (the hub or a processor) that listens at `url`: by default `url`
+   * itself; a test may put a link in between (see `startFaultyLink`).
+   */
+  readonly via?: (id: string, url: string) => Promise<string>;
 }
 
 export interface InProcessNetwork extends NetworkView {
@@ -51,7 +56,9 @@ export async function startInProcessNetwork(opts: InProcessOptions): Promise<InP
     databaseUrl: join(opts.dir, 'hub', 'hub.db'),
     now: opts.now,
   });
+  const via = opts.via ?? ((_id: string, url: string) => Promise.resolve(url));
   const hubAdmin = new HubAdmin(hub.url, hub.adminToken);
+  const hubUrl = await via('hub', hub.url);
   const directoryKey = randomBytes(32).toString('base64url');
   const nodes: ProcessorNode[] = [];
   const processors = new Map<
@@ -70,7 +77,7 @@ export async function startInProcessNetwork(opts: InProcessOptions): Promise<InP
         country: spec.country,
         dataDir,
         databaseUrl: join(dataDir, `${spec.id}.db`),
-        hubUrl: hub.url,
+        hubUrl,
         directoryKey,
         now: opts.now,
         ...(opts.transferTtlMs ? { transferTtlMs: opts.transferTtlMs } : {}),
@@ -87,7 +94,7 @@ export async function startInProcessNetwork(opts: InProcessOptions): Promise<InP
       });
       nodes.push(node);
       const admin = new ProcessorAdmin(node.url, node.adminToken);
-      await hubAdmin.register(await admin.info(), node.url);
+      await hubAdmin.register(await admin.info(), await via(spec.id, node.url));
       processors.set(spec.id, { id: spec.id, url: node.url, adminToken: node.adminToken, admin, spec });
     }
     for (const spec of opts.processors) {

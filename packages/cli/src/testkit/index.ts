@@ -28,4 +28,5 @@ export {
   type InProcessNetwork,
   type InProcessOptions,
 } from './in-process.js';
+export { startFaultyLink, type Fault, type FaultyLink } from './faulty-link.js';
 export { sleep, waitUntil, untilAliasKnown } from './wait.js';
