@@ -455,6 +455,20 @@ describe('money across the network, through the real nodes (property)', () => {
     expect(nonZero(after.deposited)).toEqual(nonZero(deposited));
   }
 
+  /** Every check of a case, once its network is quiet; then its window is settled. */
+  async function checkOutcome(
+    before: Awaited<ReturnType<typeof books>>,
+    paid: readonly Paid[],
+  ): Promise<void> {
+    for (const x of paid) {
+      await checkCustomer(x);
+      await checkEverywhere(x);
+    }
+    await checkBooks(before, paid);
+    await settle();
+    await quiet();
+  }
+
   let seq = 0;
   async function runCase(c: Case): Promise<void> {
     const n = seq++;
@@ -488,13 +502,7 @@ describe('money across the network, through the real nodes (property)', () => {
 
     await all(paid.map((x) => refund(x, n)));
     await quiet();
-    for (const x of paid) {
-      await checkCustomer(x);
-      await checkEverywhere(x);
-    }
-    await checkBooks(before, paid);
-    await settle();
-    await quiet();
+    await checkOutcome(before, paid);
   }
 
   /**
@@ -607,13 +615,7 @@ describe('money across the network, through the real nodes (property)', () => {
         };
       }),
     );
-    for (const x of paid) {
-      await checkCustomer(x);
-      await checkEverywhere(x);
-    }
-    await checkBooks(before, paid);
-    await settle();
-    await quiet();
+    await checkOutcome(before, paid);
   }
 
   it('conversion, fees, refunds and settlement never create or lose a minor unit', async () => {
