@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -125,6 +126,55 @@ describe('observability', () => {
         expect.objectContaining({ traceId, msg: 'transfer prepare answered', decision: 'FULFIL' }),
       );
     });
+  });
+
+  it('counts payments refused by wrong PINs, the lock-out, and webhook deliveries ok and failed', async () => {
+    const { ctx } = env;
+    const [, bankA, mnoB] = nodes as [NodeHandle, NodeHandle, NodeHandle];
+    let answered = 0;
+    const hooks = createServer((req, res) => {
+      req.resume();
+      // The first delivery fails (retried later), the second is taken.
+      res.writeHead(answered++ === 0 ? 500 : 204).end();
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hooks.address() as { port: number }).port;
+      const m = await ctx.merchant('mno-b', 'Hooked shop', `http://127.0.0.1:${port}/hooks`);
+      const c = await ctx.customer('bank-a', 10_00n);
+      const req = await m.client.createRequest({ currency: 'EUR', amount: eur(1_00n), reference: 'obs-2' });
+      const resolved = await c.wallet.resolve(req.qr);
+      const codes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await call<{ error: { code: string } }>('POST', `${bankA.url}/v1/wallet/payments`, {
+          token: c.wallet.accessToken,
+          body: { approval: await c.wallet.approval(resolved, '9999') },
+        });
+        codes.push(r.body.error.code);
+      }
+      expect(codes).toEqual(['PIN_INVALID', 'PIN_INVALID', 'PIN_LOCKED']);
+      const payer = await scrape(bankA);
+      expect(payer).toMatch(
+        /^semops_payments_total\{state="FAILED",channel="wallet",reason="PIN_INVALID"\} 2$/m,
+      );
+      expect(payer).toMatch(
+        /^semops_payments_total\{state="FAILED",channel="wallet",reason="PIN_LOCKED"\} 1$/m,
+      );
+      expect(payer).toMatch(/^semops_pin_lockouts_total 1$/m);
+
+      const payer2 = await ctx.customer('bank-a', 10_00n);
+      expect((await payer2.wallet.pay(req.qr, '1234')).status).toBe('COMPLETED');
+      await vi.waitFor(
+        async () => {
+          const payee = await scrape(mnoB);
+          expect(payee).toMatch(/^semops_webhook_deliveries_total\{outcome="failed"\} 1$/m);
+          expect(payee).toMatch(/^semops_webhook_deliveries_total\{outcome="ok"\} 1$/m);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+    } finally {
+      hooks.close();
+    }
   });
 
   it("turns a processor's /ready to 503 NOT_READY naming the hub while the hub is down", async () => {
