@@ -10,6 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import {
   createIdempotencyStore,
   createLedgerFor,
+  createNodeMetrics,
+  databaseCheck,
+  registerOpsRoutes,
   createNodeClient,
   createReplayGuard,
   createServer,
@@ -29,6 +32,7 @@ import { registerFeeRoutes } from './fees/routes.js';
 import { createFeeService } from './fees/service.js';
 import { createFeeStore } from './fees/store.js';
 import { messageHandlers } from './messages.js';
+import { createHubMetrics } from './metrics.js';
 import { createNotifier } from './notifications/service.js';
 import { createOutboxStore } from './notifications/store.js';
 import { registerParticipantRoutes } from './participants/routes.js';
@@ -62,8 +66,15 @@ export interface HubOptions {
   readonly port?: number;
   /** Operator token; default `SEMOPS_ADMIN_TOKEN`, else a random one kept in `secrets/admin-token.secret`. */
   readonly adminToken?: string;
+  /**
+   * Token that reads `/metrics` and nothing else (the operator token reads it too); default
+   * `SEMOPS_METRICS_TOKEN`, else a random one kept in `secrets/metrics-token.secret`.
+   */
+  readonly metricsToken?: string;
   /** Write pino logs to `<dataDir>/logs/hub.log` (default false). */
   readonly logger?: boolean;
+  /** pino level of that log; default `SEMOPS_LOG_LEVEL`, else `info` (`debug`: a line per transfer step). */
+  readonly logLevel?: string;
   /** Clock in epoch ms (tests). */
   readonly now?: () => number;
   /** How often reservations past their expiry are aborted (default 200 ms). */
@@ -87,6 +98,8 @@ export interface Hub {
   readonly url: string;
   readonly id: 'hub';
   readonly adminToken: string;
+  /** Bearer token for `/metrics` (the operator token works too). */
+  readonly metricsToken: string;
   /** Stops timers and the server, flushes pending writes and closes the database. Idempotent. */
   close(): Promise<void>;
   readonly app: FastifyInstance;
@@ -108,11 +121,18 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     'admin-token',
     opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
   );
+  const metricsToken = loadOrCreateSecret(
+    join(opts.dataDir, 'secrets'),
+    'metrics-token',
+    opts.metricsToken ?? process.env.SEMOPS_METRICS_TOKEN,
+  );
   let logger: false | { level: string; file: string } = false;
   if (opts.logger) {
     mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
-    logger = { level: 'info', file: join(opts.dataDir, 'logs', 'hub.log') };
+    const level = opts.logLevel ?? (process.env.SEMOPS_LOG_LEVEL || 'info');
+    logger = { level, file: join(opts.dataDir, 'logs', 'hub.log') };
   }
+  const metrics = createNodeMetrics();
 
   const store = await openStore({
     dataDir: opts.dataDir,
@@ -131,13 +151,14 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   // after the writes, each keyed by the transfer id.
   const [db, ledger] = await (async () => {
     try {
-      return [await migrateHub(store), await createLedgerFor(store)] as const;
+      const onBatch = (jobs: number) => metrics.commitBatch('ledger', jobs);
+      return [await migrateHub(store), await createLedgerFor(store, { onBatch })] as const;
     } catch (e) {
       await store.close();
       throw e;
     }
   })();
-  const writer = createWriter(db);
+  const writer = createWriter(db, (size) => metrics.commitBatch('writer', size));
   const replay = await createReplayGuard(store, { now });
   const app = createServer({ logger });
   await registerRateLimits(app);
@@ -154,6 +175,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   });
   // Processors registered before settlement existed lack their `stl` accounts: open what is missing.
   for (const p of participants.list()) await positions.openAccounts(p.id, p.currencies);
+  const hubMetrics = createHubMetrics(metrics, positions);
   const resolveKey = (id: string) => participants.signingKey(id);
   const client = createNodeClient({ signer, resolveKey, now, timeoutMs: opts.forwardTimeoutMs ?? 10_000 });
   const outbox = createOutboxStore(db);
@@ -168,6 +190,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     notifier,
     fees,
     log: app.log,
+    metrics: hubMetrics,
     now,
     ...(opts.forwardTimeoutMs === undefined ? {} : { forwardTimeoutMs: opts.forwardTimeoutMs }),
   });
@@ -188,6 +211,11 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const directory = createDirectoryService({ store: createDirectoryStore(db), writer, now });
   const requests = createRequestRouter({ participants, client });
 
+  registerOpsRoutes(app, {
+    checks: { database: databaseCheck(store) },
+    metrics,
+    tokens: [metricsToken, adminToken],
+  });
   registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
   registerPositionRoutes(app, { positions, adminToken, idempotency: await createIdempotencyStore(store) });
   registerTransferRoutes(app, { transfers, adminToken });
@@ -242,6 +270,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     url: `http://${urlHost}:${port}`,
     id: HUB_ID,
     adminToken,
+    metricsToken,
     app,
     close: () => (closing ??= close()),
   };

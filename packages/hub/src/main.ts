@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Process entry of the hub:
- *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H] [--settlement-interval 1h]
- * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST, SEMOPS_SETTLEMENT_INTERVAL). SEMOPS_DATABASE_URL chooses the
+ *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H] [--settlement-interval 1h] [--log-level L]
+ * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST, SEMOPS_SETTLEMENT_INTERVAL, SEMOPS_LOG_LEVEL). SEMOPS_DATABASE_URL chooses the
  * store: `postgres://…` (schema `hub`) or a SQLite file (default `<dataDir>/hub.db`). Prints one JSON line
  * when ready and writes it to `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
  *
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'settlement-interval': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
   });
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     port,
     host,
     logger: true,
+    ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
     ...(settlementIntervalMs === undefined ? {} : { settlementIntervalMs }),
   });
   const ready = JSON.stringify({ event: 'ready', id: hub.id, url: hub.url, pid: process.pid });

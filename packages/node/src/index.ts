@@ -18,3 +18,6 @@ export * from './ledger.js';
 export * from './sql.js';
 export * from './audit.js';
 export * from './loop.js';
+export * from './trace.js';
+export * from './metrics.js';
+export * from './ops.js';

@@ -98,8 +98,8 @@ export interface NodeClient {
     body: MessageBody<M, K>,
     opts?: { timeoutMs?: number },
   ): Promise<MessageResult<M, K>>;
-  /** Plain JSON GET (public endpoints such as the participant list). */
-  getJson(url: string): Promise<unknown>;
+  /** Plain JSON GET (public endpoints such as the participant list, `/health`). */
+  getJson(url: string, opts?: { timeoutMs?: number }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -147,11 +147,11 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
       }
       return result.data as MessageResult<typeof router, typeof type>;
     },
-    async getJson(url) {
+    async getJson(url, getOpts = {}) {
       try {
         const res = await request(url, {
           dispatcher,
-          signal: AbortSignal.timeout(defaultTimeout),
+          signal: AbortSignal.timeout(getOpts.timeoutMs ?? defaultTimeout),
         });
         const json = await res.body.json();
         if (res.statusCode !== 200) throw errorFromBody(json, res.statusCode);

@@ -21,6 +21,10 @@ import {
   auditRoutes,
   createAuditLog,
   requireAdmin,
+  cachedCheck,
+  createNodeMetrics,
+  databaseCheck,
+  registerOpsRoutes,
 } from '@semops/node';
 import { PROCESSOR_MESSAGES, importEncryptionKey, importSigningKey } from '@semops/protocol';
 import { migrateProcessor } from './migrations/index.js';
@@ -43,6 +47,7 @@ import { registerFxRoutes } from './fx/routes.js';
 import { registerSettlementRoutes } from './settlement/routes.js';
 import { createProcessorServices } from './services.js';
 import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
+import { createProcessorMetrics } from './metrics.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -56,6 +61,11 @@ export interface ProcessorOptions {
   readonly host?: string;
   readonly port?: number;
   readonly adminToken?: string;
+  /**
+   * Token that reads `/metrics` and nothing else (the operator token reads it too); default
+   * `SEMOPS_METRICS_TOKEN`, else a random one kept in `secrets/metrics-token.secret`.
+   */
+  readonly metricsToken?: string;
   /** Network-wide key for blinding phone numbers in the hub directory (shared by processors, not the hub). */
   readonly directoryKey?: string;
   /** `postgres://…` or a SQLite path; default `SEMOPS_DATABASE_URL`, then `<dataDir>/<id>.db`. */
@@ -75,7 +85,10 @@ export interface ProcessorOptions {
    * start setting that the running processor holds (FX spread, fee, quote validity, rates).
    */
   readonly instance?: boolean;
+  /** Write pino logs to `<dataDir>/logs/<id>.log`. */
   readonly logger?: boolean;
+  /** pino level of that log; default `SEMOPS_LOG_LEVEL`, else `info` (`debug`: a line per payment step). */
+  readonly logLevel?: string;
   readonly now?: () => number;
 }
 
@@ -83,6 +96,8 @@ export interface ProcessorNode {
   readonly id: string;
   readonly url: string;
   readonly adminToken: string;
+  /** Bearer token for `/metrics` (the operator token works too). */
+  readonly metricsToken: string;
   readonly app: FastifyInstance;
   readonly ledger: Ledger;
   close(): Promise<void>;
@@ -97,6 +112,11 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     secretsDir,
     'admin-token',
     opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
+  );
+  const metricsToken = loadOrCreateSecret(
+    secretsDir,
+    'metrics-token',
+    opts.metricsToken ?? process.env.SEMOPS_METRICS_TOKEN,
   );
   const pinKey = loadOrCreateSecret(secretsDir, 'pin-hmac-key', process.env.SEMOPS_PIN_KEY);
   const directoryKey = loadOrCreateSecret(
@@ -114,10 +134,13 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
   await migrateProcessor(store);
-  const q = createSql(store);
-  const ledger = await createLedgerFor(store);
+  const nodeMetrics = createNodeMetrics();
+  const metrics = createProcessorMetrics(nodeMetrics);
+  const q = createSql(store, { onCommit: (size) => nodeMetrics.commitBatch('sql', size) });
+  const ledger = await createLedgerFor(store, { onBatch: (jobs) => nodeMetrics.commitBatch('ledger', jobs) });
+  const level = opts.logLevel ?? (process.env.SEMOPS_LOG_LEVEL || 'info');
   const app = createServer({
-    logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
+    logger: opts.logger ? { level, file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
   });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
@@ -156,9 +179,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     furtherInstance: opts.instance ?? false,
     now,
     log: app.log,
+    metrics,
   });
   const { customers, merchants, requests, payments, p2p, fx, limits, vouchers, notifications } = services;
 
+  registerOpsRoutes(app, {
+    checks: { database: databaseCheck(store), hub: cachedCheck(() => hub.ping()) },
+    metrics: nodeMetrics,
+    tokens: [metricsToken, adminToken],
+  });
   app.get('/v1/info', async () => ({
     id: opts.id,
     name: opts.name,
@@ -192,7 +221,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ticketKey: loadOrCreateSecret(secretsDir, 'events-ticket-key'),
     now,
   });
-  registerPaymentRoutes(app, { customers, payments, adminToken });
+  registerPaymentRoutes(app, { customers, payments, adminToken, metrics });
   registerFxRoutes(app, { fx, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
   registerRefundRoutes(app, { merchants, payments, idempotency });
@@ -254,6 +283,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     id: opts.id,
     url,
     adminToken,
+    metricsToken,
     app,
     ledger,
     async close() {

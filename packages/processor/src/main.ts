@@ -3,6 +3,7 @@
  *   node packages/processor/dist/main.js --id bank-a --name "Bank A" --kind bank --currency EUR \
  *     --prefix 101 --country AT --data-dir .semops/bank-a --hub http://127.0.0.1:4000 [--port N]
  *     [--rates-file rates.csv] [--fx-spread-bps 50] [--fx-fee HUF:10000] [--quote-ttl-ms 30000]
+ *     [--log-level info]
  * The FX flags make the processor convert for customers paying requests in another currency: mid rates from
  * the file (`base,quote,rate` lines, reloaded when it changes), a spread in basis points, a fixed fee per
  * customer currency in minor units (repeatable), and how long a quote shown to a customer holds. Only the
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     'quote-ttl-ms': { type: 'string' },
     // A further instance of a processor already running on the same PostgreSQL schema and data directory.
     instance: { type: 'boolean', default: false },
+    // pino level of <data-dir>/logs/<id>.log (default SEMOPS_LOG_LEVEL, else info; debug: a line per payment step).
+    'log-level': { type: 'string' },
   },
 });
 
@@ -81,6 +84,7 @@ const node = await createProcessor({
   host: values.host ?? '127.0.0.1',
   port: Number(values.port ?? 0),
   logger: true,
+  ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
   ...(values['transfer-ttl-ms'] ? { transferTtlMs: Number(values['transfer-ttl-ms']) } : {}),
   ...(fx ? { fx } : {}),
   instance: values.instance ?? false,

@@ -15,6 +15,8 @@ import { createHouseAccounts } from './house-accounts.js';
 import { createDirectorySync } from './hub/directory.js';
 import type { HubLink } from './hub/link.js';
 import { createLimitService } from './limits/service.js';
+import type { ProcessorMetrics } from './metrics.js';
+import { withPayeeMetrics } from './payee-metrics.js';
 import { createMandateService } from './mandates/service.js';
 import { createMerchantService } from './merchants/service.js';
 import { createNotificationService } from './notifications/service.js';
@@ -53,10 +55,12 @@ export interface ProcessorServiceDeps {
   readonly now: () => number;
   /** The node's logger; each feature logs through a child of it (`feature`). */
   readonly log: RootLog;
+  /** What the node counts for Prometheus (absent: nothing is counted). */
+  readonly metrics?: ProcessorMetrics;
 }
 
 export async function createProcessorServices(deps: ProcessorServiceDeps) {
-  const { q, ledger, hub, now } = deps;
+  const { q, ledger, hub, now, metrics } = deps;
   const log = (feature: string) => deps.log.child({ feature });
   const processorId = deps.id;
   const currency = deps.currencies[0] ?? 'EUR';
@@ -78,6 +82,7 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     limits,
     notifications,
     sms: smsGateway,
+    metrics,
   });
   const vouchers = createVoucherService({
     q,
@@ -94,8 +99,9 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     now,
     secretOf: async (id) => (await merchants.get(id)).webhookSecret,
     log: log('webhooks'),
+    metrics,
   });
-  const requests = createRequestService({
+  const requestService = createRequestService({
     q,
     ledger,
     merchants,
@@ -111,6 +117,8 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     now,
     verifyingKey: deps.keys.verifyingKey,
   });
+  // Timed and counted on the payee side (payee-metrics.ts).
+  const requests = withPayeeMetrics(requestService, { metrics, log: log('payee') });
   const fx = createFxService({
     q,
     now,
@@ -136,6 +144,7 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     limits,
     now,
     log: log('payments'),
+    metrics,
   });
   const p2p = createP2pService({
     q,

@@ -20,6 +20,10 @@ export const ERRORS = {
   RATE_LIMITED: { http: 429, message: 'Too many requests; slow down and retry later.' },
   INTERNAL: { http: 500, message: 'An internal error occurred; it has been logged. Retry later.' },
   UNAVAILABLE: { http: 503, message: 'A node needed for this operation is unreachable; retry later.' },
+  NOT_READY: {
+    http: 503,
+    message: 'This node is not ready to take work (details.checks names what is not); retry later.',
+  },
   // Signed messages between nodes
   MESSAGE_MALFORMED: { http: 400, message: 'The signed message is malformed.' },
   SIGNATURE_INVALID: { http: 401, message: 'The message signature does not verify with the sender key.' },

@@ -42,6 +42,8 @@ export interface HubLink {
     body: MessageBody<typeof HUB_MESSAGES, K>,
     opts?: { timeoutMs?: number },
   ): Promise<MessageResult<typeof HUB_MESSAGES, K>>;
+  /** Whether the hub answers its `/health` within `timeoutMs` (this processor's readiness). */
+  ping(timeoutMs?: number): Promise<boolean>;
   readonly client: NodeClient;
   close(): Promise<void>;
 }
@@ -152,6 +154,10 @@ export async function createHubLink(opts: {
     async send(type, body, sendOpts) {
       await loadHubKey();
       return client.send(HUB_MESSAGES, hubUrl, HUB_ID, type, body, sendOpts);
+    },
+    async ping(timeoutMs = 2000) {
+      await client.getJson(`${hubUrl}/health`, { timeoutMs });
+      return true;
     },
     client,
     close: () => client.close(),

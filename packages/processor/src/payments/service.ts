@@ -33,6 +33,7 @@ import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { LimitService } from '../limits/service.js';
+import type { ProcessorMetrics } from '../metrics.js';
 import { createRefundService } from '../refunds/service.js';
 import { createPaymentApprovals } from './approvals.js';
 import { createPaymentFlow } from './flow.js';
@@ -67,6 +68,8 @@ export interface PaymentDeps {
   readonly notifications?: NotificationService;
   readonly now: () => number;
   readonly log: Log;
+  /** Counts payments by state and times their steps (absent: nothing is counted). */
+  readonly metrics?: ProcessorMetrics;
 }
 
 export function createPaymentService(deps: PaymentDeps) {
