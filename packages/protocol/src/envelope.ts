@@ -101,7 +101,11 @@ export async function openMessage(jws: unknown, opts: OpenOptions): Promise<Enve
   if (typeof jws !== 'string') throw new SemopsError('MESSAGE_MALFORMED', 'Send { "jws": "<compact JWS>" }.');
   const { kid } = peekJws(jws, MAX_MESSAGE_LENGTH);
   const key = await opts.resolveKey(kid);
-  if (!key) throw new SemopsError('UNKNOWN_SENDER', `Unknown sender key ${kid.slice(0, 80)}.`);
+  if (!key)
+    throw new SemopsError(
+      'UNKNOWN_SENDER',
+      `Unknown sender key ${kid.slice(0, 80)}: no participant with this key is registered at the hub.`,
+    );
   const payload = await verifyJson(jws, key, MESSAGE_TYP, MAX_MESSAGE_LENGTH);
   if (!isEnvelope(payload))
     throw new SemopsError('MESSAGE_MALFORMED', 'The envelope fields are missing or wrong.');
