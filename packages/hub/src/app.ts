@@ -16,7 +16,6 @@ import {
   openKeyring,
   loadOrCreateSecret,
   registerKeyRoutes,
-  normalizeFingerprint,
   type ServerTls,
   openStore,
   registerRateLimits,
@@ -165,12 +164,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   for (const p of participants.list()) await positions.openAccounts(p.id, p.currencies);
   const resolveKey = (kid: string) => participants.resolveKey(kid);
   // TLS: a processor registered with an https baseUrl and a fingerprint is reached only through that certificate.
-  const tlsPins = {
-    pinFor(origin: string) {
-      const p = participants.list().find((x) => x.tlsCertSha256 && new URL(x.baseUrl).origin === origin);
-      return p?.tlsCertSha256 === undefined ? undefined : normalizeFingerprint(p.tlsCertSha256);
-    },
-  };
+  const tlsPins = { pinFor: (origin: string) => participants.tlsPinFor(origin) };
   const client = createNodeClient({
     signer,
     resolveKey,

@@ -5,10 +5,12 @@
  * the connection before sending anything when they differ: PEER_CERTIFICATE_MISMATCH. A pinned certificate
  * may be self-signed (no CA is needed); a peer without a pin is checked against the system's CAs as usual.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { Agent, buildConnector } from 'undici';
+import { Agent, Dispatcher, buildConnector } from 'undici';
 import { SemopsError } from '@semops/protocol';
 
 /** Where a node looks up the pinned fingerprint of a peer, by origin (`https://host:port`). */
@@ -88,12 +90,87 @@ export function pinnedConnector(pins: TlsPins): buildConnector.connector {
   };
 }
 
+/**
+ * A pin is checked when a connection opens, and connections are kept alive: after the pin of an origin
+ * changes (the operator re-pins a processor whose certificate leaked), a connection checked against the old pin
+ * must not carry another request. So a change of any pin replaces the pool; requests already under way finish
+ * on the old one.
+ */
+class RepinningDispatcher extends Dispatcher {
+  #agent: Agent;
+  readonly #seen = new Map<string, string | undefined>();
+  constructor(
+    private readonly pins: TlsPins,
+    private readonly make: () => Agent,
+  ) {
+    super();
+    this.#agent = make();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = options.origin === undefined ? '' : new URL(String(options.origin)).origin;
+    const raw = this.pins.pinFor(origin);
+    const pin = raw === undefined ? undefined : normalizeFingerprint(raw);
+    if (this.#seen.has(origin) && this.#seen.get(origin) !== pin) {
+      const old = this.#agent;
+      this.#agent = this.make();
+      this.#seen.clear();
+      old.close().catch(() => undefined);
+    }
+    this.#seen.set(origin, pin);
+    return this.#agent.dispatch(options, handler);
+  }
+
+  override close(): Promise<void> {
+    return this.#agent.close();
+  }
+
+  override destroy(): Promise<void> {
+    return this.#agent.destroy();
+  }
+}
+
 /** The keep-alive connection pool a node calls its peers through, checking TLS pins when given. */
-export function createNodeDispatcher(tls?: TlsPins): Agent {
-  return new Agent({
-    keepAliveTimeout: 30_000,
-    connections: 128,
-    pipelining: 1,
-    ...(tls ? { connect: pinnedConnector(tls) } : {}),
-  });
+export function createNodeDispatcher(tls?: TlsPins): Dispatcher {
+  const make = () =>
+    new Agent({
+      keepAliveTimeout: 30_000,
+      connections: 128,
+      pipelining: 1,
+      ...(tls ? { connect: pinnedConnector(tls) } : {}),
+    });
+  return tls ? new RepinningDispatcher(tls, make) : make();
+}
+
+/**
+ * Makes a self-signed certificate for `127.0.0.1` and `localhost` with the `openssl` CLI (tests, trying TLS on
+ * one machine): `<dir>/<name>.cert.pem` and `<dir>/<name>.key.pem`, valid for a day.
+ */
+export function makeSelfSignedCertificate(dir: string, name: string): ServerTls {
+  const certFile = join(dir, `${name}.cert.pem`);
+  const keyFile = join(dir, `${name}.key.pem`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return loadServerTls(certFile, keyFile);
 }

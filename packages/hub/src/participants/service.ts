@@ -50,6 +50,8 @@ export interface ParticipantService {
    * receipts: undefined when unknown, KEY_RETIRED for a key past its overlap.
    */
   resolveKey(kid: string): Key | undefined;
+  /** The pinned TLS certificate fingerprint of the processor reached at `origin` (`https://host:port`), if any. */
+  tlsPinFor(origin: string): string | undefined;
   /** Registers or updates a processor (the operator); opens its position accounts for every currency. */
   register(p: Participant): Promise<{ participant: Participant; created: boolean }>;
   /** `keys.rotate` from `node`: its next key becomes current, its current key stays accepted for the overlap. */
@@ -188,6 +190,12 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     byRoutingPrefix(prefix) {
       const id = byPrefix.get(prefix);
       return id === undefined ? undefined : entries.get(id)?.participant;
+    },
+    tlsPinFor(origin) {
+      for (const { participant: p } of entries.values()) {
+        if (p.tlsCertSha256 !== undefined && new URL(p.baseUrl).origin === origin) return p.tlsCertSha256;
+      }
+      return undefined;
     },
     resolveKey(kid) {
       const e = entries.get(nodeOfKeyId(kid));
