@@ -102,6 +102,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const now = opts.now ?? Date.now;
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const secretsDir = join(opts.dataDir, 'secrets');
+  if (opts.hubCertSha256 !== undefined && !opts.hubUrl.startsWith('https://')) {
+    throw new Error('hubCertSha256 pins the certificate of an https hub URL; the hub URL is plain http.');
+  }
   const keys = await openKeyring(join(opts.dataDir, 'keys'), opts.id);
   const adminToken = loadOrCreateSecret(
     secretsDir,

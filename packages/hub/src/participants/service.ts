@@ -85,6 +85,12 @@ function normalize(p: Participant): Participant {
 }
 
 function checkKeys(p: Participant): void {
+  if (p.tlsCertSha256 !== undefined && !p.baseUrl.startsWith('https://')) {
+    throw new SemopsError(
+      'VALIDATION_FAILED',
+      'tlsCertSha256 pins the certificate of an https baseUrl; this baseUrl is plain http.',
+    );
+  }
   if (!isEd25519Jwk(p.signingKey)) {
     throw new SemopsError('VALIDATION_FAILED', 'signingKey must be a public Ed25519 JWK.');
   }

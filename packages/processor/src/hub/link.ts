@@ -82,6 +82,7 @@ export async function createHubLink(opts: {
   const pinPath = join(opts.dataDir, 'hub.json');
   let hubKeys: KnownKey[] | undefined;
   let lastHubRead = 0;
+  let following: Promise<KnownKey[]> | undefined;
   const known = new Map<string, Known>();
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;
@@ -119,19 +120,29 @@ export async function createHubLink(opts: {
     return hubKeys;
   }
 
-  /** Follows the hub's statements from the keys pinned here (an unknown hub key id), at most 5 times a second. */
-  async function followHub(): Promise<KnownKey[]> {
-    const trusted = await loadHubKeys();
-    const wait = lastHubRead + REFRESH_GAP_MS - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    lastHubRead = Date.now();
-    const info = parse(hubInfo, await client.getJson(`${hubUrl}/v1/info`));
-    const next = await followHubKeys(trusted, info.statements ?? []);
-    if (next !== trusted) {
-      hubKeys = next;
-      savePin(next);
-    }
-    return hubKeys ?? next;
+  /**
+   * Follows the hub's statements from the keys pinned here (an unknown hub key id): one read at a time, at most
+   * five a second, so that messages with made-up hub key ids cannot flood the hub.
+   */
+  function followHub(): Promise<KnownKey[]> {
+    following ??= (async () => {
+      try {
+        const trusted = await loadHubKeys();
+        const wait = lastHubRead + REFRESH_GAP_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        lastHubRead = Date.now();
+        const info = parse(hubInfo, await client.getJson(`${hubUrl}/v1/info`));
+        const next = await followHubKeys(trusted, info.statements ?? []);
+        if (next !== trusted) {
+          hubKeys = next;
+          savePin(next);
+        }
+        return next;
+      } finally {
+        following = undefined;
+      }
+    })();
+    return following;
   }
 
   async function refresh(): Promise<void> {
