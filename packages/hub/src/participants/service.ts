@@ -172,16 +172,20 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     }
   }
 
-  /** The key of `node` that signed a statement; it must be one the hub holds and still accepts. */
-  function signerOf(e: Entry, statement: string): HubKey {
+  /**
+   * A statement about `e`'s keys, verified with the key that signed it, which must be one the hub holds for
+   * that participant and still accepts.
+   */
+  async function statementOf(e: Entry, statement: string, proof?: string) {
     const { kid } = peekKeyStatement(statement);
     const signer = kid.includes('#') ? pickKey(e.keys, kid, now()) : undefined;
-    if (!signer || nodeOfKeyId(kid) !== e.participant.id) {
-      throw invalid(
-        `The statement is signed by ${kid.slice(0, 80)}, not a key the hub holds for ${e.participant.id}.`,
-      );
+    const node = e.participant.id;
+    if (!signer || nodeOfKeyId(kid) !== node) {
+      throw invalid(`The statement is signed by ${kid.slice(0, 80)}, not a key the hub holds for ${node}.`);
     }
-    return signer;
+    const at = { now: now(), ...(proof === undefined ? {} : { proof }) };
+    const s = await verifyKeyStatement(statement, { kid: signer.kid, key: signer.publicKey }, node, at);
+    return { signer, s };
   }
 
   const entryOf = (node: string): Entry => {
@@ -252,11 +256,7 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     rotate(node, body) {
       return audited(node, 'keys.rotate', signerKidOf(body.statement), async () => {
         const e = entryOf(node);
-        const signer = signerOf(e, body.statement);
-        const s = await verifyKeyStatement(body.statement, { kid: signer.kid, key: signer.publicKey }, node, {
-          now: now(),
-          proof: body.proof,
-        });
+        const { signer, s } = await statementOf(e, body.statement, body.proof);
         if (s.action !== 'rotate') throw invalid('keys.rotate takes a rotation statement.');
         const [current, previous] = e.keys;
         // A repeat of the rotation that made the current key (the node did not hear the answer).
@@ -284,10 +284,7 @@ export async function createParticipantService(deps: ParticipantServiceDeps): Pr
     retire(node, body) {
       return audited(node, 'keys.retire', signerKidOf(body.statement), async () => {
         const e = entryOf(node);
-        const signer = signerOf(e, body.statement);
-        const s = await verifyKeyStatement(body.statement, { kid: signer.kid, key: signer.publicKey }, node, {
-          now: now(),
-        });
+        const { signer, s } = await statementOf(e, body.statement);
         if (s.action !== 'retire') throw invalid('keys.retire takes a retirement statement.');
         if (signer.kid !== e.keys[0]!.kid) {
           throw invalid(`Only the current key ${e.keys[0]!.kid} may retire ${node}'s keys.`);
