@@ -156,13 +156,20 @@ export class SettlementAdmin {
       token: this.token,
     });
   }
+  /** Every committed transfer of the window, read page by page. */
   async windowTransfers(windowId: string): Promise<WindowTransfer[]> {
-    return (
-      await this.call<{ transfers: WindowTransfer[] }>(
+    const all: WindowTransfer[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.call<{ transfers: WindowTransfer[]; next?: string }>(
         'GET',
-        `/v1/admin/settlement/windows/${encodeURIComponent(windowId)}/transfers`,
-      )
-    ).transfers;
+        `/v1/admin/settlement/windows/${encodeURIComponent(windowId)}/transfers` +
+          (after === undefined ? '' : `?after=${encodeURIComponent(after)}`),
+      );
+      all.push(...page.transfers);
+      after = page.next;
+    } while (after !== undefined);
+    return all;
   }
   transfer(transferId: string) {
     return this.call<HubTransferView>('GET', `/v1/admin/transfers/${encodeURIComponent(transferId)}`);

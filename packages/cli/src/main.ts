@@ -7,7 +7,7 @@
  *   semops balances                               balances of the demo customers and merchants
  *   semops verify-receipt JWS [--key-url URL | --key FILE] [--at TIME]
  *                                                 check a parking permit or ticket offline
- *   semops bench ledger | e2e [--json] [--seconds N] …   benchmarks (bench/ledger.ts, bench/e2e.ts)
+ *   semops bench ledger | e2e | window [--json] …   benchmarks (bench/ledger.ts, bench/e2e.ts, the hub's window bench)
  *   semops rates | fx-config | fees | windows | report | liquidity | reconcile …
  *                                                 the operator's settlement commands (operator.ts)
  */
@@ -22,6 +22,7 @@ import { loadState, runDemo, type DemoState } from './demo.js';
 import { DEMO_PROCESSORS } from './network.js';
 import { runScenarios, type ScenarioResult } from './scenarios/run.js';
 import { checkReceipt, receiptKeyFrom } from './scenarios/usecases.js';
+import { benchWindow } from '@semops/hub';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
 import { formatE2eBench, parseConcurrency, runE2eBench } from './bench/e2e.js';
 import { OPERATOR_HELP, isOperatorCommand, operatorMain } from './operator.js';
@@ -40,6 +41,9 @@ Commands:
                                         complete PIN-approved payments bank-a → mno-b through a fresh network
                                         (real processes, real HTTP): payments/s, p50/p99 latency, errors and
                                         CPU ms per payment of each node, per concurrency level (N s each, default 10)
+  bench window [--json] [--postgres URL] [--transfers N]
+                                        a settlement window of N committed transfers (default 1,000,000): its
+                                        sums, close and report pages, against loading it all in memory
   request --merchant KEY --amount X     create a payment request at a demo merchant (cafe, books, bistro —
                                         bistro at bank-c takes HUF)
   pay CODE --as KEY [--pin P] [--amount X]
@@ -101,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       pin: { type: 'string' },
       seconds: { type: 'string' },
       concurrency: { type: 'string' },
+      transfers: { type: 'string' },
       'key-url': { type: 'string' },
       key: { type: 'string' },
       at: { type: 'string' },
@@ -232,10 +237,27 @@ async function main(argv: string[]): Promise<number> {
         if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         return 0;
       }
+      if (positionals[0] === 'window') {
+        const transfers = values.transfers === undefined ? 1_000_000 : Number(values.transfers);
+        if (!Number.isSafeInteger(transfers) || transfers < 1)
+          throw new Error('--transfers takes a whole number ≥ 1');
+        const runs = [await benchWindow({ transfers })];
+        if (values.postgres) runs.push(await benchWindow({ transfers, postgresUrl: values.postgres }));
+        for (const r of runs) {
+          (values.json ? process.stderr : process.stdout).write(
+            `${r.engine.padEnd(9)} ${r.transfers} transfers: sums ${r.sumsMs} ms, close ${r.closeMs} ms, ` +
+              `fee page ${r.feePageMs} ms, transfers page ${r.transfersPageMs} ms ` +
+              `(baseline, loaded and summed in memory: ${r.inMemoryMs} ms)\n`,
+          );
+        }
+        if (values.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
+        return 0;
+      }
       if (positionals[0] !== 'ledger') {
         throw new Error(
           'usage: semops bench ledger [--json] [--seconds N]\n' +
-            '       semops bench e2e [--json] [--postgres URL] [--seconds N] [--concurrency 1,32,64]',
+            '       semops bench e2e [--json] [--postgres URL] [--seconds N] [--concurrency 1,32,64]\n' +
+            '       semops bench window [--json] [--postgres URL] [--transfers N]',
         );
       }
       const result = await runLedgerBench({

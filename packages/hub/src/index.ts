@@ -26,3 +26,4 @@ export { parseInterval } from './settlement/interval.js';
 export { computeFees, matchFee } from './fees/schedule.js';
 export { aggregate, imbalances, instructions } from './settlement/report.js';
 export type { PositionLine, WindowTransfer } from './settlement/store.js';
+export { benchWindow, type WindowBenchResult } from './settlement/bench.js';

@@ -115,7 +115,7 @@ function createPostgresSql(pool: pg.Pool): Sql {
       tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
         if (inTx) return fn(self);
         return new Promise<T>((resolve, reject) => {
-          queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+          queue.push({ fn, resolve: resolve, reject, attempts: 0 });
           kick();
         });
       },

@@ -16,6 +16,8 @@ import {
   type DatabaseConnection,
   type Driver,
   type Migration,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SqliteDatabase,
 } from 'kysely';
 import type Database from 'better-sqlite3';
@@ -92,6 +94,51 @@ const storeTypeParser = ((oid: number, format?: 'text' | 'binary') =>
         format,
       )) as typeof pg.types.getTypeParser;
 
+/** Most distinct query texts named per pool; past it (batches of every size), queries run unnamed. */
+const MAX_NAMED_STATEMENTS = 2_000;
+
+/**
+ * The pool as Kysely sees it, each data query run as a named prepared statement: PostgreSQL parses and plans
+ * it once per connection instead of on every call (Kysely's queries are otherwise parsed every time).
+ * Schema changes and transaction control stay unnamed.
+ */
+function namedStatements(pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (
+      name === undefined &&
+      names.size < MAX_NAMED_STATEMENTS &&
+      /^\s*(select|insert|update|delete|with)\b/i.test(text)
+    ) {
+      name = `semops_k${names.size + 1}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (w === undefined) {
+        const c = client;
+        w = {
+          query: ((text: unknown, values?: unknown[]) => {
+            if (typeof text !== 'string') return c.query(text as pg.Submittable);
+            const name = nameOf(text);
+            return name === undefined ? c.query(text, values) : c.query({ name, text, values: values ?? [] });
+          }) as unknown as PostgresPoolClient['query'],
+          release: () => c.release(),
+        };
+        wrapped.set(client, w);
+      }
+      return w;
+    },
+    end: () => pool.end(),
+  };
+}
+
 export async function openStore(opts: StoreOptions): Promise<Store> {
   // Empty environment variables count as unset.
   const url = opts.url || process.env.SEMOPS_DATABASE_URL || undefined;
@@ -113,7 +160,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       // counters, exact as JS numbers. (The ledger has its own pool and reads amounts as bigint.)
       types: { getTypeParser: storeTypeParser },
     });
-    const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) });
     const u = new URL(url);
     return {
       engine: 'postgres',
@@ -262,6 +309,14 @@ export async function migrateStore(
     ...(store.pg ? { migrationTableSchema: store.pg.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
+  if (error instanceof Error && /previously executed migration .* is missing/.test(error.message)) {
+    // A database made before the migrations were squashed into one baseline (nothing had been released).
+    throw new Error(
+      `${store.where} holds ${component} tables of a pre-release SEMOPS (${error.message.replace(/^.*migration /, 'migration ')}) ` +
+        'that cannot be upgraded. Move it away and start afresh (the demo keeps its data in .semops by default).',
+      { cause: error },
+    );
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`${component} migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {

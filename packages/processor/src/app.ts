@@ -26,7 +26,7 @@ import {
   requireAdmin,
 } from '@semops/node';
 import { PROCESSOR_MESSAGES, importEncryptionKey } from '@semops/protocol';
-import { migrateProcessor } from './db.js';
+import { migrateProcessor } from './migrations/index.js';
 import { createHubLink } from './hub/link.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import { registerAccountRoutes } from './customers/account-routes.js';

@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { SemopsError, newId } from '@semops/protocol';
 import type { HubDb } from '../shared/schema.js';
-import { aggregate, imbalances } from './report.js';
+import { imbalances } from './report.js';
 import type { SettlementStore } from './store.js';
 
 export type CloseOutcome =
@@ -26,7 +26,7 @@ export async function closeOpenWindow(
   store: SettlementStore,
   opts: {
     readonly now: number;
-    readonly log: FastifyBaseLogger;
+    readonly log: Pick<FastifyBaseLogger, 'fatal'>;
     readonly windowId?: string;
     readonly openedBefore?: number;
   },
@@ -35,14 +35,15 @@ export async function closeOpenWindow(
   if (!w || (opts.windowId !== undefined && w.windowId !== opts.windowId)) return { kind: 'not-open' };
   if (opts.openedBefore !== undefined && w.openedAt >= opts.openedBefore)
     return { kind: 'skipped', windowId: w.windowId };
-  const transfers = await store.transfers(w.windowId, tx);
-  if (transfers.length === 0) return { kind: 'empty', windowId: w.windowId };
-  const lines = aggregate(transfers);
+  // Summed by the database: a window of a million transfers closes without loading them.
+  const sums = await store.sums(w.windowId, tx);
+  if (sums.transfers === 0) return { kind: 'empty', windowId: w.windowId };
+  const lines = sums.lines;
   const off = imbalances(lines);
   if (off.size > 0) {
-    const sums = Object.fromEntries([...off].map(([c, v]) => [c, v.toString()]));
+    const totals = Object.fromEntries([...off].map(([c, v]) => [c, v.toString()]));
     opts.log.fatal(
-      { windowId: w.windowId, sums },
+      { windowId: w.windowId, sums: totals },
       'SETTLEMENT REPORT DOES NOT SUM TO ZERO; window left open',
     );
     throw new SemopsError(
@@ -51,8 +52,8 @@ export async function closeOpenWindow(
     );
   }
   // Never before a transfer of the window committed: every commit time lies in [openedAt, closedAt].
-  const closedAt = transfers.reduce((at, t) => Math.max(at, t.committedAt), Math.max(opts.now, w.openedAt));
-  await store.close(tx, w, closedAt, transfers.length, { windowId: newId('win'), openedAt: closedAt });
+  const closedAt = Math.max(sums.lastCommittedAt ?? 0, opts.now, w.openedAt);
+  await store.close(tx, w, closedAt, sums.transfers, { windowId: newId('win'), openedAt: closedAt });
   await store.insertPositions(tx, w.windowId, lines, closedAt);
   const notified = [...new Set(lines.filter((l) => l.transfers > 0).map((l) => l.processorId))];
   await store.insertNotices(tx, w.windowId, notified, closedAt);

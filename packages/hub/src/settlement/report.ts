@@ -78,7 +78,10 @@ export interface WindowReport {
   readonly currencies: CurrencyTotal[];
   readonly positions: PositionLineWire[];
   readonly instructions: Instruction[];
+  /** The transfers with fees, in id order: the first `MAX_REPORT_FEES` of them. */
   readonly fees: FeeLine[];
+  /** Present when the window has more transfers with fees than the report lists. */
+  readonly feesTruncated?: true;
   /** CLOSED windows only. */
   readonly settlement?: SettlementStatus[];
 }
@@ -191,32 +194,26 @@ export function toWire(l: PositionLine): PositionLineWire {
   };
 }
 
-/** Per-currency totals of the transfers, with the (zero) sum of the nets. */
+/** Per-currency totals of the transfers (as the database summed them), with the (zero) sum of the nets. */
 export function currencyTotals(
   lines: readonly PositionLine[],
-  transfers: readonly WindowTransfer[],
+  sums: ReadonlyArray<{
+    readonly currency: string;
+    readonly transfers: number;
+    readonly volume: bigint;
+    readonly interchange: bigint;
+  }>,
 ): CurrencyTotal[] {
-  const t = new Map<string, { transfers: number; volume: bigint; interchange: bigint; net: bigint }>();
-  const of = (c: string) => {
-    let x = t.get(c);
-    if (!x) t.set(c, (x = { transfers: 0, volume: 0n, interchange: 0n, net: 0n }));
-    return x;
-  };
-  for (const tr of transfers) {
-    const x = of(tr.currency);
-    x.transfers += 1;
-    x.volume += tr.amount;
-    x.interchange += tr.interchange;
-  }
-  for (const l of lines) of(l.currency).net += l.net;
-  return [...t]
-    .sort((a, b) => compare(a[0], b[0]))
-    .map(([currency, x]) => ({
-      currency,
-      transfers: x.transfers,
-      volume: x.volume.toString(),
-      interchange: x.interchange.toString(),
-      net: x.net.toString(),
+  const nets = new Map<string, bigint>();
+  for (const l of lines) nets.set(l.currency, (nets.get(l.currency) ?? 0n) + l.net);
+  return [...sums]
+    .sort((a, b) => compare(a.currency, b.currency))
+    .map((c) => ({
+      currency: c.currency,
+      transfers: c.transfers,
+      volume: c.volume.toString(),
+      interchange: c.interchange.toString(),
+      net: (nets.get(c.currency) ?? 0n).toString(),
     }));
 }
 

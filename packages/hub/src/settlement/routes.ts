@@ -5,13 +5,17 @@ import type { FastifyInstance } from 'fastify';
 import { parse, requireAdmin } from '@semops/node';
 import { idPattern, z } from '@semops/protocol';
 import { toCsv } from './report.js';
-import type { SettlementService } from './service.js';
+import { MAX_TRANSFERS_PAGE, type SettlementService } from './service.js';
 
 const windowId = z.string().regex(idPattern('win'), 'a window id win_…');
 const idParams = z.strictObject({ id: windowId });
 const closeBody = z.strictObject({ windowId: windowId.optional() });
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 const reportQuery = z.strictObject({ format: z.enum(['json', 'csv']).optional() });
+const transfersQuery = z.strictObject({
+  after: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_TRANSFERS_PAGE).optional(),
+});
 
 export function registerSettlementRoutes(
   app: FastifyInstance,
@@ -44,6 +48,10 @@ export function registerSettlementRoutes(
   app.get('/v1/admin/settlement/windows/:id/transfers', async (req) => {
     requireAdmin(req, deps.adminToken);
     const { id } = parse(idParams, req.params);
-    return { transfers: await deps.settlement.transfers(id) };
+    const { after, limit } = parse(transfersQuery, req.query);
+    return deps.settlement.transfers(id, {
+      ...(after === undefined ? {} : { after }),
+      ...(limit === undefined ? {} : { limit }),
+    });
   });
 }

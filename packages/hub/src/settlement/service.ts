@@ -32,7 +32,6 @@ import type { ParticipantService } from '../participants/service.js';
 import { liquidityAccountId, settlementAccountId, type PositionService } from '../positions/service.js';
 import type { Writer } from '../shared/writer.js';
 import {
-  aggregate,
   currencyTotals,
   feeLines,
   instructions,
@@ -53,6 +52,11 @@ export interface WindowView {
 }
 
 /** A committed transfer of a window, as listed to the operator (and to `semops reconcile`). */
+/** Transfers with fees a report lists (the rest: page through the window's transfers). */
+export const MAX_REPORT_FEES = 1_000;
+/** Most transfers one page of a window's transfers holds. */
+export const MAX_TRANSFERS_PAGE = 10_000;
+
 export interface WindowTransferView {
   readonly transferId: string;
   readonly payer: string;
@@ -79,7 +83,14 @@ export interface SettlementService {
   list(limit?: number): Promise<WindowView[]>;
   /** The report of a window: final when CLOSED, so far when OPEN. */
   report(windowId: string): Promise<WindowReport>;
-  transfers(windowId: string): Promise<WindowTransferView[]>;
+  /**
+   * A page of a window's committed transfers in id order (at most `limit`, default and most 10,000), after
+   * `after`; `next` is the `after` of the following page, absent on the last.
+   */
+  transfers(
+    windowId: string,
+    page?: { readonly after?: string; readonly limit?: number },
+  ): Promise<{ transfers: WindowTransferView[]; next?: string }>;
   /** Books what is left to book and sends the notices that are due. */
   sweep(): Promise<void>;
   /**
@@ -329,19 +340,21 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
 
   const report = async (windowId: string): Promise<WindowReport> => {
     const w = await windowOrThrow(windowId);
-    const transfers = await store.transfers(windowId);
+    const sums = await store.sums(windowId);
     const stored = w.state === 'CLOSED' ? await store.positions(windowId) : undefined;
-    const lines: readonly PositionLine[] = stored ?? aggregate(transfers);
+    const lines: readonly PositionLine[] = stored ?? sums.lines;
+    const withFees = await store.transfersPage(windowId, { limit: MAX_REPORT_FEES + 1, onlyFees: true });
     return {
       windowId,
       state: w.state,
       openedAt: w.openedAt,
       ...(w.closedAt === undefined ? {} : { closedAt: w.closedAt }),
-      transfers: transfers.length,
-      currencies: currencyTotals(lines, transfers),
+      transfers: sums.transfers,
+      currencies: currencyTotals(lines, sums.currencies),
       positions: lines.map(toWire),
       instructions: instructions(lines),
-      fees: feeLines(transfers),
+      fees: feeLines(withFees.slice(0, MAX_REPORT_FEES)),
+      ...(withFees.length > MAX_REPORT_FEES ? { feesTruncated: true as const } : {}),
       ...(stored === undefined ? {} : { settlement: await statusOf(windowId, stored) }),
     };
   };
@@ -451,9 +464,14 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
 
     report,
 
-    async transfers(windowId) {
+    async transfers(windowId, page = {}) {
       await windowOrThrow(windowId);
-      return (await store.transfers(windowId)).map((t) => ({
+      const limit = page.limit ?? MAX_TRANSFERS_PAGE;
+      const rows = await store.transfersPage(windowId, {
+        limit: limit + 1,
+        ...(page.after === undefined ? {} : { after: page.after }),
+      });
+      const transfers = rows.slice(0, limit).map((t) => ({
         transferId: t.transferId,
         payer: t.payer,
         payee: t.payee,
@@ -461,6 +479,9 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
         ...(t.hasFees ? { fees: { msc: t.msc.toString(), interchange: t.interchange.toString() } } : {}),
         committedAt: t.committedAt,
       }));
+      return rows.length > limit
+        ? { transfers, next: transfers[transfers.length - 1]!.transferId }
+        : { transfers };
     },
 
     sweep,

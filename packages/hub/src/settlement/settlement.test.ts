@@ -353,6 +353,28 @@ describeEngines('settlement', (engine) => {
         expect(t.committedAt).toBeGreaterThanOrEqual(report.openedAt);
         expect(t.committedAt).toBeLessThanOrEqual(report.closedAt!);
       }
+      // In id order, page by page: the pages together are the whole list, the last has no `next`.
+      const ids = tr.body.transfers.map((t) => t.transferId);
+      expect(ids).toEqual([...ids].sort());
+      const paged: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await net.http<{ transfers: WindowTransferView[]; next?: string }>(
+          'GET',
+          `/v1/admin/settlement/windows/${report.windowId}/transfers?limit=2${after ? `&after=${after}` : ''}`,
+        );
+        expect(page.status).toBe(200);
+        paged.push(...page.body.transfers.map((t) => t.transferId));
+        after = page.body.next;
+        if (after === undefined) break;
+        expect(page.body.transfers).toHaveLength(2);
+      }
+      expect(paged).toEqual(ids);
+      const bad = await net.http<{ error: { code: string } }>(
+        'GET',
+        `/v1/admin/settlement/windows/${report.windowId}/transfers?limit=0`,
+      );
+      expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
 
       const res = await fetch(
         `${net.hub.url}/v1/admin/settlement/windows/${report.windowId}/report?format=csv`,

@@ -83,8 +83,74 @@ export interface NoticeRecord {
   readonly lastError?: string;
 }
 
+/** What the database sums of a window (`SettlementStore.sums`). */
+export interface WindowSums {
+  readonly lines: PositionLine[];
+  readonly currencies: ReadonlyArray<{
+    readonly currency: string;
+    readonly transfers: number;
+    readonly volume: bigint;
+    readonly interchange: bigint;
+  }>;
+  readonly transfers: number;
+  /** The latest commit time of its transfers; undefined when it has none. */
+  readonly lastCommittedAt?: number;
+}
+
+/** One side's sums per processor and currency, as `sums` reads them (amounts as exact decimal text). */
+interface SideRow {
+  processor_id: string;
+  currency: string;
+  n: number | string;
+  amount: string;
+  interchange: string;
+  msc: string;
+  last_at: number | string;
+}
+
 /** Money as the `fx` JSON of a transfers row holds it. */
 type Money = { readonly value: string; readonly currency: string };
+
+const TRANSFER_COLUMNS = [
+  'transfer_id',
+  'payer',
+  'payee',
+  'amount',
+  'currency',
+  'fee_msc',
+  'fee_interchange',
+  'fx',
+  'updated_at',
+] as const;
+
+function toWindowTransfer(r: {
+  transfer_id: string;
+  payer: string;
+  payee: string;
+  amount: string;
+  currency: string;
+  fee_msc: string | null;
+  fee_interchange: string | null;
+  fx: string | null;
+  updated_at: number | string;
+}): WindowTransfer {
+  const fx = r.fx === null ? undefined : (JSON.parse(r.fx) as Partial<Record<'margin' | 'fee', Money>>);
+  return {
+    transferId: r.transfer_id,
+    payer: r.payer,
+    payee: r.payee,
+    amount: BigInt(r.amount),
+    currency: r.currency,
+    msc: BigInt(r.fee_msc ?? '0'),
+    interchange: BigInt(r.fee_interchange ?? '0'),
+    hasFees: r.fee_msc !== null && r.fee_interchange !== null,
+    ...(fx?.margin === undefined
+      ? {}
+      : { fxMargin: { value: BigInt(fx.margin.value), currency: fx.margin.currency } }),
+    ...(fx?.fee === undefined ? {} : { fxFee: { value: BigInt(fx.fee.value), currency: fx.fee.currency } }),
+    committedAt: millis(r.updated_at),
+  };
+}
 
 /** How many times `windowForCommit` reads again after a close moved the OPEN window under it. */
 const WINDOW_READS = 10;
@@ -134,6 +200,19 @@ export interface SettlementStore {
   /** Newest first. */
   list(limit: number): Promise<WindowRecord[]>;
   countTransfers(windowId: string, tx?: HubDb): Promise<number>;
+  /**
+   * The window's committed transfers summed by the database (never loaded one by one): report lines, totals
+   * per currency, their count and the last commit time.
+   */
+  sums(windowId: string, tx?: HubDb): Promise<WindowSums>;
+  /**
+   * A page of the window's committed transfers in id order, after `after` (exclusive); `onlyFees` keeps those
+   * that carry fees, an FX margin or a conversion fee.
+   */
+  transfersPage(
+    windowId: string,
+    page: { readonly after?: string; readonly limit: number; readonly onlyFees?: boolean },
+  ): Promise<WindowTransfer[]>;
   /** The committed transfers of a window, in commit order. */
   transfers(windowId: string, tx?: HubDb): Promise<WindowTransfer[]>;
   /** CLOSED with its time and count, and the next window OPEN, in `tx`. */
@@ -284,45 +363,128 @@ export function createSettlementStore(db: HubDb): SettlementStore {
       return Number(r.n);
     },
 
+    async sums(windowId, tx = db) {
+      // Summed as 64-bit integers and read back as text: exact on both engines (amounts have at most 19 digits).
+      const side = (party: 'payer' | 'payee') =>
+        sql<SideRow>`SELECT ${sql.ref(party)} AS processor_id, currency, COUNT(*) AS n,
+            CAST(SUM(CAST(amount AS BIGINT)) AS TEXT) AS amount,
+            CAST(SUM(CAST(COALESCE(fee_interchange, '0') AS BIGINT)) AS TEXT) AS interchange,
+            CAST(SUM(CAST(COALESCE(fee_msc, '0') AS BIGINT)) AS TEXT) AS msc,
+            MAX(updated_at) AS last_at
+          FROM transfers WHERE window_id = ${windowId} AND state = 'COMMITTED'
+          GROUP BY ${sql.ref(party)}, currency`.execute(tx);
+      const [payers, payees] = [(await side('payer')).rows, (await side('payee')).rows];
+      // Only conversions carry an FX margin or fee: few rows, summed here.
+      const fxRows = await tx
+        .selectFrom('transfers')
+        .select(['payer', 'fx'])
+        .where('window_id', '=', windowId)
+        .where('state', '=', 'COMMITTED')
+        .where('fx', 'is not', null)
+        .execute();
+      const lines = new Map<string, { -readonly [K in keyof PositionLine]: PositionLine[K] }>();
+      const line = (processorId: string, currency: string) => {
+        const key = `${currency} ${processorId}`;
+        let l = lines.get(key);
+        if (!l) {
+          l = {
+            currency,
+            processorId,
+            sent: 0n,
+            received: 0n,
+            interchangePaid: 0n,
+            interchangeReceived: 0n,
+            msc: 0n,
+            fxMargin: 0n,
+            fxFee: 0n,
+            transfers: 0,
+            net: 0n,
+          };
+          lines.set(key, l);
+        }
+        return l;
+      };
+      const currencies = new Map<string, { transfers: number; volume: bigint; interchange: bigint }>();
+      let transfers = 0;
+      let lastAt: number | undefined;
+      for (const r of payers) {
+        const l = line(r.processor_id, r.currency);
+        l.sent += BigInt(r.amount);
+        l.interchangeReceived += BigInt(r.interchange);
+        l.transfers += Number(r.n);
+        const c = currencies.get(r.currency) ?? { transfers: 0, volume: 0n, interchange: 0n };
+        c.transfers += Number(r.n);
+        c.volume += BigInt(r.amount);
+        c.interchange += BigInt(r.interchange);
+        currencies.set(r.currency, c);
+        transfers += Number(r.n);
+        lastAt = Math.max(lastAt ?? 0, millis(r.last_at));
+      }
+      for (const r of payees) {
+        const l = line(r.processor_id, r.currency);
+        l.received += BigInt(r.amount);
+        l.interchangePaid += BigInt(r.interchange);
+        l.msc += BigInt(r.msc);
+        l.transfers += Number(r.n);
+      }
+      for (const r of fxRows) {
+        const fx = JSON.parse(r.fx!) as Partial<Record<'margin' | 'fee', Money>>;
+        if (fx.margin) line(r.payer, fx.margin.currency).fxMargin += BigInt(fx.margin.value);
+        if (fx.fee) line(r.payer, fx.fee.currency).fxFee += BigInt(fx.fee.value);
+      }
+      for (const l of lines.values()) l.net = l.received - l.sent + l.interchangeReceived - l.interchangePaid;
+      const byKey = (
+        a: { currency: string; processorId: string },
+        b: { currency: string; processorId: string },
+      ) =>
+        a.currency === b.currency
+          ? a.processorId < b.processorId
+            ? -1
+            : a.processorId > b.processorId
+              ? 1
+              : 0
+          : a.currency < b.currency
+            ? -1
+            : 1;
+      return {
+        lines: [...lines.values()].sort(byKey),
+        currencies: [...currencies]
+          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+          .map(([currency, c]) => ({ currency, ...c })),
+        transfers,
+        ...(lastAt === undefined ? {} : { lastCommittedAt: lastAt }),
+      };
+    },
+
+    async transfersPage(windowId, page) {
+      let q = db
+        .selectFrom('transfers')
+        .select(TRANSFER_COLUMNS)
+        .where('window_id', '=', windowId)
+        .where('state', '=', 'COMMITTED');
+      if (page.after !== undefined) q = q.where('transfer_id', '>', page.after);
+      if (page.onlyFees) {
+        q = q.where((eb) =>
+          eb.or([
+            eb.and([eb('fee_msc', 'is not', null), eb('fee_interchange', 'is not', null)]),
+            eb('fx', 'is not', null),
+          ]),
+        );
+      }
+      const rows = await q.orderBy('transfer_id').limit(page.limit).execute();
+      return rows.map(toWindowTransfer);
+    },
+
     async transfers(windowId, tx = db) {
       const rows = await tx
         .selectFrom('transfers')
-        .select([
-          'transfer_id',
-          'payer',
-          'payee',
-          'amount',
-          'currency',
-          'fee_msc',
-          'fee_interchange',
-          'fx',
-          'updated_at',
-        ])
+        .select(TRANSFER_COLUMNS)
         .where('window_id', '=', windowId)
         .where('state', '=', 'COMMITTED')
         .orderBy('updated_at')
         .orderBy('transfer_id')
         .execute();
-      return rows.map((r): WindowTransfer => {
-        const fx = r.fx === null ? undefined : (JSON.parse(r.fx) as Partial<Record<'margin' | 'fee', Money>>);
-        return {
-          transferId: r.transfer_id,
-          payer: r.payer,
-          payee: r.payee,
-          amount: BigInt(r.amount),
-          currency: r.currency,
-          msc: BigInt(r.fee_msc ?? '0'),
-          interchange: BigInt(r.fee_interchange ?? '0'),
-          hasFees: r.fee_msc !== null && r.fee_interchange !== null,
-          ...(fx?.margin === undefined
-            ? {}
-            : { fxMargin: { value: BigInt(fx.margin.value), currency: fx.margin.currency } }),
-          ...(fx?.fee === undefined
-            ? {}
-            : { fxFee: { value: BigInt(fx.fee.value), currency: fx.fee.currency } }),
-          committedAt: millis(r.updated_at),
-        };
-      });
+      return rows.map(toWindowTransfer);
     },
 
     async close(tx, w, closedAt, transfers, next) {

@@ -140,12 +140,26 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
       if (f.decision === 'FULFIL' && f.receipt) {
-        settled = await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(f.receipt, p));
+        settled = await settle(
+          p.id,
+          'COMMITTED',
+          undefined,
+          await checkedReceipt(f.receipt, p),
+          undefined,
+          p,
+        );
         // Credit the merchant only if the payer side really committed (reconcile may have voided it).
         if (settled?.state === 'COMMITTED') await deps.requests.commit(p.id);
         else await deps.requests.abort(p.id);
       } else {
-        settled = await settle(p.id, 'ABORTED', f.error?.code ?? 'TRANSFER_REJECTED');
+        settled = await settle(
+          p.id,
+          'ABORTED',
+          f.error?.code ?? 'TRANSFER_REJECTED',
+          undefined,
+          undefined,
+          p,
+        );
       }
     } else {
       let r: PrepareResult;
@@ -159,16 +173,23 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
           e.code !== 'UNAVAILABLE'
         ) {
           // The hub refused the message as a whole: nothing was reserved there.
-          settled = await settle(p.id, 'ABORTED', e.code);
+          settled = await settle(p.id, 'ABORTED', e.code, undefined, undefined, p);
         } else {
           deps.log.warn({ paymentId: p.id }, 'prepare outcome unknown; reconcile will settle it');
         }
         return settled ?? (await row(p.id))!;
       }
       if (r.state === 'COMMITTED')
-        settled = await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p), r.fees);
+        settled = await settle(p.id, 'COMMITTED', undefined, await checkedReceipt(r.receipt, p), r.fees, p);
       else if (r.state === 'ABORTED' || r.error)
-        settled = await settle(p.id, 'ABORTED', r.error?.code ?? 'TRANSFER_REJECTED');
+        settled = await settle(
+          p.id,
+          'ABORTED',
+          r.error?.code ?? 'TRANSFER_REJECTED',
+          undefined,
+          undefined,
+          p,
+        );
     }
     return settled ?? (await row(p.id))!;
   }
@@ -196,6 +217,8 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
    * Applies the network's outcome to a payment exactly once, in one transaction: the state, the ledger legs
    * posted or voided (every leg of a conversion together), the receipt, the customer's notification and, with
    * the hub's `fees`, the interchange received for a purchase. Returns the payment as it then is.
+   * `known`: the row as this process last had it (the payment it is executing), to spare a read; the
+   * transaction reads it again.
    */
   async function settle(
     id: string,
@@ -203,8 +226,9 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     reason?: string,
     receipt?: string,
     fees?: TransferFees,
+    known?: PaymentRow,
   ): Promise<PaymentRow | undefined> {
-    const seen = await row(id);
+    const seen = known ?? (await row(id));
     if (!seen || seen.state === 'FAILED' || seen.state === 'ABORTED') return seen;
     // The hub's notification of a commit this node already settled from the answer: nothing new to keep
     // (the interchange is booked in the transaction that stored the fees).
@@ -242,9 +266,9 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
       } else if (p.state === 'RESERVED' && outcome === 'COMMITTED') {
         const legs = [...settleCommands(p, 'post'), ...(ic ? [ic] : [])];
         expectSettled(await ledger.executeWithin(openTransaction(tx), legs, { atomic: true }));
-        await tx.run`UPDATE payments SET state = 'COMMITTED', reason = NULL,
+        const committed = await tx.one<PaymentRow>`UPDATE payments SET state = 'COMMITTED', reason = NULL,
             receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${t}
-          WHERE id = ${id} AND state = 'RESERVED'`;
+          WHERE id = ${id} AND state = 'RESERVED' RETURNING *`;
         if (p.customer_id !== null) {
           const amount = { value: p.amount, currency: p.currency };
           const fx = paymentFxOf(p);
@@ -260,12 +284,15 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
             tx,
           );
         }
+        if (committed) return committed;
       } else if (p.state === 'RESERVED') {
         expectSettled(
           await ledger.executeWithin(openTransaction(tx), settleCommands(p, 'void'), { atomic: true }),
         );
-        await tx.run`UPDATE payments SET state = 'ABORTED', reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
-          WHERE id = ${id} AND state = 'RESERVED'`;
+        const aborted = await tx.one<PaymentRow>`UPDATE payments SET state = 'ABORTED',
+            reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
+          WHERE id = ${id} AND state = 'RESERVED' RETURNING *`;
+        if (aborted) return aborted;
       }
       return tx.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
     });

@@ -23,7 +23,7 @@ import {
   type RequestToken,
   type TransferPrepare,
 } from '@semops/protocol';
-import { migrateProcessor } from '../db.js';
+import { migrateProcessor } from '../migrations/index.js';
 import { createHouseAccounts, type HouseAccounts } from '../house-accounts.js';
 import type { Customer, CustomerService } from '../customers/service.js';
 import { createPinHasher } from '../customers/pins.js';

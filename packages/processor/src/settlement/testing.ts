@@ -17,7 +17,7 @@ import {
   type FxQuote,
   type TransferPrepare,
 } from '@semops/protocol';
-import { migrateProcessor } from '../db.js';
+import { migrateProcessor } from '../migrations/index.js';
 import { createHouseAccounts, type HouseAccounts } from '../house-accounts.js';
 import type { CustomerService } from '../customers/service.js';
 import type { MerchantService } from '../merchants/service.js';
