@@ -16,8 +16,10 @@ import {
   createNodeClient,
   createReplayGuard,
   createServer,
-  loadOrCreateKeys,
+  openKeyring,
   loadOrCreateSecret,
+  registerKeyRoutes,
+  type ServerTls,
   openStore,
   registerRateLimits,
   auditRoutes,
@@ -25,7 +27,7 @@ import {
   registerMessageEndpoint,
   startLoop,
 } from '@semops/node';
-import { HUB_MESSAGES } from '@semops/protocol';
+import { HUB_MESSAGES, readKeyStatement } from '@semops/protocol';
 import { createDirectoryService } from './directory/service.js';
 import { createDirectoryStore } from './directory/store.js';
 import { registerFeeRoutes } from './fees/routes.js';
@@ -64,6 +66,11 @@ export interface HubOptions {
   readonly host?: string;
   /** Default 0 (any free port; read the chosen one from `url`). */
   readonly port?: number;
+  /**
+   * Serve HTTPS with this certificate (`loadServerTls`); processors pin its fingerprint. Calls to processors
+   * registered with an `https` baseUrl and a `tlsCertSha256` check that pin. Default plain HTTP.
+   */
+  readonly tls?: ServerTls;
   /** Operator token; default `SEMOPS_ADMIN_TOKEN`, else a random one kept in `secrets/admin-token.secret`. */
   readonly adminToken?: string;
   /**
@@ -115,7 +122,7 @@ export interface Hub {
 export async function createHub(opts: HubOptions): Promise<Hub> {
   const now = opts.now ?? Date.now;
   mkdirSync(opts.dataDir, { recursive: true });
-  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  const keys = await openKeyring(join(opts.dataDir, 'keys'), HUB_ID);
   const adminToken = loadOrCreateSecret(
     join(opts.dataDir, 'secrets'),
     'admin-token',
@@ -160,24 +167,33 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   })();
   const writer = createWriter(db, (size) => metrics.commitBatch('writer', size));
   const replay = await createReplayGuard(store, { now });
-  const app = createServer({ logger });
+  const app = createServer({ logger, ...(opts.tls ? { https: opts.tls } : {}) });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
   auditRoutes(app, audit, adminToken);
-  const signer = { id: HUB_ID, key: keys.signingKey };
+  const signer = keys.signer;
 
   const positions = createPositionService({ ledger, participants: () => participants });
   const participants: ParticipantService = await createParticipantService({
     store: createParticipantStore(db),
     writer,
     openAccounts: (pid, currencies) => positions.openAccounts(pid, currencies),
+    audit,
     now,
   });
   // Processors registered before settlement existed lack their `stl` accounts: open what is missing.
   for (const p of participants.list()) await positions.openAccounts(p.id, p.currencies);
   const hubMetrics = createHubMetrics(metrics, positions);
-  const resolveKey = (id: string) => participants.signingKey(id);
-  const client = createNodeClient({ signer, resolveKey, now, timeoutMs: opts.forwardTimeoutMs ?? 10_000 });
+  const resolveKey = (kid: string) => participants.resolveKey(kid);
+  // TLS: a processor registered with an https baseUrl and a fingerprint is reached only through that certificate.
+  const tlsPins = { pinFor: (origin: string) => participants.tlsPinFor(origin) };
+  const client = createNodeClient({
+    signer,
+    resolveKey,
+    now,
+    timeoutMs: opts.forwardTimeoutMs ?? 10_000,
+    tls: tlsPins,
+  });
   const outbox = createOutboxStore(db);
   const notifier = createNotifier({ store: outbox, writer, client, participants, log: app.log });
   const fees = createFeeService({ store: createFeeStore(db), writer, participants, now });
@@ -216,7 +232,20 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     metrics,
     tokens: [metricsToken, adminToken],
   });
-  registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
+  registerParticipantRoutes(app, { participants, adminToken, hubKeys: keys });
+  // The hub is its own registry: its rotation takes effect here, and processors follow its statements.
+  registerKeyRoutes(app, {
+    keyring: keys,
+    adminToken,
+    now,
+    publisher: {
+      rotate: async (statement) => {
+        const s = readKeyStatement(statement);
+        return { previousUntil: s.issuedAt + (s.action === 'rotate' ? s.overlapMs : 0) };
+      },
+      retire: async (statement) => ({ until: readKeyStatement(statement).issuedAt }),
+    },
+  });
   registerPositionRoutes(app, { positions, adminToken, idempotency: await createIdempotencyStore(store) });
   registerTransferRoutes(app, { transfers, adminToken });
   registerFeeRoutes(app, { fees, adminToken });
@@ -227,7 +256,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     replay,
     now,
     router: HUB_MESSAGES,
-    handlers: messageHandlers({ transfers, directory, requests }),
+    handlers: messageHandlers({ transfers, directory, requests, participants }),
   });
 
   // Finish what a previous run left half-done before taking new work.
@@ -267,7 +296,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   };
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     id: HUB_ID,
     adminToken,
     metricsToken,

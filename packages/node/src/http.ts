@@ -23,6 +23,8 @@ export interface ServerOptions {
   /** pino options for Fastify's logger, or false. */
   readonly logger?: boolean | { level?: string; file?: string };
   readonly bodyLimit?: number;
+  /** Serve HTTPS with this certificate and key (PEM); see tls.ts. Default plain HTTP. */
+  readonly https?: { readonly cert: string; readonly key: string };
 }
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -100,6 +102,7 @@ export function createAdmission(opts: {
 /** A Fastify instance with SEMOPS error handling. */
 export function createServer(opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
     // Per-request logs are off: request lines are not needed to run a node and must never carry customer data.

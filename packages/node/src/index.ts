@@ -13,6 +13,8 @@ export * from './sqlite.js';
 export * from './replay.js';
 export * from './http.js';
 export * from './messaging.js';
+export * from './tls.js';
+export * from './key-routes.js';
 export * from './store.js';
 export * from './ledger.js';
 export * from './sql.js';

@@ -1,84 +1,115 @@
-// A node's keys and secrets: made once on first start, in files only the node's user can read, the same
-// ones on every start after; a damaged key file stops the node rather than giving it a new identity.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decryptJson, encryptJson, importEncryptionKey, signJson, verifyJson } from '@semops/protocol';
-import { loadOrCreateKeys, loadOrCreateSecret } from './index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  generateEncryptionKeys,
+  generateSigningKeys,
+  sealMessage,
+  openMessage,
+  signingKeyId,
+  verifyKeyStatement,
+} from '@semops/protocol';
+import { openKeyring } from './keys.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'semops-keys-'));
-});
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'semops-keys-'));
+  dirs.push(d);
+  return d;
+};
 afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const mode = (path: string) => statSync(path).mode & 0o777;
-
-describe('node keys', () => {
-  it('are made on first start in a file only the node can read, and are the same on the next start', async () => {
-    const keysDir = join(dir, 'keys');
-    const first = await loadOrCreateKeys(keysDir);
-    expect(mode(keysDir)).toBe(0o700);
-    expect(mode(join(keysDir, 'keys.json'))).toBe(0o600);
-    const again = await loadOrCreateKeys(keysDir);
-    expect(again.signingPublicJwk).toEqual(first.signingPublicJwk);
-    expect(again.encryptionPublicJwk).toEqual(first.encryptionPublicJwk);
-    // What the first start signed verifies with the key of the second, and the other way round.
-    const signed = await signJson({ hello: 'hub' }, first.signingKey, 'bank-a', 'test+jws');
-    expect(await verifyJson(signed, again.signingPublicKey, 'test+jws')).toEqual({ hello: 'hub' });
-    const sealed = await encryptJson({ pin: '1234' }, await importEncryptionKey(again.encryptionPublicJwk));
-    expect(await decryptJson(sealed, first.encryptionPrivateKey)).toEqual({ pin: '1234' });
+describe('node keyring', () => {
+  it('creates the current and the next key once, readable only by the node', async () => {
+    const dir = tempDir();
+    const a = await openKeyring(dir, 'bank-a');
+    const b = await openKeyring(dir, 'bank-a');
+    expect(b.current()).toEqual(a.current());
+    expect(b.nextKid()).toBe(a.nextKid());
+    expect(a.current().kid).toBe(await signingKeyId('bank-a', a.current().key));
+    expect(a.nextKid()).not.toBe(a.current().kid);
+    expect(a.signer.kid).toBe(a.current().kid);
+    expect(statSync(join(dir, 'keys.json')).mode & 0o777).toBe(0o600);
   });
 
-  it('publish no private part, and differ from node to node', async () => {
-    const a = await loadOrCreateKeys(join(dir, 'a'));
-    const b = await loadOrCreateKeys(join(dir, 'b'));
-    for (const jwk of [a.signingPublicJwk, a.encryptionPublicJwk]) expect(jwk).not.toHaveProperty('d');
-    expect(a.signingPublicJwk).not.toEqual(b.signingPublicJwk);
-    expect(a.encryptionPublicJwk).not.toEqual(b.encryptionPublicJwk);
-    // b's key does not pass for a's.
-    const signed = await signJson({ n: 1 }, b.signingKey, 'a', 'test+jws');
-    await expect(verifyJson(signed, a.signingPublicKey, 'test+jws')).rejects.toMatchObject({
-      code: 'SIGNATURE_INVALID',
-    });
-    await expect(
-      decryptJson(
-        await encryptJson({ n: 1 }, await importEncryptionKey(b.encryptionPublicJwk)),
-        a.encryptionPrivateKey,
-      ),
-    ).rejects.toMatchObject({ code: 'MESSAGE_MALFORMED' });
+  it('adds a next key to a key file from before rotation and keeps its current key', async () => {
+    const dir = tempDir();
+    const signing = await generateSigningKeys();
+    writeFileSync(
+      join(dir, 'keys.json'),
+      JSON.stringify({ signing, encryption: await generateEncryptionKeys() }),
+      { mode: 0o600 },
+    );
+    const k = await openKeyring(dir, 'mno-b');
+    expect(k.current().kid).toBe(await signingKeyId('mno-b', signing.publicJwk));
+    expect(k.published()).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'))).toHaveProperty('next');
   });
 
-  it('refuse to start from a damaged key file and leave it as it is (no new identity behind the operator’s back)', async () => {
-    const keysDir = join(dir, 'keys');
-    await loadOrCreateKeys(keysDir);
-    const path = join(keysDir, 'keys.json');
-    const damaged = readFileSync(path, 'utf8').slice(0, 100);
-    writeFileSync(path, damaged);
-    await expect(loadOrCreateKeys(keysDir)).rejects.toThrow();
-    expect(readFileSync(path, 'utf8')).toBe(damaged);
-  });
-});
+  it('rotates to the next key, keeps the old public key for the overlap, and tells other instances', async () => {
+    const dir = tempDir();
+    const k = await openKeyring(dir, 'bank-a');
+    const instance2 = await openKeyring(dir, 'bank-a');
+    const before = k.current();
+    const next = k.nextKid();
+    const t = Date.now();
+    const { statement, proof } = await k.proposeRotation(60_000, t);
+    const s = await verifyKeyStatement(
+      statement,
+      { kid: before.kid, key: k.resolve(before.kid, t)! },
+      'bank-a',
+      { now: t, proof },
+    );
+    expect(s).toMatchObject({ action: 'rotate', kid: next, previous: before.kid, overlapMs: 60_000 });
 
-describe('node secrets', () => {
-  it('are random, kept in a file only the node can read, and the same on the next start', () => {
-    const secrets = join(dir, 'secrets');
-    const pin = loadOrCreateSecret(secrets, 'pin-hmac-key');
-    expect(pin).toMatch(/^[A-Za-z0-9_-]{43}$/); // 32 random bytes
-    expect(mode(join(secrets, 'pin-hmac-key.secret'))).toBe(0o600);
-    expect(loadOrCreateSecret(secrets, 'pin-hmac-key')).toBe(pin);
-    expect(loadOrCreateSecret(secrets, 'admin-token')).not.toBe(pin);
+    // A message sealed before the switch and opened after it still verifies, by its key id.
+    const inFlight = await sealMessage(k.signer, 'hub', 'x', {}, { now: t });
+    await k.commitRotation(statement, t + 60_000);
+    await k.commitRotation(statement, t + 60_000); // a repeat changes nothing
+    expect(k.current().kid).toBe(next);
+    expect(k.signer.kid).toBe(next);
+    expect(k.nextKid()).not.toBe(next);
+    expect(k.published()).toMatchObject([
+      { kid: next, since: t },
+      { kid: before.kid, until: t + 60_000 },
+    ]);
+    expect(k.statements()).toEqual([statement]);
+    const resolveKey = (kid: string) => k.resolve(kid, t + 1000);
+    expect((await openMessage(inFlight.jws, { me: 'hub', resolveKey, now: t + 1000 })).sender).toBe('bank-a');
+    // Past the overlap the old key is refused; its own receipts are still checked with it.
+    expect(() => k.resolve(before.kid, t + 60_000)).toThrow(/was retired/);
+    expect(k.resolve(before.kid, t + 60_000, { anyAge: true })).toBeDefined();
+
+    // The other instance picks the rotation up from the shared file.
+    expect(instance2.signer.kid).toBe(before.kid);
+    expect(await instance2.reload()).toBe(true);
+    expect(instance2.signer.kid).toBe(next);
+    expect(await instance2.reload()).toBe(false);
+
+    // A restart keeps everything.
+    const restarted = await openKeyring(dir, 'bank-a');
+    expect(restarted.published()).toEqual(k.published());
+    expect(restarted.nextKid()).toBe(k.nextKid());
   });
 
-  it('given explicitly (from the environment or a secret manager), win and are not written to disk', () => {
-    const secrets = join(dir, 'secrets');
-    expect(loadOrCreateSecret(secrets, 'admin-token', 'from-the-vault')).toBe('from-the-vault');
-    // Nothing was written: a later start without the explicit value makes its own.
-    const own = loadOrCreateSecret(secrets, 'admin-token');
-    expect(own).not.toBe('from-the-vault');
-    expect(readFileSync(join(secrets, 'admin-token.secret'), 'utf8')).toBe(own);
+  it('retires an earlier key, and refuses to commit a rotation to a key that is not its next one', async () => {
+    const dir = tempDir();
+    const k = await openKeyring(dir, 'bank-a');
+    const first = k.current().kid;
+    const t = Date.now();
+    const stale = await k.proposeRotation(60_000, t);
+    await k.commitRotation(stale.statement, t + 60_000);
+    await expect(k.proposeRetire(k.current().kid, t)).rejects.toThrow(/not an earlier key/);
+    const retire = await k.proposeRetire(first, t + 10);
+    await k.commitRetire(retire);
+    expect(k.published()[1]).toMatchObject({ kid: first, until: t + 10 });
+    expect(() => k.resolve(first, t + 10)).toThrow(/was retired/);
+
+    const other = await openKeyring(tempDir(), 'bank-a');
+    const foreign = await other.proposeRotation(0, t);
+    await expect(k.commitRotation(foreign.statement, t)).rejects.toThrow(/not this node's next rotation/);
   });
 });

@@ -10,8 +10,11 @@ import {
   createIdempotencyStore,
   createReplayGuard,
   createServer,
-  loadOrCreateKeys,
+  openKeyring,
   loadOrCreateSecret,
+  registerKeyRoutes,
+  staticPins,
+  type ServerTls,
   createLedgerFor,
   createSql,
   openStore,
@@ -26,7 +29,7 @@ import {
   databaseCheck,
   registerOpsRoutes,
 } from '@semops/node';
-import { PROCESSOR_MESSAGES, importEncryptionKey, importSigningKey } from '@semops/protocol';
+import { PROCESSOR_MESSAGES, importEncryptionKey } from '@semops/protocol';
 import { migrateProcessor } from './migrations/index.js';
 import { createHubLink } from './hub/link.js';
 import { registerCustomerRoutes } from './customers/routes.js';
@@ -85,6 +88,13 @@ export interface ProcessorOptions {
    * start setting that the running processor holds (FX spread, fee, quote validity, rates).
    */
   readonly instance?: boolean;
+  /** Serve HTTPS with this certificate (`loadServerTls`); the hub pins its fingerprint. Default plain HTTP. */
+  readonly tls?: ServerTls;
+  /**
+   * SHA-256 fingerprint of the hub's TLS certificate (an `https` hub URL): the processor talks to the hub only
+   * when it presents that certificate. Without it an https hub is checked against the system's CAs.
+   */
+  readonly hubCertSha256?: string;
   /** Write pino logs to `<dataDir>/logs/<id>.log`. */
   readonly logger?: boolean;
   /** pino level of that log; default `SEMOPS_LOG_LEVEL`, else `info` (`debug`: a line per payment step). */
@@ -107,7 +117,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const now = opts.now ?? Date.now;
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const secretsDir = join(opts.dataDir, 'secrets');
-  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  if (opts.hubCertSha256 !== undefined && !opts.hubUrl.startsWith('https://')) {
+    throw new Error('hubCertSha256 pins the certificate of an https hub URL; the hub URL is plain http.');
+  }
+  const keys = await openKeyring(join(opts.dataDir, 'keys'), opts.id);
   const adminToken = loadOrCreateSecret(
     secretsDir,
     'admin-token',
@@ -141,21 +154,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const level = opts.logLevel ?? (process.env.SEMOPS_LOG_LEVEL || 'info');
   const app = createServer({
     logger: opts.logger ? { level, file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
+    ...(opts.tls ? { https: opts.tls } : {}),
   });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
   auditRoutes(app, audit, adminToken);
 
-  const signer = { id: opts.id, key: keys.signingKey };
+  const signer = keys.signer;
   const hub = await createHubLink({
     hubUrl: opts.hubUrl,
     signer,
     dataDir: opts.dataDir,
     self: {
       id: opts.id,
-      signing: keys.signingPublicKey,
+      resolve: (kid, t) => keys.resolve(kid, t),
       encryption: await importEncryptionKey(keys.encryptionPublicJwk),
     },
+    ...(opts.hubCertSha256 ? { tls: staticPins({ [opts.hubUrl]: opts.hubCertSha256 }) } : {}),
     now,
   });
   const idempotency = await createIdempotencyStore(store);
@@ -169,8 +184,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     routingPrefix: opts.routingPrefix,
     country: opts.country,
     keys: {
-      signingKey: keys.signingKey,
-      verifyingKey: await importSigningKey(keys.signingPublicJwk),
+      signer,
+      // Own receipts and tickets stay checkable after a rotation (a ticket is also compared as stored).
+      ownKey: (kid) => keys.resolve(kid, now(), { anyAge: true }),
       encryptionPrivateKey: keys.encryptionPrivateKey,
     },
     secrets: { pinKey, directoryKey },
@@ -195,9 +211,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     currencies: opts.currencies,
     routingPrefix: opts.routingPrefix,
     country: opts.country,
-    signingKey: keys.signingPublicJwk,
+    signingKey: keys.current().key,
     encryptionKey: keys.encryptionPublicJwk,
+    // Every key of this processor with its validity, and its rotation statements: receipts signed before a
+    // rotation stay verifiable offline by their key id.
+    signingKeys: keys.published(),
+    statements: keys.statements(),
   }));
+  registerKeyRoutes(app, {
+    keyring: keys,
+    adminToken,
+    now,
+    // The registration of a new key is a message signed by the current key, with the statement in it.
+    publisher: {
+      rotate: (statement, proof) => hub.send('keys.rotate', { statement, proof }),
+      retire: (statement) => hub.send('keys.retire', { statement }),
+    },
+  });
   app.get('/v1/admin/ledger', async (req) => {
     requireAdmin(req, adminToken);
     return ledgerSummary(q, ledger);
@@ -262,7 +292,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${port}`;
 
   // Background work, each on its own loop (never two runs of one at once).
   const loop = (name: string, everyMs: number, run: () => Promise<unknown>, runAtStart = true) =>
@@ -273,6 +303,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     loop('webhooks', 500, () => services.webhooks.deliverDue()),
     loop('mandates', 1000, () => services.mandates.tick()),
     loop('directory', 2000, () => services.directory.sync()),
+    // A rotation made through another instance of this processor (they share the key file).
+    loop('keys', 1000, () => keys.reload()),
+    // Peers' keys rotated or retired since the registry was read (an unknown key id also reads it at once).
+    loop('participants', 10_000, () => hub.refresh(), false),
     loop('agent commissions', 500, () => services.agents.settleCashOuts()),
     loop('fx quote purge', QUOTE_PURGE_INTERVAL_MS, () => fx.purge()),
     ...(opts.fx?.ratesFile ? [loop('fx rates file', opts.fx.pollMs ?? 5000, () => fx.poll(), false)] : []),

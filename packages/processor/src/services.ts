@@ -5,7 +5,7 @@
  */
 import type { Ledger } from '@semops/ledger';
 import type { RootLog, Sql } from '@semops/node';
-import type { Key } from '@semops/protocol';
+import type { Key, Signer } from '@semops/protocol';
 import { createAgentService } from './agents/service.js';
 import { createBillService } from './bills/service.js';
 import { createPinHasher } from './customers/pins.js';
@@ -40,8 +40,10 @@ export interface ProcessorServiceDeps {
   readonly routingPrefix: string;
   readonly country: string;
   readonly keys: {
-    readonly signingKey: Key;
-    readonly verifyingKey: Key;
+    /** Signs request tokens and receipts with the current key (`kid` names it). */
+    readonly signer: Signer;
+    /** This processor's public key by key id, earlier keys included (its own tickets). */
+    readonly ownKey?: (kid: string) => Key | undefined;
     readonly encryptionPrivateKey: Key;
   };
   /** Keys the PINs' hashes and blinds phone numbers for the hub's directory. */
@@ -111,11 +113,11 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     processorId,
     routingPrefix: deps.routingPrefix,
     country: deps.country,
-    signingKey: deps.keys.signingKey,
+    signer: deps.keys.signer,
     encryptionKeyOf,
     house,
     now,
-    verifyingKey: deps.keys.verifyingKey,
+    ...(deps.keys.ownKey ? { ownKey: deps.keys.ownKey } : {}),
   });
   // Timed and counted on the payee side (payee-metrics.ts).
   const requests = withPayeeMetrics(requestService, { metrics, log: log('payee') });

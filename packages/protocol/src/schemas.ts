@@ -58,6 +58,15 @@ export const participant = z.strictObject({
   routingPrefix,
   signingKey: okpJwk,
   encryptionKey: okpJwk,
+  /**
+   * SHA-256 fingerprint of the TLS certificate of `baseUrl` (64 hex digits, colons allowed): the hub connects
+   * to this processor only when it presents that certificate (pinning; for an `https` baseUrl).
+   */
+  tlsCertSha256: z
+    .string()
+    .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'a SHA-256 fingerprint: 64 hex digits')
+    .transform((v) => v.replaceAll(':', '').toLowerCase())
+    .optional(),
 });
 export type Participant = z.infer<typeof participant>;
 

@@ -9,6 +9,7 @@ import {
   formatMoney,
   importSigningKey,
   isEd25519Jwk,
+  nodeOfKeyId,
   peekJws,
   receipt as receiptSchema,
   verifyJson,
@@ -49,7 +50,7 @@ export async function checkReceipt(jws: string, publicJwk: JWK, at = Date.now())
     const parsed = receiptSchema.safeParse(raw);
     if (!parsed.success) return { status: 'invalid', reason: 'the signed content is not a receipt' };
     const r = parsed.data;
-    if (r.processorId !== kid)
+    if (r.processorId !== nodeOfKeyId(kid))
       return { status: 'invalid', reason: 'signer and content disagree', receipt: r };
     if (r.validFrom !== undefined && at < r.validFrom) {
       return { status: 'invalid', reason: 'not valid yet', receipt: r };
@@ -67,6 +68,23 @@ export async function checkReceipt(jws: string, publicJwk: JWK, at = Date.now())
     }
     return { status: 'invalid', reason: 'not a signed receipt' };
   }
+}
+
+/**
+ * The public key a receipt names, from what the processor published: a `/v1/info` answer (its key history,
+ * so a receipt signed before a key rotation finds its key) or a bare JWK.
+ */
+export function receiptKeyFrom(source: unknown, jws: string): JWK {
+  const info = source as { signingKey?: JWK; signingKeys?: Array<{ kid?: unknown; key?: JWK }> } | null;
+  if (typeof info !== 'object' || info === null || !('signingKey' in info)) return source as JWK;
+  let kid: string | undefined;
+  try {
+    kid = peekJws(jws.trim()).kid;
+  } catch {
+    kid = undefined;
+  }
+  const named = Array.isArray(info.signingKeys) ? info.signingKeys.find((k) => k.kid === kid) : undefined;
+  return named?.key ?? (info.signingKey as JWK);
 }
 
 /** The request view with the use-case fields. */

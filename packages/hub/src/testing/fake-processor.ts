@@ -16,6 +16,7 @@ import {
   importEncryptionKey,
   importSigningKey,
   newId,
+  nodeOfKeyId,
   publicPart,
   signJson,
   type MessageRouter,
@@ -107,7 +108,7 @@ export async function createFakeProcessor(opts: {
   const signingKey = await importSigningKey(signing.privateJwk);
   const encryptionPrivateKey = await importEncryptionKey(encryption.privateJwk);
   const signer = { id: opts.id, key: signingKey };
-  const resolveKey = (id: string) => (id === 'hub' ? opts.hubKey() : undefined);
+  const resolveKey = (kid: string) => (nodeOfKeyId(kid) === 'hub' ? opts.hubKey() : undefined);
   const seen = new Set<string>();
   const requesterEncryptionKeys = new Map<string, Key>();
   const sealKeyFor = (id: string): Key => {

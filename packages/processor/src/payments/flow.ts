@@ -11,6 +11,8 @@ import {
   RECEIPT_TYP,
   SemopsError,
   decryptJson,
+  nodeOfKeyId,
+  peekJws,
   receipt as receiptSchema,
   verifyJson,
   type PrepareResult,
@@ -205,7 +207,8 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     if (!sealed) return undefined;
     try {
       const { receipt: jws } = (await decryptJson(sealed, deps.encryptionKey)) as { receipt: string };
-      const key = await deps.hub.resolveKey(p.payee);
+      const { kid } = peekJws(jws);
+      const key = nodeOfKeyId(kid) === p.payee ? await deps.hub.resolveKey(kid) : undefined;
       const r = receiptSchema.parse(key ? await verifyJson(jws, key, RECEIPT_TYP) : undefined);
       if (r.paymentId === p.id && r.amount.value === p.amount && r.processorId === p.payee) return jws;
     } catch {

@@ -15,6 +15,7 @@ import {
   REQUEST_TYP,
   SemopsError,
   decryptJson,
+  nodeOfKeyId,
   peekJws,
   requestToken,
   routingPrefixOf,
@@ -112,7 +113,8 @@ export function createPaymentService(deps: PaymentDeps) {
     if (!key)
       throw new SemopsError('REQUEST_TOKEN_INVALID', 'The request is signed by an unknown processor.');
     const payload = requestToken.safeParse(await verifyJson(token, key, REQUEST_TYP));
-    if (!payload.success || payload.data.processorId !== kid) throw new SemopsError('REQUEST_TOKEN_INVALID');
+    if (!payload.success || payload.data.processorId !== nodeOfKeyId(kid))
+      throw new SemopsError('REQUEST_TOKEN_INVALID');
     const t = payload.data;
     if (!ref) return t;
     const matches =
