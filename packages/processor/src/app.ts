@@ -42,6 +42,7 @@ import { QUOTE_PURGE_INTERVAL_MS, type FxOptions } from './fx/service.js';
 import { registerFxRoutes } from './fx/routes.js';
 import { registerSettlementRoutes } from './settlement/routes.js';
 import { createProcessorServices } from './services.js';
+import type { PayeeNameRule } from './customers/service.js';
 import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 
 export interface ProcessorOptions {
@@ -75,6 +76,11 @@ export interface ProcessorOptions {
    * start setting that the running processor holds (FX spread, fee, quote validity, rates).
    */
   readonly instance?: boolean;
+  /**
+   * How much of a customer's name someone paying them (or asked by them for money) sees: `first-name`
+   * (default, `Ben O.`) or `initials` (`B*** O***`).
+   */
+  readonly payeeNames?: PayeeNameRule;
   readonly logger?: boolean;
   readonly now?: () => number;
 }
@@ -152,6 +158,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     secrets: { pinKey, directoryKey },
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
     ...(opts.fx ? { fx: opts.fx } : {}),
+    ...(opts.payeeNames ? { payeeNames: opts.payeeNames } : {}),
     furtherInstance: opts.instance ?? false,
     now,
     log: app.log,
