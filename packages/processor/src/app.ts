@@ -43,6 +43,7 @@ import { registerFxRoutes } from './fx/routes.js';
 import { registerSettlementRoutes } from './settlement/routes.js';
 import { createProcessorServices } from './services.js';
 import type { PayeeNameRule } from './customers/service.js';
+import type { StatementDeps } from './customers/statement.js';
 import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 
 export interface ProcessorOptions {
@@ -180,12 +181,21 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     return ledgerSummary(q, ledger);
   });
   registerCustomerRoutes(app, { customers, ledger, adminToken, idempotency });
+  // Statement lines name the other side: our customers by the name rule, other processors by their name.
+  const statementDeps: StatementDeps = {
+    q,
+    ledger,
+    processorId: opts.id,
+    processorName: async (id) => (await hub.participant(id))?.name,
+    ...(opts.payeeNames ? { payeeNames: opts.payeeNames } : {}),
+  };
   registerAccountRoutes(app, {
     q,
     ledger,
     customers,
     limits,
     vouchers,
+    statement: statementDeps,
     currency: opts.currencies[0] ?? 'EUR',
     adminToken,
     idempotency,
