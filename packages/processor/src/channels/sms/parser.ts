@@ -3,18 +3,20 @@
  * separated by any blanks, a payment code may be typed in groups (`PAY 202 000 0171 5.50`).
  *
  *   PAY <code> [amount]     pay a merchant (amount only when the merchant lets the payer choose)
- *   SEND <phone> <amount>   send money to a phone number
+ *   SEND <to> <amount>      send money to a phone number (digits may come in groups) or name@processor
  *   BAL                     balance
  *   MINI                    the last five movements
  *   BLOCK                   block the account on every channel (lost phone)
  *   HELP                    the commands
  *   <4 to 6 digits>         the PIN confirming the PAY before it (never together with a command)
  */
+import { ADDRESS_RE } from '../../p2p/service.js';
 import { normalizePhone } from '../gateway.js';
 
 export type SmsCommand =
   | { readonly kind: 'PAY'; readonly code: string; readonly amount?: string }
-  | { readonly kind: 'SEND'; readonly phone: string; readonly amount: string }
+  /** `to`: a phone number in E.164 form, or a `name@processor` address in lower case. */
+  | { readonly kind: 'SEND'; readonly to: string; readonly amount: string }
   | { readonly kind: 'BAL' }
   | { readonly kind: 'MINI' }
   | { readonly kind: 'HELP' }
@@ -36,13 +38,8 @@ export function parseSmsCommand(text: string): SmsCommand {
   switch (verb.toUpperCase()) {
     case 'PAY':
       return pay(args);
-    case 'SEND': {
-      const phone = args.length === 2 ? normalizePhone(args[0]!) : undefined;
-      const amount = args[1];
-      return phone && amount && AMOUNT.test(amount)
-        ? { kind: 'SEND', phone, amount }
-        : { kind: 'USAGE', verb: 'SEND' };
-    }
+    case 'SEND':
+      return send(args);
     case 'BAL':
     case 'BALANCE':
       return args.length === 0 ? { kind: 'BAL' } : { kind: 'UNKNOWN' };
@@ -78,6 +75,20 @@ function pay(args: readonly string[]): SmsCommand {
   if (code.length > 512) return { kind: 'USAGE', verb: 'PAY' };
   if (amount === undefined) return { kind: 'PAY', code };
   return AMOUNT.test(amount) ? { kind: 'PAY', code, amount } : { kind: 'USAGE', verb: 'PAY' };
+}
+
+/** `SEND <to> <amount>`: `to` a phone number (`+43 660 1234567` in groups too) or `name@processor`. */
+function send(args: readonly string[]): SmsCommand {
+  const amount = args.at(-1);
+  const head = args.slice(0, -1);
+  if (amount === undefined || head.length === 0 || head.length > 5 || !AMOUNT.test(amount)) {
+    return { kind: 'USAGE', verb: 'SEND' };
+  }
+  const address = head.length === 1 ? head[0]!.toLowerCase() : undefined;
+  if (address !== undefined && ADDRESS_RE.test(address)) return { kind: 'SEND', to: address, amount };
+  const joined = head.join('');
+  const to = joined.length <= 32 && /^\+?[\d().-]+$/.test(joined) ? normalizePhone(joined) : undefined;
+  return to ? { kind: 'SEND', to, amount } : { kind: 'USAGE', verb: 'SEND' };
 }
 
 /**

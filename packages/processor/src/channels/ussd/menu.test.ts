@@ -91,6 +91,101 @@ describe('USSD payment: pay merchant by code', () => {
   });
 });
 
+describe('USSD send money: phone or name@processor → amount → PIN', () => {
+  it('shows the payee by the name their processor allows, and moves the money once', async () => {
+    const payer = await t.customer(100_00n, '1234', 'EUR', 'Anna Berger');
+    const payee = await t.customer(1_00n, '1234', 'EUR', 'Ben Otieno');
+    const screens = await dial(payer.phone, ['1', payee.phone, '12.5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(1)).toEqual([
+      'CON Send money\nEnter phone number with country code, or name@provider:\n0 Back',
+      'CON Send to Ben O.\nEnter amount (EUR):\n0 Back',
+      'CON Send 12.50 EUR to Ben O.?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(/^END Sent 12\.50 EUR to Ben O\. Receipt rct_\w{26}\. Balance 87\.50 EUR\.$/),
+    ]);
+    expect(await t.balance(payer.id)).toBe(87_50n);
+    expect(await t.balance(payee.id)).toBe(13_50n);
+    // The gateway repeating the last step gets the same answer and moves nothing more.
+    const last = await t.ussd(`ATUid_${session}`, payer.phone, `1*${payee.phone}*12.5*1234`);
+    expect(last).toBe(screens[4]);
+    expect(await t.balance(payer.id)).toBe(87_50n);
+    expect(await t.balance(payee.id)).toBe(13_50n);
+    expect((await dial(payee.phone, ['5']))[1]).toMatch(
+      /^END Last 2 \(EUR\):\n\d\d\.\d\d \+12\.50 From Anna B\.\n/,
+    );
+  });
+
+  it('says before the PIN when the balance does not cover the amount, and lets the customer change it', async () => {
+    const payer = await t.customer(20_00n);
+    const payee = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const id = `ATUid_${++session}`;
+    const short = await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50`);
+    expect(short).toEqual({
+      text: 'CON Not enough money: you have 20.00 EUR available; this needs 50.00 EUR.\nSend to Ben O.\nEnter amount (EUR):\n0 Back',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+    const lower = await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50*20`);
+    expect(lower).toEqual({ text: 'CON Send 20.00 EUR to Ben O.?\nEnter PIN to approve:\n0 Back' });
+    expect((await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50*20*1234`)).text).toMatch(
+      /^END Sent 20\.00 EUR/,
+    );
+    expect(await t.balance(payer.id)).toBe(0n);
+    expect(await t.balance(payee.id)).toBe(20_00n);
+
+    // A merchant's fixed amount cannot be changed: the session ends with what is available.
+    const req = await t.request(shop.apiKey, { amount: { value: '500', currency: 'EUR' } });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, payer.phone, `2*${req.shortCode}`)).toEqual({
+      text: 'END Not enough money: you have 0.00 EUR available; this needs 5.00 EUR.',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+  });
+
+  it('answers an unknown recipient, oneself, bad numbers, amounts and PINs with a clear screen and code', async () => {
+    const payer = await t.customer(20_00n);
+    const payee = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const cases: Array<[string, string, string]> = [
+      [
+        '1*bob',
+        'CON Not a phone number or name@provider.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'VALIDATION_FAILED',
+      ],
+      [
+        '1*nobody@mno-b',
+        'CON No account found for that number or name. Check it and include the country code.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'ALIAS_NOT_FOUND',
+      ],
+      [
+        `1*${payer.phone}`,
+        'CON You cannot send money to yourself.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'VALIDATION_FAILED',
+      ],
+      [
+        `1*${payee.phone}*ten`,
+        'CON That amount is not valid. Write it like 10 or 10.50.\nSend to Ben O.\nEnter amount (EUR):\n0 Back',
+        'AMOUNT_INVALID',
+      ],
+      [
+        `1*${payee.phone}*0.001`,
+        expect.stringMatching(/^CON That amount is not valid/) as never,
+        'AMOUNT_INVALID',
+      ],
+      [
+        `1*${payee.phone}*5*12`,
+        expect.stringMatching(/^CON A PIN has 4 to 6 digits\.\nSend 5\.00 EUR/) as never,
+        'PIN_FORMAT',
+      ],
+      [`1*${payee.phone}*5*9999`, 'END Wrong PIN; 2 tries left.', 'PIN_INVALID'],
+    ];
+    for (const [text, screen, code] of cases) {
+      const got = await t.ussdAnswer(`ATUid_${++session}`, payer.phone, text);
+      expectScreens([got.text]);
+      expect(got).toEqual({ text: screen, code });
+    }
+    expect(await t.balance(payer.id)).toBe(20_00n);
+    expect(await t.balance(payee.id)).toBe(0n);
+  });
+});
+
 describe('USSD menu', () => {
   it('withdraws cash by paying the agent till', async () => {
     const c = await t.customer(100_00n);
@@ -151,16 +246,6 @@ describe('USSD menu', () => {
     const req = await t.request(shop.apiKey, { amount: { value: '100', currency: 'EUR' } });
     expect((await dial(c.phone, ['2', req.shortCode, '1234'])).at(-1)).toMatch(/^END Wrong PIN/);
     expect((await dial(c.phone, ['2', req.shortCode, '4321'])).at(-1)).toMatch(/^END Paid 1\.00 EUR/);
-  });
-
-  it('explains that sending to a phone comes with P2P, after checking phone and amount', async () => {
-    const c = await t.customer(20_00n);
-    const s = await dial(c.phone, ['1', 'bob', '+43660111222', 'ten', '10']);
-    expectScreens(s);
-    expect(s[2]).toBe('CON Not a phone number.\nSend money\nEnter phone number with country code:\n0 Back');
-    expect(s[4]).toBe('CON That amount is not valid.\nEnter amount to send:\n0 Back');
-    expect(s[5]).toMatch(/^END Sending money to a phone number is not available yet.*Nothing was sent\.$/);
-    expect(await t.balance(c.id)).toBe(20_00n);
   });
 
   it('answers garbage with a clear screen and changes nothing', async () => {
