@@ -18,6 +18,8 @@ export interface CallOptions {
 export interface HttpResult<T = unknown> {
   readonly status: number;
   readonly body: T;
+  /** Response headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** Sends a request and returns status and parsed body, whatever the status. */
@@ -44,7 +46,7 @@ export async function call<T = unknown>(
   } catch {
     // keep the text
   }
-  return { status: res.statusCode, body: body as T };
+  return { status: res.statusCode, body: body as T, headers: res.headers };
 }
 
 /** Sends a request and returns the body of a 2xx answer, or throws the typed error. */

@@ -20,5 +20,5 @@ export {
   checkRequestPaid,
   checkMerchantReceived,
 } from './steps.js';
-export { operatorGateway, type StoredText } from './gateway.js';
+export { operatorGateway, type GatewayAnswer, type StoredText } from './gateway.js';
 export { sleep, waitUntil, untilAliasKnown } from './wait.js';
