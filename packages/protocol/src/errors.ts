@@ -86,7 +86,8 @@ export const ERRORS = {
   RESOLVE_FIRST: { http: 409, message: 'Resolve the payment request before approving it.' },
   CONFIRMATION_NOT_FOUND: {
     http: 409,
-    message: 'Nothing from this phone is waiting for a PIN (it was used, cancelled or never asked); start again.',
+    message:
+      'Nothing from this phone is waiting for a PIN (it was used, cancelled or never asked); start again.',
   },
   // Money
   INSUFFICIENT_FUNDS: { http: 422, message: 'Not enough money in the account for this payment.' },

@@ -158,7 +158,10 @@ async function describe(deps: StatementDeps, t: Transfer, direction: 'in' | 'out
 }
 
 /** The payee of one of our customers' payments, as it was shown to them (`{ id: 'p2p', name }` for a person). */
-async function merchantOfPayment(q: Sql, paymentId: string): Promise<{ id?: string; name: string } | undefined> {
+async function merchantOfPayment(
+  q: Sql,
+  paymentId: string,
+): Promise<{ id?: string; name: string } | undefined> {
   const p = await q.one<{ merchant: string }>`SELECT merchant FROM payments WHERE id = ${paymentId}`;
   try {
     const m = JSON.parse(p?.merchant ?? 'null') as { id?: unknown; name?: unknown } | null;
