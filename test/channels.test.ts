@@ -17,12 +17,16 @@ describe('SMS and USSD send money across processors', () => {
   /**
    * Asks until the payee's processor answers for them: a new customer's blinded phone number reaches the hub
    * directory within a sync interval (2 s). An unknown recipient changes nothing, so asking again is safe.
+   * `unknown`: how the answer says the number is not known yet.
    */
-  async function untilKnown(ask: () => Promise<GatewayAnswer>): Promise<GatewayAnswer> {
+  async function untilKnown(
+    ask: () => Promise<GatewayAnswer>,
+    unknown = 'ALIAS_NOT_FOUND',
+  ): Promise<GatewayAnswer> {
     return vi.waitFor(
       async () => {
         const a = await ask();
-        expect(a.code).not.toBe('ALIAS_NOT_FOUND');
+        expect(a.code).not.toBe(unknown);
         return a;
       },
       { timeout: 8000, interval: 200 },
@@ -113,6 +117,43 @@ describe('SMS and USSD send money across processors', () => {
     await expectConserved(ctx);
     expect(await payer.wallet.balance()).toBe(20_00n);
     expect(await payee.wallet.balance()).toBe(0n);
+  });
+
+  it('by SMS, airtime from another operator and a request for money from another processor', async () => {
+    const { ctx } = env;
+    const gw = operatorGateway(ctx, 'bank-a');
+    const payer = await ctx.customer('bank-a', 30_00n, 'Paul Wagner');
+    const mobile = await ctx.customer('mno-b', 0n, 'Max Gruber');
+    // Airtime is sold by the operator serving the phone, found through the hub directory: a bank sells none.
+    const bought = await untilKnown(
+      () => gw.smsAnswer(payer.phone, `AIRTIME ${mobile.phone} 5`),
+      'AIRTIME_NOT_AVAILABLE',
+    );
+    expect(bought.text).toMatch(/^Buy 5\.00 EUR airtime for \+\d+\? Reply with your PIN/);
+    expect((await gw.smsAnswer(payer.phone, '1234')).text).toMatch(
+      /^Bought 5\.00 EUR airtime for \+\d+\. Receipt/,
+    );
+    expect(await gw.smsAnswer(payer.phone, 'AIRTIME 5')).toEqual({
+      text: 'No mobile operator on the network serves that number.',
+      code: 'AIRTIME_NOT_AVAILABLE',
+    });
+    // Max (at mno-b) asks Paul (at bank-a) for money; Paul pays it from the SMS inbox.
+    await vi.waitFor(
+      () => mobile.wallet.requestMoney(payer.phone, { value: '700', currency: 'EUR' }, 'lunch'),
+      {
+        timeout: 8000,
+        interval: 200,
+      },
+    );
+    expect(await gw.sms(payer.phone, 'INBOX')).toBe(
+      'Requests to pay:\n1 7.00 EUR Max G. lunch\nReply ACCEPT <n> to pay or DECLINE <n>.',
+    );
+    expect(await gw.sms(payer.phone, 'ACCEPT 1')).toMatch(/^Send 7\.00 EUR to Max G\.\? Reply with your PIN/);
+    expect(await gw.sms(payer.phone, '1234')).toMatch(/^Sent 7\.00 EUR to Max G\. Receipt rct_/);
+    await expect.poll(() => mobile.wallet.balance(), { timeout: 5000 }).toBe(7_00n);
+    expect(await gw.sms(payer.phone, 'INBOX')).toBe('No requests to pay.');
+    await expectConserved(ctx);
+    expect(await payer.wallet.balance()).toBe(18_00n);
   });
 
   it('a blocked payer is told so; the payer leaves no trace at the hub or the payee processor', async () => {

@@ -127,7 +127,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     expect(await page.getByLabel('Number to dial').inputValue()).toBe('*384#');
     await green();
     expect(await ussdAnswer('open')).toMatch(
-      /^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*6 Change PIN\n7 Block account$/,
+      /^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*7 Block account\n8 Bills & airtime\n9 Pay requests$/,
     );
 
     await pressKeys('2');
@@ -175,7 +175,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => newest.innerText()).toContain('PAY <code> [amount]');
     const texts = await page.getByTestId('sms-inbox').locator('.sms-text').allInnerTexts();
-    expect(texts.slice(0, 2)).toEqual([expect.stringContaining('BAL: balance'), reply]);
+    expect(texts.slice(0, 2)).toEqual([expect.stringContaining('INBOX, BAL, MINI'), reply]);
     await page.getByLabel('Message').fill('BAL');
     await page.keyboard.press('Enter');
     await expect.poll(() => newest.innerText()).toContain(reply);
@@ -214,7 +214,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     await pressKeys('*384#');
     await green();
     await ussdAnswer('open');
-    await pressKeys('9');
+    await pressKeys('99');
     await green();
     expect(await ussdAnswer('open')).toMatch(/^Invalid choice\.\nSEMOPS\n1 Send money/);
     await pressKeys('2');

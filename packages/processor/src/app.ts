@@ -220,6 +220,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     customers,
     payments,
     p2p,
+    bills: services.bills,
     limits,
     ledger,
     statement: statementDeps,

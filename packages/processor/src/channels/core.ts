@@ -15,44 +15,33 @@ import {
   isErrorCode,
   parseAmount,
   type ErrorCode,
-  type MoneyWire,
 } from '@semops/protocol';
 import type { AuditLog } from '@semops/node';
 import type { Customer, CustomerService } from '../customers/service.js';
 import { lastMovements, type StatementDeps } from '../customers/statement.js';
 import type { PaymentService, PinChannel } from '../payments/service.js';
 import type { P2pService } from '../p2p/service.js';
+import type { BillService } from '../bills/service.js';
 import type { LimitService } from '../limits/service.js';
+import { createPayees, rangeText, type Quote } from './payees.js';
+
+export { rangeText, type Quote } from './payees.js';
 import type { FxQuoteView } from '../fx/service.js';
-import { fitLines, fold, period, showDay, showMerchant, showMoney } from './text.js';
+import { fitLines, fold, period, showDay, showMoney } from './text.js';
 
 export interface ChannelCoreDeps {
   readonly customers: CustomerService;
   readonly payments: PaymentService;
-  /** Sending money to a phone number or `name@processor`. */
+  /** Sending money to a phone number or `name@processor`, and the inbox of requests for money. */
   readonly p2p: P2pService;
+  /** Bills by biller code, and airtime. */
+  readonly bills?: BillService;
   /** Checked before the PIN is asked (and again when the payment is made). */
   readonly limits?: LimitService;
   /** The account's movements and who is on the other side (mini statement). */
   readonly statement: StatementDeps;
   /** Where blocks from a phone are recorded. */
   readonly audit?: AuditLog;
-}
-
-/** A resolved payment request as a feature phone shows it. */
-export interface Quote {
-  readonly requestId: string;
-  readonly payee: string;
-  /** `Cafe Central, Wien`, or the person's name as their processor shows it (`Ben O.`). */
-  readonly merchant: string;
-  /** A person (P2P): the phone says "Send … to" and "Sent", not "Pay" and "Paid". */
-  readonly person?: boolean;
-  readonly reference: string;
-  readonly currency: string;
-  /** Set when the merchant fixed the amount; otherwise the customer enters one within min/max. */
-  readonly amount?: bigint;
-  readonly minAmount?: bigint;
-  readonly maxAmount?: bigint;
 }
 
 /** What a phone is answered: the text, and the stable code of the failure it reports, if it reports one. */
@@ -115,6 +104,9 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
     'No payment is waiting for your PIN. To pay, send PAY <code>; to send, SEND <phone> <amount>.',
   APPROVAL_EXPIRED: 'Your confirmation expired. Nothing was paid; send the command again.',
   ALIAS_NOT_FOUND: 'No account found for that number or name. Check it and include the country code.',
+  BILLER_NOT_FOUND: 'No biller has that code. Check the biller code on your bill.',
+  ACCOUNT_REFERENCE_INVALID: 'That account number is not valid for this biller. Check it on your bill.',
+  AIRTIME_NOT_AVAILABLE: 'No mobile operator on the network serves that number.',
   VALIDATION_FAILED: 'Sorry, we did not understand that. Send HELP for the commands.',
   TRANSFER_REJECTED: "The merchant's provider refused the payment. Nothing was paid.",
   TRANSFER_EXPIRED: 'The payment timed out. Nothing was paid.',
@@ -149,6 +141,7 @@ const OWN_MESSAGE: ReadonlySet<ErrorCode> = new Set([
   'CURRENCY_MISMATCH',
   'INSUFFICIENT_FUNDS',
   'LIMIT_EXCEEDED',
+  'REQUEST_NOT_FOUND',
   'VALIDATION_FAILED',
 ]);
 
@@ -164,49 +157,39 @@ function receiptIdOf(jws: string | undefined): string | undefined {
   }
 }
 
-/** `1.00-20.00 EUR`: the amounts a customer may enter for a request. */
-export function rangeText(q: Quote): string {
-  const lo = q.minAmount === undefined ? undefined : formatAmount(q.minAmount, q.currency);
-  const hi = q.maxAmount === undefined ? undefined : formatAmount(q.maxAmount, q.currency);
-  if (lo && hi) return `${lo}-${hi} ${q.currency}`;
-  if (lo) return `at least ${lo} ${q.currency}`;
-  if (hi) return `up to ${hi} ${q.currency}`;
-  return q.currency;
+/**
+ * How paying a quote reads, for an amount shown as `12.50 EUR`: before the PIN (`Pay 12.50 EUR to Cafe
+ * Central`, `Send 5.00 EUR to Ben O.`, `Buy 5.00 EUR airtime for your phone`; `short` without the payee),
+ * once done (a sentence), and while it is being processed.
+ */
+export function words(q: Quote) {
+  switch (q.kind) {
+    case 'send':
+      return {
+        short: (m: string) => `Send ${m}`,
+        ask: (m: string) => `Send ${m} to ${q.merchant}`,
+        done: (m: string) => `Sent ${m} to ${period(q.merchant)}`,
+        pending: (m: string) => `Sending ${m} to ${q.merchant}`,
+      };
+    case 'airtime':
+      return {
+        short: (m: string) => `Buy ${m} airtime`,
+        ask: (m: string) => `Buy ${m} airtime for ${q.merchant}`,
+        done: (m: string) => `Bought ${m} airtime for ${period(q.merchant)}`,
+        pending: (m: string) => `Airtime of ${m} for ${q.merchant}`,
+      };
+    case undefined:
+      return {
+        short: (m: string) => `Pay ${m}`,
+        ask: (m: string) => `Pay ${m} to ${q.merchant}`,
+        done: (m: string) => `Paid ${m} to ${period(q.merchant)}`,
+        pending: (m: string) => `Payment of ${m} to ${q.merchant}`,
+      };
+  }
 }
 
 export function createChannelCore(deps: ChannelCoreDeps) {
   const { customers, payments } = deps;
-
-  /** A request resolved for this customer, as the phone shows it. */
-  function quoteOf(
-    r: {
-      readonly requestId: string;
-      readonly processorId: string;
-      readonly reference: string;
-      readonly currency: string;
-      readonly amount?: MoneyWire;
-      readonly minAmount?: MoneyWire;
-      readonly maxAmount?: MoneyWire;
-    },
-    name: string,
-    person: boolean,
-  ): Quote {
-    const big = (m: MoneyWire | undefined) => (m === undefined ? undefined : BigInt(m.value));
-    const amount = big(r.amount);
-    const minAmount = big(r.minAmount);
-    const maxAmount = big(r.maxAmount);
-    return {
-      requestId: r.requestId,
-      payee: r.processorId,
-      merchant: name,
-      ...(person ? { person } : {}),
-      reference: r.reference,
-      currency: r.currency,
-      ...(amount === undefined ? {} : { amount }),
-      ...(minAmount === undefined ? {} : { minAmount }),
-      ...(maxAmount === undefined ? {} : { maxAmount }),
-    };
-  }
 
   return {
     /** Blocks the customer on every channel (SMS `BLOCK`, USSD menu) and says so. */
@@ -224,25 +207,7 @@ export function createChannelCore(deps: ChannelCoreDeps) {
       return c;
     },
 
-    /**
-     * Resolves a code typed on the phone (short code, or anything the wallet accepts). No FX quote yet: that
-     * is made when the amount is shown with the PIN prompt (`fxQuote`).
-     */
-    async quote(customer: Customer, code: string): Promise<Quote> {
-      const r = await payments.resolve(customer, code, { quote: false });
-      return quoteOf(r, showMerchant(r.merchant), false);
-    },
-
-    /**
-     * Finds the person behind a phone number (E.164) or `name@processor` — at this processor or, through the
-     * hub directory, at another — and resolves a request payable to them, in their currency, the payer
-     * entering the amount. The name is what the payee's processor shows (`Ben O.`), folded for a handset.
-     * ALIAS_NOT_FOUND when nobody there has an account; VALIDATION_FAILED for the customer themself.
-     */
-    async person(customer: Customer, to: string): Promise<Quote> {
-      const r = await deps.p2p.resolve(customer, to);
-      return quoteOf(r, fold(r.merchant.name, 22, 'Person'), true);
-    },
+    ...createPayees(deps),
 
     /**
      * The amount to pay: the merchant's when fixed (a typed one must match it), otherwise the typed one in
@@ -342,18 +307,16 @@ export function createChannelCore(deps: ChannelCoreDeps) {
           const rct = receiptIdOf(view.receipt) ?? view.paymentId;
           const b = await customers.balance(customer.id);
           const paid = view.fx ? `${money} (${showMoney(view.charged.value, view.charged.currency)})` : money;
-          const done = q.person ? 'Sent' : 'Paid';
           return {
             status: 'COMPLETED',
-            text: `${done} ${paid} to ${period(q.merchant)} Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
+            text: `${words(q).done(paid)} Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
             receiptId: rct,
           };
         }
         if (view.status === 'PENDING') {
-          const what = q.person ? 'Sending' : 'Payment';
           return {
             status: 'PENDING',
-            text: `${what} of ${money} to ${q.merchant} is being processed. Send BAL or dial again to check.`,
+            text: `${words(q).pending(money)} is being processed. Send BAL or dial again to check.`,
           };
         }
         const code = isErrorCode(view.error) ? view.error : 'TRANSFER_REJECTED';

@@ -19,6 +19,7 @@ import { loadOrCreateSecret, parse, requireAdmin, type AuditLog, type Sql, type 
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from '../payments/service.js';
 import type { P2pService } from '../p2p/service.js';
+import type { BillService } from '../bills/service.js';
 import type { LimitService } from '../limits/service.js';
 import type { StatementDeps } from '../customers/statement.js';
 import { createChannelCore, type Said } from './core.js';
@@ -40,6 +41,8 @@ export interface ChannelDeps {
   readonly customers: CustomerService;
   readonly payments: PaymentService;
   readonly p2p: P2pService;
+  /** Bills by biller code and airtime (by default neither is offered). */
+  readonly bills?: BillService;
   readonly limits?: LimitService;
   readonly ledger: Ledger;
   /** Who is on the other side of each mini-statement line (default: `q` and `ledger` alone). */

@@ -51,7 +51,7 @@ export interface TestNode {
     opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; body: T; text: string }>;
   customer(balance: bigint, pin?: string, currency?: string, name?: string): Promise<TestCustomer>;
-  merchant(name: string, currency?: string): Promise<{ apiKey: string }>;
+  merchant(name: string, currency?: string): Promise<{ apiKey: string; merchantId: string }>;
   request(
     apiKey: string,
     body: Record<string, unknown>,
@@ -178,11 +178,11 @@ export async function startTestNode(opts: { fx?: FxOptions } = {}): Promise<Test
       };
     },
     async merchant(name, currency = 'EUR') {
-      const m = await t.call<{ apiKey: string }>('POST', '/v1/admin/merchants', {
+      const m = await t.call<{ apiKey: string; merchantId: string }>('POST', '/v1/admin/merchants', {
         token: admin,
         body: { name, city: 'Wien', category: '5812', currency },
       });
-      return { apiKey: m.body.apiKey };
+      return { apiKey: m.body.apiKey, merchantId: m.body.merchantId };
     },
     async request(apiKey, body) {
       const r = await t.call<{ id: string; shortCode: string; status: string }>('POST', '/v1/requests', {

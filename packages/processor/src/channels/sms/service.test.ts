@@ -118,7 +118,7 @@ describe('SMS payment: PAY <code> then PIN', () => {
     await t.sms(c.phone, `PAY ${req.shortCode}`);
     t.advance(2 * 60_000 + 1);
     expect(await t.sms(c.phone, '1234')).toBe(
-      'Your confirmation expired; nothing was paid. Send PAY <code> again.',
+      'Your confirmation expired; nothing was paid. Send your command again.',
     );
     expect(await t.balance(c.id)).toBe(30_00n);
     // The PIN was not tried, so no attempt was counted: three wrong tries still leave the third to lock.
@@ -135,7 +135,9 @@ describe('SMS payment: PAY <code> then PIN', () => {
     expect(await t.sms(c.phone, 'BAL')).toBe('Balance 16.50 EUR.');
     const mini = await t.sms(c.phone, 'mini');
     expect(mini).toMatch(/^Last 2 \(EUR\):\n\d\d\.\d\d -3\.50 Cafe Central\n\d\d\.\d\d \+20\.00 Deposit$/);
-    expect(await t.sms(c.phone, 'HELP')).toMatch(/^PAY <code> \[amount\]: pay a merchant\./);
+    const help = await t.sms(c.phone, 'HELP');
+    expect(help).toMatch(/^PAY <code> \[amount\], SEND <phone> <amount>, BILL .*PIN only when asked\.$/);
+    expect([...help].length).toBeLessThanOrEqual(MAX_SCREEN);
     expect(await t.balance(c.id)).toBe(16_50n);
   });
 
@@ -382,9 +384,132 @@ describe('SMS send money: SEND <phone|name@processor> <amount> then PIN', () => 
     await answer(payer.phone, `SEND ${payee.phone} 5`);
     t.advance(2 * 60_000 + 1);
     expect(await answer(payer.phone, '1234')).toEqual({
-      text: 'Your confirmation expired; nothing was sent. Send SEND <phone> <amount> again.',
+      text: 'Your confirmation expired; nothing was sent. Send your SEND again.',
       code: 'APPROVAL_EXPIRED',
     });
     expect(await t.balance(payer.id)).toBe(20_00n);
+  });
+});
+
+describe('SMS bills, airtime, the inbox and PIN change', () => {
+  let biller: string;
+  beforeAll(async () => {
+    const energy = await t.merchant('Wien Energie');
+    const r = await t.call<{ billerCode: string }>('POST', '/v1/admin/billers', {
+      token: t.node.adminToken,
+      body: {
+        merchantId: energy.merchantId,
+        billerCode: '2024711',
+        accountPattern: '\\d{6,10}',
+        minAmount: '100',
+        maxAmount: '50000',
+      },
+    });
+    biller = r.body.billerCode;
+  });
+
+  it('pays a bill by biller code and account number, refusing a bad code, account or amount first', async () => {
+    const c = await t.customer(100_00n);
+    const cases: Array<[string, string, string]> = [
+      [
+        'BILL 2029999 123456 5',
+        'No biller has that code. Check the biller code on your bill.',
+        'BILLER_NOT_FOUND',
+      ],
+      [
+        `BILL ${biller} 4711 5`,
+        'That account number is not valid for this biller. Check it on your bill.',
+        'ACCOUNT_REFERENCE_INVALID',
+      ],
+      [
+        `BILL ${biller} 123456 600`,
+        'The amount must be between 1.00 EUR and 500.00 EUR.',
+        'AMOUNT_OUT_OF_RANGE',
+      ],
+      [
+        `BILL ${biller} 123456 120`,
+        'Not enough money: you have 100.00 EUR available; this needs 120.00 EUR.',
+        'INSUFFICIENT_FUNDS',
+      ],
+      [
+        'BILL 123456 45',
+        'To pay a bill, send BILL <biller code> <account number> <amount>, e.g. BILL 10100 4711 45.50',
+        'VALIDATION_FAILED',
+      ],
+    ];
+    for (const [text, reply, code] of cases)
+      expect(await t.smsAnswer(c.phone, text)).toEqual({ text: reply, code });
+    expect(await t.sms(c.phone, `bill ${biller} 123456 45,50`)).toBe(
+      'Pay 45.50 EUR to Wien Energie, Wien (ref 123456)? Reply with your PIN within 2 minutes to approve; ignore this to cancel.',
+    );
+    expect(await t.sms(c.phone, '1234')).toMatch(
+      /^Paid 45\.50 EUR to Wien Energie, Wien\. Receipt rct_\w{26}\. Balance 54\.50 EUR\.$/,
+    );
+    expect(await t.balance(c.id)).toBe(54_50n);
+    expect(await t.sms(c.phone, 'MINI')).toMatch(/\n\d\d\.\d\d -45\.50 Wien Energie\n/);
+  });
+
+  it('buys airtime for this phone or another, within the operator range', async () => {
+    const c = await t.customer(20_00n);
+    const friend = await t.customer(0n);
+    expect(await t.sms(c.phone, 'AIRTIME 5')).toBe(
+      'Buy 5.00 EUR airtime for your phone? Reply with your PIN within 2 minutes to approve; ignore this to cancel.',
+    );
+    expect(await t.sms(c.phone, '1234')).toMatch(
+      /^Bought 5\.00 EUR airtime for your phone\. Receipt rct_\w{26}\./,
+    );
+    expect(await t.sms(c.phone, `airtime ${friend.phone} 2`)).toMatch(
+      new RegExp(`^Buy 2\\.00 EUR airtime for \\${friend.phone}\\? Reply with your PIN`),
+    );
+    expect((await t.smsAnswer(c.phone, '1234')).text).toMatch(/^Bought 2\.00 EUR airtime for \+/);
+    expect(await t.smsAnswer(c.phone, 'AIRTIME 500')).toEqual({
+      text: 'The amount must be between 1.00 EUR and 100.00 EUR.',
+      code: 'AMOUNT_OUT_OF_RANGE',
+    });
+    expect(await t.balance(c.id)).toBe(13_00n);
+  });
+
+  it('lists the requests for money, pays one with the PIN and declines another', async () => {
+    const payer = await t.customer(20_00n, '1234', 'EUR', 'Paul Wagner');
+    const rhea = await t.customer(0n, '1234', 'EUR', 'Rhea Requester');
+    const ben = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    expect(await t.sms(payer.phone, 'INBOX')).toBe('No requests to pay.');
+    for (const [who, value, note] of [
+      [rhea, '200', 'taxi'],
+      [ben, '300', undefined],
+    ] as const) {
+      const r = await t.call('POST', '/v1/wallet/p2p/requests', {
+        token: who.token,
+        body: { from: payer.phone, amount: { value, currency: 'EUR' }, ...(note ? { note } : {}) },
+      });
+      expect(r.status).toBe(201);
+    }
+    expect(await t.sms(payer.phone, 'INBOX')).toBe(
+      'Requests to pay:\n1 3.00 EUR Ben O.\n2 2.00 EUR Rhea R. taxi\nReply ACCEPT <n> to pay or DECLINE <n>.',
+    );
+    expect(await t.sms(payer.phone, 'ACCEPT 2')).toBe(
+      'Send 2.00 EUR to Rhea R.? Reply with your PIN within 2 minutes to approve; ignore this to cancel.',
+    );
+    expect(await t.sms(payer.phone, '1234')).toMatch(/^Sent 2\.00 EUR to Rhea R\. Receipt rct_\w{26}\./);
+    expect(await t.balance(payer.id)).toBe(18_00n);
+    expect(await t.balance(rhea.id)).toBe(2_00n);
+    expect(await t.sms(payer.phone, 'DECLINE 1')).toBe('You declined the request of Ben O. for 3.00 EUR.');
+    expect(await t.sms(payer.phone, 'INBOX')).toBe('No requests to pay.');
+    expect(await t.smsAnswer(payer.phone, 'ACCEPT 1')).toEqual({
+      text: 'No request 1 is waiting. Send INBOX to see them.',
+      code: 'REQUEST_NOT_FOUND',
+    });
+    expect(await t.balance(ben.id)).toBe(0n);
+  });
+
+  it('points CHANGEPIN to USSD and stores no PIN typed with it', async () => {
+    const c = await t.customer(0n);
+    for (const text of ['CHANGEPIN', 'change pin 1234 5678', 'PIN CHANGE']) {
+      expect(await t.sms(c.phone, text)).toMatch(
+        /^To change your PIN, dial \*384# and choose 6 Change PIN\./,
+      );
+    }
+    const inbound = (await stored(c.phone)).filter((m) => m.direction === 'in').map((m) => m.text);
+    expect(inbound).toContain('change pin **** ****');
   });
 });

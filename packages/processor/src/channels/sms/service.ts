@@ -13,38 +13,52 @@
  * the confirmation then keeps, and for which the customer sends the PIN again.
  */
 import type { Sql, Log } from '@semops/node';
-import { SemopsError, type ErrorCode } from '@semops/protocol';
+import { SemopsError, parseAmount, type ErrorCode } from '@semops/protocol';
 import type { Customer } from '../../customers/service.js';
 import {
   quoteSeconds,
   quoteText,
   rangeText,
   refusal,
+  words,
   type ChannelCore,
   type Quote,
   type Said,
 } from '../core.js';
+import type { QuoteKind } from '../payees.js';
 import type { FxQuoteView } from '../../fx/service.js';
 import type { InboundSms, SmsGateway } from '../gateway.js';
-import { MAX_SCREEN, clip, fold, showMoney } from '../text.js';
-import { parseSmsCommand, storedText, type SmsCommand } from './parser.js';
+import { MAX_SCREEN, clip, fitLines, fold, showMoney } from '../text.js';
+import { parseSmsCommand, storedText, type SmsCommand, type UsageVerb } from './parser.js';
 import type { SmsStore } from './store.js';
 
 /** How long a PAY or SEND waits for its PIN. */
 export const CONFIRMATION_TTL_MS = 2 * 60_000;
 
 export const HELP_TEXT =
-  'PAY <code> [amount]: pay a merchant. SEND <phone> <amount>: send money. BAL: balance. MINI: last 5. ' +
-  'BLOCK: lost phone. Send your PIN only when asked.';
+  'PAY <code> [amount], SEND <phone> <amount>, BILL <biller> <account> <amount>, AIRTIME [phone] <amount>, ' +
+  'INBOX, BAL, MINI, BLOCK, CHANGEPIN. PIN only when asked.';
 
 /** How a command with arguments that do not fit it is answered. */
-const USAGE = {
+const USAGE: Record<UsageVerb, string> = {
   PAY: 'To pay, send PAY <code> or PAY <code> <amount>, e.g. PAY 2020000171 5.50',
   SEND: 'To send money, send SEND <phone or name@provider> <amount>, e.g. SEND +43660123456 10',
-} as const;
+  BILL: 'To pay a bill, send BILL <biller code> <account number> <amount>, e.g. BILL 10100 4711 45.50',
+  AIRTIME:
+    'To buy airtime, send AIRTIME <amount> for this phone, or AIRTIME <phone> <amount>, e.g. AIRTIME 5',
+  ACCEPT: 'To pay a request, send INBOX to see them, then ACCEPT <number>, e.g. ACCEPT 1',
+  DECLINE: 'To decline a request, send INBOX to see them, then DECLINE <number>, e.g. DECLINE 1',
+};
 
-/** What a confirmation waits to do: pay a merchant's request, or send money to a person. */
-type ConfirmationKind = 'pay' | 'send';
+/** Where the PIN is changed: a PIN never travels in a text together with another. */
+const CHANGE_PIN_TEXT =
+  'To change your PIN, dial *384# and choose 6 Change PIN. Never text your PIN except alone, to confirm a payment.';
+
+/** Requests for money the INBOX reply lists (ACCEPT and DECLINE take their numbers). */
+const INBOX_ITEMS = 3;
+
+/** What a confirmation waits to do: pay (a merchant, a bill), send money to a person, or buy airtime. */
+type ConfirmationKind = 'pay' | QuoteKind;
 
 export interface SmsServiceDeps {
   readonly q: Sql;
@@ -90,12 +104,13 @@ export function createSmsService(deps: SmsServiceDeps) {
 
   /** What a converted payment asks before the PIN: payee's amount, total in the customer's currency, rate. */
   function fxAsk(q: Quote, amount: bigint, fx: FxQuoteView): string {
-    const verb = `${q.person ? 'Send' : 'Pay'} ${showMoney(amount, q.currency)}`;
+    const money = showMoney(amount, q.currency);
+    const w = words(q);
     const ask = `Reply with your PIN within ${quoteSeconds(fx, now())}s to approve.`;
     return fitting(
-      `${verb} to ${q.merchant}: ${quoteText(fx)}. ${ask}`,
-      `${verb}: ${quoteText(fx)}. ${ask}`,
-      `${verb}: ${quoteText(fx)}. Reply with PIN.`,
+      `${w.ask(money)}: ${quoteText(fx)}. ${ask}`,
+      `${w.short(money)}: ${quoteText(fx)}. ${ask}`,
+      `${w.short(money)}: ${quoteText(fx)}. Reply with PIN.`,
     );
   }
 
@@ -120,16 +135,16 @@ export function createSmsService(deps: SmsServiceDeps) {
       amount: amount.toString(),
       currency: q.currency,
       merchant: q.merchant,
-      kind: q.person ? 'send' : 'pay',
+      kind: q.kind ?? 'pay',
       quote_id: fx?.quoteId ?? null,
       expires_at: t + CONFIRMATION_TTL_MS,
       created_at: t,
     });
     if (fx) return { text: fxAsk(q, amount, fx) };
     const ask = '? Reply with your PIN within 2 minutes to approve; ignore this to cancel.';
-    if (q.person) return { text: `Send ${showMoney(amount, q.currency)} to ${q.merchant}${ask}` };
-    const what = `Pay ${showMoney(amount, q.currency)} to ${q.merchant}`;
-    const ref = q.reference ? ` (ref ${clip(fold(q.reference, 40), 20)})` : '';
+    const what = words(q).ask(showMoney(amount, q.currency));
+    // A person's request names no reference worth showing ('p2p', 'request').
+    const ref = q.reference && !q.kind ? ` (ref ${clip(fold(q.reference, 40), 20)})` : '';
     return { text: [...(what + ref + ask)].length <= MAX_SCREEN ? what + ref + ask : what + ask };
   }
 
@@ -155,6 +170,38 @@ export function createSmsService(deps: SmsServiceDeps) {
     return askPin(c, q, amount);
   }
 
+  /** Pays a bill, or buys airtime: `resolve` asks the payee's processor for the request. */
+  async function billCommand(c: Customer, typed: string, resolve: (amount: bigint) => Promise<Quote>) {
+    try {
+      const amount = parseAmount(typed, c.currency);
+      if (amount <= 0n) throw new SemopsError('AMOUNT_INVALID');
+      return await askPin(c, await resolve(amount), amount);
+    } catch (e) {
+      return refusal(e instanceof RangeError ? new SemopsError('AMOUNT_INVALID') : e);
+    }
+  }
+
+  /** The open requests for money, numbered for ACCEPT and DECLINE. */
+  async function inboxText(c: Customer): Promise<Said> {
+    const items = await core.openRequests(c, INBOX_ITEMS);
+    if (items.length === 0) return { text: 'No requests to pay.' };
+    const lines = items.map((r, i) => ({
+      head: `${i + 1} ${showMoney(r.amount, r.currency)}`,
+      label: `${r.from}${r.note ? ` ${r.note}` : ''}`,
+    }));
+    const tail = 'Reply ACCEPT <n> to pay or DECLINE <n>.';
+    return { text: `${fitLines('Requests to pay:', lines, MAX_SCREEN - tail.length - 1)}\n${tail}` };
+  }
+
+  /** Request `n` of the inbox as INBOX lists it; REQUEST_NOT_FOUND when there is none. */
+  async function inboxItem(c: Customer, n: number) {
+    const item = (await core.openRequests(c, INBOX_ITEMS))[n - 1];
+    if (!item) {
+      throw new SemopsError('REQUEST_NOT_FOUND', `No request ${n} is waiting. Send INBOX to see them.`);
+    }
+    return item;
+  }
+
   async function sendCommand(c: Customer, to: string, typed: string): Promise<Said> {
     try {
       const q = await core.person(c, to);
@@ -170,15 +217,15 @@ export function createSmsService(deps: SmsServiceDeps) {
     if (row.expires_at <= now()) {
       const text =
         row.kind === 'send'
-          ? 'Your confirmation expired; nothing was sent. Send SEND <phone> <amount> again.'
-          : 'Your confirmation expired; nothing was paid. Send PAY <code> again.';
+          ? 'Your confirmation expired; nothing was sent. Send your SEND again.'
+          : 'Your confirmation expired; nothing was paid. Send your command again.';
       return { text, code: 'APPROVAL_EXPIRED' };
     }
     const q: Quote = {
       requestId: row.request_id,
       payee: row.payee,
       merchant: row.merchant,
-      ...(row.kind === 'send' ? { person: true } : {}),
+      ...(row.kind === 'pay' ? {} : { kind: row.kind }),
       reference: '',
       currency: row.currency,
     };
@@ -225,6 +272,27 @@ export function createSmsService(deps: SmsServiceDeps) {
         return pinReply(c, cmd.pin);
       case 'SEND':
         return sendCommand(c, cmd.to, cmd.amount);
+      case 'BILL':
+        return billCommand(c, cmd.amount, (amount) => core.bill(c, cmd.code, cmd.account, amount));
+      case 'AIRTIME':
+        return billCommand(c, cmd.amount, (amount) => core.airtime(c, cmd.phone ?? c.phone, amount));
+      case 'INBOX':
+        return inboxText(c);
+      case 'ACCEPT':
+        try {
+          const item = await inboxItem(c, cmd.n);
+          return await askPin(c, await core.openRequest(c, item), item.amount);
+        } catch (e) {
+          return refusal(e);
+        }
+      case 'DECLINE':
+        try {
+          return { text: await core.decline(c, await inboxItem(c, cmd.n)) };
+        } catch (e) {
+          return refusal(e);
+        }
+      case 'CHANGEPIN':
+        return { text: CHANGE_PIN_TEXT };
       case 'BAL':
         return { text: await core.balanceText(c) };
       case 'MINI':

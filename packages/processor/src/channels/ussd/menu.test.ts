@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SCREEN } from '../text.js';
-import { startTestNode, type TestNode } from '../testing.js';
+import { startTestNode, type TestCustomer, type TestNode } from '../testing.js';
 import { MAIN_MENU } from './menu.js';
 
 let t: TestNode;
@@ -186,6 +186,95 @@ describe('USSD send money: phone or name@processor → amount → PIN', () => {
   });
 });
 
+describe('USSD bills, airtime and requests to pay', () => {
+  it('pays a bill: biller code, account, amount, PIN; a wrong account ends with the reason', async () => {
+    const energy = await t.merchant('Wien Energie');
+    await t.call('POST', '/v1/admin/billers', {
+      token: t.node.adminToken,
+      body: { merchantId: energy.merchantId, billerCode: '2025500', accountPattern: '\\d{6,10}' },
+    });
+    const c = await t.customer(100_00n);
+    const screens = await dial(c.phone, ['8', '1', '2025500', '123456', '45.5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(1)).toEqual([
+      'CON Bills & airtime\n1 Pay bill\n2 Buy airtime\n0 Back',
+      'CON Pay bill\nEnter biller code:\n0 Back',
+      'CON Enter account number:\n0 Back',
+      'CON Enter amount (EUR):\n0 Back',
+      'CON Pay 45.50 EUR to Wien Energie, Wien?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(
+        /^END Paid 45\.50 EUR to Wien Energie, Wien\. Receipt rct_\w{26}\. Balance 54\.50 EUR\.$/,
+      ),
+    ]);
+    expect(await t.balance(c.id)).toBe(54_50n);
+    // The biller's processor checks the account number when it makes the bill: a wrong one ends the session.
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2025500*12*5')).toEqual({
+      text: 'END That account number is not valid for this biller. Check it on your bill.',
+      code: 'ACCOUNT_REFERENCE_INVALID',
+    });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2029999*123456*5')).toEqual({
+      text: 'END No biller has that code. Check the biller code on your bill.',
+      code: 'BILLER_NOT_FOUND',
+    });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2025500*123456*60')).toEqual({
+      text: 'CON Not enough money: you have 54.50 EUR available; this needs 60.00 EUR.\nEnter amount (EUR):\n0 Back',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+    expect(await t.balance(c.id)).toBe(54_50n);
+  });
+
+  it('buys airtime for this phone', async () => {
+    const c = await t.customer(10_00n);
+    const screens = await dial(c.phone, ['8', '2', '1', '5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(2)).toEqual([
+      'CON Buy airtime\n1 For this phone\nor enter a phone number with country code:\n0 Back',
+      'CON Airtime for this phone\nEnter amount (EUR):\n0 Back',
+      'CON Buy 5.00 EUR airtime for your phone?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(
+        /^END Bought 5\.00 EUR airtime for your phone\. Receipt rct_\w{26}\. Balance 5\.00 EUR\.$/,
+      ),
+    ]);
+    expect(await t.balance(c.id)).toBe(5_00n);
+  });
+
+  it('lists the requests for money, pays one and declines another; each session pays what it showed', async () => {
+    const payer = await t.customer(20_00n);
+    expect((await dial(payer.phone, ['9']))[1]).toBe('END No requests to pay.');
+    const rhea = await t.customer(0n, '1234', 'EUR', 'Rhea Requester');
+    const ben = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const ask = (who: TestCustomer, value: string, note?: string) =>
+      t.call('POST', '/v1/wallet/p2p/requests', {
+        token: who.token,
+        body: { from: payer.phone, amount: { value, currency: 'EUR' }, ...(note ? { note } : {}) },
+      });
+    await ask(rhea, '200', 'taxi');
+    const id = `ATUid_${++session}`;
+    expect(await t.ussd(id, payer.phone, '9')).toBe('CON Requests to pay\n1 Rhea R. 2.00 EUR\n0 Back');
+    expect(await t.ussd(id, payer.phone, '9*1')).toBe(
+      'CON Rhea R. asks 2.00 EUR: taxi\n1 Pay\n2 Decline\n0 Back',
+    );
+    // Ben's request arrives in the middle of the session: it is now first in the list, yet the session pays Rhea.
+    await ask(ben, '300');
+    expect(await t.ussd(id, payer.phone, '9*1*1')).toBe(
+      'CON Send 2.00 EUR to Rhea R.?\nEnter PIN to approve:\n0 Back',
+    );
+    expect(await t.ussd(id, payer.phone, '9*1*1*1234')).toMatch(
+      /^END Sent 2\.00 EUR to Rhea R\. Receipt rct_\w{26}\./,
+    );
+    expect(await t.balance(rhea.id)).toBe(2_00n);
+    expect(await t.balance(ben.id)).toBe(0n);
+    const declined = await dial(payer.phone, ['9', '1', '2']);
+    expect(declined.slice(1)).toEqual([
+      'CON Requests to pay\n1 Ben O. 3.00 EUR\n0 Back',
+      'CON Ben O. asks 3.00 EUR\n1 Pay\n2 Decline\n0 Back',
+      'END You declined the request of Ben O. for 3.00 EUR.',
+    ]);
+    expect((await dial(payer.phone, ['9']))[1]).toBe('END No requests to pay.');
+    expect(await t.balance(payer.id)).toBe(18_00n);
+  });
+});
+
 describe('USSD menu', () => {
   it('withdraws cash by paying the agent till', async () => {
     const c = await t.customer(100_00n);
@@ -252,9 +341,9 @@ describe('USSD menu', () => {
     const c = await t.customer(20_00n);
     const req = await t.request(shop.apiKey, { amount: { value: '500', currency: 'EUR' } });
     const cases: Array<[string, string | RegExp]> = [
-      ['9', `CON Invalid choice.\n${MAIN_MENU}`],
-      ['9*x*', `CON Invalid choice.\n${MAIN_MENU}`],
-      ['9*4', 'END Balance 20.00 EUR.'],
+      ['99', `CON Invalid choice.\n${MAIN_MENU}`],
+      ['99*x*', `CON Invalid choice.\n${MAIN_MENU}`],
+      ['99*4', 'END Balance 20.00 EUR.'],
       [
         '2*abc',
         'CON That payment code is not valid. Check the 10 digits and try again.\nEnter merchant code:\n0 Back',
