@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call } from '@semops/cli';
-import { expectCode, freshNetwork } from './helpers.js';
+import { moneyProblems } from '@semops/cli/testkit';
+import { expectCode, expectConserved, freshNetwork } from './helpers.js';
 
 /** Agent endpoints: bad input gets a 4xx with a stable code and changes nothing. */
 describe('agents: bad input', () => {
@@ -130,5 +131,22 @@ describe('agents: bad input', () => {
       'ACTIVATION_INVALID',
     );
     expect(await snapshot()).toBe(before);
+  });
+
+  it("lists the agent's float, its commission and the commission expense in the operator's books, all accounted for", async () => {
+    // 50.00 float funded; the one cash-in of 1.00 earned the minimum commission of 0.10.
+    const l = await env.net.processors.get('mno-b')!.admin.ledger();
+    const eur = Object.fromEntries(
+      l.byKind.filter((k) => k.currency === 'EUR').map((k) => [k.kind, k.balance]),
+    );
+    expect(eur).toMatchObject({
+      funding: '-5000',
+      agent_float: '4900',
+      customer: '100',
+      agent_commission: '10',
+      fee_expense: '-10',
+    });
+    expect(moneyProblems([{ processorId: 'mno-b', byKind: l.byKind }])).toEqual([]);
+    await expectConserved(env.ctx);
   });
 });

@@ -6,7 +6,9 @@ import { startNetwork, type Network, type ProcessorSpec } from '@semops/cli';
 import { Ctx } from '@semops/cli/testkit';
 
 /** Starts a fresh network of real processes in a temporary directory. */
-export async function freshNetwork(opts: { transferTtlMs?: number; processors?: ProcessorSpec[] } = {}) {
+export async function freshNetwork(
+  opts: { transferTtlMs?: number; processors?: ProcessorSpec[]; logLevel?: string } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'semops-test-'));
   const net: Network = await startNetwork({ dir, ...opts });
   return {

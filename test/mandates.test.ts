@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MoneyWire } from '@semops/protocol';
 import {
   approveMandate,
@@ -10,7 +10,7 @@ import {
 } from '../packages/cli/src/clients-mandates.js';
 import { errorOf } from '../packages/cli/src/clients-account.js';
 import { dueAt, nextSlot } from '../packages/processor/src/mandates/service.js';
-import { expectConserved, freshNetwork, sleep } from './helpers.js';
+import { expectConserved, freshNetwork } from './helpers.js';
 
 const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
 
@@ -138,9 +138,12 @@ describe('mandates (scheduled and recurring payments)', () => {
     );
     const mandate = () => getMandate(c.wallet, created.mandateId);
     await expect.poll(async () => (await mandate()).paid, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    const { nextAt } = await mandate();
+    expect(nextAt).toBeDefined();
     const payer = env.net.processors.get('bank-a')!;
     await payer.stop();
-    await sleep(1_500);
+    // The next instalment falls due while the payer processor is down.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(nextAt!), { timeout: 5_000, interval: 50 });
     await payer.restart();
     await expect.poll(async () => (await mandate()).status, { timeout: 20_000 }).toBe('COMPLETED');
     const view = await mandate();
@@ -151,8 +154,24 @@ describe('mandates (scheduled and recurring payments)', () => {
     expect(new Set(view.instalments.map((i) => i.dueAt)).size).toBe(view.instalments.length);
     await expectConserved(env.ctx);
     expect(await c.wallet.balance()).toBe(50_00n - 5n * 2_00n);
-    await sleep(2_000);
+    // The job runs on after the last instalment: a new one-off mandate of hers is paid by a later pass, and
+    // the completed mandate has still paid five times.
+    const later = await submitMandate(
+      c.wallet,
+      await signMandate(c.wallet, r, '1234', {
+        amount: eur(1_00n),
+        maxAmount: eur(1_00n),
+        interval: 1,
+        count: 1,
+        startAt: Date.now(),
+      }),
+    );
+    await expect
+      .poll(async () => (await getMandate(c.wallet, later.mandateId)).status, { timeout: 20_000 })
+      .toBe('COMPLETED');
     expect((await getMandate(c.wallet, created.mandateId)).paid).toBe(5);
+    await expectConserved(env.ctx);
+    expect(await c.wallet.balance()).toBe(50_00n - 5n * 2_00n - 1_00n);
   });
 });
 

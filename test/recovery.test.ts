@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectConserved, freshNetwork, sleep } from './helpers.js';
+import { expectConserved, freshNetwork } from './helpers.js';
 
 describe('recovery after a crash', () => {
   let env: Awaited<ReturnType<typeof freshNetwork>>;
@@ -25,11 +25,12 @@ describe('recovery after a crash', () => {
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
     // Reserved at the payer (available dropped), not yet committed anywhere.
     await expect.poll(async () => (await c.wallet.me()).available.value, { timeout: 20_000 }).toBe('3500');
-    payer.child.kill('SIGKILL');
+    await payer.stop('SIGKILL');
     await submitted;
     payee.child.kill('SIGCONT');
-    // The hub commits on the payee's fulfil while the payer is down; then the payer comes back.
-    await sleep(500);
+    // The hub commits on the payee's fulfil while the payer is down (the merchant sees its request paid);
+    // then the payer comes back.
+    await expect.poll(async () => (await m.client.request(req.id)).status, { timeout: 20_000 }).toBe('PAID');
     await payer.restart();
     await expect.poll(async () => (await c.wallet.me()).balance.value, { timeout: 20_000 }).toBe('3500');
     await expectConserved(ctx, 20_000);
@@ -51,9 +52,8 @@ describe('recovery after a crash', () => {
     const payee = net.processors.get('mno-b')!;
     const paid = await c.wallet.pay(req.qr, '1234');
     // Kill the payee right after the payment committed at the hub; its notification may not have arrived.
-    payee.child.kill('SIGKILL');
+    await payee.stop('SIGKILL');
     expect(paid.status).toBe('COMPLETED');
-    await sleep(300);
     await payee.restart();
     await expect.poll(() => ctx.merchantBalance(m), { timeout: 20_000 }).toBe(1000n);
     await expectConserved(ctx, 20_000);
@@ -73,8 +73,12 @@ describe('recovery after a crash', () => {
     payee.child.kill('SIGSTOP');
     const submitted = c.wallet.submit(approval).catch((e: unknown) => e);
     await expect.poll(async () => (await c.wallet.me()).available.value, { timeout: 20_000 }).toBe('2300');
-    await sleep(300);
-    net.hub.child.kill('SIGKILL');
+    // The prepare has reached the hub: it holds bank-a's 7.00 for the payee that does not answer.
+    const reservedAtHub = async () =>
+      (await net.hub.admin.positions()).find((p) => p.processorId === 'bank-a' && p.currency === 'EUR')
+        ?.reserved;
+    await expect.poll(reservedAtHub, { timeout: 20_000 }).toBe('700');
+    await net.hub.stop('SIGKILL');
     await submitted;
     payee.child.kill('SIGCONT');
     await net.hub.restart();

@@ -575,9 +575,8 @@ describe('cross-border settlement: crashes, rates file, bad operator input, cons
     await expectBookedOnce(report, 'bank-c', nostroBefore.get('bank-c')!);
     await expectConserved();
     await expectReconciled(windowId);
-    // Still exactly once a little later (no late duplicate booking).
-    await sleep(1000);
-    await expectBookedOnce(report, 'bank-c', nostroBefore.get('bank-c')!);
+    // A late duplicate (a resend after the hub gave up on an attempt bank-c did receive) would still be
+    // booked once: the last test checks every booking after later windows have reached bank-c too.
     const final = await hub().report(windowId);
     expect(final.settlement?.every((s) => s.booked && s.noticeDelivered !== false)).toBe(true);
     console.log(`bank-c's notice delivered ${deliveredMs} ms after its restart began`);

@@ -210,6 +210,9 @@ export async function runDemo(dir: string, basePort: number, postgres?: string):
     '  npx semops fees | rates | liquidity | windows',
     '  npx semops windows close && npx semops report [--csv] && npx semops reconcile',
     '',
+    'Health and metrics on every node (docs/operations.md): /health, /ready, and /metrics with its metrics token:',
+    `  curl -H "Authorization: Bearer $(cat ${net.hub.dataDir}/secrets/metrics-token.secret)" ${net.hub.url}/metrics`,
+    '',
     'Operator tokens are in .semops/<node>/secrets/. Press Ctrl-C to stop all nodes.',
     '',
   );

@@ -14,14 +14,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SemopsError, formatMoney, parseAmount, type JWK } from '@semops/protocol';
+import { SemopsError, formatMoney, parseAmount } from '@semops/protocol';
 import { MerchantClient } from './clients-merchant.js';
 import { Wallet } from './clients-wallet.js';
 import { closeHttp } from './http.js';
 import { loadState, runDemo, type DemoState } from './demo.js';
 import { DEMO_PROCESSORS } from './network.js';
 import { runScenarios, type ScenarioResult } from './scenarios/run.js';
-import { checkReceipt } from './scenarios/usecases.js';
+import { checkReceipt, receiptKeyFrom } from './scenarios/usecases.js';
 import { benchWindow } from '@semops/hub';
 import { formatLedgerBench, runLedgerBench } from './bench/ledger.js';
 import { formatE2eBench, parseConcurrency, runE2eBench } from './bench/e2e.js';
@@ -297,9 +297,7 @@ async function verifyReceiptCommand(
     if (!res.ok) throw new Error(`${values['key-url']} answered ${res.status}`);
     source = await res.json();
   } else throw new Error("give the processor's key: --key-url http://processor/v1/info or --key FILE");
-  const jwk = (
-    typeof source === 'object' && source !== null && 'signingKey' in source ? source.signingKey : source
-  ) as JWK;
+  const jwk = receiptKeyFrom(source, text);
   const at =
     values.at === undefined
       ? Date.now()

@@ -83,7 +83,22 @@ export interface NodeHandle {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export interface Network {
+/** What the harness ({@link Ctx}) needs of a running network, whether its nodes are processes or not. */
+export interface NetworkView {
+  readonly hub: { readonly url: string; readonly adminToken: string; readonly admin: HubAdmin };
+  readonly processors: ReadonlyMap<
+    string,
+    {
+      readonly id: string;
+      readonly url: string;
+      readonly adminToken: string;
+      readonly admin: ProcessorAdmin;
+      readonly spec: ProcessorSpec;
+    }
+  >;
+}
+
+export interface Network extends NetworkView {
   readonly dir: string;
   readonly hub: NodeHandle & { admin: HubAdmin };
   readonly processors: ReadonlyMap<string, NodeHandle & { admin: ProcessorAdmin; spec: ProcessorSpec }>;
@@ -105,6 +120,8 @@ export interface NetworkOptions {
    */
   readonly databaseUrl?: string;
   readonly schemaPrefix?: string;
+  /** pino level of every node's log file (`SEMOPS_LOG_LEVEL`); `debug` logs a line per payment step. */
+  readonly logLevel?: string;
   /** Where node output goes: inherit (demo), ignore, or a callback per line. */
   readonly onOutput?: (node: string, line: string) => void;
 }
@@ -241,11 +258,14 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     ...(opts.transferTtlMs ? ['--transfer-ttl-ms', String(opts.transferTtlMs)] : []),
     ...extra,
   ];
-  // Each node gets its store from the environment: unset for SQLite, or PostgreSQL with its own schema.
-  const dbEnv = (node: string): NodeJS.ProcessEnv =>
-    opts.databaseUrl
+  // Each node gets its store (and log level) from the environment: unset for SQLite, or PostgreSQL with its own
+  // schema.
+  const dbEnv = (node: string): NodeJS.ProcessEnv => ({
+    ...(opts.logLevel ? { SEMOPS_LOG_LEVEL: opts.logLevel } : {}),
+    ...(opts.databaseUrl
       ? { SEMOPS_DATABASE_URL: opts.databaseUrl, SEMOPS_DATABASE_SCHEMA: `${opts.schemaPrefix ?? ''}${node}` }
-      : { SEMOPS_DATABASE_URL: '', SEMOPS_DATABASE_SCHEMA: '' };
+      : { SEMOPS_DATABASE_URL: '', SEMOPS_DATABASE_SCHEMA: '' }),
+  });
   const hubNode = await startNode(
     'hub',
     HUB_MAIN,

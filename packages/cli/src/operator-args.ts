@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   currencyInfo,
+  MAX_KEY_OVERLAP_MS,
   idPattern,
+  keyId,
   parseAmount,
   parseRate,
   processorId as processorIdSchema,
@@ -30,6 +32,7 @@ export const OPERATOR_COMMANDS = [
   'reconcile',
   'customers',
   'audit',
+  'keys',
 ] as const;
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];
 
@@ -57,6 +60,10 @@ export const OPERATOR_HELP = `Operator (cross-border settlement; against the run
   reconcile [WINDOW]                    compare the hub's window with every processor's ledger;
                                         exit 1 when there is any difference
   audit verify                          check every node's hash-chained audit log; exit 1 on any edit or gap
+  keys [NODE]                           signing keys of the hub and processors: current, next, earlier ones
+  keys rotate NODE [--overlap 15m]      NODE (hub or a processor) signs with its next key from now on; the
+                                        replaced key stays accepted for the overlap (0 to 7d; default 15m)
+  keys retire NODE [KID]                refuse the replaced key now (before its overlap ends)
 Customer care (at a processor; CUSTOMER is a customer id cus_… or a phone number +43…):
   customers show PROCESSOR CUSTOMER     the customer, status, PIN lock and balance
   customers block PROCESSOR CUSTOMER    lost phone: block every channel (devices, SMS, USSD, mandates)
@@ -95,6 +102,9 @@ export type OperatorCommand =
     }
   | { readonly kind: 'reconcile'; readonly windowId?: string }
   | { readonly kind: 'audit-verify' }
+  | { readonly kind: 'keys'; readonly node?: string }
+  | { readonly kind: 'keys-rotate'; readonly node: string; readonly overlapMs?: number }
+  | { readonly kind: 'keys-retire'; readonly node: string; readonly kid?: string }
   | {
       readonly kind: 'customers';
       readonly action: CustomerAction;
@@ -218,6 +228,7 @@ const OPTIONS = {
   reconcile: {},
   customers: {},
   audit: {},
+  keys: { overlap: { type: 'string' } },
 } as const;
 
 interface Values {
@@ -234,6 +245,7 @@ interface Values {
   'msc-fixed'?: string;
   all?: boolean;
   csv?: boolean;
+  overlap?: string;
 }
 
 /** Refuses options the subcommand does not take (each command declares the options of all its forms). */
@@ -420,6 +432,41 @@ function parseCommand(name: OperatorCommandName, v: Values, pos: readonly string
       noMore(rest, 'audit verify');
       return { kind: 'audit-verify' };
     }
+    case 'keys': {
+      if (first === 'rotate') {
+        const usage = 'keys rotate NODE [--overlap 15m]';
+        const [node, ...more] = rest;
+        noMore(more, usage);
+        only(v, ['overlap'], usage);
+        const overlapMs = v.overlap === undefined ? undefined : parseOverlap(v.overlap);
+        return {
+          kind: 'keys-rotate',
+          node: processorArg(node, usage),
+          ...(overlapMs === undefined ? {} : { overlapMs }),
+        };
+      }
+      if (first === 'retire') {
+        const usage = 'keys retire NODE [KID]';
+        const [node, kid, ...more] = rest;
+        noMore(more, usage);
+        only(v, [], usage);
+        if (kid !== undefined && !keyId.safeParse(kid).success) {
+          throw new UsageError(
+            `${JSON.stringify(kid)} is not a key id <node>#<thumbprint>; 'semops keys' lists them`,
+          );
+        }
+        return {
+          kind: 'keys-retire',
+          node: processorArg(node, usage),
+          ...(kid === undefined ? {} : { kid }),
+        };
+      }
+      noMore(rest, 'keys [NODE]');
+      only(v, [], 'keys [NODE]');
+      return first === undefined
+        ? { kind: 'keys' }
+        : { kind: 'keys', node: processorArg(first, 'keys [NODE]') };
+    }
     case 'customers': {
       const usage = `customers ${CUSTOMER_ACTIONS.join('|')} PROCESSOR CUSTOMER`;
       if (!(CUSTOMER_ACTIONS as readonly string[]).includes(first ?? '')) {
@@ -440,6 +487,17 @@ function parseCommand(name: OperatorCommandName, v: Values, pos: readonly string
       throw new UsageError(`unknown command ${String(never)}`);
     }
   }
+}
+
+/** `--overlap`: `0`, `90s`, `15m`, `1h`, `1d` … up to 7 days. */
+function parseOverlap(text: string): number {
+  const m = /^(\d{1,6})(ms|s|m|h|d)?$/.exec(text.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = m ? Number(m[1]) * unit[(m[2] ?? 'ms') as keyof typeof unit] : NaN;
+  if (!m || (m[1] !== '0' && m[2] === undefined) || !(ms >= 0 && ms <= MAX_KEY_OVERLAP_MS)) {
+    throw new UsageError(`--overlap takes a duration such as 90s, 15m, 1h or 0 (at most 7d); got ${text}`);
+  }
+  return ms;
 }
 
 function payeeArg(text: string | undefined): string {

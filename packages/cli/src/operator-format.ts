@@ -161,7 +161,10 @@ export function formatReport(report: SettlementReport): string {
           : s.noticeDelivered
             ? 'notice delivered'
             : `notice not yet delivered (${s.noticeAttempts ?? 0} attempts${s.lastError ? `, last error: ${s.lastError}` : ''})`;
-      out.push(`  ${s.processorId}: ${s.booked ? 'booked at the hub' : 'NOT booked at the hub'}, ${notice}`);
+      const booked = s.booked
+        ? 'booked at the hub'
+        : `NOT booked at the hub${s.bookingAttempts ? ` (put off ${s.bookingAttempts} times)` : ''}`;
+      out.push(`  ${s.processorId}: ${booked}, ${notice}`);
     }
   }
   return `${out.join('\n')}\n`;
@@ -193,4 +196,40 @@ export function formatReconcile(r: ReconcileResult): string {
     ) +
     `${r.differences.length} difference${r.differences.length === 1 ? '' : 's'}.\n`
   );
+}
+
+/** A node's signing keys as `GET /v1/admin/keys` (and the rotate and retire commands) answer. */
+export interface KeysView {
+  readonly node: string;
+  readonly current: string;
+  readonly next: string;
+  readonly keys: readonly { kid: string; since: number; until?: number }[];
+  readonly previousUntil?: number;
+  readonly retired?: string;
+}
+
+const when = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** `semops keys`: each node's current key, next key and earlier keys with their validity. */
+export function formatKeys(v: KeysView): string {
+  const now = Date.now();
+  const lines = [`${v.node}`];
+  if (v.retired) lines.push(`  retired  ${v.retired} (refused from now on)`);
+  else if (v.previousUntil !== undefined) {
+    lines.push(`  rotated: the replaced key is accepted until ${when(v.previousUntil)}`);
+  }
+  for (const [i, k] of v.keys.entries()) {
+    const state = i === 0 ? 'current ' : k.until !== undefined && k.until <= now ? 'retired ' : 'overlap ';
+    const validity =
+      i === 0
+        ? k.since > 0
+          ? `since ${when(k.since)}`
+          : 'first key'
+        : k.until !== undefined && k.until <= now
+          ? `retired ${when(k.until)}`
+          : `accepted until ${k.until === undefined ? '?' : when(k.until)}`;
+    lines.push(`  ${state} ${k.kid}  ${validity}`);
+  }
+  lines.push(`  next     ${v.next}`);
+  return `${lines.join('\n')}\n`;
 }

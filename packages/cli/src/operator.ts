@@ -24,8 +24,10 @@ import {
   formatFx,
   formatReconcile,
   formatReport,
+  formatKeys,
   formatWindows,
   money,
+  type KeysView,
   table,
 } from './operator-format.js';
 import { pickWindow, reconcileWindow, type ReconcileTargets } from './reconcile.js';
@@ -261,6 +263,32 @@ export async function runOperatorCommand(
           .join(''),
       );
       return results.every((r) => r.ok) ? 0 : 1;
+    }
+    case 'keys':
+    case 'keys-rotate':
+    case 'keys-retire': {
+      const all = [{ id: 'hub', ...nodes.hub }, ...nodes.processors];
+      const named = command.node === undefined ? all : all.filter((n) => n.id === command.node);
+      if (named.length === 0) {
+        throw new UsageError(
+          `no node ${command.node} in the network in ${nodes.dir}; there are ${all.map((n) => n.id).join(', ')}`,
+        );
+      }
+      const call = (n: (typeof all)[number]) => {
+        const admin = { token: n.adminToken };
+        if (command.kind === 'keys-rotate') {
+          const body = command.overlapMs === undefined ? {} : { overlapMs: command.overlapMs };
+          return json<KeysView>('POST', `${n.url}/v1/admin/keys/rotate`, { ...admin, body });
+        }
+        if (command.kind === 'keys-retire') {
+          const body = command.kid === undefined ? {} : { kid: command.kid };
+          return json<KeysView>('POST', `${n.url}/v1/admin/keys/retire`, { ...admin, body });
+        }
+        return json<KeysView>('GET', `${n.url}/v1/admin/keys`, admin);
+      };
+      const views = await Promise.all(named.map(call));
+      emit(command.node === undefined ? views : views[0], () => views.map(formatKeys).join(''));
+      return 0;
     }
     case 'customers': {
       const p = nodes.processors.find((x) => x.id === command.processor);

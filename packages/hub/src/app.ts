@@ -10,11 +10,16 @@ import type { FastifyInstance } from 'fastify';
 import {
   createIdempotencyStore,
   createLedgerFor,
+  createNodeMetrics,
+  databaseCheck,
+  registerOpsRoutes,
   createNodeClient,
   createReplayGuard,
   createServer,
-  loadOrCreateKeys,
+  openKeyring,
   loadOrCreateSecret,
+  registerKeyRoutes,
+  type ServerTls,
   openStore,
   registerRateLimits,
   auditRoutes,
@@ -22,13 +27,14 @@ import {
   registerMessageEndpoint,
   startLoop,
 } from '@semops/node';
-import { HUB_MESSAGES } from '@semops/protocol';
+import { HUB_MESSAGES, readKeyStatement } from '@semops/protocol';
 import { createDirectoryService } from './directory/service.js';
 import { createDirectoryStore } from './directory/store.js';
 import { registerFeeRoutes } from './fees/routes.js';
 import { createFeeService } from './fees/service.js';
 import { createFeeStore } from './fees/store.js';
 import { messageHandlers } from './messages.js';
+import { createHubMetrics } from './metrics.js';
 import { createNotifier } from './notifications/service.js';
 import { createOutboxStore } from './notifications/store.js';
 import { registerParticipantRoutes } from './participants/routes.js';
@@ -60,10 +66,22 @@ export interface HubOptions {
   readonly host?: string;
   /** Default 0 (any free port; read the chosen one from `url`). */
   readonly port?: number;
+  /**
+   * Serve HTTPS with this certificate (`loadServerTls`); processors pin its fingerprint. Calls to processors
+   * registered with an `https` baseUrl and a `tlsCertSha256` check that pin. Default plain HTTP.
+   */
+  readonly tls?: ServerTls;
   /** Operator token; default `SEMOPS_ADMIN_TOKEN`, else a random one kept in `secrets/admin-token.secret`. */
   readonly adminToken?: string;
+  /**
+   * Token that reads `/metrics` and nothing else (the operator token reads it too); default
+   * `SEMOPS_METRICS_TOKEN`, else a random one kept in `secrets/metrics-token.secret`.
+   */
+  readonly metricsToken?: string;
   /** Write pino logs to `<dataDir>/logs/hub.log` (default false). */
   readonly logger?: boolean;
+  /** pino level of that log; default `SEMOPS_LOG_LEVEL`, else `info` (`debug`: a line per transfer step). */
+  readonly logLevel?: string;
   /** Clock in epoch ms (tests). */
   readonly now?: () => number;
   /** How often reservations past their expiry are aborted (default 200 ms). */
@@ -87,6 +105,8 @@ export interface Hub {
   readonly url: string;
   readonly id: 'hub';
   readonly adminToken: string;
+  /** Bearer token for `/metrics` (the operator token works too). */
+  readonly metricsToken: string;
   /** Stops timers and the server, flushes pending writes and closes the database. Idempotent. */
   close(): Promise<void>;
   readonly app: FastifyInstance;
@@ -102,17 +122,24 @@ export interface Hub {
 export async function createHub(opts: HubOptions): Promise<Hub> {
   const now = opts.now ?? Date.now;
   mkdirSync(opts.dataDir, { recursive: true });
-  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  const keys = await openKeyring(join(opts.dataDir, 'keys'), HUB_ID);
   const adminToken = loadOrCreateSecret(
     join(opts.dataDir, 'secrets'),
     'admin-token',
     opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
   );
+  const metricsToken = loadOrCreateSecret(
+    join(opts.dataDir, 'secrets'),
+    'metrics-token',
+    opts.metricsToken ?? process.env.SEMOPS_METRICS_TOKEN,
+  );
   let logger: false | { level: string; file: string } = false;
   if (opts.logger) {
     mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
-    logger = { level: 'info', file: join(opts.dataDir, 'logs', 'hub.log') };
+    const level = opts.logLevel ?? (process.env.SEMOPS_LOG_LEVEL || 'info');
+    logger = { level, file: join(opts.dataDir, 'logs', 'hub.log') };
   }
+  const metrics = createNodeMetrics();
 
   const store = await openStore({
     dataDir: opts.dataDir,
@@ -131,31 +158,42 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   // after the writes, each keyed by the transfer id.
   const [db, ledger] = await (async () => {
     try {
-      return [await migrateHub(store), await createLedgerFor(store)] as const;
+      const onBatch = (jobs: number) => metrics.commitBatch('ledger', jobs);
+      return [await migrateHub(store), await createLedgerFor(store, { onBatch })] as const;
     } catch (e) {
       await store.close();
       throw e;
     }
   })();
-  const writer = createWriter(db);
+  const writer = createWriter(db, (size) => metrics.commitBatch('writer', size));
   const replay = await createReplayGuard(store, { now });
-  const app = createServer({ logger });
+  const app = createServer({ logger, ...(opts.tls ? { https: opts.tls } : {}) });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
   auditRoutes(app, audit, adminToken);
-  const signer = { id: HUB_ID, key: keys.signingKey };
+  const signer = keys.signer;
 
   const positions = createPositionService({ ledger, participants: () => participants });
   const participants: ParticipantService = await createParticipantService({
     store: createParticipantStore(db),
     writer,
     openAccounts: (pid, currencies) => positions.openAccounts(pid, currencies),
+    audit,
     now,
   });
   // Processors registered before settlement existed lack their `stl` accounts: open what is missing.
   for (const p of participants.list()) await positions.openAccounts(p.id, p.currencies);
-  const resolveKey = (id: string) => participants.signingKey(id);
-  const client = createNodeClient({ signer, resolveKey, now, timeoutMs: opts.forwardTimeoutMs ?? 10_000 });
+  const hubMetrics = createHubMetrics(metrics, positions);
+  const resolveKey = (kid: string) => participants.resolveKey(kid);
+  // TLS: a processor registered with an https baseUrl and a fingerprint is reached only through that certificate.
+  const tlsPins = { pinFor: (origin: string) => participants.tlsPinFor(origin) };
+  const client = createNodeClient({
+    signer,
+    resolveKey,
+    now,
+    timeoutMs: opts.forwardTimeoutMs ?? 10_000,
+    tls: tlsPins,
+  });
   const outbox = createOutboxStore(db);
   const notifier = createNotifier({ store: outbox, writer, client, participants, log: app.log });
   const fees = createFeeService({ store: createFeeStore(db), writer, participants, now });
@@ -168,6 +206,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     notifier,
     fees,
     log: app.log,
+    metrics: hubMetrics,
     now,
     ...(opts.forwardTimeoutMs === undefined ? {} : { forwardTimeoutMs: opts.forwardTimeoutMs }),
   });
@@ -188,7 +227,25 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   const directory = createDirectoryService({ store: createDirectoryStore(db), writer, now });
   const requests = createRequestRouter({ participants, client });
 
-  registerParticipantRoutes(app, { participants, adminToken, hubSigningKey: keys.signingPublicJwk });
+  registerOpsRoutes(app, {
+    checks: { database: databaseCheck(store) },
+    metrics,
+    tokens: [metricsToken, adminToken],
+  });
+  registerParticipantRoutes(app, { participants, adminToken, hubKeys: keys });
+  // The hub is its own registry: its rotation takes effect here, and processors follow its statements.
+  registerKeyRoutes(app, {
+    keyring: keys,
+    adminToken,
+    now,
+    publisher: {
+      rotate: async (statement) => {
+        const s = readKeyStatement(statement);
+        return { previousUntil: s.issuedAt + (s.action === 'rotate' ? s.overlapMs : 0) };
+      },
+      retire: async (statement) => ({ until: readKeyStatement(statement).issuedAt }),
+    },
+  });
   registerPositionRoutes(app, { positions, adminToken, idempotency: await createIdempotencyStore(store) });
   registerTransferRoutes(app, { transfers, adminToken });
   registerFeeRoutes(app, { fees, adminToken });
@@ -199,7 +256,7 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
     replay,
     now,
     router: HUB_MESSAGES,
-    handlers: messageHandlers({ transfers, directory, requests }),
+    handlers: messageHandlers({ transfers, directory, requests, participants }),
   });
 
   // Finish what a previous run left half-done before taking new work.
@@ -239,9 +296,10 @@ export async function createHub(opts: HubOptions): Promise<Hub> {
   };
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     id: HUB_ID,
     adminToken,
+    metricsToken,
     app,
     close: () => (closing ??= close()),
   };

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
  * Process entry of the hub:
- *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H] [--settlement-interval 1h]
- * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST, SEMOPS_SETTLEMENT_INTERVAL). SEMOPS_DATABASE_URL chooses the
+ *   node packages/hub/dist/main.js --data-dir DIR [--port N] [--host H] [--settlement-interval 1h] [--log-level L]
+ * (or SEMOPS_DATA_DIR, SEMOPS_PORT, SEMOPS_HOST, SEMOPS_SETTLEMENT_INTERVAL, SEMOPS_LOG_LEVEL). SEMOPS_DATABASE_URL chooses the
  * store: `postgres://…` (schema `hub`) or a SQLite file (default `<dataDir>/hub.db`). Prints one JSON line
  * when ready and writes it to `<dataDir>/node.json`; closes cleanly on SIGINT / SIGTERM.
+ *
+ * TLS (optional; plain HTTP by default): `--tls-cert FILE --tls-key FILE` (or SEMOPS_TLS_CERT, SEMOPS_TLS_KEY)
+ * serve HTTPS with that certificate; processors pin its SHA-256 fingerprint (`--hub-cert-sha256`). Processors
+ * registered with an https baseUrl and a `tlsCertSha256` are reached only through that certificate.
  *
  * `--settlement-interval` closes the open settlement window at every multiple of the interval (epoch-aligned,
  * UTC) when it has transfers: `90s`, `15m`, `1h`, `1d` (from 1 s to 7 days). Without it windows close only by
@@ -13,6 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadServerTls, type ServerTls } from '@semops/node';
 import { createHub } from './app.js';
 import { parseInterval } from './settlement/interval.js';
 
@@ -28,6 +33,9 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'settlement-interval': { type: 'string' },
+      'log-level': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
   });
@@ -43,11 +51,25 @@ async function main(): Promise<void> {
     fail(`invalid --settlement-interval ${intervalText}: use e.g. 90s, 15m, 1h or 1d (1 s to 7 days)`);
   }
 
+  const certFile = values['tls-cert'] ?? (process.env.SEMOPS_TLS_CERT || undefined);
+  const keyFile = values['tls-key'] ?? (process.env.SEMOPS_TLS_KEY || undefined);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    fail('give both --tls-cert FILE and --tls-key FILE (or neither, for plain HTTP)');
+  }
+  let tls: ServerTls | undefined;
+  try {
+    tls = certFile && keyFile ? loadServerTls(certFile, keyFile) : undefined;
+  } catch (e) {
+    fail(`cannot read the TLS certificate or key: ${(e as Error).message}`);
+  }
+
   const hub = await createHub({
     dataDir,
     port,
     host,
     logger: true,
+    ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
+    ...(tls ? { tls } : {}),
     ...(settlementIntervalMs === undefined ? {} : { settlementIntervalMs }),
   });
   const ready = JSON.stringify({ event: 'ready', id: hub.id, url: hub.url, pid: process.pid });

@@ -5,6 +5,7 @@
 import type { MessageHandlers } from '@semops/node';
 import type { HUB_MESSAGES } from '@semops/protocol';
 import type { DirectoryService } from './directory/service.js';
+import type { ParticipantService } from './participants/service.js';
 import type { RequestRouter } from './requests/service.js';
 import type { TransferService } from './transfers/service.js';
 
@@ -12,10 +13,11 @@ export interface MessageDeps {
   readonly transfers: TransferService;
   readonly directory: DirectoryService;
   readonly requests: RequestRouter;
+  readonly participants: ParticipantService;
 }
 
 export function messageHandlers(deps: MessageDeps): MessageHandlers<typeof HUB_MESSAGES> {
-  const { transfers, directory, requests } = deps;
+  const { transfers, directory, requests, participants } = deps;
   return {
     'transfer.prepare': async (body, env) => ({
       results: await transfers.prepare(env.sender, body.transfers),
@@ -31,5 +33,7 @@ export function messageHandlers(deps: MessageDeps): MessageHandlers<typeof HUB_M
     'biller.lookup': (body, env) => requests.relay('biller.lookup', env.sender, body),
     'request.lookup': (body, env) => requests.lookup(env.sender, body.ref),
     'request.lookups': (body, env) => requests.lookups(env.sender, body.refs),
+    'keys.rotate': (body, env) => participants.rotate(env.sender, body),
+    'keys.retire': (body, env) => participants.retire(env.sender, body),
   };
 }

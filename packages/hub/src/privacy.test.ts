@@ -25,7 +25,10 @@ describe('what the hub keeps and logs', () => {
     await prepare(silent);
     net.b.notifyOk = false;
     await waitFor(() => net.a.notifications.some((e) => e.transferId === silent.transferId));
-    await new Promise((r) => setTimeout(r, 300));
+    // mno-b refused the notification twice: the hub logged the first failure before it tried again.
+    await waitFor(
+      () => net.b.refusedNotifications.filter((e) => e.transferId === silent.transferId).length >= 2,
+    );
     await fetch(`${net.hub.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -82,8 +82,16 @@ export abstract class BatchedLedger implements Ledger {
   constructor(
     private readonly clock: () => number,
     maxBatch: number,
+    /** Told how many jobs each batch (one commit) holds: a node's metrics. */
+    onBatch: (jobs: number) => void = () => undefined,
   ) {
-    this.batcher = createBatcher<Job>({ maxBatch, run: (jobs) => this.runBatch(jobs) });
+    this.batcher = createBatcher<Job>({
+      maxBatch,
+      run: (jobs) => {
+        onBatch(jobs.length);
+        return this.runBatch(jobs);
+      },
+    });
   }
 
   /** Runs the jobs in one transaction and settles each one (or rejects them all) after it ends. */

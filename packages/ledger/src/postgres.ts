@@ -32,6 +32,8 @@ export interface PostgresLedgerOptions {
   readonly clock?: () => number;
   /** A batch holds at most this many commands (default 4096). */
   readonly maxBatch?: number;
+  /** Told how many jobs each group commit holds (a node's metrics). */
+  readonly onBatch?: (jobs: number) => void;
 }
 
 /** How often a batch is tried when concurrent instances keep getting in its way. */
@@ -46,8 +48,9 @@ class PostgresLedger extends BatchedLedger {
     private readonly sql: LedgerSql,
     clock: () => number,
     maxBatch: number,
+    onBatch?: (jobs: number) => void,
   ) {
-    super(clock, maxBatch);
+    super(clock, maxBatch, onBatch);
   }
 
   protected async readAccounts(ids: readonly string[]): Promise<Account[]> {
@@ -239,5 +242,12 @@ export async function createPostgresLedger(opts: PostgresLedgerOptions): Promise
     if (ownsPool) await pool.end();
     throw e;
   }
-  return new PostgresLedger(pool, ownsPool, ledgerSql(quoted), opts.clock ?? Date.now, maxBatch);
+  return new PostgresLedger(
+    pool,
+    ownsPool,
+    ledgerSql(quoted),
+    opts.clock ?? Date.now,
+    maxBatch,
+    opts.onBatch,
+  );
 }

@@ -36,6 +36,8 @@ export interface SqliteLedgerOptions {
    * still undo. Default: commits are durable when they return (`synchronous = FULL`).
    */
   readonly durable?: () => Promise<void>;
+  /** Told how many jobs each group commit holds (a node's metrics). */
+  readonly onBatch?: (jobs: number) => void;
 }
 
 class SqliteLedger extends BatchedLedger {
@@ -50,8 +52,9 @@ class SqliteLedger extends BatchedLedger {
     maxBatch: number,
     private readonly exclusive?: (commit: () => void) => Promise<void>,
     private readonly durable?: () => Promise<void>,
+    onBatch?: (jobs: number) => void,
   ) {
-    super(clock, maxBatch);
+    super(clock, maxBatch, onBatch);
     this.s = prepareStatements(db);
     this.store = new SqliteStore(db, this.s);
     this.within = {
@@ -189,5 +192,12 @@ class SqliteLedger extends BatchedLedger {
 export async function createSqliteLedger(opts: SqliteLedgerOptions): Promise<Ledger> {
   const maxBatch = maxBatchOption(opts.maxBatch);
   migrate(opts.db);
-  return new SqliteLedger(opts.db, opts.clock ?? Date.now, maxBatch, opts.exclusive, opts.durable);
+  return new SqliteLedger(
+    opts.db,
+    opts.clock ?? Date.now,
+    maxBatch,
+    opts.exclusive,
+    opts.durable,
+    opts.onBatch,
+  );
 }

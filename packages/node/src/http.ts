@@ -15,6 +15,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { z } from 'zod';
 import { ERRORS, SemopsError, type ErrorCode } from '@semops/protocol';
 import { migrateStore, type Store } from './store.js';
+import { TRACE_HEADER, traceIdOf } from './trace.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -22,6 +23,8 @@ export interface ServerOptions {
   /** pino options for Fastify's logger, or false. */
   readonly logger?: boolean | { level?: string; file?: string };
   readonly bodyLimit?: number;
+  /** Serve HTTPS with this certificate and key (PEM); see tls.ts. Default plain HTTP. */
+  readonly https?: { readonly cert: string; readonly key: string };
 }
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -99,10 +102,13 @@ export function createAdmission(opts: {
 /** A Fastify instance with SEMOPS error handling. */
 export function createServer(opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
     // Per-request logs are off: request lines are not needed to run a node and must never carry customer data.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Each request's id is its trace id (trace.ts): `req.log` writes it as `traceId`.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'traceId' }),
+    genReqId: (req) => traceIdOf(req.headers),
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
   });
@@ -112,6 +118,10 @@ export function createServer(opts: ServerOptions = {}): FastifyInstance {
     if (code) return sendError(reply, new SemopsError(code));
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, new SemopsError('INTERNAL', undefined, undefined, { cause: err }));
+  });
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header(TRACE_HEADER, req.id);
+    done();
   });
   // JSON only: anything else is refused with UNSUPPORTED_MEDIA_TYPE rather than parsed as text.
   app.removeContentTypeParser('text/plain');

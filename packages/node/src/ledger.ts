@@ -6,15 +6,20 @@ import { createPostgresLedger, createSqliteLedger, type Ledger } from '@semops/l
 import type { Store } from './store.js';
 import { fatal } from './sql.js';
 
-export async function createLedgerFor(store: Store): Promise<Ledger> {
+/** `onBatch`: told how many jobs each of the ledger's own group commits holds (the node's metrics). */
+export async function createLedgerFor(
+  store: Store,
+  opts: { onBatch?: (jobs: number) => void } = {},
+): Promise<Ledger> {
   if (store.sqlite) {
     return createSqliteLedger({
       db: store.sqlite,
+      ...opts,
       exclusive: (fn) => store.exclusive(fn),
       // An fsync that fails stops the node (see `fatal`): nothing settles on a commit that may be lost.
       ...(store.durable ? { durable: () => store.durable!().catch(fatal) } : {}),
     });
   }
   if (!store.pg) throw new Error('The store has neither a SQLite connection nor a PostgreSQL pool.');
-  return createPostgresLedger({ pool: store.pg.url, schema: store.pg.schema });
+  return createPostgresLedger({ pool: store.pg.url, schema: store.pg.schema, ...opts });
 }

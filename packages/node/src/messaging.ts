@@ -3,7 +3,7 @@
  * sends a message over keep-alive HTTP and verifies the signed answer.
  */
 import type { FastifyInstance } from 'fastify';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import {
   MAX_MESSAGE_LENGTH,
   SemopsError,
@@ -21,8 +21,10 @@ import {
   type Signer,
 } from '@semops/protocol';
 import { parse, perAddress } from './http.js';
+import { createNodeDispatcher, type TlsPins } from './tls.js';
 
-export type KeyResolver = (nodeId: string) => Promise<Key | undefined> | Key | undefined;
+/** The public key a key id names (`bank-a#…`, or a bare node id); may throw KEY_RETIRED. */
+export type KeyResolver = (kid: string) => Promise<Key | undefined> | Key | undefined;
 
 /**
  * One handler per message type of a router: it gets the body parsed with the router's schema and the opened
@@ -83,6 +85,8 @@ export interface NodeClientOptions {
   /** Default time to wait for an answer. */
   readonly timeoutMs?: number;
   readonly now?: () => number;
+  /** Pinned TLS certificates of peers (tls.ts); without it, https peers are checked against the system CAs. */
+  readonly tls?: TlsPins;
 }
 
 export interface NodeClient {
@@ -98,14 +102,14 @@ export interface NodeClient {
     body: MessageBody<M, K>,
     opts?: { timeoutMs?: number },
   ): Promise<MessageResult<M, K>>;
-  /** Plain JSON GET (public endpoints such as the participant list). */
-  getJson(url: string): Promise<unknown>;
+  /** Plain JSON GET (public endpoints such as the participant list, `/health`). */
+  getJson(url: string, opts?: { timeoutMs?: number }): Promise<unknown>;
   close(): Promise<void>;
 }
 
 export function createNodeClient(opts: NodeClientOptions): NodeClient {
   const now = opts.now ?? Date.now;
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
+  const dispatcher = createNodeDispatcher(opts.tls);
   const defaultTimeout = opts.timeoutMs ?? 10_000;
   return {
     async send(router, baseUrl, receiver, type, body, sendOpts = {}) {
@@ -125,6 +129,7 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
         status = res.statusCode;
         answer = await res.body.json();
       } catch (e) {
+        if (e instanceof SemopsError) throw e; // PEER_CERTIFICATE_MISMATCH: refused before sending
         throw new SemopsError('PARTICIPANT_UNREACHABLE', `${receiver} did not answer ${type}.`, undefined, {
           cause: e,
         });
@@ -147,11 +152,11 @@ export function createNodeClient(opts: NodeClientOptions): NodeClient {
       }
       return result.data as MessageResult<typeof router, typeof type>;
     },
-    async getJson(url) {
+    async getJson(url, getOpts = {}) {
       try {
         const res = await request(url, {
           dispatcher,
-          signal: AbortSignal.timeout(defaultTimeout),
+          signal: AbortSignal.timeout(getOpts.timeoutMs ?? defaultTimeout),
         });
         const json = await res.body.json();
         if (res.statusCode !== 200) throw errorFromBody(json, res.statusCode);

@@ -66,9 +66,11 @@ function make(engine: Engine, db: AnyDb | Kysely<unknown>, inTx: boolean): Sql {
   return self;
 }
 
-export function createSql(store: Store): Sql {
-  if (store.sqlite) return createSqliteSql(store, store.sqlite);
-  if (store.pg) return createPostgresSql(store.pg.pool);
+/** `onCommit`: told how many transactions each group commit made durable (the node's metrics). */
+export function createSql(store: Store, opts: { onCommit?: (size: number) => void } = {}): Sql {
+  const onCommit = opts.onCommit ?? (() => undefined);
+  if (store.sqlite) return createSqliteSql(store, store.sqlite, onCommit);
+  if (store.pg) return createPostgresSql(store.pg.pool, onCommit);
   return make(store.engine, store.db, false);
 }
 
@@ -83,7 +85,7 @@ export function createSql(store: Store): Sql {
  * as a deadlock's victim (another instance on the same database) is rolled back alone and runs again in the
  * next batch, after this one's commit has let go of the locks the other instance waits for.
  */
-function createPostgresSql(pool: pg.Pool): Sql {
+function createPostgresSql(pool: pg.Pool, onCommit: (size: number) => void): Sql {
   const statements = new WeakMap<TemplateStringsArray, { name: string; text: string }>();
   let count = 0;
   const prepared = (strings: TemplateStringsArray) => {
@@ -146,6 +148,7 @@ function createPostgresSql(pool: pg.Pool): Sql {
         }
       }
       await client.query('COMMIT');
+      onCommit(outcomes.length);
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -238,7 +241,7 @@ export function fatal(e: unknown): never {
   process.exit(70);
 }
 
-function createSqliteSql(store: Store, db: Database.Database): Sql {
+function createSqliteSql(store: Store, db: Database.Database, onCommit: (size: number) => void): Sql {
   const statements = new WeakMap<TemplateStringsArray, Database.Statement>();
   const prepared = (strings: TemplateStringsArray): Database.Statement => {
     let st = statements.get(strings);
@@ -310,7 +313,10 @@ function createSqliteSql(store: Store, db: Database.Database): Sql {
           outcomes.push({ unit: u, ok: false, value: e });
         }
       }
-      if (began) db.exec('COMMIT');
+      if (began) {
+        db.exec('COMMIT');
+        onCommit(outcomes.length);
+      }
     } catch (e) {
       // BEGIN or COMMIT failed (a full disk, an I/O error): nothing of this batch is kept.
       if (db.inTransaction) db.exec('ROLLBACK');

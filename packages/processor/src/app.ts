@@ -10,8 +10,11 @@ import {
   createIdempotencyStore,
   createReplayGuard,
   createServer,
-  loadOrCreateKeys,
+  openKeyring,
   loadOrCreateSecret,
+  registerKeyRoutes,
+  staticPins,
+  type ServerTls,
   createLedgerFor,
   createSql,
   openStore,
@@ -21,8 +24,12 @@ import {
   auditRoutes,
   createAuditLog,
   requireAdmin,
+  cachedCheck,
+  createNodeMetrics,
+  databaseCheck,
+  registerOpsRoutes,
 } from '@semops/node';
-import { PROCESSOR_MESSAGES, importEncryptionKey, importSigningKey } from '@semops/protocol';
+import { PROCESSOR_MESSAGES, importEncryptionKey } from '@semops/protocol';
 import { migrateProcessor } from './migrations/index.js';
 import { createHubLink } from './hub/link.js';
 import { registerCustomerRoutes } from './customers/routes.js';
@@ -45,6 +52,7 @@ import { createProcessorServices } from './services.js';
 import type { PayeeNameRule } from './customers/service.js';
 import type { StatementDeps } from './customers/statement.js';
 import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
+import { createProcessorMetrics } from './metrics.js';
 
 export interface ProcessorOptions {
   readonly id: string;
@@ -58,6 +66,11 @@ export interface ProcessorOptions {
   readonly host?: string;
   readonly port?: number;
   readonly adminToken?: string;
+  /**
+   * Token that reads `/metrics` and nothing else (the operator token reads it too); default
+   * `SEMOPS_METRICS_TOKEN`, else a random one kept in `secrets/metrics-token.secret`.
+   */
+  readonly metricsToken?: string;
   /** Network-wide key for blinding phone numbers in the hub directory (shared by processors, not the hub). */
   readonly directoryKey?: string;
   /** `postgres://…` or a SQLite path; default `SEMOPS_DATABASE_URL`, then `<dataDir>/<id>.db`. */
@@ -82,7 +95,17 @@ export interface ProcessorOptions {
    * (default, `Ben O.`) or `initials` (`B*** O***`).
    */
   readonly payeeNames?: PayeeNameRule;
+  /** Serve HTTPS with this certificate (`loadServerTls`); the hub pins its fingerprint. Default plain HTTP. */
+  readonly tls?: ServerTls;
+  /**
+   * SHA-256 fingerprint of the hub's TLS certificate (an `https` hub URL): the processor talks to the hub only
+   * when it presents that certificate. Without it an https hub is checked against the system's CAs.
+   */
+  readonly hubCertSha256?: string;
+  /** Write pino logs to `<dataDir>/logs/<id>.log`. */
   readonly logger?: boolean;
+  /** pino level of that log; default `SEMOPS_LOG_LEVEL`, else `info` (`debug`: a line per payment step). */
+  readonly logLevel?: string;
   readonly now?: () => number;
 }
 
@@ -90,6 +113,8 @@ export interface ProcessorNode {
   readonly id: string;
   readonly url: string;
   readonly adminToken: string;
+  /** Bearer token for `/metrics` (the operator token works too). */
+  readonly metricsToken: string;
   readonly app: FastifyInstance;
   readonly ledger: Ledger;
   close(): Promise<void>;
@@ -99,11 +124,19 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const now = opts.now ?? Date.now;
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const secretsDir = join(opts.dataDir, 'secrets');
-  const keys = await loadOrCreateKeys(join(opts.dataDir, 'keys'));
+  if (opts.hubCertSha256 !== undefined && !opts.hubUrl.startsWith('https://')) {
+    throw new Error('hubCertSha256 pins the certificate of an https hub URL; the hub URL is plain http.');
+  }
+  const keys = await openKeyring(join(opts.dataDir, 'keys'), opts.id);
   const adminToken = loadOrCreateSecret(
     secretsDir,
     'admin-token',
     opts.adminToken ?? process.env.SEMOPS_ADMIN_TOKEN,
+  );
+  const metricsToken = loadOrCreateSecret(
+    secretsDir,
+    'metrics-token',
+    opts.metricsToken ?? process.env.SEMOPS_METRICS_TOKEN,
   );
   const pinKey = loadOrCreateSecret(secretsDir, 'pin-hmac-key', process.env.SEMOPS_PIN_KEY);
   const directoryKey = loadOrCreateSecret(
@@ -121,25 +154,31 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
   await migrateProcessor(store);
-  const q = createSql(store);
-  const ledger = await createLedgerFor(store);
+  const nodeMetrics = createNodeMetrics();
+  const metrics = createProcessorMetrics(nodeMetrics);
+  const q = createSql(store, { onCommit: (size) => nodeMetrics.commitBatch('sql', size) });
+  const ledger = await createLedgerFor(store, { onBatch: (jobs) => nodeMetrics.commitBatch('ledger', jobs) });
+  const level = opts.logLevel ?? (process.env.SEMOPS_LOG_LEVEL || 'info');
   const app = createServer({
-    logger: opts.logger ? { level: 'info', file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
+    logger: opts.logger ? { level, file: join(opts.dataDir, 'logs', `${opts.id}.log`) } : false,
+    ...(opts.tls ? { https: opts.tls } : {}),
   });
   await registerRateLimits(app);
   const audit = await createAuditLog(store, { now });
   auditRoutes(app, audit, adminToken);
 
-  const signer = { id: opts.id, key: keys.signingKey };
+  const signer = keys.signer;
   const hub = await createHubLink({
     hubUrl: opts.hubUrl,
     signer,
     dataDir: opts.dataDir,
     self: {
       id: opts.id,
-      signing: keys.signingPublicKey,
+      resolve: (kid, t) => keys.resolve(kid, t),
       encryption: await importEncryptionKey(keys.encryptionPublicJwk),
     },
+    ...(opts.hubCertSha256 ? { tls: staticPins({ [opts.hubUrl]: opts.hubCertSha256 }) } : {}),
+    now,
   });
   const idempotency = await createIdempotencyStore(store);
   const services = await createProcessorServices({
@@ -152,8 +191,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     routingPrefix: opts.routingPrefix,
     country: opts.country,
     keys: {
-      signingKey: keys.signingKey,
-      verifyingKey: await importSigningKey(keys.signingPublicJwk),
+      signer,
+      // Own receipts and tickets stay checkable after a rotation (a ticket is also compared as stored).
+      ownKey: (kid) => keys.resolve(kid, now(), { anyAge: true }),
       encryptionPrivateKey: keys.encryptionPrivateKey,
     },
     secrets: { pinKey, directoryKey },
@@ -163,9 +203,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     furtherInstance: opts.instance ?? false,
     now,
     log: app.log,
+    metrics,
   });
   const { customers, merchants, requests, payments, p2p, fx, limits, vouchers, notifications } = services;
 
+  registerOpsRoutes(app, {
+    checks: { database: databaseCheck(store), hub: cachedCheck(() => hub.ping()) },
+    metrics: nodeMetrics,
+    tokens: [metricsToken, adminToken],
+  });
   app.get('/v1/info', async () => ({
     id: opts.id,
     name: opts.name,
@@ -173,9 +219,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     currencies: opts.currencies,
     routingPrefix: opts.routingPrefix,
     country: opts.country,
-    signingKey: keys.signingPublicJwk,
+    signingKey: keys.current().key,
     encryptionKey: keys.encryptionPublicJwk,
+    // Every key of this processor with its validity, and its rotation statements: receipts signed before a
+    // rotation stay verifiable offline by their key id.
+    signingKeys: keys.published(),
+    statements: keys.statements(),
   }));
+  registerKeyRoutes(app, {
+    keyring: keys,
+    adminToken,
+    now,
+    // The registration of a new key is a message signed by the current key, with the statement in it.
+    publisher: {
+      rotate: (statement, proof) => hub.send('keys.rotate', { statement, proof }),
+      retire: (statement) => hub.send('keys.retire', { statement }),
+    },
+  });
   app.get('/v1/admin/ledger', async (req) => {
     requireAdmin(req, adminToken);
     return ledgerSummary(q, ledger);
@@ -208,7 +268,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     ticketKey: loadOrCreateSecret(secretsDir, 'events-ticket-key'),
     now,
   });
-  registerPaymentRoutes(app, { customers, payments, adminToken });
+  registerPaymentRoutes(app, { customers, payments, adminToken, metrics });
   registerFxRoutes(app, { fx, adminToken });
   registerP2pRoutes(app, { customers, p2p, notifications, processorId: opts.id });
   registerRefundRoutes(app, { merchants, payments, idempotency });
@@ -233,11 +293,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   registerAgentRoutes(app, { agents: services.agents, adminToken, idempotency });
   registerSettlementRoutes(app, { ...services, adminToken });
   await registerWebPages(app);
-  const replay = await createReplayGuard(store);
+  const replay = await createReplayGuard(store, { now });
   registerMessageEndpoint(app, {
     signer,
     resolveKey: (id) => hub.resolveKey(id),
     replay,
+    now,
     router: PROCESSOR_MESSAGES,
     senders: PROCESSOR_MESSAGE_SENDERS,
     handlers: processorMessageHandlers({
@@ -252,7 +313,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${port}`;
 
   // Background work, each on its own loop (never two runs of one at once).
   const loop = (name: string, everyMs: number, run: () => Promise<unknown>, runAtStart = true) =>
@@ -263,6 +324,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     loop('webhooks', 500, () => services.webhooks.deliverDue()),
     loop('mandates', 1000, () => services.mandates.tick()),
     loop('directory', 2000, () => services.directory.sync()),
+    // A rotation made through another instance of this processor (they share the key file).
+    loop('keys', 1000, () => keys.reload()),
+    // Peers' keys rotated or retired since the registry was read (an unknown key id also reads it at once).
+    loop('participants', 10_000, () => hub.refresh(), false),
     loop('agent commissions', 500, () => services.agents.settleCashOuts()),
     loop('fx quote purge', QUOTE_PURGE_INTERVAL_MS, () => fx.purge()),
     ...(opts.fx?.ratesFile ? [loop('fx rates file', opts.fx.pollMs ?? 5000, () => fx.poll(), false)] : []),
@@ -273,6 +338,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     id: opts.id,
     url,
     adminToken,
+    metricsToken,
     app,
     ledger,
     async close() {

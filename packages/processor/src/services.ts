@@ -5,7 +5,7 @@
  */
 import type { Ledger } from '@semops/ledger';
 import type { RootLog, Sql } from '@semops/node';
-import type { Key } from '@semops/protocol';
+import type { Key, Signer } from '@semops/protocol';
 import { createAgentService } from './agents/service.js';
 import { createBillService } from './bills/service.js';
 import { createPinHasher } from './customers/pins.js';
@@ -15,6 +15,8 @@ import { createHouseAccounts } from './house-accounts.js';
 import { createDirectorySync } from './hub/directory.js';
 import type { HubLink } from './hub/link.js';
 import { createLimitService } from './limits/service.js';
+import type { ProcessorMetrics } from './metrics.js';
+import { withPayeeMetrics } from './payee-metrics.js';
 import { createMandateService } from './mandates/service.js';
 import { createMerchantService } from './merchants/service.js';
 import { createNotificationService } from './notifications/service.js';
@@ -38,8 +40,10 @@ export interface ProcessorServiceDeps {
   readonly routingPrefix: string;
   readonly country: string;
   readonly keys: {
-    readonly signingKey: Key;
-    readonly verifyingKey: Key;
+    /** Signs request tokens and receipts with the current key (`kid` names it). */
+    readonly signer: Signer;
+    /** This processor's public key by key id, earlier keys included (its own tickets). */
+    readonly ownKey?: (kid: string) => Key | undefined;
     readonly encryptionPrivateKey: Key;
   };
   /** Keys the PINs' hashes and blinds phone numbers for the hub's directory. */
@@ -55,10 +59,12 @@ export interface ProcessorServiceDeps {
   readonly now: () => number;
   /** The node's logger; each feature logs through a child of it (`feature`). */
   readonly log: RootLog;
+  /** What the node counts for Prometheus (absent: nothing is counted). */
+  readonly metrics?: ProcessorMetrics;
 }
 
 export async function createProcessorServices(deps: ProcessorServiceDeps) {
-  const { q, ledger, hub, now } = deps;
+  const { q, ledger, hub, now, metrics } = deps;
   const log = (feature: string) => deps.log.child({ feature });
   const processorId = deps.id;
   const currency = deps.currencies[0] ?? 'EUR';
@@ -80,6 +86,7 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     limits,
     notifications,
     sms: smsGateway,
+    metrics,
   });
   const vouchers = createVoucherService({
     q,
@@ -96,8 +103,9 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     now,
     secretOf: async (id) => (await merchants.get(id)).webhookSecret,
     log: log('webhooks'),
+    metrics,
   });
-  const requests = createRequestService({
+  const requestService = createRequestService({
     q,
     ledger,
     merchants,
@@ -107,13 +115,15 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     processorId,
     routingPrefix: deps.routingPrefix,
     country: deps.country,
-    signingKey: deps.keys.signingKey,
+    signer: deps.keys.signer,
     encryptionKeyOf,
     house,
     now,
-    verifyingKey: deps.keys.verifyingKey,
+    ...(deps.keys.ownKey ? { ownKey: deps.keys.ownKey } : {}),
     ...(deps.payeeNames ? { payeeNames: deps.payeeNames } : {}),
   });
+  // Timed and counted on the payee side (payee-metrics.ts).
+  const requests = withPayeeMetrics(requestService, { metrics, log: log('payee') });
   const fx = createFxService({
     q,
     now,
@@ -139,6 +149,7 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     limits,
     now,
     log: log('payments'),
+    metrics,
   });
   const p2p = createP2pService({
     q,

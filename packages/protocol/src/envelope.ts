@@ -6,6 +6,7 @@
 import { newId, type MessageId } from './ids.js';
 import { SemopsError } from './errors.js';
 import { MAX_MESSAGE_LENGTH, peekJws, signJson, verifyJson, type Key } from './crypto.js';
+import { nodeOfKeyId } from './keys.js';
 
 export const MESSAGE_TYP = 'semops-msg+jws';
 /** Default lifetime of a message. */
@@ -29,6 +30,19 @@ export interface Signer {
   /** The node id that signs (`hub`, `bank-a`). */
   readonly id: string;
   readonly key: Key;
+  /**
+   * The id of `key`, `<node>#<thumbprint>` (see keys.ts), so that verifiers pick it among the node's keys
+   * during a rotation; without it the JWS names only the node (its current key).
+   */
+  readonly kid?: string;
+}
+
+/**
+ * Signs a payload (a request token, a receipt) as `signer`, naming its key.
+ * @example const token = await signAs(signer, payload, REQUEST_TYP);
+ */
+export function signAs(signer: Signer, payload: unknown, typ: string): Promise<string> {
+  return signJson(payload, signer.key, signer.kid ?? signer.id, typ);
 }
 
 /** Builds and signs an envelope. */
@@ -49,14 +63,17 @@ export async function sealMessage<T>(
     expiresAt: now + (opts.ttlMs ?? MESSAGE_TTL_MS),
     body,
   };
-  return { envelope, jws: await signJson(envelope, signer.key, signer.id, MESSAGE_TYP) };
+  return { envelope, jws: await signAs(signer, envelope, MESSAGE_TYP) };
 }
 
 export interface OpenOptions {
   /** This node's id: messages to anyone else are refused. */
   readonly me: string;
-  /** The sender's public key, or undefined when the sender is unknown. */
-  readonly resolveKey: (sender: string) => Promise<Key | undefined> | Key | undefined;
+  /**
+   * The public key a key id (`<node>#<thumbprint>`, or a bare node id for its current key) names, or
+   * undefined when unknown; throws KEY_RETIRED for a key its node no longer signs with.
+   */
+  readonly resolveKey: (kid: string) => Promise<Key | undefined> | Key | undefined;
   readonly now?: number;
 }
 
@@ -84,11 +101,15 @@ export async function openMessage(jws: unknown, opts: OpenOptions): Promise<Enve
   if (typeof jws !== 'string') throw new SemopsError('MESSAGE_MALFORMED', 'Send { "jws": "<compact JWS>" }.');
   const { kid } = peekJws(jws, MAX_MESSAGE_LENGTH);
   const key = await opts.resolveKey(kid);
-  if (!key) throw new SemopsError('UNKNOWN_SENDER', `Unknown sender ${kid.slice(0, 64)}.`);
+  if (!key)
+    throw new SemopsError(
+      'UNKNOWN_SENDER',
+      `Unknown sender key ${kid.slice(0, 80)}: no participant with this key is registered at the hub.`,
+    );
   const payload = await verifyJson(jws, key, MESSAGE_TYP, MAX_MESSAGE_LENGTH);
   if (!isEnvelope(payload))
     throw new SemopsError('MESSAGE_MALFORMED', 'The envelope fields are missing or wrong.');
-  if (payload.sender !== kid)
+  if (payload.sender !== nodeOfKeyId(kid))
     throw new SemopsError('SIGNATURE_INVALID', 'The sender does not match the key id.');
   if (payload.receiver !== opts.me) throw new SemopsError('WRONG_RECEIVER');
   const now = opts.now ?? Date.now();

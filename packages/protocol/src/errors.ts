@@ -20,6 +20,10 @@ export const ERRORS = {
   RATE_LIMITED: { http: 429, message: 'Too many requests; slow down and retry later.' },
   INTERNAL: { http: 500, message: 'An internal error occurred; it has been logged. Retry later.' },
   UNAVAILABLE: { http: 503, message: 'A node needed for this operation is unreachable; retry later.' },
+  NOT_READY: {
+    http: 503,
+    message: 'This node is not ready to take work (details.checks names what is not); retry later.',
+  },
   // Signed messages between nodes
   MESSAGE_MALFORMED: { http: 400, message: 'The signed message is malformed.' },
   SIGNATURE_INVALID: { http: 401, message: 'The message signature does not verify with the sender key.' },
@@ -29,6 +33,21 @@ export const ERRORS = {
   MESSAGE_FROM_FUTURE: { http: 400, message: 'The message is dated in the future; check the sender clock.' },
   MESSAGE_REPLAYED: { http: 409, message: 'This message was already received; a message is accepted once.' },
   UNKNOWN_MESSAGE_TYPE: { http: 400, message: 'This node does not handle that message type.' },
+  KEY_RETIRED: {
+    http: 401,
+    message:
+      'The message is signed with a key its node has retired; the node must sign with its current key.',
+  },
+  KEY_ROTATION_INVALID: {
+    http: 422,
+    message:
+      'The key rotation was refused: it must be signed by the current key and by the new key, and be fresh; see the message.',
+  },
+  PEER_CERTIFICATE_MISMATCH: {
+    http: 502,
+    message:
+      'The other node presented a TLS certificate other than the one pinned for it; nothing was sent. Check its certificate and the pinned SHA-256 fingerprint.',
+  },
   // Participants and routing
   PARTICIPANT_NOT_FOUND: { http: 404, message: 'No participant with that id or routing prefix.' },
   OVERLOADED: {

@@ -8,6 +8,7 @@ export * from './ids.js';
 export * from './errors.js';
 export * from './crypto.js';
 export * from './envelope.js';
+export * from './keys.js';
 export * from './schemas.js';
 export * from './messages.js';
 export * from './links.js';

@@ -34,6 +34,7 @@ import {
   statusQuery,
   statusResult,
 } from './schemas.js';
+import { keysRetire, keysRetireResult, keysRotate, keysRotateResult } from './keys.js';
 
 /** A message's body and result schemas. */
 export interface MessageSpec<B extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -75,6 +76,10 @@ export const HUB_MESSAGES = {
   'inbox.deliver': spec(inboxDeliver, acknowledged),
   'inbox.declined': spec(inboxDeclined, acknowledged),
   'biller.lookup': spec(billerLookup, billerLookupResult),
+  /** The sender's next signing key, signed by its current key (see keys.ts). */
+  'keys.rotate': spec(keysRotate, keysRotateResult),
+  /** Ends the overlap of the sender's previous key now. */
+  'keys.retire': spec(keysRetire, keysRetireResult),
 } as const satisfies MessageRouter;
 
 /** A question relayed by the hub names the processor that asked it. */

@@ -31,6 +31,12 @@ export const routingPrefix = z.string().regex(/^[1-9]\d{2}$/, 'three digits, not
 export const requestId = z.string().regex(idPattern('req'), 'a request id req_…');
 export const paymentId = z.string().regex(idPattern('pay'), 'a payment id pay_…');
 export const shortCode = z.string().regex(/^\d{10}$/, 'a 10-digit payment code');
+/**
+ * What a trace id may look like: the W3C trace id of a `traceparent` header (32 hex digits), a request id a
+ * client sent in `x-request-id`, or one a node made. Opaque; never carries customer data.
+ */
+export const TRACE_ID_PATTERN = /^[\w.:-]{1,64}$/;
+export const traceId = z.string().regex(TRACE_ID_PATTERN, '1 to 64 letters, digits, or . _ : -');
 export const compactJws = z
   .string()
   .max(16_384)
@@ -52,6 +58,15 @@ export const participant = z.strictObject({
   routingPrefix,
   signingKey: okpJwk,
   encryptionKey: okpJwk,
+  /**
+   * SHA-256 fingerprint of the TLS certificate of `baseUrl` (64 hex digits, colons allowed): the hub connects
+   * to this processor only when it presents that certificate (pinning; for an `https` baseUrl).
+   */
+  tlsCertSha256: z
+    .string()
+    .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'a SHA-256 fingerprint: 64 hex digits')
+    .transform((v) => v.replaceAll(':', '').toLowerCase())
+    .optional(),
 });
 export type Participant = z.infer<typeof participant>;
 
@@ -229,6 +244,11 @@ export const transferPrepare = z.strictObject({
       rate: z.string().max(40),
     })
     .optional(),
+  /**
+   * The trace id of the customer's request that started the transfer, passed on by the hub to the payee, so
+   * that every node's log lines for the payment carry it. Not part of the transfer's content (its digest).
+   */
+  traceId: traceId.optional(),
 });
 export type TransferPrepare = z.infer<typeof transferPrepare>;
 

@@ -1,7 +1,7 @@
 /**
  * Scenarios for mandates (scheduled and recurring payments), through the public HTTP APIs only.
  */
-import { check, eur, sleep, waitUntil, type Ctx, type Scenario } from '../testkit/index.js';
+import { check, eur, waitUntil, type Ctx, type Scenario } from '../testkit/index.js';
 import { approveMandate, cancelMandate, getMandate } from '../clients-mandates.js';
 
 /** A subscription-like reusable request of an mno-b merchant (payer-entered amount 1.00–20.00). */
@@ -15,6 +15,27 @@ async function subscription(ctx: Ctx) {
     reusable: true,
   });
   return { m, req };
+}
+
+/**
+ * Evidence that bank-a's mandate job has run on for at least two due slots from now: another customer's
+ * two-instalment mandate (one second apart) is paid in full. The job takes every due mandate in each pass,
+ * so a mandate that should pay nothing more has had those passes to (wrongly) pay again.
+ */
+async function twoLaterPasses(ctx: Ctx): Promise<void> {
+  const witness = await ctx.customer('bank-a', 10_00n, 'Witness');
+  const { req } = await subscription(ctx);
+  const w = await approveMandate(witness.wallet, req.shortCode, '1234', {
+    amount: eur(1_00n),
+    maxAmount: eur(1_00n),
+    interval: 1,
+    count: 2,
+  });
+  const done = await waitUntil(
+    () => getMandate(witness.wallet, w.mandateId),
+    (x) => x.status === 'COMPLETED',
+  );
+  check(done.status === 'COMPLETED', `the witness mandate is ${done.status} (paid ${done.paid})`);
 }
 
 export const MANDATE_SCENARIOS: Scenario[] = [
@@ -35,7 +56,7 @@ export const MANDATE_SCENARIOS: Scenario[] = [
         (x) => x.status === 'COMPLETED',
       );
       check(done.status === 'COMPLETED', `mandate ${done.status} after 15 s (paid ${done.paid})`);
-      await sleep(2_500);
+      await twoLaterPasses(ctx);
       const after = await getMandate(c.wallet, created.mandateId);
       const completed = after.instalments.filter((i) => i.status === 'COMPLETED');
       check(completed.length === 3, `${completed.length} instalments completed, not 3`);
@@ -71,22 +92,24 @@ export const MANDATE_SCENARIOS: Scenario[] = [
       check(first.paid >= 1, 'no first instalment');
       const cancelled = await cancelMandate(c.wallet, created.mandateId);
       check(cancelled.status === 'CANCELLED', `mandate ${cancelled.status}`);
-      await sleep(1_500);
+      // An instalment already on its way when she cancelled may still complete; none may start after.
+      await twoLaterPasses(ctx);
       await ctx.settled();
-      const settledView = await getMandate(c.wallet, created.mandateId);
-      const paid = settledView.paid;
-      await sleep(3_000);
       const later = await getMandate(c.wallet, created.mandateId);
-      check(later.paid === paid, `paid ${paid} → ${later.paid} after cancel`);
       check(
-        later.instalments.length === settledView.instalments.length,
-        'an instalment started after cancel',
+        later.instalments.length === cancelled.instalments.length,
+        `${later.instalments.length - cancelled.instalments.length} instalment(s) started after cancel`,
+      );
+      const paid = later.paid;
+      check(
+        paid === later.instalments.filter((i) => i.status === 'COMPLETED').length,
+        `paid ${paid} ≠ completed instalments`,
       );
       const bal = await c.wallet.balance();
       check(bal === 50_00n - BigInt(paid) * 2_00n, `customer balance ${bal} for ${paid} instalments`);
       const got = await ctx.merchantBalance(m);
       check(got === BigInt(paid) * 2_00n, `merchant received ${got}`);
-      return `${paid} instalment(s) of 2.00 EUR, then cancelled: nothing more in 3 s`;
+      return `${paid} instalment(s) of 2.00 EUR, then cancelled: nothing more while the job paid another mandate twice`;
     },
   },
 ];

@@ -9,6 +9,7 @@ import {
   formatMoney,
   importSigningKey,
   isEd25519Jwk,
+  nodeOfKeyId,
   peekJws,
   receipt as receiptSchema,
   verifyJson,
@@ -21,7 +22,7 @@ import type { PaymentRequest as PaymentRequestView } from '@semops/merchant-sdk'
 import type { ResolvedRequest } from '../clients-wallet.js';
 import { startReceiver } from '../edge.js';
 import { codeOf, json } from '../http.js';
-import { check, type Ctx, type Scenario } from '../testkit/index.js';
+import { check, waitUntil, type Ctx, type Scenario } from '../testkit/index.js';
 
 const eur = (value: bigint): MoneyWire => ({ value: value.toString(), currency: 'EUR' });
 const show = (value: bigint) => formatMoney({ value, currency: 'EUR' });
@@ -49,7 +50,7 @@ export async function checkReceipt(jws: string, publicJwk: JWK, at = Date.now())
     const parsed = receiptSchema.safeParse(raw);
     if (!parsed.success) return { status: 'invalid', reason: 'the signed content is not a receipt' };
     const r = parsed.data;
-    if (r.processorId !== kid)
+    if (r.processorId !== nodeOfKeyId(kid))
       return { status: 'invalid', reason: 'signer and content disagree', receipt: r };
     if (r.validFrom !== undefined && at < r.validFrom) {
       return { status: 'invalid', reason: 'not valid yet', receipt: r };
@@ -67,6 +68,23 @@ export async function checkReceipt(jws: string, publicJwk: JWK, at = Date.now())
     }
     return { status: 'invalid', reason: 'not a signed receipt' };
   }
+}
+
+/**
+ * The public key a receipt names, from what the processor published: a `/v1/info` answer (its key history,
+ * so a receipt signed before a key rotation finds its key) or a bare JWK.
+ */
+export function receiptKeyFrom(source: unknown, jws: string): JWK {
+  const info = source as { signingKey?: JWK; signingKeys?: Array<{ kid?: unknown; key?: JWK }> } | null;
+  if (typeof info !== 'object' || info === null || !('signingKey' in info)) return source as JWK;
+  let kid: string | undefined;
+  try {
+    kid = peekJws(jws.trim()).kid;
+  } catch {
+    kid = undefined;
+  }
+  const named = Array.isArray(info.signingKeys) ? info.signingKeys.find((k) => k.kid === kid) : undefined;
+  return named?.key ?? (info.signingKey as JWK);
 }
 
 /** The request view with the use-case fields. */
@@ -235,11 +253,18 @@ export const USE_CASE_SCENARIOS: Scenario[] = [
       const m = await ctx.merchant('mno-b', 'Vending 12');
       const sale = await createRequest(m, { currency: 'EUR', amount: eur(1_50n), reference: 'slot-4' });
       let dispensed = 0;
+      let events = 0;
       const dispensedSoFar = () => dispensed;
       const seen = followRequest(m.client.url, m.apiKey, sale.id, (s) => {
+        events++;
         if (s === 'PAID') dispensed++;
       });
-      await sleep(100);
+      // The machine has heard from the stream (the request's first state) and dispensed nothing yet.
+      await waitUntil(
+        async () => events,
+        (n) => n > 0,
+      );
+      check(events > 0, 'the events stream said nothing');
       check(dispensedSoFar() === 0, 'dispensed before payment');
       const paid = await c.wallet.pay(sale.qr, '1234');
       check(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);

@@ -4,7 +4,8 @@
  */
 import { MerchantClient } from '../clients-merchant.js';
 import { Wallet } from '../clients-wallet.js';
-import type { Network } from '../network.js';
+import type { Network, NetworkView } from '../network.js';
+import { moneyProblems, type ProcessorBooks } from './money.js';
 import { waitUntil } from './wait.js';
 
 /** A customer made by {@link Ctx.customer}: an enrolled wallet (PIN 1234) and how to reach them. */
@@ -24,15 +25,23 @@ export interface TestMerchant {
   readonly webhookSecret: string;
 }
 
-/** What scenarios share: the network and helpers to make customers and merchants through the admin APIs. */
-export class Ctx {
-  private phoneSeq = 0;
-  constructor(readonly net: Network) {}
+/** A processor of the network `N` as it holds it (a process handle, or a node in this process). */
+type ProcessorOf<N extends NetworkView> = (N['processors'] extends ReadonlyMap<string, infer P> ? P : never) &
+  (NetworkView['processors'] extends ReadonlyMap<string, infer V> ? V : never);
 
-  processor(id: string) {
+/**
+ * What scenarios share: the network and helpers to make customers and merchants through the admin APIs. The
+ * network is one of processes ({@link Network}, the default) or any other {@link NetworkView}, such as one in
+ * this process.
+ */
+export class Ctx<N extends NetworkView = Network> {
+  private phoneSeq = 0;
+  constructor(readonly net: N) {}
+
+  processor(id: string): ProcessorOf<N> {
     const p = this.net.processors.get(id);
     if (!p) throw new Error(`no processor ${id}`);
-    return p;
+    return p as ProcessorOf<N>;
   }
 
   /** A new customer at `processorId` with `balance` deposited and an enrolled device (PIN 1234). */
@@ -65,7 +74,8 @@ export class Ctx {
 
   /**
    * Money is conserved: every ledger balances (debits = credits, pending included), nothing is left pending,
-   * each processor's settlement account equals its position at the hub, and positions sum to zero.
+   * each processor's settlement account equals its position at the hub, positions sum to zero, and per
+   * currency customers + merchants + house accounts hold exactly deposits − withdrawals ({@link moneyProblems}).
    */
   async conservation(): Promise<string | undefined> {
     const positions = await this.net.hub.admin.positions();
@@ -77,8 +87,10 @@ export class Ctx {
         problems.push(`hub still reserves ${pos.reserved} for ${pos.processorId}`);
     }
     for (const [cur, s] of sum) if (s !== 0n) problems.push(`hub positions in ${cur} sum to ${s}, not 0`);
+    const books: ProcessorBooks[] = [];
     for (const p of this.net.processors.values()) {
       const l = await p.admin.ledger();
+      books.push({ processorId: p.id, byKind: l.byKind });
       for (const t of l.totals) {
         if (t.debitsPosted !== t.creditsPosted)
           problems.push(`${p.id} ${t.currency}: posted debits ≠ credits`);
@@ -92,6 +104,7 @@ export class Ctx {
         if (a !== b) problems.push(`${p.id}: settlement account ${a} ≠ hub position ${b} ${pos.currency}`);
       }
     }
+    problems.push(...moneyProblems(books));
     return problems.length ? problems.join('; ') : undefined;
   }
 

@@ -9,6 +9,7 @@
  * const c = await ctx.customer('bank-a', 50_00n);
  */
 export { Ctx, type TestCustomer, type TestMerchant } from './harness.js';
+export { countMoney, moneyProblems, type CurrencyMoney, type ProcessorBooks } from './money.js';
 export { check, ScenarioFailure, type Scenario } from './scenario.js';
 export {
   eur,
@@ -21,4 +22,11 @@ export {
   checkMerchantReceived,
 } from './steps.js';
 export { operatorGateway, type GatewayAnswer, type StoredText } from './gateway.js';
+export {
+  settableClock,
+  startInProcessNetwork,
+  type InProcessNetwork,
+  type InProcessOptions,
+} from './in-process.js';
+export { startFaultyLink, type Fault, type FaultyLink } from './faulty-link.js';
 export { sleep, waitUntil, untilAliasKnown } from './wait.js';

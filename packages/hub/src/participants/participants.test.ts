@@ -82,6 +82,15 @@ describeEngines('participants', (engine) => {
         ],
         ['/v1/admin/participants/bank-c', { ...net.a.participant('303'), id: 'bank-c', extra: 1 }],
         ['/v1/admin/participants/Bank_C', { ...net.a.participant('303'), id: 'Bank_C' }],
+        // A certificate pin on a plain-http link would pin nothing.
+        [
+          '/v1/admin/participants/bank-c',
+          { ...net.a.participant('303'), id: 'bank-c', tlsCertSha256: 'ab'.repeat(32) },
+        ],
+        [
+          '/v1/admin/participants/bank-c',
+          { ...net.a.participant('303'), id: 'bank-c', tlsCertSha256: 'not-hex' },
+        ],
       ];
       for (const [path, body] of cases) {
         const r = await net.http<ErrorBody>('PUT', path, body);

@@ -2,20 +2,27 @@
  * HTTP edge of the registry: the public participant list and hub info, and the operator's registration.
  */
 import type { FastifyInstance } from 'fastify';
-import { parse, requireAdmin } from '@semops/node';
-import { SemopsError, participant, processorId, type JWK, z } from '@semops/protocol';
+import { parse, requireAdmin, type NodeKeyring } from '@semops/node';
+import { SemopsError, participant, processorId, z } from '@semops/protocol';
 import { HUB_ID, type ParticipantService } from './service.js';
 
 export interface ParticipantRoutesDeps {
   readonly participants: ParticipantService;
   readonly adminToken: string;
-  readonly hubSigningKey: JWK;
+  /** The hub's own keys: published with the chain of its rotation statements. */
+  readonly hubKeys: NodeKeyring;
 }
 
 const idParams = z.strictObject({ id: processorId });
 
 export function registerParticipantRoutes(app: FastifyInstance, deps: ParticipantRoutesDeps): void {
-  app.get('/v1/info', async () => ({ id: HUB_ID, signingKey: deps.hubSigningKey }));
+  // `statements` lets a processor that pinned an earlier hub key follow each rotation from it (hub-keys.ts).
+  app.get('/v1/info', async () => ({
+    id: HUB_ID,
+    signingKey: deps.hubKeys.current().key,
+    signingKeys: deps.hubKeys.published(),
+    statements: deps.hubKeys.statements(),
+  }));
 
   app.get('/v1/participants', async () => ({ participants: deps.participants.list() }));
 

@@ -63,6 +63,11 @@ export interface FeeLine {
 export interface SettlementStatus {
   readonly processorId: string;
   readonly booked: boolean;
+  /**
+   * Not yet booked: how often booking its lines was tried and put off (the ledger had not followed every
+   * transfer of the window, or refused the booking) since the hub started; absent before the first try.
+   */
+  readonly bookingAttempts?: number;
   /** Undefined when the processor gets no notice (no transfers in the window). */
   readonly noticeDelivered?: boolean;
   readonly noticeAttempts?: number;

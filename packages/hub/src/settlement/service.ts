@@ -324,9 +324,12 @@ export function createSettlementService(deps: SettlementServiceDeps): Settlement
     const pids = [...new Set(lines.map((l) => l.processorId))].sort();
     return pids.map((processorId) => {
       const n = notices.get(processorId);
+      const unbooked = lines.filter((l) => l.processorId === processorId && l.bookedAt === undefined);
+      const bookingAttempts = Math.max(0, ...unbooked.map((l) => bookingRetry.get(key(l))?.attempts ?? 0));
       return {
         processorId,
-        booked: lines.every((l) => l.processorId !== processorId || l.bookedAt !== undefined),
+        booked: unbooked.length === 0,
+        ...(bookingAttempts === 0 ? {} : { bookingAttempts }),
         ...(n === undefined
           ? {}
           : {

@@ -12,7 +12,6 @@ import {
   type Participant,
 } from '@semops/protocol';
 import { createHub } from '../app.js';
-import { createParticipantStore } from '../participants/store.js';
 import { liquidityAccountId, positionAccountId, type PositionView } from '../positions/service.js';
 import { hubMigrations, type HubDb } from '../shared/schema.js';
 import { describeEngines } from '../testing/engines.js';
@@ -51,7 +50,22 @@ describeEngines('a hub data directory from before settlement', (engine) => {
       ['mno-b', '202'],
     ] as const) {
       const p = await participant(id, prefix);
-      await db.transaction().execute((tx) => createParticipantStore(db).upsert(tx, p, Date.now()));
+      // A participants row as that hub wrote it (before key rotation: one signing key, no TLS pin).
+      await db
+        .insertInto('participants')
+        .values({
+          id: p.id,
+          name: p.name,
+          kind: p.kind,
+          base_url: p.baseUrl,
+          currencies: JSON.stringify(p.currencies),
+          routing_prefix: p.routingPrefix,
+          signing_key: JSON.stringify(p.signingKey),
+          encryption_key: JSON.stringify(p.encryptionKey),
+          created_at: Date.now(),
+          updated_at: Date.now(),
+        })
+        .execute();
       const accounts = await ledger.executeAtomic([
         {
           kind: 'createAccount',

@@ -25,6 +25,13 @@ export interface ParticipantsTable {
   encryption_key: string;
   created_at: Millis;
   updated_at: Millis;
+  /**
+   * JSON array of the participant's signing keys, current first, each `{ kid, key, since, until? }`
+   * (`PublishedKey`); null for a row from before rotation (its one key is `signing_key`).
+   */
+  signing_keys: Nullable<string>;
+  /** Pinned SHA-256 fingerprint of its TLS certificate (64 lowercase hex digits), if any. */
+  tls_cert_sha256: Nullable<string>;
 }
 
 export interface DirectoryTable {
@@ -377,6 +384,13 @@ export function hubMigrations(engine: Engine): Record<string, Migration> {
           .alterTable('settlement_positions')
           .addColumn('fx_fee', 'text', (c) => c.notNull().defaultTo('0'))
           .execute();
+      },
+    },
+    '0009_participant_keys': {
+      async up(db) {
+        // Key rotation: the key history of each participant; TLS: its pinned certificate fingerprint.
+        await db.schema.alterTable('participants').addColumn('signing_keys', 'text').execute();
+        await db.schema.alterTable('participants').addColumn('tls_cert_sha256', 'text').execute();
       },
     },
   };

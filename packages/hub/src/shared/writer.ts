@@ -29,12 +29,17 @@ interface Job {
 }
 
 /** Runs `jobs` in one transaction and answers each after the commit; throws (rolled back) if any fails. */
-async function commitTogether(db: HubDb, jobs: readonly Job[]): Promise<void> {
+async function commitTogether(
+  db: HubDb,
+  jobs: readonly Job[],
+  onCommit: (size: number) => void,
+): Promise<void> {
   const trx = await db.startTransaction().execute();
   const values: unknown[] = [];
   try {
     for (const job of jobs) values.push(await job.fn(trx));
     await trx.commit().execute();
+    onCommit(jobs.length);
   } catch (error) {
     await trx
       .rollback()
@@ -45,20 +50,21 @@ async function commitTogether(db: HubDb, jobs: readonly Job[]): Promise<void> {
   jobs.forEach((job, i) => job.resolve(values[i]));
 }
 
-export function createWriter(db: HubDb): Writer {
+/** `onCommit`: told how many writes each commit held (the hub's metrics). */
+export function createWriter(db: HubDb, onCommit: (size: number) => void = () => undefined): Writer {
   let queue: Job[] = [];
   let running: Promise<void> | undefined;
   let scheduled = false;
 
   const commitGroup = async (jobs: readonly Job[]): Promise<void> => {
     try {
-      await commitTogether(db, jobs);
+      await commitTogether(db, jobs, onCommit);
     } catch (error) {
       if (jobs.length === 1) {
         jobs[0]!.reject(error);
         return;
       }
-      for (const job of jobs) await commitTogether(db, [job]).catch((e: unknown) => job.reject(e));
+      for (const job of jobs) await commitTogether(db, [job], onCommit).catch((e: unknown) => job.reject(e));
     }
   };
 

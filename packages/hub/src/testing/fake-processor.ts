@@ -16,6 +16,7 @@ import {
   importEncryptionKey,
   importSigningKey,
   newId,
+  nodeOfKeyId,
   publicPart,
   signJson,
   type MessageRouter,
@@ -55,6 +56,10 @@ export interface FakeProcessor {
   noticeMode: NoticeMode;
   readonly prepares: TransferPrepare[][];
   readonly notifications: TransferEvent[];
+  /** Events of the `transfer.notify` calls refused while `notifyOk` was false, in order (one per attempt). */
+  readonly refusedNotifications: TransferEvent[];
+  /** Transfers whose prepare this fake has answered (after the delay of `slow-fulfil`), in order. */
+  readonly answered: string[];
   /** Settlement notices booked (each window once, however often it came). */
   readonly notices: SettlementNotice[];
   /** How many notices arrived, booked or not. */
@@ -103,7 +108,7 @@ export async function createFakeProcessor(opts: {
   const signingKey = await importSigningKey(signing.privateJwk);
   const encryptionPrivateKey = await importEncryptionKey(encryption.privateJwk);
   const signer = { id: opts.id, key: signingKey };
-  const resolveKey = (id: string) => (id === 'hub' ? opts.hubKey() : undefined);
+  const resolveKey = (kid: string) => (nodeOfKeyId(kid) === 'hub' ? opts.hubKey() : undefined);
   const seen = new Set<string>();
   const requesterEncryptionKeys = new Map<string, Key>();
   const sealKeyFor = (id: string): Key => {
@@ -129,6 +134,8 @@ export async function createFakeProcessor(opts: {
     noticeMode: 'book',
     prepares: [],
     notifications: [],
+    refusedNotifications: [],
+    answered: [],
     notices: [],
     noticeCalls: 0,
     lookups: [],
@@ -196,21 +203,25 @@ export async function createFakeProcessor(opts: {
               results: transfers.map((t) => ({ transferId: t.transferId, decision: 'FULFIL' })),
             };
           case 'slow-fulfil':
-          case 'fulfil':
+          case 'fulfil': {
             if (self.mode === 'slow-fulfil') await new Promise((r) => setTimeout(r, self.slowMs));
-            return {
-              results: await Promise.all(
-                transfers.map(async (t) => ({
-                  transferId: t.transferId,
-                  decision: 'FULFIL',
-                  receipt: await sealReceipt(t, opts.id, signingKey, sealKeyFor(t.payer)),
-                })),
-              ),
-            };
+            const results = await Promise.all(
+              transfers.map(async (t) => ({
+                transferId: t.transferId,
+                decision: 'FULFIL' as const,
+                receipt: await sealReceipt(t, opts.id, signingKey, sealKeyFor(t.payer)),
+              })),
+            );
+            self.answered.push(...transfers.map((t) => t.transferId));
+            return { results };
+          }
         }
       },
       'transfer.notify': async ({ events }) => {
-        if (!self.notifyOk) throw new SemopsError('UNAVAILABLE');
+        if (!self.notifyOk) {
+          self.refusedNotifications.push(...events);
+          throw new SemopsError('UNAVAILABLE');
+        }
         self.notifications.push(...events);
         return { ok: true };
       },

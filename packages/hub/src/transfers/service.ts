@@ -29,6 +29,7 @@ import {
   type TransferState,
 } from '@semops/protocol';
 import type { FeeService } from '../fees/service.js';
+import type { HubMetrics } from '../metrics.js';
 import type { Notifier } from '../notifications/service.js';
 import type { ParticipantService } from '../participants/service.js';
 import type { Writer } from '../shared/writer.js';
@@ -98,6 +99,8 @@ export interface TransferServiceDeps {
   readonly fees: FeeService;
   readonly log: FastifyBaseLogger;
   readonly now: () => number;
+  /** Counts transfers by state and times prepare, forward and commit (absent: nothing is counted). */
+  readonly metrics?: HubMetrics;
   /** Longest wait for a payee's answer (default 10 s); never beyond the earliest expiry of the batch. */
   readonly forwardTimeoutMs?: number;
 }
@@ -112,7 +115,7 @@ type Decision =
     };
 
 export function createTransferService(deps: TransferServiceDeps): TransferService {
-  const { store, writer, ledger, participants, client, notifier, log, now } = deps;
+  const { store, writer, ledger, participants, client, notifier, log, now, metrics } = deps;
   const forwardTimeoutMs = deps.forwardTimeoutMs ?? 10_000;
   /** Transfers whose admission is under way, so a duplicate waits for it instead of racing it. */
   const admitting = new Map<string, Promise<unknown>>();
@@ -127,6 +130,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
   const afterTransitions = async (transitions: readonly Transition[]): Promise<void> => {
     const changed = transitions.filter((t) => t.changed).map((t) => t.record);
     if (changed.length === 0) return;
+    for (const r of changed) metrics?.transfers(r.state);
     await settleLedger(changed);
     // The transitions queued the outbox rows; waking a processor with nothing queued costs one read.
     notifier.kick(changed.flatMap((r) => [r.payer, r.payee]));
@@ -192,6 +196,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
       if (res?.ok) {
         forwarding.add(t.transferId);
         out.set(t.transferId, { forward: toPayee(t) });
+        log.debug({ traceId: t.traceId, transferId: t.transferId }, 'transfer reserved');
         return;
       }
       const reason = refusalCode(res?.code);
@@ -199,8 +204,10 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         log.error({ transferId: t.transferId, code: res?.code }, 'ledger refused a reservation');
       refusals.push({ transferId: t.transferId, reason });
     });
+    metrics?.transfers('RESERVED', added.length - refusals.length);
     if (refusals.length > 0) {
       const transitions = await writer.write((tx) => store.refuse(tx, refusals, now()));
+      metrics?.transfers('ABORTED', transitions.filter((tr) => tr.changed).length);
       for (const tr of transitions) out.set(tr.record.transferId, { result: resultOf(tr.record) });
     }
     return out;
@@ -285,6 +292,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
     try {
       const p = participants.get(payee);
       if (p && timeoutMs > 0) {
+        const sent = performance.now();
         const answer = await client.send(
           PROCESSOR_MESSAGES,
           p.baseUrl,
@@ -296,6 +304,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
           },
         );
         receivedAt = now();
+        metrics?.step('hub_forward', sent, transfers.length);
         answers = answer.results;
       }
     } catch (e) {
@@ -331,10 +340,16 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         });
       }
     }
+    const deciding = performance.now();
     const transitions = await decide(decisions, receivedAt);
     await afterTransitions(transitions);
+    metrics?.step('hub_commit', deciding, decisions.length);
     transitions.forEach((tr, i) => {
       const d = decisions[i]!;
+      log.debug(
+        { traceId: d.t.traceId, transferId: d.t.transferId, state: tr.record.state },
+        'transfer decided',
+      );
       const ownAbort = d.kind === 'abort' && tr.changed && tr.record.reason === d.reason;
       out.set(tr.record.transferId, resultOf(tr.record, ownAbort ? d.message : undefined));
     });
@@ -343,6 +358,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
 
   return {
     async prepare(sender, transfers) {
+      const received = performance.now();
       // Per position in the batch: an answer now, or the id whose admission answers it.
       const early = new Map<number, PrepareResult>();
       const firstOf = new Map<string, TransferPrepare>();
@@ -363,6 +379,7 @@ export function createTransferService(deps: TransferServiceDeps): TransferServic
         }
       });
       const admissions = await admit([...firstOf.values()]);
+      metrics?.step('hub_prepare', received, firstOf.size);
 
       const groups = new Map<string, TransferPrepare[]>();
       for (const id of firstOf.keys()) {

@@ -186,7 +186,8 @@ describeEngines('transfers', (engine) => {
       const [r] = await prepare([t]);
       expect(['RESERVED', 'ABORTED']).toContain(r?.state);
       await waitFor(() => eventsFor(net.a, t.transferId).length === 1);
-      await new Promise((res) => setTimeout(res, 500)); // the late fulfil has arrived by now
+      // The payee has sent its late fulfil (after the hub gave up waiting at expiry).
+      await waitFor(() => net.b.answered.includes(t.transferId));
       expect(eventsFor(net.a, t.transferId)).toEqual([
         { transferId: t.transferId, state: 'ABORTED', reason: 'TRANSFER_EXPIRED' },
       ]);
@@ -277,10 +278,12 @@ describeEngines('transfers', (engine) => {
       const [r] = await prepare([t]);
       expect(r?.state).toBe('COMMITTED');
       await waitFor(() => eventsFor(net.b, t.transferId).length === 1);
-      await new Promise((res) => setTimeout(res, 300));
+      // bank-a refuses the notification, and the hub tries again (more than once) rather than giving up.
+      await waitFor(() => eventsFor({ notifications: net.a.refusedNotifications }, t.transferId).length >= 2);
       expect(eventsFor(net.a, t.transferId)).toEqual([]);
       net.a.notifyOk = true;
       await waitFor(() => eventsFor(net.a, t.transferId).length === 1, 5_000);
+      expect(eventsFor(net.a, t.transferId)).toEqual([{ transferId: t.transferId, state: 'COMMITTED' }]);
     });
   });
 

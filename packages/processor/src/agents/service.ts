@@ -90,14 +90,17 @@ function transferId(scope: string, key: string | undefined): string {
   return `tr_${createHash('sha256').update(`${scope}\u0000${key}`).digest('hex').slice(0, 26)}`;
 }
 
+/** Kind (ledger code) of the house account `fee_expense:<CUR>` that pays agents' commissions. */
+export const FEE_EXPENSE_KIND = 'fee_expense';
+
 export function createAgentService(deps: AgentDeps) {
   const { q, ledger, now } = deps;
   const schedule = deps.schedule ?? commissionSchedule();
   const feeAccounts = new Set<string>();
   async function feeExpenseAccount(currency: string): Promise<string> {
-    const id = `fee_expense:${currency}`;
+    const id = `${FEE_EXPENSE_KIND}:${currency}`;
     if (!feeAccounts.has(id)) {
-      await ledger.createAccount({ id, currency, rule: 'none', code: 'fee_expense' });
+      await ledger.createAccount({ id, currency, rule: 'none', code: FEE_EXPENSE_KIND });
       feeAccounts.add(id);
     }
     return id;

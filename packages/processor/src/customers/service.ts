@@ -26,6 +26,7 @@ import {
 import { MAX_PIN_ATTEMPTS, type PinHasher } from './pins.js';
 import type { CustomerKind, LimitService, Tier } from '../limits/service.js';
 import { moneyText, type NotificationService } from '../notifications/service.js';
+import type { ProcessorMetrics } from '../metrics.js';
 
 export interface Customer {
   readonly id: string;
@@ -92,6 +93,8 @@ export interface CustomerDeps {
   readonly notifications?: NotificationService;
   /** Texts the customer's phone (a new device enrolled): another channel than the wallet being enrolled. */
   readonly sms?: { send(to: string, text: string): Promise<void> };
+  /** Counts PIN lock-outs. */
+  readonly metrics?: ProcessorMetrics;
 }
 
 /** The blinded directory alias of a phone number: the hub sees this, never the number. */
@@ -376,7 +379,10 @@ export function createCustomerService(deps: CustomerDeps) {
           pin_locked = CASE WHEN pin_attempts + 1 >= ${MAX_PIN_ATTEMPTS} THEN 1 ELSE 0 END
         WHERE id = ${customerId} RETURNING pin_attempts`;
       const left = MAX_PIN_ATTEMPTS - Number(after?.pin_attempts ?? MAX_PIN_ATTEMPTS);
-      if (left <= 0) throw new SemopsError('PIN_LOCKED');
+      if (left <= 0) {
+        deps.metrics?.pinLockout();
+        throw new SemopsError('PIN_LOCKED');
+      }
       throw new SemopsError('PIN_INVALID', `Wrong PIN; ${left} ${left === 1 ? 'try' : 'tries'} left.`, {
         attemptsLeft: left,
       });

@@ -148,6 +148,7 @@ export function createPaymentApprovals(deps: PaymentDeps, flow: PaymentFlow, act
     t0: number,
     /** The quote of a conversion (checked by `quoteToApply`). */
     quote?: StoredQuote,
+    traceId?: string,
   ): Promise<ReturnType<typeof paymentView>> {
     const p = newPayment(t0, {
       id: newId('pay'),
@@ -169,6 +170,7 @@ export function createPaymentApprovals(deps: PaymentDeps, flow: PaymentFlow, act
     active.add(p.id);
     try {
       let refused: SemopsError | undefined;
+      const reserving = performance.now();
       try {
         refused = await q.tx(async (tx) => {
           await insert(tx, p, nonce);
@@ -198,8 +200,10 @@ export function createPaymentApprovals(deps: PaymentDeps, flow: PaymentFlow, act
         }
         throw e;
       }
+      deps.metrics?.step('payer_reserve', reserving);
+      deps.metrics?.payment(p, refused ? 'FAILED' : 'RESERVED', refused?.code);
       if (refused) throw refused;
-      return paymentView(await execute({ ...p, state: 'RESERVED' }));
+      return paymentView(await execute({ ...p, state: 'RESERVED' }, traceId));
     } finally {
       active.delete(p.id);
     }
@@ -212,8 +216,12 @@ export function createPaymentApprovals(deps: PaymentDeps, flow: PaymentFlow, act
     if (declined) throw new SemopsError('REQUEST_CANCELLED', 'You declined this request for money.');
   }
 
-  /** Executes a device-signed, PIN-carrying approval. */
-  async function approve(auth: { device: Device; customer: Customer }, approvalJws: string) {
+  /** Executes a device-signed, PIN-carrying approval; `traceId`: the wallet request's (logs only). */
+  async function approve(
+    auth: { device: Device; customer: Customer },
+    approvalJws: string,
+    traceId?: string,
+  ) {
     const { device, customer } = auth;
     const { kid, typ } = peekJws(approvalJws);
     if (typ !== APPROVAL_TYP || kid !== device.id) throw new SemopsError('APPROVAL_INVALID');
@@ -239,7 +247,7 @@ export function createPaymentApprovals(deps: PaymentDeps, flow: PaymentFlow, act
         ? undefined
         : await quoteToApply(customer, t, a.amount, a.quoteId ? await deps.fx.get(a.quoteId) : undefined, t0);
     const pin = await deps.customers.decryptPin(a.pin);
-    return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0, quote);
+    return pay(customer, device.id, a.nonce, t, a.amount.value, pin, t0, quote, traceId);
   }
 
   /**

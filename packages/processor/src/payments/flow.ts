@@ -11,6 +11,8 @@ import {
   RECEIPT_TYP,
   SemopsError,
   decryptJson,
+  nodeOfKeyId,
+  peekJws,
   receipt as receiptSchema,
   verifyJson,
   type PrepareResult,
@@ -131,9 +133,12 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     };
   }
 
-  /** Prepare → settle a reserved payment; returns it as it then is (final, or pending when unknown). */
-  async function execute(p: PaymentRow): Promise<PaymentRow> {
-    const prepare = prepareOf(p);
+  /**
+   * Prepare → settle a reserved payment; returns it as it then is (final, or pending when unknown). `traceId`
+   * (the customer's request's) travels in the prepare to the hub and the payee, for their log lines.
+   */
+  async function execute(p: PaymentRow, traceId?: string): Promise<PaymentRow> {
+    const prepare = { ...prepareOf(p), ...(traceId === undefined ? {} : { traceId }) };
     let settled: PaymentRow | undefined;
     if (p.payee === processorId) {
       const f = await deps.requests.accept(prepare);
@@ -173,7 +178,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
           // The hub refused the message as a whole: nothing was reserved there.
           settled = await settle(p.id, 'ABORTED', e.code, undefined, undefined, p);
         } else {
-          deps.log.warn({ paymentId: p.id }, 'prepare outcome unknown; reconcile will settle it');
+          deps.log.warn({ paymentId: p.id, traceId }, 'prepare outcome unknown; reconcile will settle it');
         }
         return settled ?? (await row(p.id))!;
       }
@@ -189,7 +194,9 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
           p,
         );
     }
-    return settled ?? (await row(p.id))!;
+    const after = settled ?? (await row(p.id))!;
+    deps.log.debug({ paymentId: p.id, traceId, state: after.state }, 'payment executed');
+    return after;
   }
 
   /**
@@ -200,7 +207,8 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     if (!sealed) return undefined;
     try {
       const { receipt: jws } = (await decryptJson(sealed, deps.encryptionKey)) as { receipt: string };
-      const key = await deps.hub.resolveKey(p.payee);
+      const { kid } = peekJws(jws);
+      const key = nodeOfKeyId(kid) === p.payee ? await deps.hub.resolveKey(kid) : undefined;
       const r = receiptSchema.parse(key ? await verifyJson(jws, key, RECEIPT_TYP) : undefined);
       if (r.paymentId === p.id && r.amount.value === p.amount && r.processorId === p.payee) return jws;
     } catch {
@@ -225,6 +233,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     fees?: TransferFees,
     known?: PaymentRow,
   ): Promise<PaymentRow | undefined> {
+    const settling = performance.now();
     const seen = known ?? (await row(id));
     if (!seen || seen.state === 'FAILED' || seen.state === 'ABORTED') return seen;
     // The hub's notification of a commit this node already settled from the answer: nothing new to keep
@@ -241,7 +250,10 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
     const storedFees = seen.fees === null ? undefined : (JSON.parse(seen.fees) as TransferFees);
     const ic =
       outcome === 'COMMITTED' ? await interchangeCommand(seen, fees ?? storedFees, deps.house) : undefined;
-    return q.tx(async (tx) => {
+    // The state this call moved the payment to, counted once its transaction committed.
+    let reached: 'FAILED' | 'COMMITTED' | 'ABORTED' | undefined;
+    const out = await q.tx(async (tx) => {
+      reached = undefined;
       const p = await tx.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
       if (!p) return undefined;
       const t = now();
@@ -253,6 +265,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
         // Nothing was reserved (the reservation commits with RESERVED): a failure like any before money moved,
         // so the quote of a conversion is given back too.
         await failIn(tx, p, reason ?? 'TRANSFER_REJECTED');
+        reached = 'FAILED';
       } else if (p.state === 'COMMITTED' && outcome === 'COMMITTED') {
         // The hub's notification can overtake its answer to the prepare: the receipt, or the fees and so the
         // interchange (once, by its id), may arrive second.
@@ -266,6 +279,7 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
         const committed = await tx.one<PaymentRow>`UPDATE payments SET state = 'COMMITTED', reason = NULL,
             receipt = COALESCE(${receipt ?? null}, receipt), updated_at = ${t}
           WHERE id = ${id} AND state = 'RESERVED' RETURNING *`;
+        if (committed) reached = 'COMMITTED';
         if (p.customer_id !== null) {
           const amount = { value: p.amount, currency: p.currency };
           const fx = paymentFxOf(p);
@@ -289,10 +303,18 @@ export function createPaymentFlow(deps: PaymentDeps, batcher: HubBatcher) {
         const aborted = await tx.one<PaymentRow>`UPDATE payments SET state = 'ABORTED',
             reason = ${reason ?? 'TRANSFER_REJECTED'}, updated_at = ${t}
           WHERE id = ${id} AND state = 'RESERVED' RETURNING *`;
-        if (aborted) return aborted;
+        if (aborted) {
+          reached = 'ABORTED';
+          return aborted;
+        }
       }
       return tx.one<PaymentRow>`SELECT * FROM payments WHERE id = ${id}`;
     });
+    if (reached && out) {
+      deps.metrics?.payment(out, reached, out.reason);
+      deps.metrics?.step('payer_settle', settling);
+    }
+    return out;
   }
 
   return { row, newPayment, insert, reserveIn, prepareOf, execute, checkedReceipt, settle };

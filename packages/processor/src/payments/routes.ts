@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bearer, createAdmission, parse, perCredential, requireAdmin } from '@semops/node';
 import { SemopsError, compactJws, idPattern, moneyWire, paymentId, requestId } from '@semops/protocol';
 import type { CustomerService } from '../customers/service.js';
+import type { ProcessorMetrics } from '../metrics.js';
 import type { PaymentService } from './service.js';
 
 const resolveBody = z.strictObject({ code: z.string().trim().min(1).max(8192) });
@@ -18,6 +19,7 @@ export function registerPaymentRoutes(
     customers: CustomerService;
     payments: PaymentService;
     adminToken: string;
+    metrics?: ProcessorMetrics;
     /** Resolves and approvals executing at once before new ones are refused with 503 OVERLOADED (default 256). */
     maxInFlight?: number;
   },
@@ -58,9 +60,12 @@ export function registerPaymentRoutes(
     '/v1/wallet/payments',
     { config: { rateLimit: perCredential(600, 'approve') } },
     async (req, reply) => {
+      const t0 = performance.now();
       const auth = await customers.authenticate(bearer(req));
       const { approval } = parse(approveBody, req.body);
-      const view = await admission.run(() => payments.approve(auth, approval));
+      // The request's trace id (trace.ts) travels with the payment's prepare to the hub and the payee.
+      const view = await admission.run(() => payments.approve(auth, approval, req.id));
+      deps.metrics?.step('payer_approve', t0);
       return reply.code(view.status === 'PENDING' ? 202 : 201).send(view);
     },
   );

@@ -15,6 +15,7 @@ import {
   REQUEST_TYP,
   SemopsError,
   decryptJson,
+  nodeOfKeyId,
   peekJws,
   requestToken,
   routingPrefixOf,
@@ -33,6 +34,7 @@ import type { HubLink } from '../hub/link.js';
 import { parseCode } from './codes.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { LimitService } from '../limits/service.js';
+import type { ProcessorMetrics } from '../metrics.js';
 import { createRefundService } from '../refunds/service.js';
 import { createPaymentApprovals } from './approvals.js';
 import { createPaymentFlow } from './flow.js';
@@ -67,6 +69,8 @@ export interface PaymentDeps {
   readonly notifications?: NotificationService;
   readonly now: () => number;
   readonly log: Log;
+  /** Counts payments by state and times their steps (absent: nothing is counted). */
+  readonly metrics?: ProcessorMetrics;
 }
 
 export function createPaymentService(deps: PaymentDeps) {
@@ -109,7 +113,8 @@ export function createPaymentService(deps: PaymentDeps) {
     if (!key)
       throw new SemopsError('REQUEST_TOKEN_INVALID', 'The request is signed by an unknown processor.');
     const payload = requestToken.safeParse(await verifyJson(token, key, REQUEST_TYP));
-    if (!payload.success || payload.data.processorId !== kid) throw new SemopsError('REQUEST_TOKEN_INVALID');
+    if (!payload.success || payload.data.processorId !== nodeOfKeyId(kid))
+      throw new SemopsError('REQUEST_TOKEN_INVALID');
     const t = payload.data;
     if (!ref) return t;
     const matches =

@@ -131,8 +131,7 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
     routingPrefix: '303',
     country: 'HU',
     keys: {
-      signingKey: await generateSigningKeys().then((k) => importSigningKey(k.privateJwk)),
-      verifyingKey: payeePublic,
+      signer: { id: 'bank-c', key: await generateSigningKeys().then((k) => importSigningKey(k.privateJwk)) },
       encryptionPrivateKey: await importEncryptionKey(enc.privateJwk),
     },
     secrets: { pinKey: PIN_KEY, directoryKey: 'test-directory-key' },

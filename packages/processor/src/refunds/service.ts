@@ -94,6 +94,7 @@ export function createRefundService(deps: PaymentDeps, flow: PaymentFlow, active
       );
       return { ...refund, state: refused ? 'FAILED' : 'RESERVED', reason: refused?.code ?? null };
     });
+    deps.metrics?.payment(p, p.state, p.reason);
     if (p.state !== 'RESERVED') return refundView(p);
     active.add(id);
     try {

@@ -8,7 +8,7 @@ import { openTransaction } from '@semops/node';
 import {
   RECEIPT_TYP,
   SemopsError,
-  signJson,
+  signAs,
   type FulfilResult,
   type MerchantInfo,
   type Receipt,
@@ -172,7 +172,7 @@ export function createIncomingTransfers(deps: RequestDeps, ctx: IncomingContext)
         reference: `refund of ${refundOf}`,
         acceptedAt: t,
       };
-      const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
+      const jws = await signAs(deps.signer, receipt, RECEIPT_TYP);
       await q.tx(async (tx) => {
         // Lock the original payment's row so that concurrent refunds of it are checked one after another.
         await tx.run`UPDATE payments SET updated_at = updated_at WHERE id = ${refundOf}`;
@@ -242,7 +242,7 @@ export function createIncomingTransfers(deps: RequestDeps, ctx: IncomingContext)
           acceptedAt: t,
           ...entitlement(r, BigInt(p.amount.value), t),
         };
-        const jws = await signJson(receipt, deps.signingKey, deps.processorId, RECEIPT_TYP);
+        const jws = await signAs(deps.signer, receipt, RECEIPT_TYP);
         await q.tx(async (tx) => {
           // A single-use request is held by one transfer at a time: the conditional update decides, also
           // between instances of this processor.

@@ -17,10 +17,12 @@ import {
   makeDeepLink,
   makeShortCode,
   newId,
+  peekJws,
   receipt as receiptSchema,
-  signJson,
+  signAs,
   verifyJson,
   type Key,
+  type Signer,
   type MerchantInfo,
   type Receipt,
   type RequestRef,
@@ -79,13 +81,14 @@ export interface RequestDeps {
   readonly processorId: string;
   readonly routingPrefix: string;
   readonly country: string;
-  readonly signingKey: Key;
+  /** Signs tokens and receipts with the current key. */
+  readonly signer: Signer;
   readonly encryptionKeyOf: (processorId: string) => Promise<Key>;
   /** The house accounts (settlement, fees, interchange, fx, fxmargin) the commit bookings use. */
   readonly house: HouseAccounts;
   readonly now: () => number;
-  /** This processor's public signing key, to check tickets it signed (else they are compared as stored). */
-  readonly verifyingKey?: Key;
+  /** This processor's public signing keys by key id, to check tickets it signed (else compared as stored). */
+  readonly ownKey?: (kid: string) => Key | undefined;
   /** How much of a customer's name a person paying them or asked by them sees (default `first-name`). */
   readonly payeeNames?: PayeeNameRule;
 }
@@ -160,7 +163,7 @@ export function createRequestService(deps: RequestDeps) {
       createdAt: r.created_at,
       expiresAt: r.expires_at,
       ...useCaseFields(r),
-      token: await signJson(payload, deps.signingKey, deps.processorId, REQUEST_TYP),
+      token: await signAs(deps.signer, payload, REQUEST_TYP),
       qr: encodeEmvQr({
         dynamic: r.reusable === 0,
         processorId: deps.processorId,
@@ -326,12 +329,7 @@ export function createRequestService(deps: RequestDeps) {
     async tokenFor(ref: RequestRef): Promise<string> {
       const r = await findByRef(ref);
       assertPayable(r, now());
-      return signJson(
-        tokenPayload(r, (await payeeOf(r)).info),
-        deps.signingKey,
-        deps.processorId,
-        REQUEST_TYP,
-      );
+      return signAs(deps.signer, tokenPayload(r, (await payeeOf(r)).info), REQUEST_TYP);
     },
 
     /** `request.lookup` from another processor: the token, encrypted to the requester. */
@@ -348,9 +346,11 @@ export function createRequestService(deps: RequestDeps) {
       const invalid = (why: string) => new SemopsError('TICKET_INVALID', why);
       let payload: Receipt;
       try {
-        // Without the public key the ticket is only trusted when it equals the stored receipt (below).
-        const raw: unknown = deps.verifyingKey
-          ? await verifyJson(ticket, deps.verifyingKey, RECEIPT_TYP)
+        // Without the public keys the ticket is only trusted when it equals the stored receipt (below).
+        const key = deps.ownKey?.(peekJws(ticket).kid);
+        if (deps.ownKey && !key) throw invalid('The ticket is not signed by a key of this processor.');
+        const raw: unknown = key
+          ? await verifyJson(ticket, key, RECEIPT_TYP)
           : JSON.parse(Buffer.from(ticket.split('.')[1] ?? '', 'base64url').toString('utf8'));
         const parsed = receiptSchema.safeParse(raw);
         if (!parsed.success) throw invalid('The ticket content is not a receipt.');

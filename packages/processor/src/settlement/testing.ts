@@ -166,6 +166,7 @@ export async function startKit(id = 'mno-b'): Promise<Kit> {
   const now = () => kit.clock;
   // The payee side answers prepares in process; the hub is asked for nothing but the payer's sealing key.
   const hub = { encryptionKey: async () => peerKey } as unknown as HubLink;
+  const verifying = await importSigningKey(signing.publicJwk);
   const { customers, merchants, notifications, requests } = await createProcessorServices({
     q,
     ledger,
@@ -176,8 +177,8 @@ export async function startKit(id = 'mno-b'): Promise<Kit> {
     routingPrefix: '202',
     country: 'AT',
     keys: {
-      signingKey: await importSigningKey(signing.privateJwk),
-      verifyingKey: await importSigningKey(signing.publicJwk),
+      signer: { id, key: await importSigningKey(signing.privateJwk) },
+      ownKey: () => verifying,
       encryptionPrivateKey: await importEncryptionKey(enc.privateJwk),
     },
     secrets: { pinKey: 'test-pin-key', directoryKey: 'test-directory-key' },

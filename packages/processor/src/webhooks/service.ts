@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import type { Sql, Log } from '@semops/node';
 import { newId } from '@semops/protocol';
+import type { ProcessorMetrics } from '../metrics.js';
 
 export const MAX_ATTEMPTS = 12;
 /** How long a claimed delivery is left to the instance that claimed it. */
@@ -28,6 +29,8 @@ export function createWebhookService(deps: {
   now: () => number;
   secretOf: (merchantId: string) => Promise<string>;
   log?: Log;
+  /** Counts delivery attempts, ok or failed. */
+  metrics?: ProcessorMetrics;
 }) {
   const { q, now } = deps;
   let running = false;
@@ -57,12 +60,14 @@ export function createWebhookService(deps: {
       await res.body.dump();
       if (res.statusCode >= 200 && res.statusCode < 300) {
         await q.run`UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = attempts + 1 WHERE id = ${row.id}`;
+        deps.metrics?.webhook('ok');
         return;
       }
       error = `HTTP ${res.statusCode}`;
     } catch (e) {
       error = e instanceof Error ? e.message.slice(0, 200) : 'error';
     }
+    deps.metrics?.webhook('failed');
     const attempts = row.attempts + 1;
     const backoff = Math.min(1000 * 2 ** (attempts - 1), 3_600_000);
     const status = attempts >= MAX_ATTEMPTS ? 'FAILED' : 'PENDING';
