@@ -18,8 +18,6 @@ export interface CallOptions {
 export interface HttpResult<T = unknown> {
   readonly status: number;
   readonly body: T;
-  /** Response headers, names in lower case. */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** Sends a request and returns status and parsed body, whatever the status. */
@@ -28,6 +26,16 @@ export async function call<T = unknown>(
   url: string,
   opts: CallOptions = {},
 ): Promise<HttpResult<T>> {
+  const { status, body } = await callWithHeaders<T>(method, url, opts);
+  return { status, body };
+}
+
+/** Like `call`, with the response headers (names in lower case). */
+export async function callWithHeaders<T = unknown>(
+  method: string,
+  url: string,
+  opts: CallOptions = {},
+): Promise<HttpResult<T> & { readonly headers: Readonly<Record<string, string | string[] | undefined>> }> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';

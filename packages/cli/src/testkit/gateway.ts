@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call } from '../http.js';
+import { call, callWithHeaders } from '../http.js';
 import type { Ctx } from './harness.js';
 import { check } from './scenario.js';
 
@@ -44,7 +44,7 @@ export function operatorGateway(ctx: Ctx, processorId: string) {
       return { text: r.body.replies?.[0] ?? '', ...(r.body.code ? { code: r.body.code } : {}) };
     },
     async ussdAnswer(sessionId: string, phoneNumber: string, text: string): Promise<GatewayAnswer> {
-      const r = await call<string>('POST', `${p.url}/v1/channels/ussd`, {
+      const r = await callWithHeaders<string>('POST', `${p.url}/v1/channels/ussd`, {
         headers,
         body: { sessionId, serviceCode: '*384#', phoneNumber, text },
       });
