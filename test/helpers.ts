@@ -36,6 +36,26 @@ export function filesUnder(dir: string): Array<{ path: string; bytes: Buffer }> 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Asserts, once the network is stopped (so that WAL files and logs are complete), that a payer's phone
+ * number (with and without `+`) and the words of their name are in their own processor's files (the search
+ * works) and in none of the hub's or the other processors'.
+ */
+export function expectPayerOnlyAtOwnProcessor(
+  dir: string,
+  payer: { readonly phone: string; readonly name: string },
+  own = 'bank-a',
+  others: readonly string[] = ['hub', 'mno-b'],
+): void {
+  const needles = [payer.phone, payer.phone.slice(1), ...payer.name.split(/\s+/)];
+  const scan = (node: string) =>
+    filesUnder(join(dir, node)).flatMap((f) =>
+      needles.filter((n) => f.bytes.includes(Buffer.from(n))).map((n) => `${f.path}: ${n}`),
+    );
+  expect(scan(own).length).toBeGreaterThan(0);
+  for (const node of others) expect(scan(node)).toEqual([]);
+}
+
+/**
  * Waits until the network is quiet and its books agree: every ledger balanced, nothing reserved or pending,
  * each settlement account equal to the hub position, positions summing to zero.
  */

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, codeOf } from '@semops/cli';
-import { expectConserved, filesUnder, freshNetwork } from './helpers.js';
+import { expectConserved, expectPayerOnlyAtOwnProcessor, freshNetwork } from './helpers.js';
 
 const eur = (value: bigint) => ({ value: value.toString(), currency: 'EUR' });
 
@@ -75,7 +74,7 @@ describe('P2P, request money and refunds: bad paths', () => {
       interval: 200,
     });
     const [item] = await payer.wallet.inbox();
-    expect(item).toMatchObject({ status: 'OPEN', from: 'R*** R***', amount: eur(2_00n), note: 'taxi' });
+    expect(item).toMatchObject({ status: 'OPEN', from: 'Rhea R.', amount: eur(2_00n), note: 'taxi' });
     const notes = await payer.wallet.notifications();
     expect(notes[0]?.kind).toBe('request.received');
     const r = await payer.wallet.resolve(item!.code);
@@ -96,20 +95,13 @@ describe('P2P, request money and refunds: bad paths', () => {
       timeout: 8000,
       interval: 200,
     });
-    expect(shown).toMatchObject({ kind: 'p2p', merchant: { name: 'I*** P***', category: '4829' } });
+    expect(shown).toMatchObject({ kind: 'p2p', merchant: { name: 'Ida P.', category: '4829' } });
     const paid = await payer.wallet.submit(
       await payer.wallet.approval(shown, '1234', { amount: eur(3_00n) }),
     );
     expect(paid.status).toBe('COMPLETED');
     await expectConserved(ctx);
     await env.net.stop();
-    const needles = [payer.phone, payer.phone.slice(1), 'Quirinus', 'Zebulon'];
-    const scan = (dir: string) =>
-      filesUnder(dir).flatMap((f) =>
-        needles.filter((n) => f.bytes.includes(Buffer.from(n))).map((n) => `${f.path}: ${n}`),
-      );
-    expect(scan(join(env.dir, 'bank-a')).length).toBeGreaterThan(0);
-    expect(scan(join(env.dir, 'hub'))).toEqual([]);
-    expect(scan(join(env.dir, 'mno-b'))).toEqual([]);
+    expectPayerOnlyAtOwnProcessor(env.dir, payer);
   });
 });

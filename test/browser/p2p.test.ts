@@ -109,7 +109,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await env?.close();
   });
 
-  it('send money: Anna (bank-a) sends to Ben’s phone (mno-b), sees his masked name before the PIN; Ben’s wallet shows the money', async () => {
+  it('send money: Anna (bank-a) sends to Ben’s phone (mno-b), sees his short name (Ben O.) before the PIN; Ben’s wallet shows the money', async () => {
     // The hub directory learns Ben's (blinded) phone number in the background: wait until it resolves.
     let probe = await call<{ fee: Money; kind?: string }>('POST', `${bankA}/v1/wallet/p2p/resolve`, {
       token: anna.token,
@@ -142,11 +142,11 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await w.getByLabel('Phone number or name@processor').fill('+43 676 1000202');
     await w.getByRole('button', { name: 'Continue' }).click();
 
-    // Ben's name, masked by his processor, before any PIN is asked for.
+    // Ben's name as his processor shows it (first name, initial), before any PIN is asked for.
     const confirm = w.getByTestId('confirm');
     await confirm.waitFor();
     const shown = await w.getByTestId('payee-name').innerText();
-    expect(shown).toMatch(/^B\*+ O\*+$/);
+    expect(shown).toBe('Ben O.');
     expect(await confirm.innerText()).toMatch(/Send to[\s\S]*Customer of mno-b/i);
     expect(await confirm.innerText()).not.toContain('Okafor');
     expect(await w.getByTestId('pin-dots').count()).toBe(0);
@@ -157,11 +157,11 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     expect(await fitsWidth(w, 360)).toBe(true);
 
     await w.getByRole('button', { name: 'Approve with PIN' }).click();
-    expect(await w.locator('.summary-mini').innerText()).toMatch(/Send €12\.50 to B\*+ O\*+/);
+    expect(await w.locator('.summary-mini').innerText()).toMatch(/Send €12\.50 to Ben O\./);
     await typePinAndConfirm(w, '2468');
     const receipt = w.getByTestId('receipt');
     await receipt.waitFor({ timeout: 20_000 });
-    expect(await receipt.innerText()).toMatch(/Sent[\s\S]*€12\.50[\s\S]*B\*+ O\*+/);
+    expect(await receipt.innerText()).toMatch(/Sent[\s\S]*€12\.50[\s\S]*Ben O\./);
     await w.getByRole('button', { name: 'Done' }).click();
     const annaAfter = annaBefore - 12_50n - fee;
     await expect.poll(() => w.getByTestId('balance').innerText()).toBe(euros(annaAfter));
@@ -218,7 +218,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
       await b.getByRole('button', { name: 'Done' }).click();
     }
 
-    // Anna's home screen counts the requests to pay; her inbox lists them with the masked name and note.
+    // Anna's home screen counts the requests to pay; her inbox lists them with Ben's short name and the note.
     const w = anna.page;
     await expect
       .poll(
@@ -237,11 +237,11 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     const open = w.getByTestId('inbox-open');
     await open.waitFor();
     const text = await open.innerText();
-    expect(text).toMatch(/B\*+ O\*+[\s\S]*(Concert ticket|Coffee)/);
+    expect(text).toMatch(/Ben O\.[\s\S]*(Concert ticket|Coffee)/);
     expect(text).not.toContain('Okafor');
     expect(await open.getByTestId('inbox-item').count()).toBe(2);
 
-    await w.getByRole('button', { name: /^Pay €7\.00 to B\*+ O\*+/ }).click();
+    await w.getByRole('button', { name: /^Pay €7\.00 to Ben O\./ }).click();
     await w.getByTestId('confirm').waitFor();
     expect(await w.getByTestId('confirm-amount').innerText()).toBe('€7.00');
     await w.getByRole('button', { name: 'Approve with PIN' }).click();
@@ -262,7 +262,7 @@ describe.skipIf(skip !== undefined)('P2P, request money and refunds in Chromium'
     await screenshot(w, 'wallet-inbox');
     expect(await fitsWidth(w, 360)).toBe(true);
 
-    await w.getByRole('button', { name: /^Decline €3\.00 from B\*+ O\*+/ }).click();
+    await w.getByRole('button', { name: /^Decline €3\.00 from Ben O\./ }).click();
     await expect.poll(() => w.getByTestId('inbox-notice').innerText()).toMatch(/You declined/);
     await expect
       .poll(() => w.getByTestId('inbox-closed').locator('[data-status="DECLINED"]').count())

@@ -1,12 +1,13 @@
 /**
  * The phone simulator in a real browser (Debian's Chromium) against a fresh network of real processes: a
  * customer pays a merchant's request by USSD, typing on the simulated feature phone; asks the balance by
- * SMS; and garbage input gets a clear reply and changes nothing. The simulator server plays the SMS and USSD
+ * SMS; sends money by SMS to a person at another processor; and garbage input gets a clear reply and changes
+ * nothing. The simulator server plays the SMS and USSD
  * gateways, so the processors' gateway secret must never reach the page.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { call, MerchantClient, Wallet } from '@semops/cli';
 import { startSimulator, type Simulator } from '@semops/cli/simulator';
@@ -27,6 +28,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
   let sim: Simulator;
   let cafe: MerchantClient;
   let customerId: string;
+  let esther: Wallet;
   let page: Page;
   const devices = phones(() => browser);
   /** Everything the simulator server sent to the page, to look for secrets in. */
@@ -87,7 +89,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     const c = await bankA().admin.createCustomer({ phone: PHONE, name: 'Esther Mwangi', currency: 'EUR' });
     customerId = c.customerId;
     await bankA().admin.deposit(customerId, 50_00n);
-    await Wallet.enrol(bankA().url, PHONE, c.activationCode, PIN);
+    esther = await Wallet.enrol(bankA().url, PHONE, c.activationCode, PIN);
     sim = await startSimulator({
       net: env.net,
       phones: [{ phone: PHONE, name: 'Esther Mwangi', processorId: 'bank-a' }],
@@ -125,7 +127,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     expect(await page.getByLabel('Number to dial').inputValue()).toBe('*384#');
     await green();
     expect(await ussdAnswer('open')).toMatch(
-      /^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*6 Change PIN\n7 Block account$/,
+      /^SEMOPS\n1 Send money\n2 Pay merchant[\s\S]*7 Block account\n8 Bills & airtime\n9 Pay requests$/,
     );
 
     await pressKeys('2');
@@ -173,7 +175,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => newest.innerText()).toContain('PAY <code> [amount]');
     const texts = await page.getByTestId('sms-inbox').locator('.sms-text').allInnerTexts();
-    expect(texts.slice(0, 2)).toEqual([expect.stringContaining('BAL: balance'), reply]);
+    expect(texts.slice(0, 2)).toEqual([expect.stringContaining('INBOX, BAL, MINI'), reply]);
     await page.getByLabel('Message').fill('BAL');
     await page.keyboard.press('Enter');
     await expect.poll(() => newest.innerText()).toContain(reply);
@@ -212,7 +214,7 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     await pressKeys('*384#');
     await green();
     await ussdAnswer('open');
-    await pressKeys('9');
+    await pressKeys('99');
     await green();
     expect(await ussdAnswer('open')).toMatch(/^Invalid choice\.\nSEMOPS\n1 Send money/);
     await pressKeys('2');
@@ -263,6 +265,46 @@ describe.skipIf(skip !== undefined)('phone simulator in Chromium', () => {
     expect(stranger.status).toBe(200);
     expect(stranger.body.replies).toEqual([expect.stringMatching(/^This number has no account here/)]);
     expect(await balance()).toBe(before);
+  });
+
+  it("SMS send money in the simulator: the payee's short name before the PIN, then the PIN sends", async () => {
+    const mnoB = env.net.processors.get('mno-b')!;
+    const ben = '+254722000302';
+    const payee = await mnoB.admin.createCustomer({ phone: ben, name: 'Ben Otieno', currency: 'EUR' });
+    // A new customer's blinded number reaches the hub directory within a sync interval (2 s).
+    await vi.waitFor(() => esther.p2pResolve(ben), { timeout: 8000, interval: 200 });
+    const before = BigInt(await balance());
+    await openSimulator();
+    await useChannel('SMS');
+    const popup = page.getByTestId('sms-popup');
+    await page.getByLabel('Message').fill(`SEND ${ben} 2.50`);
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => popup.innerText())
+      .toBe(
+        'Send 2.50 EUR to Ben O.? Reply with your PIN within 2 minutes to approve; ignore this to cancel.',
+      );
+    expect(BigInt(await balance())).toBe(before);
+    await page.getByLabel('Message').fill(PIN);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => popup.innerText()).toMatch(/^Sent 2\.50 EUR to Ben O\. Receipt \S+\. Balance /);
+    await screenshot(page, 'simulator-sms-send');
+    // What a person would check: her money went, and Ben got exactly that.
+    expect(BigInt(await balance())).toBe(before - 2_50n);
+    await expect
+      .poll(async () => {
+        const r = await call<{ balance: string }>(
+          'GET',
+          `${mnoB.url}/v1/admin/customers/${payee.customerId}`,
+          {
+            token: mnoB.adminToken,
+          },
+        );
+        return r.body.balance;
+      })
+      .toBe('250');
+    const texts = await page.getByTestId('sms-inbox').locator('.sms-text').allInnerTexts();
+    for (const t of texts) expect(t).not.toContain(PIN);
   });
 
   it('keeps the gateway secret and the operator token out of the browser', async () => {

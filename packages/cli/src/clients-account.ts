@@ -31,6 +31,10 @@ export interface StatementEntryWire {
   amount: MoneyWire;
   state: 'posted' | 'pending';
   reference: string | null;
+  /** The merchant, person, agent or processor on the other side (`Ben O.`, `Bank A`), when there is one. */
+  counterparty: string | null;
+  /** The line as a customer reads it: `Cafe Central`, `To Ben O.`, `From Bank A`, `Refund Cafe Central`. */
+  description: string;
 }
 
 export interface StatementFilter {

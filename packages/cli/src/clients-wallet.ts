@@ -228,7 +228,7 @@ export class Wallet {
     );
   }
 
-  /** Who a phone number or `name@processor` address is, as the payer may see it (masked name). */
+  /** Who a phone number or `name@processor` address is, as the payer may see it (the short name its processor shows). */
   p2pResolve(to: string) {
     return json<ResolvedRequest & { kind: 'p2p' }>('POST', `${this.url}/v1/wallet/p2p/resolve`, {
       token: this.accessToken,
@@ -236,7 +236,7 @@ export class Wallet {
     });
   }
 
-  /** Sends money to a person: resolve, show the masked name, approve with PIN. */
+  /** Sends money to a person: resolve, show the payee's short name, approve with PIN. */
   async sendP2P(to: string, amount: MoneyWire, pin: string): Promise<PaymentView> {
     const r = await this.p2pResolve(to);
     return this.submit(await this.approval(r, pin, { amount }));

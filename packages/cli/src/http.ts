@@ -26,6 +26,16 @@ export async function call<T = unknown>(
   url: string,
   opts: CallOptions = {},
 ): Promise<HttpResult<T>> {
+  const { status, body } = await callWithHeaders<T>(method, url, opts);
+  return { status, body };
+}
+
+/** Like `call`, with the response headers (names in lower case). */
+export async function callWithHeaders<T = unknown>(
+  method: string,
+  url: string,
+  opts: CallOptions = {},
+): Promise<HttpResult<T> & { readonly headers: Readonly<Record<string, string | string[] | undefined>> }> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -44,7 +54,7 @@ export async function call<T = unknown>(
   } catch {
     // keep the text
   }
-  return { status: res.statusCode, body: body as T };
+  return { status: res.statusCode, body: body as T, headers: res.headers };
 }
 
 /** Sends a request and returns the body of a 2xx answer, or throws the typed error. */

@@ -49,6 +49,8 @@ import { QUOTE_PURGE_INTERVAL_MS, type FxOptions } from './fx/service.js';
 import { registerFxRoutes } from './fx/routes.js';
 import { registerSettlementRoutes } from './settlement/routes.js';
 import { createProcessorServices } from './services.js';
+import type { PayeeNameRule } from './customers/service.js';
+import type { StatementDeps } from './customers/statement.js';
 import { PROCESSOR_MESSAGE_SENDERS, processorMessageHandlers } from './messages.js';
 import { createProcessorMetrics } from './metrics.js';
 
@@ -88,6 +90,11 @@ export interface ProcessorOptions {
    * start setting that the running processor holds (FX spread, fee, quote validity, rates).
    */
   readonly instance?: boolean;
+  /**
+   * How much of a customer's name someone paying them (or asked by them for money) sees: `first-name`
+   * (default, `Ben O.`) or `initials` (`B*** O***`).
+   */
+  readonly payeeNames?: PayeeNameRule;
   /** Serve HTTPS with this certificate (`loadServerTls`); the hub pins its fingerprint. Default plain HTTP. */
   readonly tls?: ServerTls;
   /**
@@ -192,6 +199,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     secrets: { pinKey, directoryKey },
     transferTtlMs: opts.transferTtlMs ?? Number(process.env.SEMOPS_TRANSFER_TTL_MS ?? 30_000),
     ...(opts.fx ? { fx: opts.fx } : {}),
+    ...(opts.payeeNames ? { payeeNames: opts.payeeNames } : {}),
     furtherInstance: opts.instance ?? false,
     now,
     log: app.log,
@@ -233,12 +241,21 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     return ledgerSummary(q, ledger);
   });
   registerCustomerRoutes(app, { customers, ledger, adminToken, idempotency });
+  // Statement lines name the other side: our customers by the name rule, other processors by their name.
+  const statementDeps: StatementDeps = {
+    q,
+    ledger,
+    processorId: opts.id,
+    processorName: async (id) => (await hub.participant(id))?.name,
+    ...(opts.payeeNames ? { payeeNames: opts.payeeNames } : {}),
+  };
   registerAccountRoutes(app, {
     q,
     ledger,
     customers,
     limits,
     vouchers,
+    statement: statementDeps,
     currency: opts.currencies[0] ?? 'EUR',
     adminToken,
     idempotency,
@@ -262,7 +279,11 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     dataDir: opts.dataDir,
     customers,
     payments,
+    p2p,
+    bills: services.bills,
+    limits,
     ledger,
+    statement: statementDeps,
     adminToken,
     now,
     log: app.log.child({ feature: 'channels' }),

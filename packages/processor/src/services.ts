@@ -9,7 +9,7 @@ import type { Key, Signer } from '@semops/protocol';
 import { createAgentService } from './agents/service.js';
 import { createBillService } from './bills/service.js';
 import { createPinHasher } from './customers/pins.js';
-import { createCustomerService } from './customers/service.js';
+import { createCustomerService, type PayeeNameRule } from './customers/service.js';
 import { createFxService, type FxOptions } from './fx/service.js';
 import { createHouseAccounts } from './house-accounts.js';
 import { createDirectorySync } from './hub/directory.js';
@@ -54,6 +54,8 @@ export interface ProcessorServiceDeps {
   readonly furtherInstance?: boolean;
   /** Texts to customers; by default kept in the node's database. */
   readonly smsGateway?: SmsGateway;
+  /** How much of a customer's name people paying them see (default `first-name`: `Ben O.`). */
+  readonly payeeNames?: PayeeNameRule;
   readonly now: () => number;
   /** The node's logger; each feature logs through a child of it (`feature`). */
   readonly log: RootLog;
@@ -118,6 +120,7 @@ export async function createProcessorServices(deps: ProcessorServiceDeps) {
     house,
     now,
     ...(deps.keys.ownKey ? { ownKey: deps.keys.ownKey } : {}),
+    ...(deps.payeeNames ? { payeeNames: deps.payeeNames } : {}),
   });
   // Timed and counted on the payee side (payee-metrics.ts).
   const requests = withPayeeMetrics(requestService, { metrics, log: log('payee') });

@@ -103,6 +103,11 @@ export const ERRORS = {
   APPROVAL_EXPIRED: { http: 400, message: 'The approval has expired; approve again.' },
   APPROVAL_REPLAYED: { http: 409, message: 'This approval was already used; an approval pays once.' },
   RESOLVE_FIRST: { http: 409, message: 'Resolve the payment request before approving it.' },
+  CONFIRMATION_NOT_FOUND: {
+    http: 409,
+    message:
+      'Nothing from this phone is waiting for a PIN (it was used, cancelled or never asked); start again.',
+  },
   // Money
   INSUFFICIENT_FUNDS: { http: 422, message: 'Not enough money in the account for this payment.' },
   LIMIT_EXCEEDED: { http: 422, message: 'The payment exceeds a limit of the account.' },

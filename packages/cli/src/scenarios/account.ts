@@ -111,7 +111,9 @@ export const ACCOUNT_SCENARIOS: Scenario[] = [
       check(all.entries.length === 2, `${all.entries.length} entries`);
       const pays = await statement(c.wallet, { type: 'payment' });
       check(
-        pays.entries.length === 1 && pays.entries[0]!.amount.value === '-1234',
+        pays.entries.length === 1 &&
+          pays.entries[0]!.amount.value === '-1234' &&
+          pays.entries[0]!.counterparty === 'Corner Shop',
         `payments ${JSON.stringify(pays.entries)}`,
       );
       const deps = await statement(c.wallet, { type: 'deposit' });
@@ -122,7 +124,10 @@ export const ACCOUNT_SCENARIOS: Scenario[] = [
       const { contentType, csv } = await statementCsv(c.wallet);
       const lines = csv.trim().split(/\r?\n/);
       check(contentType.startsWith('text/csv'), `content type ${contentType}`);
-      check(lines[0] === 'date,id,type,direction,amount,currency,state,reference', `header ${lines[0]}`);
+      check(
+        lines[0] === 'date,id,type,direction,amount,currency,state,reference,counterparty',
+        `header ${lines[0]}`,
+      );
       check(lines.length === 3 && lines.some((l) => l.includes(',-12.34,EUR,')), 'CSV rows');
       const bad = await codeOf(statement(c.wallet, { type: 'bogus' as 'p2p' }));
       check(bad === 'VALIDATION_FAILED', `bad type → ${bad}`);

@@ -15,13 +15,13 @@ import {
 
 export const P2P_SCENARIOS: readonly Scenario[] = [
   {
-    name: 'P2P: send to a phone number at another processor (masked name shown)',
+    name: "P2P: send to a phone number at another processor (the payee's short name shown)",
     async run(ctx) {
       const payer = await ctx.customer('bank-a', 50_00n, 'Anna Berger');
       const payee = await ctx.customer('mno-b', 0n, 'Jane Doe');
       const shown = await untilAliasKnown(() => payer.wallet.p2pResolve(payee.phone));
       check(shown.kind === 'p2p', `kind ${shown.kind}`);
-      check(shown.merchant.name === 'J*** D***', `payer sees ${shown.merchant.name}`);
+      check(shown.merchant.name === 'Jane D.', `payer sees ${shown.merchant.name}`);
       check(shown.processorId === 'mno-b' && shown.amount === undefined, 'payer should enter the amount');
       const paid = await payer.wallet.submit(
         await payer.wallet.approval(shown, '1234', { amount: eur(12_50n) }),
@@ -48,7 +48,7 @@ export const P2P_SCENARIOS: readonly Scenario[] = [
       const payee = await ctx.customer('bank-a', 0n, 'Lisa Maria Huber');
       const { address } = await payee.wallet.setAlias(`lisa${Date.now() % 100000}`);
       const byAlias = await payer.wallet.p2pResolve(address);
-      check(byAlias.merchant.name === 'L*** M*** H***', `payer sees ${byAlias.merchant.name}`);
+      check(byAlias.merchant.name === 'Lisa H.', `payer sees ${byAlias.merchant.name}`);
       const paid = await payer.wallet.submit(
         await payer.wallet.approval(byAlias, '1234', { amount: eur(5_00n) }),
       );
@@ -70,7 +70,7 @@ export const P2P_SCENARIOS: readonly Scenario[] = [
       );
       check(sent.status === 'SENT', `request ${sent.status}`);
       const [item] = await payer.wallet.inbox();
-      check(item?.status === 'OPEN' && item.from === 'C*** F***', `inbox ${JSON.stringify(item)}`);
+      check(item?.status === 'OPEN' && item.from === 'Clara F.', `inbox ${JSON.stringify(item)}`);
       check(item.amount.value === '840' && item.note === 'pizza', 'wrong amount or note');
       const paid = await payer.wallet.pay(item.code, '1234');
       check(paid.status === 'COMPLETED', `payment ${paid.status} ${paid.error ?? ''}`);

@@ -21,7 +21,7 @@ export {
   checkRequestPaid,
   checkMerchantReceived,
 } from './steps.js';
-export { operatorGateway, type StoredText } from './gateway.js';
+export { operatorGateway, type GatewayAnswer, type StoredText } from './gateway.js';
 export {
   settableClock,
   startInProcessNetwork,

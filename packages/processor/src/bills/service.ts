@@ -7,7 +7,14 @@
  * the payer finds the operator through the hub directory by the blinded phone number, as P2P does.
  */
 import type { Sql, Log } from '@semops/node';
-import { SemopsError, encryptJson, phoneNumber, type Key, type MoneyWire } from '@semops/protocol';
+import {
+  SemopsError,
+  encryptJson,
+  formatMoney,
+  phoneNumber,
+  type Key,
+  type MoneyWire,
+} from '@semops/protocol';
 import type { Customer, CustomerService } from '../customers/service.js';
 import type { MerchantService, Merchant } from '../merchants/service.js';
 import type { RequestService } from '../requests/service.js';
@@ -76,12 +83,20 @@ export function createBillService(deps: BillDeps) {
 
   const billerByCode = (code: string) => q.one<BillerRow>`SELECT * FROM billers WHERE biller_code = ${code}`;
 
-  function checkRange(amount: bigint | undefined, min: bigint | undefined, max: bigint | undefined): void {
+  function checkRange(
+    amount: bigint | undefined,
+    min: bigint | undefined,
+    max: bigint | undefined,
+    currency = deps.currency,
+  ): void {
     if (amount === undefined) return;
     if (amount <= 0n || (min !== undefined && amount < min) || (max !== undefined && amount > max)) {
+      const show = (v: bigint) => formatMoney({ value: v, currency });
       throw new SemopsError(
         'AMOUNT_OUT_OF_RANGE',
-        `The amount must be between ${min ?? 1n} and ${max ?? 'any'} minor units.`,
+        max === undefined
+          ? `The amount must be at least ${show(min ?? 1n)}.`
+          : `The amount must be between ${show(min ?? 1n)} and ${show(max)}.`,
       );
     }
   }
@@ -129,7 +144,7 @@ export function createBillService(deps: BillDeps) {
     const min = b.min_amount === null ? undefined : BigInt(b.min_amount);
     const max = b.max_amount === null ? undefined : BigInt(b.max_amount);
     const value = amount ? BigInt(amount.value) : undefined;
-    checkRange(value, min, max);
+    checkRange(value, min, max, m.currency);
     const view = await deps.requests.create(m, {
       currency: m.currency,
       ...(value !== undefined

@@ -1,13 +1,13 @@
 /**
- * What SMS and USSD share: the customer behind a phone number, a payment request turned into what a
- * feature phone shows, the amount a customer typed, payment by PIN, balance, mini statement, and the short
- * text each failure becomes. The operator's network authenticates the SIM, so the phone number is the
+ * What SMS and USSD share: the customer behind a phone number, a payment request — a merchant's, or one
+ * payable to a person found by phone number or `name@processor` (P2P) — turned into what a feature phone
+ * shows, the amount a customer typed, whether the account covers it (told before the PIN is asked), payment
+ * by PIN, balance, mini statement, and the short text (and stable code) each failure becomes. The operator's network authenticates the SIM, so the phone number is the
  * customer's identity here and the PIN the second factor. A request in another currency is shown with its FX
  * quote (total in the customer's currency, fee, rate) before the PIN is asked; the channel keeps that quote's
  * id with what waits for the PIN (SMS confirmation, USSD session), and the PIN pays at exactly that quote only
  * while it holds — never at another quote made meanwhile —; an expired one is answered with the new quote.
  */
-import type { Ledger } from '@semops/ledger';
 import {
   ERRORS,
   SemopsError,
@@ -15,40 +15,44 @@ import {
   isErrorCode,
   parseAmount,
   type ErrorCode,
-  type MoneyWire,
 } from '@semops/protocol';
 import type { AuditLog } from '@semops/node';
 import type { Customer, CustomerService } from '../customers/service.js';
+import { lastMovements, type StatementDeps } from '../customers/statement.js';
 import type { PaymentService, PinChannel } from '../payments/service.js';
+import type { P2pService } from '../p2p/service.js';
+import type { BillService } from '../bills/service.js';
+import type { LimitService } from '../limits/service.js';
+import { createPayees, rangeText, type Quote } from './payees.js';
+
+export { rangeText, type Quote } from './payees.js';
 import type { FxQuoteView } from '../fx/service.js';
-import { fitLines, fold, showDay, showMerchant, showMoney } from './text.js';
+import { fitLines, fold, period, showDay, showMoney } from './text.js';
 
 export interface ChannelCoreDeps {
   readonly customers: CustomerService;
   readonly payments: PaymentService;
-  readonly ledger: Ledger;
+  /** Sending money to a phone number or `name@processor`, and the inbox of requests for money. */
+  readonly p2p: P2pService;
+  /** Bills by biller code, and airtime. */
+  readonly bills?: BillService;
+  /** Checked before the PIN is asked (and again when the payment is made). */
+  readonly limits?: LimitService;
+  /** The account's movements and who is on the other side (mini statement). */
+  readonly statement: StatementDeps;
   /** Where blocks from a phone are recorded. */
   readonly audit?: AuditLog;
 }
 
-/** A resolved payment request as a feature phone shows it. */
-export interface Quote {
-  readonly requestId: string;
-  readonly payee: string;
-  /** `Cafe Central, Wien` */
-  readonly merchant: string;
-  readonly reference: string;
-  readonly currency: string;
-  /** Set when the merchant fixed the amount; otherwise the customer enters one within min/max. */
-  readonly amount?: bigint;
-  readonly minAmount?: bigint;
-  readonly maxAmount?: bigint;
+/** What a phone is answered: the text, and the stable code of the failure it reports, if it reports one. */
+export interface Said {
+  readonly text: string;
+  readonly code?: ErrorCode;
 }
 
 /** The outcome of a payment by PIN, in words. */
-export interface PaymentOutcome {
+export interface PaymentOutcome extends Said {
   readonly status: 'COMPLETED' | 'PENDING' | 'FAILED';
-  readonly text: string;
   /** The receipt id (or payment id) of a completed payment. */
   readonly receiptId?: string;
   /** The quote had expired (or was used): nothing was paid; this is the new one to show. */
@@ -84,7 +88,7 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
   REQUEST_CANCELLED: 'The merchant cancelled this payment request.',
   REQUEST_TOKEN_INVALID: 'That payment request could not be verified. Nothing was paid.',
   AMOUNT_REQUIRED: 'Please enter an amount.',
-  AMOUNT_INVALID: 'That amount is not valid.',
+  AMOUNT_INVALID: 'That amount is not valid. Write it like 10 or 10.50.',
   AMOUNT_MISMATCH: 'The amount differs from what the merchant asks.',
   CURRENCY_MISMATCH: 'This request is in another currency than your account.',
   RATE_NOT_AVAILABLE: 'This request is in a currency we cannot convert to. Nothing was paid.',
@@ -96,6 +100,14 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
   INSUFFICIENT_FUNDS: 'Not enough money in your account. Nothing was paid.',
   LIMIT_EXCEEDED: 'This is over a limit of your account. Nothing was paid.',
   RESOLVE_FIRST: 'Please start the payment again.',
+  CONFIRMATION_NOT_FOUND:
+    'No payment is waiting for your PIN. To pay, send PAY <code>; to send, SEND <phone> <amount>.',
+  APPROVAL_EXPIRED: 'Your confirmation expired. Nothing was paid; send the command again.',
+  ALIAS_NOT_FOUND: 'No account found for that number or name. Check it and include the country code.',
+  BILLER_NOT_FOUND: 'No biller has that code. Check the biller code on your bill.',
+  ACCOUNT_REFERENCE_INVALID: 'That account number is not valid for this biller. Check it on your bill.',
+  AIRTIME_NOT_AVAILABLE: 'No mobile operator on the network serves that number.',
+  VALIDATION_FAILED: 'Sorry, we did not understand that. Send HELP for the commands.',
   TRANSFER_REJECTED: "The merchant's provider refused the payment. Nothing was paid.",
   TRANSFER_EXPIRED: 'The payment timed out. Nothing was paid.',
   NET_DEBIT_CAP_EXCEEDED: BUSY,
@@ -105,6 +117,11 @@ const TEXTS: Partial<Record<ErrorCode, string>> = {
   OVERLOADED: BUSY,
   INTERNAL: UNKNOWN,
 };
+
+/** The text and code a failure becomes on a phone. */
+export function refusal(e: unknown): Said {
+  return { text: say(e), code: e instanceof SemopsError ? e.code : 'INTERNAL' };
+}
 
 /** The text a failure becomes on a phone (never containing what the customer typed). */
 export function say(e: unknown): string {
@@ -122,6 +139,9 @@ const OWN_MESSAGE: ReadonlySet<ErrorCode> = new Set([
   'AMOUNT_MISMATCH',
   'AMOUNT_OUT_OF_RANGE',
   'CURRENCY_MISMATCH',
+  'INSUFFICIENT_FUNDS',
+  'LIMIT_EXCEEDED',
+  'REQUEST_NOT_FOUND',
   'VALIDATION_FAILED',
 ]);
 
@@ -137,18 +157,39 @@ function receiptIdOf(jws: string | undefined): string | undefined {
   }
 }
 
-/** `1.00-20.00 EUR`: the amounts a customer may enter for a request. */
-export function rangeText(q: Quote): string {
-  const lo = q.minAmount === undefined ? undefined : formatAmount(q.minAmount, q.currency);
-  const hi = q.maxAmount === undefined ? undefined : formatAmount(q.maxAmount, q.currency);
-  if (lo && hi) return `${lo}-${hi} ${q.currency}`;
-  if (lo) return `at least ${lo} ${q.currency}`;
-  if (hi) return `up to ${hi} ${q.currency}`;
-  return q.currency;
+/**
+ * How paying a quote reads, for an amount shown as `12.50 EUR`: before the PIN (`Pay 12.50 EUR to Cafe
+ * Central`, `Send 5.00 EUR to Ben O.`, `Buy 5.00 EUR airtime for your phone`; `short` without the payee),
+ * once done (a sentence), and while it is being processed.
+ */
+export function words(q: Quote) {
+  switch (q.kind) {
+    case 'send':
+      return {
+        short: (m: string) => `Send ${m}`,
+        ask: (m: string) => `Send ${m} to ${q.merchant}`,
+        done: (m: string) => `Sent ${m} to ${period(q.merchant)}`,
+        pending: (m: string) => `Sending ${m} to ${q.merchant}`,
+      };
+    case 'airtime':
+      return {
+        short: (m: string) => `Buy ${m} airtime`,
+        ask: (m: string) => `Buy ${m} airtime for ${q.merchant}`,
+        done: (m: string) => `Bought ${m} airtime for ${period(q.merchant)}`,
+        pending: (m: string) => `Airtime of ${m} for ${q.merchant}`,
+      };
+    case undefined:
+      return {
+        short: (m: string) => `Pay ${m}`,
+        ask: (m: string) => `Pay ${m} to ${q.merchant}`,
+        done: (m: string) => `Paid ${m} to ${period(q.merchant)}`,
+        pending: (m: string) => `Payment of ${m} to ${q.merchant}`,
+      };
+  }
 }
 
 export function createChannelCore(deps: ChannelCoreDeps) {
-  const { customers, payments, ledger } = deps;
+  const { customers, payments } = deps;
 
   return {
     /** Blocks the customer on every channel (SMS `BLOCK`, USSD menu) and says so. */
@@ -166,27 +207,7 @@ export function createChannelCore(deps: ChannelCoreDeps) {
       return c;
     },
 
-    /**
-     * Resolves a code typed on the phone (short code, or anything the wallet accepts). No FX quote yet: that
-     * is made when the amount is shown with the PIN prompt (`fxQuote`).
-     */
-    async quote(customer: Customer, code: string): Promise<Quote> {
-      const r = await payments.resolve(customer, code, { quote: false });
-      const big = (m: MoneyWire | undefined) => (m === undefined ? undefined : BigInt(m.value));
-      const amount = big(r.amount);
-      const minAmount = big(r.minAmount);
-      const maxAmount = big(r.maxAmount);
-      return {
-        requestId: r.requestId,
-        payee: r.processorId,
-        merchant: showMerchant(r.merchant),
-        reference: r.reference,
-        currency: r.currency,
-        ...(amount === undefined ? {} : { amount }),
-        ...(minAmount === undefined ? {} : { minAmount }),
-        ...(maxAmount === undefined ? {} : { maxAmount }),
-      };
-    },
+    ...createPayees(deps),
 
     /**
      * The amount to pay: the merchant's when fixed (a typed one must match it), otherwise the typed one in
@@ -231,6 +252,24 @@ export function createChannelCore(deps: ChannelCoreDeps) {
     },
 
     /**
+     * Checks, before the PIN is asked, that the account covers what the payment takes from it (`amount`, or
+     * the FX quote's total) and that it is within the account's limits: INSUFFICIENT_FUNDS saying what is
+     * available, or LIMIT_EXCEEDED naming the limit and what remains. Both are checked again when the PIN
+     * pays, with the funds reserved in the same transaction.
+     */
+    async affordable(customer: Customer, amount: bigint, fx: FxQuoteView | undefined): Promise<void> {
+      const charge = fx ? BigInt(fx.total.value) : amount;
+      const b = await customers.balance(customer.id);
+      if (b.available < charge) {
+        throw new SemopsError(
+          'INSUFFICIENT_FUNDS',
+          `Not enough money: you have ${showMoney(b.available < 0n ? 0n : b.available, b.currency)} available; this needs ${showMoney(charge, customer.currency)}.`,
+        );
+      }
+      await deps.limits?.check(customer.id, charge);
+    },
+
+    /**
      * Whether the FX quote `quoteId` shown for this request and amount still holds (always true without
      * conversion; false when none was shown).
      */
@@ -243,8 +282,8 @@ export function createChannelCore(deps: ChannelCoreDeps) {
 
     /**
      * Pays a request with the PIN — a conversion at exactly the FX quote `fxQuoteId` shown with the PIN
-     * prompt —; every expected failure comes back as a FAILED outcome with its text (an expired or used quote
-     * with the new quote in `requote`).
+     * prompt —; every expected failure comes back as a FAILED outcome with its text and code (an expired or
+     * used quote with the new quote in `requote`).
      */
     async pay(
       customer: Customer,
@@ -270,18 +309,18 @@ export function createChannelCore(deps: ChannelCoreDeps) {
           const paid = view.fx ? `${money} (${showMoney(view.charged.value, view.charged.currency)})` : money;
           return {
             status: 'COMPLETED',
-            text: `Paid ${paid} to ${q.merchant}. Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
+            text: `${words(q).done(paid)} Receipt ${rct}. Balance ${showMoney(b.balance, b.currency)}.`,
             receiptId: rct,
           };
         }
         if (view.status === 'PENDING') {
           return {
             status: 'PENDING',
-            text: `Payment of ${money} to ${q.merchant} is being processed. Send BAL or dial again to check.`,
+            text: `${words(q).pending(money)} is being processed. Send BAL or dial again to check.`,
           };
         }
         const code = isErrorCode(view.error) ? view.error : 'TRANSFER_REJECTED';
-        return { status: 'FAILED', text: say(new SemopsError(code)) };
+        return { status: 'FAILED', ...refusal(new SemopsError(code)) };
       } catch (e) {
         if (!(e instanceof SemopsError)) throw e;
         const requote = (e.details as { quote?: FxQuoteView } | undefined)?.quote;
@@ -289,11 +328,12 @@ export function createChannelCore(deps: ChannelCoreDeps) {
           return {
             status: 'FAILED',
             text: `The exchange rate expired; nothing was paid. New: ${quoteText(requote)}.`,
+            code: e.code,
             error: e,
             requote,
           };
         }
-        return { status: 'FAILED', text: say(e), error: e };
+        return { status: 'FAILED', ...refusal(e), error: e };
       }
     },
 
@@ -305,49 +345,20 @@ export function createChannelCore(deps: ChannelCoreDeps) {
         : `${text}, available ${showMoney(b.available, b.currency)}.`;
     },
 
-    /** The last `n` movements of the account, newest first, fitted into `max` characters. */
+    /**
+     * The last `n` movements of the account, newest first, fitted into `max` characters: each line with the
+     * merchant, the person (`To Ben O.`, `From Ben O.`) or where money came from (`From Bank A`,
+     * `Refund Cafe Central`, `Deposit`).
+     */
     async statementText(customer: Customer, n: number, max: number): Promise<string> {
-      const listed = await ledger.listTransfers(customer.accountId, { limit: n * 6 });
-      // A converted payment debits the customer in up to three legs (`<id>:fx`, `:fxm`, `:fee`): one line.
-      const transfers: typeof listed = [];
-      const byPayment = new Map<string, number>();
-      for (const t of listed) {
-        const m = /^(pay_\w+):(fx|fxm|fee)$/.exec(t.id);
-        if (!m || t.pendingId !== undefined) {
-          transfers.push(t);
-          continue;
-        }
-        const at = byPayment.get(m[1]!);
-        if (at === undefined) {
-          byPayment.set(m[1]!, transfers.length);
-          transfers.push({ ...t, id: m[1]! });
-        } else {
-          const first = transfers[at]!;
-          transfers[at] = { ...first, amount: first.amount + t.amount };
-        }
-      }
-      const lines: Array<{ head: string; label: string }> = [];
-      for (const t of transfers) {
-        if (lines.length >= n) break;
-        if (t.pendingId !== undefined || t.state === 'voided' || t.state === 'expired') continue;
-        const out = t.debitAccountId === customer.accountId;
-        const sign = out ? '-' : '+';
-        let label = out ? 'Payment' : 'Received';
-        if (t.code === 'deposit') label = 'Deposit';
-        else if (t.code === 'payment' && out) {
-          try {
-            label = fold(
-              ((await payments.get(customer, t.id)).merchant as { name: string }).name,
-              20,
-              'Payment',
-            );
-          } catch {
-            // a payment made elsewhere: keep the generic label
-          }
-        }
-        if (t.state === 'pending') label += ' (pending)';
-        lines.push({ head: `${showDay(t.createdAt)} ${sign}${formatAmount(t.amount, t.currency)}`, label });
-      }
+      const lines = (await lastMovements(deps.statement, customer, n)).map((e) => {
+        const amount = `${e.amount < 0n ? '-' : '+'}${formatAmount(e.amount < 0n ? -e.amount : e.amount, e.currency)}`;
+        const label = fold(e.description, 24, e.direction === 'out' ? 'Payment' : 'Received');
+        return {
+          head: `${showDay(Date.parse(e.date))} ${amount}`,
+          label: e.state === 'pending' ? `${label} (pending)` : label,
+        };
+      });
       if (lines.length === 0) return 'No payments yet.';
       return fitLines(`Last ${lines.length} (${customer.currency}):`, lines, max);
     },

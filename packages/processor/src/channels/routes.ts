@@ -2,18 +2,27 @@
  * HTTP edge of the SMS and USSD channels. The operator's gateways call the webhooks with the shared secret
  * `<dataDir>/secrets/sms-gateway-token.secret` in `X-Gateway-Token`; the operator reads the stored texts.
  *
- *   POST /v1/channels/sms/inbound   an inbound text (JSON or form) → `{ received, duplicate, replies }`
- *   POST /v1/channels/ussd          a USSD step (JSON or form) → `text/plain` `CON …` / `END …`
+ *   POST /v1/channels/sms/inbound   an inbound text (JSON or form) → `{ received, duplicate, replies, code? }`
+ *   POST /v1/channels/ussd          a USSD step (JSON or form) → `text/plain` `CON …` / `END …`, with the
+ *                                   header `X-Semops-Code` when the screen reports a failure
+ *
+ * `code` is the stable error code (`@semops/protocol` ERRORS) of the failure a reply reports, for the
+ * gateway's and the operator's records; the customer reads the text.
  *   GET  /v1/admin/sms              stored texts (`?to=`, `?from=`, `?phone=`, `?before=`, `?limit=`)
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Ledger } from '@semops/ledger';
+import { SemopsError } from '@semops/protocol';
 import { loadOrCreateSecret, parse, requireAdmin, type AuditLog, type Sql, type Log } from '@semops/node';
 import type { CustomerService } from '../customers/service.js';
 import type { PaymentService } from '../payments/service.js';
-import { createChannelCore } from './core.js';
+import type { P2pService } from '../p2p/service.js';
+import type { BillService } from '../bills/service.js';
+import type { LimitService } from '../limits/service.js';
+import type { StatementDeps } from '../customers/statement.js';
+import { createChannelCore, type Said } from './core.js';
 import {
   acceptFormBodies,
   normalizePhone,
@@ -31,7 +40,13 @@ export interface ChannelDeps {
   readonly dataDir: string;
   readonly customers: CustomerService;
   readonly payments: PaymentService;
+  readonly p2p: P2pService;
+  /** Bills by biller code and airtime (by default neither is offered). */
+  readonly bills?: BillService;
+  readonly limits?: LimitService;
   readonly ledger: Ledger;
+  /** Who is on the other side of each mini-statement line (default: `q` and `ledger` alone). */
+  readonly statement?: StatementDeps;
   readonly adminToken: string;
   readonly now: () => number;
   readonly log: Log;
@@ -42,6 +57,9 @@ export interface ChannelDeps {
   /** Where blocks from a phone are recorded. */
   readonly audit?: AuditLog;
 }
+
+/** The header of a USSD answer that carries the stable code of the failure the screen reports. */
+export const CODE_HEADER = 'x-semops-code';
 
 const phoneQuery = z
   .string()
@@ -64,7 +82,10 @@ export async function registerChannelRoutes(app: FastifyInstance, deps: ChannelD
   const gatewayToken = loadOrCreateSecret(join(deps.dataDir, 'secrets'), 'sms-gateway-token');
   const store = createSmsStore(deps.q, deps.now);
   const gateway = deps.smsGateway ?? createStoredSmsGateway(store, deps.smsSender ?? 'SEMOPS');
-  const core = createChannelCore(deps);
+  const core = createChannelCore({
+    ...deps,
+    statement: deps.statement ?? { q: deps.q, ledger: deps.ledger },
+  });
   const sms = createSmsService({ q: deps.q, core, store, gateway, now: deps.now, log: deps.log });
   const ussd = createUssdMenu({ q: deps.q, core, customers: deps.customers, now: deps.now });
 
@@ -81,15 +102,19 @@ export async function registerChannelRoutes(app: FastifyInstance, deps: ChannelD
     scope.post('/v1/channels/ussd', async (req, reply) => {
       requireGateway(req, gatewayToken);
       const r = parseUssdRequest(req.body);
-      let text: string;
+      let screen: Said;
       try {
-        text = await ussd.handle(r);
+        screen = await ussd.handle(r);
       } catch (e) {
         // Logged without the session's input: it may hold a PIN.
         deps.log.error({ err: e instanceof Error ? e.name : 'unknown' }, 'ussd step failed');
-        text = 'END The service is busy. Please try again later.';
+        screen = {
+          text: 'END The service is busy. Please try again later.',
+          code: e instanceof SemopsError ? e.code : 'INTERNAL',
+        };
       }
-      return reply.type('text/plain; charset=utf-8').send(text);
+      if (screen.code) reply.header(CODE_HEADER, screen.code);
+      return reply.type('text/plain; charset=utf-8').send(screen.text);
     });
 
     scope.get('/v1/admin/sms', async (req) => {

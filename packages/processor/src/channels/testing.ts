@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ACTION_TYP,
   APPROVAL_TYP,
   encryptJson,
   generateSigningKeys,
@@ -15,6 +16,7 @@ import {
   publicPart,
   randomToken,
   signJson,
+  type DeviceActionName,
   type JWK,
   type MoneyWire,
 } from '@semops/protocol';
@@ -34,6 +36,8 @@ export interface TestCustomer {
     pin: string,
     quoteId?: string,
   ): Promise<string>;
+  /** A device-signed account action (`alias.set`, `pin.change`, …) carrying the PIN, as the wallet signs it. */
+  action(action: DeviceActionName, params: Record<string, unknown>, pin: string): Promise<string>;
 }
 
 export interface TestNode {
@@ -46,8 +50,8 @@ export interface TestNode {
     url: string,
     opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<{ status: number; body: T; text: string }>;
-  customer(balance: bigint, pin?: string, currency?: string): Promise<TestCustomer>;
-  merchant(name: string, currency?: string): Promise<{ apiKey: string }>;
+  customer(balance: bigint, pin?: string, currency?: string, name?: string): Promise<TestCustomer>;
+  merchant(name: string, currency?: string): Promise<{ apiKey: string; merchantId: string }>;
   request(
     apiKey: string,
     body: Record<string, unknown>,
@@ -56,6 +60,10 @@ export interface TestNode {
   balance(customerId: string): Promise<bigint>;
   sms(from: string, text: string, id?: string): Promise<string>;
   ussd(sessionId: string, phone: string, text: string): Promise<string>;
+  /** The reply to a text with the stable code of the failure it reports, if any. */
+  smsAnswer(from: string, text: string, id?: string): Promise<{ text: string; code?: string }>;
+  /** A USSD screen with the stable code of the failure it reports (`X-Semops-Code`), if any. */
+  ussdAnswer(sessionId: string, phone: string, text: string): Promise<{ text: string; code?: string }>;
   gatewayToken: string;
   close(): Promise<void>;
 }
@@ -112,11 +120,11 @@ export async function startTestNode(opts: { fx?: FxOptions } = {}): Promise<Test
       }
       return { status: res.statusCode, body: body as never, text: res.body };
     },
-    async customer(balance, pin = '1234', currency = 'EUR') {
+    async customer(balance, pin = '1234', currency = 'EUR', name = 'Test Customer') {
       const phone = `+43660${String(process.pid % 1000).padStart(3, '0')}${String(phoneSeq++).padStart(4, '0')}`;
       const c = await t.call<{ customerId: string; activationCode: string }>('POST', '/v1/admin/customers', {
         token: admin,
-        body: { phone, name: 'Test Customer', currency },
+        body: { phone, name, currency },
       });
       if (balance > 0n) {
         await t.call('POST', `/v1/admin/customers/${c.body.customerId}/deposits`, {
@@ -156,14 +164,25 @@ export async function startTestNode(opts: { fx?: FxOptions } = {}): Promise<Test
           };
           return signJson(payload, deviceKey, deviceId, APPROVAL_TYP);
         },
+        async action(action, params, typedPin) {
+          const payload = {
+            deviceId,
+            action,
+            nonce: randomToken(16),
+            expiresAt: Date.now() + offset + 60_000,
+            pin: await encryptJson({ pin: typedPin }, processorKey),
+            params,
+          };
+          return signJson(payload, deviceKey, deviceId, ACTION_TYP);
+        },
       };
     },
     async merchant(name, currency = 'EUR') {
-      const m = await t.call<{ apiKey: string }>('POST', '/v1/admin/merchants', {
+      const m = await t.call<{ apiKey: string; merchantId: string }>('POST', '/v1/admin/merchants', {
         token: admin,
         body: { name, city: 'Wien', category: '5812', currency },
       });
-      return { apiKey: m.body.apiKey };
+      return { apiKey: m.body.apiKey, merchantId: m.body.merchantId };
     },
     async request(apiKey, body) {
       const r = await t.call<{ id: string; shortCode: string; status: string }>('POST', '/v1/requests', {
@@ -183,20 +202,29 @@ export async function startTestNode(opts: { fx?: FxOptions } = {}): Promise<Test
       return BigInt(r.body.balance);
     },
     async sms(from, text, id) {
-      const r = await t.call<{ replies: string[] }>('POST', '/v1/channels/sms/inbound', {
+      return (await t.smsAnswer(from, text, id)).text;
+    },
+    async ussd(sessionId, phone, text) {
+      return (await t.ussdAnswer(sessionId, phone, text)).text;
+    },
+    async smsAnswer(from, text, id) {
+      const r = await t.call<{ replies: string[]; code?: string }>('POST', '/v1/channels/sms/inbound', {
         headers: { 'x-gateway-token': gatewayToken },
         body: { from, to: '22555', text, ...(id ? { id } : {}) },
       });
       if (r.status !== 200) throw new Error(`sms webhook: ${r.status} ${r.text}`);
-      return r.body.replies[0] ?? '';
+      return { text: r.body.replies[0] ?? '', ...(r.body.code ? { code: r.body.code } : {}) };
     },
-    async ussd(sessionId, phone, text) {
-      const r = await t.call('POST', '/v1/channels/ussd', {
+    async ussdAnswer(sessionId, phone, text) {
+      const res = await node.app.inject({
+        method: 'POST',
+        url: '/v1/channels/ussd',
         headers: { 'x-gateway-token': gatewayToken },
-        body: { sessionId, serviceCode: '*384#', phoneNumber: phone, text },
+        payload: { sessionId, serviceCode: '*384#', phoneNumber: phone, text },
       });
-      if (r.status !== 200) throw new Error(`ussd: ${r.status} ${r.text}`);
-      return r.text;
+      if (res.statusCode !== 200) throw new Error(`ussd: ${res.statusCode} ${res.body}`);
+      const code = res.headers['x-semops-code'];
+      return { text: res.body, ...(typeof code === 'string' ? { code } : {}) };
     },
     async close() {
       await node.close();

@@ -27,6 +27,11 @@ export function clip(text: string, max: number): string {
     .trimEnd()}.`;
 }
 
+/** Ends a sentence with a full stop, unless it ends with one already (`Ben O.`). */
+export function period(text: string): string {
+  return text.endsWith('.') ? text : `${text}.`;
+}
+
 /** `12.50 EUR` */
 export function showMoney(value: bigint | string, currency: string): string {
   return `${formatAmount(BigInt(value), currency)} ${currency}`;

@@ -10,7 +10,7 @@ import type { Ledger } from '@semops/ledger';
 import type { Sql } from '@semops/node';
 import { SemopsError, compactJwe, currencyCode, minorUnits } from '@semops/protocol';
 import type { CustomerService } from './service.js';
-import { statement, statementCsv } from './statement.js';
+import { statement, statementCsv, type StatementDeps } from './statement.js';
 import { limitsView, type LimitService } from '../limits/service.js';
 import type { VoucherService } from '../vouchers/service.js';
 
@@ -59,6 +59,8 @@ export function registerAccountRoutes(
     customers: CustomerService;
     limits: LimitService;
     vouchers: VoucherService;
+    /** Who is on the other side of each line, by name (defaults: `q` and `ledger` alone). */
+    statement?: StatementDeps;
     currency: string;
     adminToken: string;
     idempotency: IdempotencyStore;
@@ -124,7 +126,7 @@ export function registerAccountRoutes(
     if ((from !== undefined && Number.isNaN(from)) || (to !== undefined && Number.isNaN(to))) {
       throw new SemopsError('VALIDATION_FAILED', 'Invalid request, from/to: not a valid date.');
     }
-    const entries = await statement({ q: deps.q, ledger: deps.ledger }, customer, {
+    const entries = await statement(deps.statement ?? { q: deps.q, ledger: deps.ledger }, customer, {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
       ...(f.type === undefined ? {} : { type: f.type }),

@@ -103,17 +103,34 @@ export function blindAlias(directoryKey: string, phone: string): string {
 }
 
 /**
- * A name as a payer may see it before paying a person: initials only.
- * @example maskName('Jane Doe') // 'J*** D***'
+ * How much of a customer's name this processor shows to someone who pays them or whom they ask for money
+ * (P2P): `first-name` (the default) the first name and the initial of the last, enough to recognise the
+ * person; `initials` only initials.
  */
-export function maskName(name: string): string {
-  return name
+export type PayeeNameRule = 'first-name' | 'initials';
+
+/**
+ * A customer's name as another person may see it, by this processor's rule.
+ * @example payeeName('Ben Otieno') // 'Ben O.'
+ * @example payeeName('Jane Mary Doe', 'initials') // 'J*** M*** D***'
+ */
+export function payeeName(name: string, rule: PayeeNameRule = 'first-name'): string {
+  const words = name
     .trim()
     .split(/\s+/)
-    .filter((w) => w.length > 0)
-    .slice(0, 3)
-    .map((w) => `${[...w][0]!.toUpperCase()}***`)
-    .join(' ');
+    .filter((w) => w.length > 0);
+  const initial = (w: string) => [...w][0]!.toUpperCase();
+  if (rule === 'initials') {
+    return words
+      .slice(0, 3)
+      .map((w) => `${initial(w)}***`)
+      .join(' ');
+  }
+  const [first, ...rest] = words;
+  if (first === undefined) return '';
+  const given = [...first].slice(0, 20).join('');
+  const last = rest.at(-1);
+  return last === undefined ? given : `${given} ${initial(last)}.`;
 }
 
 /** A customer's phone-less alias: lower-case letters, digits, dots, dashes and underscores. */

@@ -140,7 +140,8 @@ export function createLimitService(deps: {
      * LIMIT_EXCEEDED naming the limit and what remains. The payment `paymentId` is recorded (state NEW) in
      * the open transaction `on`, which goes on to reserve it: on PostgreSQL the customer's row is locked for
      * it, so that payments of one customer are checked one after the other (SQLite runs transactions one at a
-     * time anyway).
+     * time anyway). Without `paymentId` it checks a payment not recorded yet (SMS and USSD, before they ask
+     * for the PIN): `amount` counts on top of what was spent; the payment is checked again when it is made.
      */
     async check(customerId: string, amount: bigint, paymentId?: string, on: Sql = q): Promise<void> {
       if (on.engine === 'postgres' && on.within !== undefined) {
@@ -155,12 +156,13 @@ export function createLimitService(deps: {
         throw exceeded(r.currency, 'perTransaction', l.perTransaction, l.perTransaction);
       }
       const t = now();
+      const unrecorded = paymentId === undefined ? amount : 0n;
       if (l.daily !== null) {
-        const spent = await spentSince(on, customerId, startOfUtcDay(t), paymentId);
+        const spent = (await spentSince(on, customerId, startOfUtcDay(t), paymentId)) + unrecorded;
         if (spent > l.daily) throw exceeded(r.currency, 'daily', l.daily, l.daily - (spent - amount));
       }
       if (l.monthly !== null) {
-        const spent = await spentSince(on, customerId, startOfUtcMonth(t), paymentId);
+        const spent = (await spentSince(on, customerId, startOfUtcMonth(t), paymentId)) + unrecorded;
         if (spent > l.monthly) throw exceeded(r.currency, 'monthly', l.monthly, l.monthly - (spent - amount));
       }
     },

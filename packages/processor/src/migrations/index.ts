@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { ddl, migrateStore, type AnyDb, type Store } from '@semops/node';
 import { baseline } from './0001_baseline.js';
+import { channelSend } from './0002_channel_send.js';
 
 /** Runs a script of `;`-terminated statements one by one (SQLite prepares one statement at a time). */
 async function script(db: AnyDb, text: string): Promise<void> {
@@ -20,5 +21,6 @@ export async function migrateProcessor(store: Store): Promise<void> {
   const d = ddl(store.engine);
   await migrateStore(store, 'processor', {
     '0001_baseline': { up: (db) => script(db, baseline(d)) },
+    '0002_channel_send': { up: (db) => script(db, channelSend) },
   });
 }

@@ -1,7 +1,7 @@
 /**
  * What a customer is told about their money: a payment received or sent, a request to pay, a refund. Kept
  * per customer for the wallet (`GET /v1/wallet/notifications`); texts never name the other party beyond the
- * masked name their processor shared.
+ * short name their processor shared.
  */
 import type { Sql } from '@semops/node';
 import { formatMoney, newId, type MoneyWire } from '@semops/protocol';

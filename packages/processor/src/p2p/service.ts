@@ -3,7 +3,7 @@
  * processor blinds the phone number, finds the payee's processor in the hub directory and asks it, through
  * the hub (`party.lookup`), for a short-lived request payable to its customer; from there it is an ordinary
  * payment. A request for money is a request payable to the requester, delivered (`inbox.deliver`) to the
- * inbox of the payer at their own processor. Only blinded aliases, masked names and sealed tokens travel.
+ * inbox of the payer at their own processor. Only blinded aliases, short names (`Ben O.`) and sealed tokens travel.
  */
 import type { Sql, Log } from '@semops/node';
 import {
@@ -139,7 +139,7 @@ export function createP2pService(deps: P2pDeps) {
   }
 
   return {
-    /** `POST /v1/wallet/p2p/resolve`: what the payer sees before approving (the payee's masked name). */
+    /** `POST /v1/wallet/p2p/resolve`: what the payer sees before approving (the payee's short name, `Ben O.`). */
     async resolve(customer: Customer, to: string) {
       if (ownIdentifier(customer, to)) {
         throw new SemopsError('VALIDATION_FAILED', 'You cannot send money to yourself.');

@@ -178,7 +178,7 @@ export async function startPayerKit(opts: { fx?: FxOptions } = {}): Promise<Paye
         // A person's request (P2P) names the payee 'p2p'.
         merchant:
           r.category === '4829'
-            ? { id: 'p2p', name: 'J*** D***', city: '', category: '4829' }
+            ? { id: 'p2p', name: 'Jane D.', city: '', category: '4829' }
             : { id: 'mer_1', name: 'Café Central', city: 'Wien', category: r.category ?? '5812' },
         currency: r.currency,
         ...(amount ? { amount } : {}),

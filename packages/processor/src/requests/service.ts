@@ -30,7 +30,7 @@ import {
 } from '@semops/protocol';
 import { merchantInfoOf, type Merchant, type MerchantService } from '../merchants/service.js';
 import type { WebhookService } from '../webhooks/service.js';
-import { maskName, type Customer, type CustomerService } from '../customers/service.js';
+import { payeeName, type Customer, type CustomerService, type PayeeNameRule } from '../customers/service.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { HouseAccounts } from '../house-accounts.js';
 import { expectedPurpose } from './payee-bookings.js';
@@ -89,6 +89,8 @@ export interface RequestDeps {
   readonly now: () => number;
   /** This processor's public signing keys by key id, to check tickets it signed (else compared as stored). */
   readonly ownKey?: (kid: string) => Key | undefined;
+  /** How much of a customer's name a person paying them or asked by them sees (default `first-name`). */
+  readonly payeeNames?: PayeeNameRule;
 }
 
 const FINAL: ReadonlySet<RequestStatus> = new Set(['PAID', 'EXPIRED', 'CANCELLED']);
@@ -102,14 +104,16 @@ export function createRequestService(deps: RequestDeps) {
   }
   const incomingById = (id: string) => q.one<IncomingRow>`SELECT * FROM incoming WHERE id = ${id}`;
 
-  /** What a payer sees of the payee: the merchant, or a customer's masked name (P2P). */
+  /** What a payer sees of the payee: the merchant, or as much of a customer's name as `payeeNames` allows (P2P). */
   async function payeeOf(r: RequestRow): Promise<{ info: MerchantInfo; merchant?: Merchant }> {
     if (r.merchant_id !== null) {
       const merchant = await deps.merchants.get(r.merchant_id);
       return { info: merchantInfoOf(merchant), merchant };
     }
     const c = await deps.customers.get(r.customer_id ?? '');
-    return { info: { id: 'p2p', name: maskName(c.name), city: '', category: P2P_CATEGORY } };
+    return {
+      info: { id: 'p2p', name: payeeName(c.name, deps.payeeNames), city: '', category: P2P_CATEGORY },
+    };
   }
 
   /** The purpose an incoming transfer for this request (or of this incoming row) must carry. */
@@ -281,8 +285,8 @@ export function createRequestService(deps: RequestDeps) {
     },
 
     /**
-     * A request payable to one of our customers (P2P send, request money): single-use; the payer sees the
-     * customer's masked name only.
+     * A request payable to one of our customers (P2P send, request money): single-use; the payer sees only
+     * as much of the customer's name as `payeeNames` allows (`Ben O.`).
      */
     async createForCustomer(c: Customer, input: Omit<CreateRequestInput, 'currency' | 'reusable'>) {
       return view(await insert({ customerId: c.id }, { ...input, currency: c.currency, reusable: false }));

@@ -144,8 +144,8 @@ export function SimulatorApp() {
 
             <p className="fineprint">
               {mode === 'ussd'
-                ? `Dial ${setup.serviceCode}: 1 Send money, 2 Pay merchant, 3 Withdraw cash, 4 Balance, 5 Mini statement, 6 Change PIN, 7 Block account. 0 goes back.`
-                : `Texts to ${setup.smsNumber}: BAL, MINI, PAY <code> [amount] (then your PIN alone), HELP.`}{' '}
+                ? `Dial ${setup.serviceCode}: 1 Send money, 2 Pay merchant, 3 Withdraw cash, 4 Balance, 5 Mini statement, 6 Change PIN, 7 Block account, 8 Bills & airtime, 9 Pay requests. 0 goes back.`
+                : `Texts to ${setup.smsNumber}: PAY <code> [amount], SEND <phone or name@provider> <amount>, BILL <biller> <account> <amount>, AIRTIME [phone] <amount>, ACCEPT <n> from INBOX (then your PIN alone); BAL, MINI, BLOCK, HELP.`}{' '}
               The simulator delivers through the processor&apos;s gateway; its secret never reaches this page.
             </p>
           </>

@@ -125,7 +125,7 @@ export function SmsPhone(props: {
                 autoComplete="off"
                 spellCheck={false}
                 readOnly={busy}
-                placeholder="BAL, MINI, PAY <code>, HELP"
+                placeholder="SEND <phone> <amount>, PAY <code>, BAL, MINI, HELP"
               />
             </label>
             <p className="lcd-hint">

@@ -1,5 +1,5 @@
 /**
- * Approving one resolved request: show who is paid (a merchant, or a person by masked name), the amount
+ * Approving one resolved request: show who is paid (a merchant, or a person by the short name their processor shows), the amount
  * (or ask for it), fee and expiry; approve with the PIN pad; wait for the payee's processor; show the receipt.
  * Used by paying a code, sending money to a person and paying a request from the inbox.
  *
@@ -48,7 +48,7 @@ export function Approve(props: {
   onDeviceGone: (e: ApiError) => void;
 }) {
   const { wallet, device, request: r, onDeviceGone } = props;
-  // A person (send money, or a request from the inbox): money transfer category, masked name.
+  // A person (send money, or a request from the inbox): money transfer category, the short name their processor shows.
   const person = r.kind === 'p2p' || r.merchant.category === '4829';
   const sending = r.kind === 'p2p';
   const [step, setStep] = useState<Step>({ kind: 'confirm' });

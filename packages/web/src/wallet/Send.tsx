@@ -1,6 +1,6 @@
 /**
  * Sending money to a person: a phone number or name@processor, resolved by the customer's processor into
- * the recipient's masked name; the customer enters the amount, approves with the PIN and gets the receipt.
+ * the recipient's short name (`Ben O.`); the customer enters the amount, approves with the PIN and gets the receipt.
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../shared/api';

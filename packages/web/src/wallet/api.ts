@@ -79,7 +79,7 @@ export interface Resolved {
   fee: MoneyWire;
   /** A fixed amount in another currency: the conversion to show before the PIN. */
   quote?: FxQuote;
-  /** `p2p` when the payee is a person (POST /v1/wallet/p2p/resolve): the name is masked (`J*** D***`). */
+  /** `p2p` when the payee is a person (POST /v1/wallet/p2p/resolve): the name is what the payee's processor shows (`Jane D.`). */
   kind?: 'p2p';
 }
 
@@ -100,7 +100,7 @@ export interface InboxItem {
   id: string;
   requestId: string;
   processorId: string;
-  /** Masked name of who asks (`A*** B***`). */
+  /** Who asks, as their processor shows them (`Anna B.`). */
   from: string;
   amount: MoneyWire;
   note?: string | null;

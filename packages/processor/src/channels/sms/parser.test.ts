@@ -11,9 +11,22 @@ describe('SMS commands', () => {
     ['PAY 202 000 0171', { kind: 'PAY', code: '2020000171' }],
     ['PAY 202 000 0171 12', { kind: 'PAY', code: '2020000171', amount: '12' }],
     ['PAY semops://pay?p=mno-b&r=x', { kind: 'PAY', code: 'semops://pay?p=mno-b&r=x' }],
-    ['SEND +43 660123456 10', { kind: 'USAGE', verb: 'SEND' }],
-    ['SEND +43660123456 10', { kind: 'SEND', phone: '+43660123456', amount: '10' }],
-    ['send 0043660123456 2.5', { kind: 'SEND', phone: '+43660123456', amount: '2.5' }],
+    ['SEND +43 660123456 10', { kind: 'SEND', to: '+43660123456', amount: '10' }],
+    ['SEND +43 (660) 123-456 10', { kind: 'SEND', to: '+43660123456', amount: '10' }],
+    ['SEND +43660123456 10', { kind: 'SEND', to: '+43660123456', amount: '10' }],
+    ['send 0043660123456 2.5', { kind: 'SEND', to: '+43660123456', amount: '2.5' }],
+    ['Send Ben.O@MNO-B 7,50', { kind: 'SEND', to: 'ben.o@mno-b', amount: '7,50' }],
+    ['BILL 2024711 123456 45.50', { kind: 'BILL', code: '2024711', account: '123456', amount: '45.50' }],
+    ['bill 10100 AB-12/3 5', { kind: 'BILL', code: '10100', account: 'AB-12/3', amount: '5' }],
+    ['AIRTIME 5', { kind: 'AIRTIME', amount: '5' }],
+    ['airtime +43 660 1234567 2,50', { kind: 'AIRTIME', phone: '+436601234567', amount: '2,50' }],
+    ['INBOX', { kind: 'INBOX' }],
+    ['requests', { kind: 'INBOX' }],
+    ['ACCEPT 2', { kind: 'ACCEPT', n: 2 }],
+    ['decline 1', { kind: 'DECLINE', n: 1 }],
+    ['CHANGEPIN', { kind: 'CHANGEPIN' }],
+    ['change pin', { kind: 'CHANGEPIN' }],
+    ['PIN CHANGE 1234 5678', { kind: 'CHANGEPIN' }],
     ['BAL', { kind: 'BAL' }],
     ['balance', { kind: 'BAL' }],
     ['MINI', { kind: 'MINI' }],
@@ -40,8 +53,25 @@ describe('SMS commands', () => {
     ['PAY 2020000171 -5', 'USAGE'],
     ['SEND', 'USAGE'],
     ['SEND bob 10', 'USAGE'],
+    ['SEND bob@ 10', 'USAGE'],
+    ['SEND 0660123456 10', 'USAGE'],
     ['SEND +43660123456', 'USAGE'],
     ['SEND +43660123456 ten', 'USAGE'],
+    ['SEND +43660123456 10 EUR', 'USAGE'],
+    ['SEND +43660123456 -10', 'USAGE'],
+    ['SEND +43660123456 1.2.3', 'USAGE'],
+    ['SEND 10 +43660123456', 'USAGE'],
+    ['BILL 2024711 123456', 'USAGE'],
+    ['BILL 1234 123456 5', 'USAGE'],
+    ['BILL 2024711 123456 five', 'USAGE'],
+    ['AIRTIME', 'USAGE'],
+    ['AIRTIME 0660 5', 'USAGE'],
+    ['INBOX 1', 'UNKNOWN'],
+    ['ACCEPT', 'USAGE'],
+    ['ACCEPT 0', 'USAGE'],
+    ['ACCEPT 12', 'USAGE'],
+    ['DECLINE x', 'USAGE'],
+    ['PIN', 'UNKNOWN'],
     ['BAL now', 'UNKNOWN'],
     ['MINI 5', 'UNKNOWN'],
     ['PAYX 2020000171', 'UNKNOWN'],
@@ -54,7 +84,9 @@ describe('SMS commands', () => {
   it('never throws, whatever arrives', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
-        expect(parseSmsCommand(s).kind).toMatch(/^(PAY|SEND|BAL|MINI|HELP|PIN|USAGE|UNKNOWN)$/);
+        expect(parseSmsCommand(s).kind).toMatch(
+          /^(PAY|SEND|BILL|AIRTIME|INBOX|ACCEPT|DECLINE|CHANGEPIN|BAL|MINI|HELP|BLOCK|PIN|USAGE|UNKNOWN)$/,
+        );
       }),
       { numRuns: 300 },
     );
@@ -69,6 +101,9 @@ describe('what is stored of an inbound text', () => {
   it('masks digit groups that may be a PIN in texts that are not commands', () => {
     const text = 'my pin is 1234 ok, code 2020000171';
     expect(storedText(text, parseSmsCommand(text))).toBe('my pin is **** ok, code 2020000171');
+    expect(storedText('CHANGE PIN 1234 567890', parseSmsCommand('CHANGE PIN 1234 567890'))).toBe(
+      'CHANGE PIN **** ****',
+    );
     expect(storedText('PAY 1234 x y z', parseSmsCommand('PAY 1234 x y z'))).toBe('PAY **** x y z');
   });
   it('keeps commands as they are', () => {

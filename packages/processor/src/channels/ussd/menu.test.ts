@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SCREEN } from '../text.js';
-import { startTestNode, type TestNode } from '../testing.js';
+import { startTestNode, type TestCustomer, type TestNode } from '../testing.js';
 import { MAIN_MENU } from './menu.js';
 
 let t: TestNode;
@@ -91,6 +91,190 @@ describe('USSD payment: pay merchant by code', () => {
   });
 });
 
+describe('USSD send money: phone or name@processor → amount → PIN', () => {
+  it('shows the payee by the name their processor allows, and moves the money once', async () => {
+    const payer = await t.customer(100_00n, '1234', 'EUR', 'Anna Berger');
+    const payee = await t.customer(1_00n, '1234', 'EUR', 'Ben Otieno');
+    const screens = await dial(payer.phone, ['1', payee.phone, '12.5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(1)).toEqual([
+      'CON Send money\nEnter phone number with country code, or name@provider:\n0 Back',
+      'CON Send to Ben O.\nEnter amount (EUR):\n0 Back',
+      'CON Send 12.50 EUR to Ben O.?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(/^END Sent 12\.50 EUR to Ben O\. Receipt rct_\w{26}\. Balance 87\.50 EUR\.$/),
+    ]);
+    expect(await t.balance(payer.id)).toBe(87_50n);
+    expect(await t.balance(payee.id)).toBe(13_50n);
+    // The gateway repeating the last step gets the same answer and moves nothing more.
+    const last = await t.ussd(`ATUid_${session}`, payer.phone, `1*${payee.phone}*12.5*1234`);
+    expect(last).toBe(screens[4]);
+    expect(await t.balance(payer.id)).toBe(87_50n);
+    expect(await t.balance(payee.id)).toBe(13_50n);
+    expect((await dial(payee.phone, ['5']))[1]).toMatch(
+      /^END Last 2 \(EUR\):\n\d\d\.\d\d \+12\.50 From Anna B\.\n/,
+    );
+  });
+
+  it('says before the PIN when the balance does not cover the amount, and lets the customer change it', async () => {
+    const payer = await t.customer(20_00n);
+    const payee = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const id = `ATUid_${++session}`;
+    const short = await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50`);
+    expect(short).toEqual({
+      text: 'CON Not enough money: you have 20.00 EUR available; this needs 50.00 EUR.\nSend to Ben O.\nEnter amount (EUR):\n0 Back',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+    const lower = await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50*20`);
+    expect(lower).toEqual({ text: 'CON Send 20.00 EUR to Ben O.?\nEnter PIN to approve:\n0 Back' });
+    expect((await t.ussdAnswer(id, payer.phone, `1*${payee.phone}*50*20*1234`)).text).toMatch(
+      /^END Sent 20\.00 EUR/,
+    );
+    expect(await t.balance(payer.id)).toBe(0n);
+    expect(await t.balance(payee.id)).toBe(20_00n);
+
+    // A merchant's fixed amount cannot be changed: the session ends with what is available.
+    const req = await t.request(shop.apiKey, { amount: { value: '500', currency: 'EUR' } });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, payer.phone, `2*${req.shortCode}`)).toEqual({
+      text: 'END Not enough money: you have 0.00 EUR available; this needs 5.00 EUR.',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+  });
+
+  it('answers an unknown recipient, oneself, bad numbers, amounts and PINs with a clear screen and code', async () => {
+    const payer = await t.customer(20_00n);
+    const payee = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const cases: Array<[string, string, string]> = [
+      [
+        '1*bob',
+        'CON Not a phone number or name@provider.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'VALIDATION_FAILED',
+      ],
+      [
+        '1*nobody@mno-b',
+        'CON No account found for that number or name. Check it and include the country code.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'ALIAS_NOT_FOUND',
+      ],
+      [
+        `1*${payer.phone}`,
+        'CON You cannot send money to yourself.\nSend money\nEnter phone number with country code, or name@provider:\n0 Back',
+        'VALIDATION_FAILED',
+      ],
+      [
+        `1*${payee.phone}*ten`,
+        'CON That amount is not valid. Write it like 10 or 10.50.\nSend to Ben O.\nEnter amount (EUR):\n0 Back',
+        'AMOUNT_INVALID',
+      ],
+      [
+        `1*${payee.phone}*0.001`,
+        expect.stringMatching(/^CON That amount is not valid/) as never,
+        'AMOUNT_INVALID',
+      ],
+      [
+        `1*${payee.phone}*5*12`,
+        expect.stringMatching(/^CON A PIN has 4 to 6 digits\.\nSend 5\.00 EUR/) as never,
+        'PIN_FORMAT',
+      ],
+      [`1*${payee.phone}*5*9999`, 'END Wrong PIN; 2 tries left.', 'PIN_INVALID'],
+    ];
+    for (const [text, screen, code] of cases) {
+      const got = await t.ussdAnswer(`ATUid_${++session}`, payer.phone, text);
+      expectScreens([got.text]);
+      expect(got).toEqual({ text: screen, code });
+    }
+    expect(await t.balance(payer.id)).toBe(20_00n);
+    expect(await t.balance(payee.id)).toBe(0n);
+  });
+});
+
+describe('USSD bills, airtime and requests to pay', () => {
+  it('pays a bill: biller code, account, amount, PIN; a wrong account ends with the reason', async () => {
+    const energy = await t.merchant('Wien Energie');
+    await t.call('POST', '/v1/admin/billers', {
+      token: t.node.adminToken,
+      body: { merchantId: energy.merchantId, billerCode: '2025500', accountPattern: '\\d{6,10}' },
+    });
+    const c = await t.customer(100_00n);
+    const screens = await dial(c.phone, ['8', '1', '2025500', '123456', '45.5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(1)).toEqual([
+      'CON Bills & airtime\n1 Pay bill\n2 Buy airtime\n0 Back',
+      'CON Pay bill\nEnter biller code:\n0 Back',
+      'CON Enter account number:\n0 Back',
+      'CON Enter amount (EUR):\n0 Back',
+      'CON Pay 45.50 EUR to Wien Energie, Wien?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(
+        /^END Paid 45\.50 EUR to Wien Energie, Wien\. Receipt rct_\w{26}\. Balance 54\.50 EUR\.$/,
+      ),
+    ]);
+    expect(await t.balance(c.id)).toBe(54_50n);
+    // The biller's processor checks the account number when it makes the bill: a wrong one ends the session.
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2025500*12*5')).toEqual({
+      text: 'END That account number is not valid for this biller. Check it on your bill.',
+      code: 'ACCOUNT_REFERENCE_INVALID',
+    });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2029999*123456*5')).toEqual({
+      text: 'END No biller has that code. Check the biller code on your bill.',
+      code: 'BILLER_NOT_FOUND',
+    });
+    expect(await t.ussdAnswer(`ATUid_${++session}`, c.phone, '8*1*2025500*123456*60')).toEqual({
+      text: 'CON Not enough money: you have 54.50 EUR available; this needs 60.00 EUR.\nEnter amount (EUR):\n0 Back',
+      code: 'INSUFFICIENT_FUNDS',
+    });
+    expect(await t.balance(c.id)).toBe(54_50n);
+  });
+
+  it('buys airtime for this phone', async () => {
+    const c = await t.customer(10_00n);
+    const screens = await dial(c.phone, ['8', '2', '1', '5', '1234']);
+    expectScreens(screens);
+    expect(screens.slice(2)).toEqual([
+      'CON Buy airtime\n1 For this phone\nor enter a phone number with country code:\n0 Back',
+      'CON Airtime for this phone\nEnter amount (EUR):\n0 Back',
+      'CON Buy 5.00 EUR airtime for your phone?\nEnter PIN to approve:\n0 Back',
+      expect.stringMatching(
+        /^END Bought 5\.00 EUR airtime for your phone\. Receipt rct_\w{26}\. Balance 5\.00 EUR\.$/,
+      ),
+    ]);
+    expect(await t.balance(c.id)).toBe(5_00n);
+  });
+
+  it('lists the requests for money, pays one and declines another; each session pays what it showed', async () => {
+    const payer = await t.customer(20_00n);
+    expect((await dial(payer.phone, ['9']))[1]).toBe('END No requests to pay.');
+    const rhea = await t.customer(0n, '1234', 'EUR', 'Rhea Requester');
+    const ben = await t.customer(0n, '1234', 'EUR', 'Ben Otieno');
+    const ask = (who: TestCustomer, value: string, note?: string) =>
+      t.call('POST', '/v1/wallet/p2p/requests', {
+        token: who.token,
+        body: { from: payer.phone, amount: { value, currency: 'EUR' }, ...(note ? { note } : {}) },
+      });
+    await ask(rhea, '200', 'taxi');
+    const id = `ATUid_${++session}`;
+    expect(await t.ussd(id, payer.phone, '9')).toBe('CON Requests to pay\n1 Rhea R. 2.00 EUR\n0 Back');
+    expect(await t.ussd(id, payer.phone, '9*1')).toBe(
+      'CON Rhea R. asks 2.00 EUR: taxi\n1 Pay\n2 Decline\n0 Back',
+    );
+    // Ben's request arrives in the middle of the session: it is now first in the list, yet the session pays Rhea.
+    await ask(ben, '300');
+    expect(await t.ussd(id, payer.phone, '9*1*1')).toBe(
+      'CON Send 2.00 EUR to Rhea R.?\nEnter PIN to approve:\n0 Back',
+    );
+    expect(await t.ussd(id, payer.phone, '9*1*1*1234')).toMatch(
+      /^END Sent 2\.00 EUR to Rhea R\. Receipt rct_\w{26}\./,
+    );
+    expect(await t.balance(rhea.id)).toBe(2_00n);
+    expect(await t.balance(ben.id)).toBe(0n);
+    const declined = await dial(payer.phone, ['9', '1', '2']);
+    expect(declined.slice(1)).toEqual([
+      'CON Requests to pay\n1 Ben O. 3.00 EUR\n0 Back',
+      'CON Ben O. asks 3.00 EUR\n1 Pay\n2 Decline\n0 Back',
+      'END You declined the request of Ben O. for 3.00 EUR.',
+    ]);
+    expect((await dial(payer.phone, ['9']))[1]).toBe('END No requests to pay.');
+    expect(await t.balance(payer.id)).toBe(18_00n);
+  });
+});
+
 describe('USSD menu', () => {
   it('withdraws cash by paying the agent till', async () => {
     const c = await t.customer(100_00n);
@@ -153,23 +337,13 @@ describe('USSD menu', () => {
     expect((await dial(c.phone, ['2', req.shortCode, '4321'])).at(-1)).toMatch(/^END Paid 1\.00 EUR/);
   });
 
-  it('explains that sending to a phone comes with P2P, after checking phone and amount', async () => {
-    const c = await t.customer(20_00n);
-    const s = await dial(c.phone, ['1', 'bob', '+43660111222', 'ten', '10']);
-    expectScreens(s);
-    expect(s[2]).toBe('CON Not a phone number.\nSend money\nEnter phone number with country code:\n0 Back');
-    expect(s[4]).toBe('CON That amount is not valid.\nEnter amount to send:\n0 Back');
-    expect(s[5]).toMatch(/^END Sending money to a phone number is not available yet.*Nothing was sent\.$/);
-    expect(await t.balance(c.id)).toBe(20_00n);
-  });
-
   it('answers garbage with a clear screen and changes nothing', async () => {
     const c = await t.customer(20_00n);
     const req = await t.request(shop.apiKey, { amount: { value: '500', currency: 'EUR' } });
     const cases: Array<[string, string | RegExp]> = [
-      ['9', `CON Invalid choice.\n${MAIN_MENU}`],
-      ['9*x*', `CON Invalid choice.\n${MAIN_MENU}`],
-      ['9*4', 'END Balance 20.00 EUR.'],
+      ['99', `CON Invalid choice.\n${MAIN_MENU}`],
+      ['99*x*', `CON Invalid choice.\n${MAIN_MENU}`],
+      ['99*4', 'END Balance 20.00 EUR.'],
       [
         '2*abc',
         'CON That payment code is not valid. Check the 10 digits and try again.\nEnter merchant code:\n0 Back',
