@@ -93,30 +93,46 @@ export interface WindowReport {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/**
+ * Report lines being summed: `line` gives the (zero at first) line of a processor in a currency, `done` the
+ * lines with their nets, ordered by currency then processor.
+ */
+export function lineBook() {
+  const lines = new Map<string, Mutable<PositionLine>>();
+  return {
+    line: (processorId: string, currency: string): Mutable<PositionLine> => {
+      const key = `${currency} ${processorId}`;
+      let l = lines.get(key);
+      if (!l) {
+        l = {
+          currency,
+          processorId,
+          sent: 0n,
+          received: 0n,
+          interchangePaid: 0n,
+          interchangeReceived: 0n,
+          msc: 0n,
+          fxMargin: 0n,
+          fxFee: 0n,
+          transfers: 0,
+          net: 0n,
+        };
+        lines.set(key, l);
+      }
+      return l;
+    },
+    done: (): PositionLine[] => {
+      for (const l of lines.values()) l.net = l.received - l.sent + l.interchangeReceived - l.interchangePaid;
+      return [...lines.values()].sort((a, b) =>
+        a.currency === b.currency ? compare(a.processorId, b.processorId) : compare(a.currency, b.currency),
+      );
+    },
+  };
+}
+
 /** Sums a window's transfers into one line per currency and processor, ordered by currency then processor. */
 export function aggregate(transfers: readonly WindowTransfer[]): PositionLine[] {
-  const lines = new Map<string, Mutable<PositionLine>>();
-  const line = (processorId: string, currency: string): Mutable<PositionLine> => {
-    const key = `${currency} ${processorId}`;
-    let l = lines.get(key);
-    if (!l) {
-      l = {
-        currency,
-        processorId,
-        sent: 0n,
-        received: 0n,
-        interchangePaid: 0n,
-        interchangeReceived: 0n,
-        msc: 0n,
-        fxMargin: 0n,
-        fxFee: 0n,
-        transfers: 0,
-        net: 0n,
-      };
-      lines.set(key, l);
-    }
-    return l;
-  };
+  const { line, done } = lineBook();
   for (const t of transfers) {
     const payer = line(t.payer, t.currency);
     payer.sent += t.amount;
@@ -130,10 +146,7 @@ export function aggregate(transfers: readonly WindowTransfer[]): PositionLine[] 
     if (t.fxMargin) line(t.payer, t.fxMargin.currency).fxMargin += t.fxMargin.value;
     if (t.fxFee) line(t.payer, t.fxFee.currency).fxFee += t.fxFee.value;
   }
-  for (const l of lines.values()) l.net = l.received - l.sent + l.interchangeReceived - l.interchangePaid;
-  return [...lines.values()].sort((a, b) =>
-    a.currency === b.currency ? compare(a.processorId, b.processorId) : compare(a.currency, b.currency),
-  );
+  return done();
 }
 
 function compare(a: string, b: string): number {

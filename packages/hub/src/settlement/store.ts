@@ -25,6 +25,7 @@
 import { sql } from 'kysely';
 import { SemopsError } from '@semops/protocol';
 import { chunks, engineOf, millis, type HubDb, type WindowState } from '../shared/schema.js';
+import { lineBook } from './report.js';
 
 export interface WindowRecord {
   readonly windowId: string;
@@ -382,28 +383,7 @@ export function createSettlementStore(db: HubDb): SettlementStore {
         .where('state', '=', 'COMMITTED')
         .where('fx', 'is not', null)
         .execute();
-      const lines = new Map<string, { -readonly [K in keyof PositionLine]: PositionLine[K] }>();
-      const line = (processorId: string, currency: string) => {
-        const key = `${currency} ${processorId}`;
-        let l = lines.get(key);
-        if (!l) {
-          l = {
-            currency,
-            processorId,
-            sent: 0n,
-            received: 0n,
-            interchangePaid: 0n,
-            interchangeReceived: 0n,
-            msc: 0n,
-            fxMargin: 0n,
-            fxFee: 0n,
-            transfers: 0,
-            net: 0n,
-          };
-          lines.set(key, l);
-        }
-        return l;
-      };
+      const { line, done } = lineBook();
       const currencies = new Map<string, { transfers: number; volume: bigint; interchange: bigint }>();
       let transfers = 0;
       let lastAt: number | undefined;
@@ -432,22 +412,8 @@ export function createSettlementStore(db: HubDb): SettlementStore {
         if (fx.margin) line(r.payer, fx.margin.currency).fxMargin += BigInt(fx.margin.value);
         if (fx.fee) line(r.payer, fx.fee.currency).fxFee += BigInt(fx.fee.value);
       }
-      for (const l of lines.values()) l.net = l.received - l.sent + l.interchangeReceived - l.interchangePaid;
-      const byKey = (
-        a: { currency: string; processorId: string },
-        b: { currency: string; processorId: string },
-      ) =>
-        a.currency === b.currency
-          ? a.processorId < b.processorId
-            ? -1
-            : a.processorId > b.processorId
-              ? 1
-              : 0
-          : a.currency < b.currency
-            ? -1
-            : 1;
       return {
-        lines: [...lines.values()].sort(byKey),
+        lines: done(),
         currencies: [...currencies]
           .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
           .map(([currency, c]) => ({ currency, ...c })),
